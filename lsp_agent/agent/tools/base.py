@@ -1,0 +1,75 @@
+"""The tool protocol: what every agent tool is, and what it may ask of its host.
+
+Tools are plain async functions with a JSON schema. The host (LSP server or CLI) supplies a
+`ToolHost` so that a tool can ask for approval or apply an edit without knowing about LSP.
+Errors are values: a tool raises `ToolError` and the loop hands its message back to the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class ToolError(Exception):
+    """A failure the model should read and can act on (bad path, no match, refused...)."""
+
+
+class PermissionMode(str, Enum):
+    """How much the user lets the agent do without asking."""
+
+    ASK = "ask"  # edits and shell commands need approval
+    ACCEPT_EDITS = "accept-edits"  # edits go through, shell commands need approval
+    AUTO = "auto"  # nothing needs approval
+
+
+class ToolHost(Protocol):
+    """What the environment offers a tool. The LSP server and the CLI each implement it."""
+
+    async def approve(self, action: str, detail: str) -> bool:
+        """Ask the user to allow `action` (e.g. "Run shell command"); True when allowed."""
+        ...
+
+    async def apply_edit(self, path: Path, new_text: str, description: str) -> bool:
+        """Replace the whole text of `path` (creating it if needed); True when applied."""
+        ...
+
+
+@dataclass
+class ToolContext:
+    """Everything a tool call can see: the workspace root, the host and the permission mode."""
+
+    workspace: Path
+    host: ToolHost
+    permission_mode: PermissionMode = PermissionMode.ASK
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+ToolFn = Callable[..., Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One tool as the model sees it: name, description, JSON-schema parameters, and the function.
+
+    `fn(ctx, **arguments)` returns the text given back to the model.
+    """
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    fn: ToolFn
+
+    def schema(self) -> dict[str, Any]:
+        """The OpenAI/litellm `tools=[...]` entry for this tool."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.parameters,
+            },
+        }
