@@ -1,0 +1,111 @@
+"""Text embedders for the memory engine, chosen by a spec string.
+
+Specs:
+  "default"                  the bundled offline ONNX model (DEFAULT_MODEL)
+  "onnx"                     same as "default"
+  "onnx:<name>"              a bundled ONNX model by name (see bundled_models())
+  "onnx:<path>"              a directory with model.onnx + tokenizer.json + embedder.json
+  "litellm:<model>"          litellm.embedding (hosted models; key from the environment)
+  "none"                     embeddings disabled: raises EmbedderUnavailable
+
+Importing this package is cheap: onnxruntime, tokenizers and litellm are imported only
+when an embedder of that kind is created.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .base import (
+    _REGISTRY,
+    Embedder,
+    EmbedderUnavailable,
+    register_embedder,
+    registered_kinds,
+)
+from .onnx_embedder import MODELS_DIR, bundled_models, resolve_model_dir
+
+DEFAULT_MODEL = "all-minilm-l6-v2"
+DEFAULT_SPEC = "default"
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "DEFAULT_SPEC",
+    "MODELS_DIR",
+    "Embedder",
+    "EmbedderUnavailable",
+    "bundled_models",
+    "get_embedder",
+    "register_embedder",
+    "registered_kinds",
+    "valid_specs",
+]
+
+_onnx_cache: dict[str, Embedder] = {}
+_onnx_lock = threading.Lock()
+
+
+def _load_onnx(name_or_path: str) -> Embedder:
+    """One shared OnnxEmbedder per model directory (sessions are thread-safe and costly)."""
+    model_dir = resolve_model_dir(name_or_path)
+    key = str(model_dir)
+    with _onnx_lock:
+        emb = _onnx_cache.get(key)
+        if emb is None:
+            from .onnx_embedder import OnnxEmbedder
+
+            emb = OnnxEmbedder(model_dir)
+            _onnx_cache[key] = emb
+        return emb
+
+
+@register_embedder("default")
+def _default_factory(arg: str) -> Embedder:
+    if arg:
+        raise EmbedderUnavailable(f"spec 'default' takes no argument (got 'default:{arg}')")
+    return _load_onnx(DEFAULT_MODEL)
+
+
+@register_embedder("onnx")
+def _onnx_factory(arg: str) -> Embedder:
+    return _load_onnx(arg or DEFAULT_MODEL)
+
+
+@register_embedder("litellm")
+def _litellm_factory(arg: str) -> Embedder:
+    from .litellm_embedder import LiteLLMEmbedder
+
+    return LiteLLMEmbedder(arg)
+
+
+@register_embedder("none")
+def _none_factory(arg: str) -> Embedder:
+    raise EmbedderUnavailable(
+        "embeddings are disabled (embedder spec 'none'): memory search falls back to full-text "
+        f"only; set the embedder to {DEFAULT_SPEC!r} for the offline model"
+    )
+
+
+def valid_specs() -> list[str]:
+    """Human-readable list of accepted specs, for error messages and docs."""
+    specs = ["default", "onnx", "onnx:<path-to-model-dir>"]
+    specs += [f"onnx:{name}" for name in bundled_models()]
+    specs += ["litellm:<model> (e.g. litellm:text-embedding-3-small)", "none"]
+    extra = [k for k in registered_kinds() if k not in {"default", "onnx", "litellm", "none"}]
+    return specs + [f"{k}[:<arg>]" for k in extra]
+
+
+def get_embedder(spec: str) -> Embedder:
+    """Resolve a spec ("default", "onnx:<name|path>", "litellm:<model>", "none") to an Embedder.
+
+    Raises EmbedderUnavailable (with what to do) for "none", unknown specs, missing model files
+    or missing API keys.
+    """
+    spec = (spec or "").strip()
+    kind, _, arg = spec.partition(":")
+    factory = _REGISTRY.get(kind.strip().lower())
+    if factory is None:
+        raise EmbedderUnavailable(
+            f"unknown embedder spec {spec!r}; valid specs: {', '.join(valid_specs())}"
+        )
+    return factory(arg.strip())
