@@ -1,0 +1,88 @@
+"""Settings, parsed once into a typed, defaulted object.
+
+Sources, later wins: defaults, environment (LSP_AGENT_MODEL, ...), the editor's
+`initializationOptions` / `workspace/configuration` section `lspAgent`, command-line flags.
+A bad value never stops anything: it is reported and its default is used.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from lsp_agent.agent.tools.base import PermissionMode
+
+ENV_KEYS = {
+    "model": "LSP_AGENT_MODEL",
+    "reflection_model": "LSP_AGENT_REFLECTION_MODEL",
+    "embedder": "LSP_AGENT_EMBEDDER",
+    "store": "LSP_AGENT_STORE",
+    "permission_mode": "LSP_AGENT_PERMISSION_MODE",
+}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class ReflectionSettings(_Model):
+    enabled: bool = True
+    idle_seconds: float = Field(300.0, ge=5)
+    every_turns: int = Field(20, ge=1)
+
+
+class Settings(_Model):
+    model: str | None = None
+    reflection_model: str | None = None
+    embedder: str = "default"
+    store: str | None = None
+    permission_mode: PermissionMode = PermissionMode.ASK
+    max_steps: int = Field(20, ge=1, le=500)
+    max_tokens_per_turn: int = Field(200_000, ge=1000)
+    turn_timeout_seconds: float = Field(600.0, gt=0)
+    context_window: int | None = Field(None, ge=1000)
+    compaction_threshold: float = Field(0.8, gt=0.1, le=0.99)
+    keep_recent_messages: int = Field(12, ge=2)
+    trust_workspace: bool = True
+    reflection: ReflectionSettings = Field(default_factory=ReflectionSettings)
+
+
+def parse_settings(*layers: dict[str, Any] | None) -> tuple[Settings, list[str]]:
+    """Merge layers (later wins) over env and defaults; bad keys/values become warnings."""
+    merged: dict[str, Any] = {}
+    for field, env in ENV_KEYS.items():
+        if os.environ.get(env):
+            merged[field] = os.environ[env]
+    warnings: list[str] = []
+    fields = Settings.model_fields
+    by_alias = {to_camel(n): n for n in fields} | {n: n for n in fields}
+    for layer in layers:
+        if layer is None:
+            continue
+        if not isinstance(layer, dict):
+            warnings.append(f"lsp-agent settings must be an object, got {type(layer).__name__}; ignored.")
+            continue
+        for key, value in layer.items():
+            name = by_alias.get(key)
+            if name is None:
+                known = ", ".join(sorted(to_camel(n) for n in fields))
+                warnings.append(f"Unknown lsp-agent setting '{key}' ignored. Known settings: {known}.")
+                continue
+            if value is None and name not in ("model", "reflection_model", "store", "context_window"):
+                continue
+            merged[name] = value
+    good: dict[str, Any] = {}
+    for name, value in merged.items():
+        try:
+            Settings.model_validate({name: value})
+            good[name] = value
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            warnings.append(
+                f"Setting '{to_camel(name)}' = {value!r} is invalid ({err['msg']}); "
+                f"using the default {fields[name].get_default(call_default_factory=True)!r}."
+            )
+    return Settings.model_validate(good), warnings

@@ -1,0 +1,156 @@
+"""AgentMemory: everything one workspace's agent remembers, behind one object.
+
+Used by the CLI, the agent loop and the server alike. Opening it creates the default blocks,
+repairs interrupted edits and takes in people's edits to the memory folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from lsp_agent.memory.archival import ArchivalMemory
+from lsp_agent.memory.blocks import BlockManager
+from lsp_agent.memory.mirror import Mirror
+from lsp_agent.memory.recall import RecallMemory
+from lsp_agent.memory.search import Mode
+from lsp_agent.memory.store import MemoryStore
+from lsp_agent.paths import (
+    ENV_STORE,
+    agent_home,
+    default_store_uri,
+    is_local_uri,
+    local_path,
+    shared_store_uri,
+)
+
+Kind = Literal["all", "messages", "archival", "blocks", "skills", "code"]
+KINDS: tuple[str, ...] = ("all", "messages", "archival", "blocks", "skills", "code")
+SearchSource = Callable[[str, int], list[dict[str, Any]]]
+
+
+class AgentMemory:
+    """The memory of the agent of `workspace`."""
+
+    def __init__(
+        self, workspace: Path, *, store_uri: str | None = None, shared_uri: str | None = None,
+        embedder: str = "default",
+    ) -> None:
+        self.workspace = Path(workspace).expanduser().resolve()
+        self.store_uri = store_uri or os.environ.get(ENV_STORE) or default_store_uri(self.workspace)
+        self.store = MemoryStore(self.store_uri, embedder_spec=embedder)
+        shared = shared_uri or shared_store_uri()
+        self.shared = MemoryStore(shared, embedder_spec="none") if shared != self.store_uri else None
+        self.mirror = Mirror(self.memory_folder)
+        self.blocks = BlockManager(self.store, self.shared, self.mirror)
+        self.recall = RecallMemory(self.store)
+        self.archival = ArchivalMemory(self.store)
+        self.sources: dict[str, SearchSource] = {}  # "code", "skills": added by the learning loop
+        self.notices: list[str] = []
+
+    @property
+    def memory_folder(self) -> Path:
+        if is_local_uri(self.store_uri):
+            return local_path(self.store_uri) / "memory"
+        return agent_home(self.workspace) / "memory"
+
+    def open(self) -> list[str]:
+        """Prepare the store for use; returns notices for the user (edits taken in, warnings)."""
+        self.store.ensure_initialized()
+        if self.store.get_meta("workspace") is None:
+            self.store.set_meta("workspace", str(self.workspace))
+        self.blocks.ensure_defaults()
+        self.notices = self.mirror.sync(self.blocks) + self.mirror.warnings
+        return self.notices
+
+    # -- search across kinds ---------------------------------------------------------------
+
+    def search(
+        self, query: str, *, kind: str = "all", limit: int = 10, mode: Mode = "hybrid",
+    ) -> list[dict[str, Any]]:
+        """Unified hits (see docs/protocol.md `Hit`), best first."""
+        if kind not in KINDS:
+            raise ValueError(f"Unknown search kind '{kind}'; use one of: {', '.join(KINDS)}.")
+        if not query.strip():
+            raise ValueError("Give a search query (some words to look for).")
+        kinds = ["messages", "archival", "blocks", *self.sources] if kind == "all" else [kind]
+        per_kind: list[list[dict[str, Any]]] = []
+        for k in kinds:
+            if k == "messages":
+                per_kind.append([_message_hit(h) for h in self.recall.search(query, mode=mode,
+                                                                             limit=limit)])
+            elif k == "archival":
+                per_kind.append([_archival_hit(h) for h in self.archival.search(query, mode=mode,
+                                                                                top_k=limit)])
+            elif k == "blocks":
+                per_kind.append(self._block_hits(query, limit))
+            elif k in self.sources:
+                per_kind.append(self.sources[k](query, limit))
+            elif kind != "all":
+                raise ValueError(
+                    f"Nothing to search for kind '{k}' yet: run `lsp-agent init` to index the code "
+                    "and skills of this workspace."
+                )
+        if len(per_kind) == 1:
+            return per_kind[0][:limit]
+        fused: dict[tuple[str, str], dict[str, Any]] = {}
+        for hits in per_kind:
+            for rank, hit in enumerate(hits, start=1):
+                key = (hit["kind"], str(hit["id"]))
+                entry = fused.setdefault(key, {**hit, "score": 0.0})
+                entry["score"] += 1.0 / (10 + rank)
+        return sorted(fused.values(), key=lambda h: -h["score"])[:limit]
+
+    def _block_hits(self, query: str, limit: int) -> list[dict[str, Any]]:
+        terms = {t for t in re.findall(r"\w+", query.lower()) if len(t) > 1}
+        hits = []
+        for block in self.blocks.list():
+            text = f"{block.label} {block.description}\n{block.value}"
+            words = re.findall(r"\w+", text.lower())
+            if not words or not terms:
+                continue
+            matched = sum(1 for t in terms if any(w.startswith(t) for w in words))
+            if not matched:
+                continue
+            line = next((ln for ln in block.value.splitlines()
+                         if any(t in ln.lower() for t in terms)), block.value[:200])
+            hits.append({"kind": "block", "id": block.label, "label": block.label,
+                         "title": f"Memory block: {block.label}", "snippet": line.strip()[:300],
+                         "score": matched / len(terms)})
+        return sorted(hits, key=lambda h: -h["score"])[:limit]
+
+    def status(self) -> dict[str, Any]:
+        counts = self.store.counts()
+        counts["blocks"] = len(self.blocks.list())
+        return {
+            "workspace": str(self.workspace),
+            "store": self.store_uri,
+            "memory_folder": str(self.memory_folder),
+            "embedder": self.store.embedder_name or "none (full-text search only)",
+            "counts": counts,
+            "warnings": list(self.store.warnings),
+        }
+
+
+def _message_hit(hit: Any) -> dict[str, Any]:
+    row = hit.row
+    when = row["created_at"].strftime("%Y-%m-%d %H:%M") if row.get("created_at") else ""
+    who = row.get("name") or row.get("role", "")
+    return {
+        "kind": "message", "id": row["id"], "conversation_id": row.get("conversation_id"),
+        "title": f"{who} · {when}", "snippet": (row.get("content") or row.get("tool_calls", ""))[:300],
+        "score": round(hit.score, 6), "text_rank": hit.text_rank, "vector_rank": hit.vector_rank,
+    }
+
+
+def _archival_hit(hit: Any) -> dict[str, Any]:
+    row = hit.row
+    tags = ", ".join(row.get("tags") or [])
+    return {
+        "kind": "archival", "id": row["id"], "title": f"Archival{' [' + tags + ']' if tags else ''}",
+        "snippet": row["content"][:300], "tags": row.get("tags") or [],
+        "score": round(hit.score, 6), "text_rank": hit.text_rank, "vector_rank": hit.vector_rank,
+    }

@@ -1,0 +1,290 @@
+"""Memory blocks: labelled, size-limited texts always in the agent's prompt.
+
+Every change is a new version (who, when, why, old, new) written before the block itself, so
+nothing is ever silently overwritten and any version can be restored. Shared blocks live in the
+user-level shared store; the agent's own store only records that it uses them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from lsp_agent.memory import schema as S
+from lsp_agent.memory.schema import Block, BlockVersion, utcnow
+from lsp_agent.memory.secrets import redact
+from lsp_agent.memory.store import MemoryStore, sql_str
+
+if TYPE_CHECKING:
+    from lsp_agent.memory.mirror import Mirror
+
+LABEL_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+PEOPLE = {"user", "mirror"}  # authors allowed to change read-only blocks
+
+DEFAULT_BLOCKS: list[tuple[str, str, str, int]] = [
+    (
+        "persona",
+        "Who the agent is and how it works in this workspace. Edit to change its behaviour.",
+        "I am the coding agent of this workspace. I remember what I learn here, check facts in "
+        "the code before acting, keep changes small and tested, and ask before risky actions.",
+        3000,
+    ),
+    ("human", "What the agent knows about the user: preferences, habits, corrections.", "", 3000),
+    ("project", "What this codebase is: purpose, layout, languages, key modules.", "", 6000),
+    ("commands", "How to build, test, lint and run this project, and where each comes from.", "", 4000),
+    ("conventions", "Code style and rules of this project that every change must follow.", "", 5000),
+    ("notes", "Lessons, gotchas and facts learned while working that fit no other block.", "", 6000),
+]
+
+
+class BlockError(ValueError):
+    """A block operation that cannot be done; the message says why and what to do instead."""
+
+
+class BlockNotFound(BlockError):
+    pass
+
+
+class BlockManager:
+    """Reads and edits the blocks of one agent (and its shared blocks)."""
+
+    def __init__(
+        self,
+        store: MemoryStore,
+        shared: MemoryStore | None = None,
+        mirror: Mirror | None = None,
+    ) -> None:
+        self.store = store
+        self.shared = shared
+        self.mirror = mirror
+        self._shared_mgr: BlockManager | None = (
+            BlockManager(shared) if shared is not None and shared is not store else None
+        )
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _rows(self) -> dict[str, Block]:
+        rows = self.store.table("blocks").search().limit(10_000).to_list()
+        return {r["label"]: Block(**r) for r in rows}
+
+    def list(self) -> list[Block]:
+        blocks = []
+        for label, block in sorted(self._rows().items(), key=lambda kv: _order(kv[0])):
+            if block.scope == "shared" and self._shared_mgr is not None:
+                try:
+                    shared = self._shared_mgr.get(label)
+                    blocks.append(shared.model_copy(update={"scope": "shared"}))
+                    continue
+                except BlockNotFound:
+                    pass
+            blocks.append(block)
+        return blocks
+
+    def get(self, label: str) -> Block:
+        for block in self.list():
+            if block.label == label:
+                return block
+        labels = ", ".join(b.label for b in self.list()) or "none yet"
+        raise BlockNotFound(f"No memory block '{label}'. Existing blocks: {labels}.")
+
+    def history(self, label: str) -> list[BlockVersion]:
+        owner = self._owner(label)
+        if owner is not self:
+            return owner.history(label)
+        tbl = self.store.table("block_versions")
+        rows = tbl.search().where(f"label = {sql_str(label)}").limit(100_000).to_list()
+        if not rows and label not in self._rows():
+            self.get(label)  # raises BlockNotFound with the list of labels
+        return sorted((BlockVersion(**r) for r in rows), key=lambda v: v.version)
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def create(
+        self,
+        label: str,
+        description: str = "",
+        value: str = "",
+        *,
+        limit: int = 5000,
+        read_only: bool = False,
+        scope: S.Scope = "agent",
+        author: str = "user",
+        reason: str = "created",
+    ) -> Block:
+        if not LABEL_RE.match(label):
+            raise BlockError(
+                f"Invalid block label '{label}': use 1-64 lowercase letters, digits, '_' or '-', "
+                "starting with a letter."
+            )
+        if limit <= 0:
+            raise BlockError(f"A block limit must be a positive number of characters, not {limit}.")
+        value = redact(value)
+        if len(value) > limit:
+            raise BlockError(_too_long(label, len(value), limit))
+        if scope == "shared":
+            if self._shared_mgr is None:
+                raise BlockError("No shared store is configured, so a shared block cannot be made.")
+            try:
+                shared = self._shared_mgr.get(label)
+            except BlockNotFound:
+                shared = self._shared_mgr.create(
+                    label, description, value, limit=limit, read_only=read_only,
+                    author=author, reason=reason,
+                )
+            self._write_row(shared.model_copy(update={"scope": "shared", "value": ""}))
+            return shared.model_copy(update={"scope": "shared"})
+        with self.store.lock():
+            if label in self._rows():
+                raise BlockError(f"A memory block '{label}' already exists; edit it instead.")
+            block = Block(
+                label=label, description=description, value=value, limit=limit,
+                read_only=read_only, scope="agent", version=1, updated_by=author,
+            )
+            self._append_version(block, author, reason, old="")
+            self._write_row(block)
+        if self.mirror:
+            self.mirror.write(block)
+        return block
+
+    def edit(self, label: str, change: Callable[[str], str], *, author: str, reason: str) -> Block:
+        """Apply `change(old_value) -> new_value` under the lock, as a new version.
+
+        Read-only blocks change only when a person is the author (user, or their mirror edit).
+        """
+        owner = self._owner(label)
+        if owner is not self:
+            updated = owner.edit(label, change, author=author, reason=reason)
+            return updated.model_copy(update={"scope": "shared"})
+        with self.store.lock():
+            block = self._rows().get(label)
+            if block is None:
+                self.get(label)
+                raise BlockNotFound(label)
+            if block.read_only and author not in PEOPLE:
+                raise BlockError(
+                    f"Memory block '{label}' is read-only: the agent cannot change it. "
+                    "Ask the user to edit it (lsp-agent memory set, or its file in the memory folder)."
+                )
+            new_value = redact(change(block.value))
+            if len(new_value) > block.limit:
+                raise BlockError(_too_long(label, len(new_value), block.limit))
+            if new_value == block.value:
+                return block
+            updated = block.model_copy(
+                update={"value": new_value, "version": block.version + 1,
+                        "updated_at": utcnow(), "updated_by": author}
+            )
+            self._append_version(updated, author, reason, old=block.value)
+            self._write_row(updated)
+        if self.mirror:
+            self.mirror.write(updated)
+        return updated
+
+    def set(self, label: str, value: str, *, author: str, reason: str = "") -> Block:
+        return self.edit(label, lambda _old: value, author=author, reason=reason or "set")
+
+    def revert(self, label: str, version: int, *, author: str = "user") -> Block:
+        versions = {v.version: v for v in self.history(label)}
+        if version not in versions:
+            have = ", ".join(str(v) for v in sorted(versions)) or "none"
+            raise BlockError(f"Block '{label}' has no version {version}. Versions: {have}.")
+        target = versions[version].new_value
+        return self.edit(
+            label, lambda _old: target, author=author, reason=f"revert to version {version}"
+        )
+
+    def update_settings(
+        self, label: str, *, description: str | None = None, limit: int | None = None,
+        read_only: bool | None = None,
+    ) -> Block:
+        """Change a block's description, limit or read-only flag (the user's call)."""
+        with self.store.lock():
+            block = self._rows().get(label)
+            if block is None:
+                self.get(label)
+                raise BlockNotFound(label)
+            changes: dict[str, object] = {}
+            if description is not None:
+                changes["description"] = description
+            if limit is not None:
+                if limit < len(block.value):
+                    raise BlockError(_too_long(label, len(block.value), limit))
+                changes["limit"] = limit
+            if read_only is not None:
+                changes["read_only"] = read_only
+            updated = block.model_copy(update=changes)
+            self._write_row(updated)
+        if self.mirror:
+            self.mirror.write(updated)
+        return updated
+
+    def ensure_defaults(self) -> list[Block]:
+        """Create the default coding-agent blocks that are missing; repair half-written edits."""
+        self.repair()
+        existing = self._rows()
+        for label, description, value, limit in DEFAULT_BLOCKS:
+            if label not in existing:
+                try:
+                    self.create(label, description, value, limit=limit, author="system",
+                                reason="default block")
+                except BlockError:
+                    pass  # created meanwhile by another process
+        return self.list()
+
+    def repair(self) -> None:
+        """Finish an edit whose version was written but whose block row was not (a crash)."""
+        with self.store.lock():
+            rows = self._rows()
+            tbl = self.store.table("block_versions")
+            latest: dict[str, BlockVersion] = {}
+            for r in tbl.search().limit(1_000_000).to_list():
+                v = BlockVersion(**r)
+                if v.label not in latest or v.version > latest[v.label].version:
+                    latest[v.label] = v
+            for label, v in latest.items():
+                block = rows.get(label)
+                if block is None and v.version == 1:
+                    continue  # creation interrupted: the user may create it again
+                if block is not None and v.version > block.version and block.scope == "agent":
+                    self._write_row(block.model_copy(update={
+                        "value": v.new_value, "version": v.version, "updated_by": v.author,
+                        "updated_at": v.timestamp}))
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _owner(self, label: str) -> BlockManager:
+        row = self._rows().get(label)
+        if row is not None and row.scope == "shared" and self._shared_mgr is not None:
+            return self._shared_mgr
+        return self
+
+    def _append_version(self, block: Block, author: str, reason: str, *, old: str) -> None:
+        row = BlockVersion(
+            label=block.label, version=block.version, author=author, timestamp=utcnow(),
+            reason=reason, old_value=old, new_value=block.value,
+        )
+        self.store.table("block_versions").add(
+            pa.Table.from_pylist([row.model_dump()], schema=S.BLOCK_VERSIONS)
+        )
+
+    def _write_row(self, block: Block) -> None:
+        data = pa.Table.from_pylist([block.model_dump()], schema=S.BLOCKS)
+        tbl = self.store.table("blocks")
+        tbl.merge_insert("label").when_matched_update_all().when_not_matched_insert_all().execute(
+            data
+        )
+
+
+def _too_long(label: str, size: int, limit: int) -> str:
+    return (
+        f"Memory block '{label}' would hold {size} characters, over its limit of {limit}. "
+        "Shorten or summarise the text, move details to archival memory, or raise the limit."
+    )
+
+
+def _order(label: str) -> tuple[int, str]:
+    names = [d[0] for d in DEFAULT_BLOCKS]
+    return (names.index(label) if label in names else len(names), label)

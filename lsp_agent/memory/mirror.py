@@ -1,0 +1,186 @@
+"""A readable mirror of the blocks: one markdown file per block, with frontmatter.
+
+People read, grep and diff memory there. An edit a person makes to a file is taken in as a new
+version the next time the agent loads (`sync`). When the block also changed in the store since
+the file was written, the person's text still becomes the newest version and the other edit
+stays in the history, so a conflicting edit is never lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from lsp_agent.memory.locking import file_lock
+from lsp_agent.memory.schema import Block
+
+if TYPE_CHECKING:
+    from lsp_agent.memory.blocks import BlockManager
+
+log = logging.getLogger(__name__)
+STATE_FILE = ".mirror-state.json"
+
+
+def render(block: Block) -> str:
+    front = {
+        "label": block.label,
+        "description": block.description,
+        "limit": block.limit,
+        "read_only": block.read_only,
+        "scope": block.scope,
+        "version": block.version,
+    }
+    head = yaml.safe_dump(front, sort_keys=False, allow_unicode=True).strip()
+    return f"---\n{head}\n---\n{block.value}"
+
+
+def parse(text: str) -> tuple[dict[str, Any], str]:
+    """Split a mirror file into (frontmatter, value); raise ValueError when malformed."""
+    if not text.startswith("---\n"):
+        raise ValueError("missing '---' frontmatter at the top")
+    end = text.find("\n---\n", 4)
+    if end < 0:
+        if text.endswith("\n---"):
+            end, body = len(text) - 4, ""
+        else:
+            raise ValueError("frontmatter is not closed by a '---' line")
+    else:
+        body = text[end + 5 :]
+    meta = yaml.safe_load(text[4:end]) or {}
+    if not isinstance(meta, dict):
+        raise ValueError("frontmatter is not a mapping")
+    return meta, body
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Mirror:
+    """The memory folder of one agent."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.warnings: list[str] = []
+
+    def path(self, label: str) -> Path:
+        return self.folder / f"{label}.md"
+
+    def _state(self) -> dict[str, dict[str, Any]]:
+        try:
+            return json.loads((self.folder / STATE_FILE).read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def _save_state(self, state: dict[str, dict[str, Any]]) -> None:
+        _atomic_write(self.folder / STATE_FILE, json.dumps(state, indent=1, sort_keys=True))
+
+    def write(self, block: Block) -> None:
+        """Write one block's file (after each store change)."""
+        with file_lock(self.folder / ".mirror.lock"):
+            text = render(block)
+            _atomic_write(self.path(block.label), text)
+            state = self._state()
+            state[block.label] = {"version": block.version, "hash": _hash(text)}
+            self._save_state(state)
+
+    def sync(self, manager: BlockManager) -> list[str]:
+        """Take in people's edits to the files, then rewrite every file from the store.
+
+        Returns a line per change taken in, for the log and the user.
+        """
+        self.folder.mkdir(parents=True, exist_ok=True)
+        taken: list[str] = []
+        with file_lock(self.folder / ".mirror.lock"):
+            state = self._state()
+            blocks = {b.label: b for b in manager.list()}
+            for file in sorted(self.folder.glob("*.md")):
+                label = file.stem
+                try:
+                    text = file.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as exc:
+                    self.warnings.append(f"Could not read {file}: {exc}; it was left as it is.")
+                    continue
+                known = state.get(label)
+                if known and known.get("hash") == _hash(text):
+                    continue  # unchanged since written
+                if known is None and label in blocks and text == render(blocks[label]):
+                    continue
+                taken.extend(self._take_in(manager, file, text, blocks.get(label), known))
+            blocks = {b.label: b for b in manager.list()}
+            for block in blocks.values():
+                rendered = render(block)
+                _atomic_write(self.path(block.label), rendered)
+                state[block.label] = {"version": block.version, "hash": _hash(rendered)}
+            self._save_state(state)
+        return taken
+
+    def _take_in(
+        self, manager: BlockManager, file: Path, text: str, block: Block | None,
+        known: dict[str, Any] | None,
+    ) -> list[str]:
+        from lsp_agent.memory.blocks import BlockError
+
+        label = file.stem
+        try:
+            meta, value = parse(text)
+        except (ValueError, yaml.YAMLError) as exc:
+            return [self._set_aside(file, f"it could not be parsed ({exc})")]
+        try:
+            if block is None:
+                manager.create(
+                    label, str(meta.get("description", "")), value,
+                    limit=int(meta.get("limit", 5000)), read_only=bool(meta.get("read_only", False)),
+                    author="mirror", reason=f"created from {file.name}",
+                )
+                return [f"{label}: created from {file.name}"]
+            conflict = known is not None and block.version != known.get("version")
+            reason = f"edited in {file.name}"
+            if conflict:
+                reason += (
+                    f" (conflict: the store had moved to version {block.version} since the file was"
+                    " written; that version stays in the history)"
+                )
+            manager.update_settings(
+                label,
+                description=str(meta.get("description", block.description)),
+                limit=max(int(meta.get("limit", block.limit)), len(value)) if "limit" in meta
+                else None,
+                read_only=bool(meta.get("read_only", block.read_only)),
+            )
+            if value != block.value:
+                manager.edit(label, lambda _old: value, author="mirror", reason=reason)
+            return [f"{label}: {reason}"]
+        except (BlockError, ValueError, TypeError) as exc:
+            return [self._set_aside(file, str(exc))]
+
+    def _set_aside(self, file: Path, why: str) -> str:
+        """Keep a file that cannot be taken in beside the mirror, so the edit is not lost."""
+        kept = file.with_name(f"{file.stem}.rejected-{int(time.time())}.md.txt")
+        os.replace(file, kept)
+        msg = f"{file.name} was not taken in because {why}; your text is kept in {kept.name}."
+        self.warnings.append(msg)
+        log.warning(msg)
+        return msg
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

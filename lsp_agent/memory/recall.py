@@ -1,0 +1,234 @@
+"""Recall memory: every message of every conversation, durable and searchable.
+
+Each message is indexed with its context (its date, its speaker, and the messages just before
+it), because a reply like "yes, the blue one" means nothing alone; the stored `content` stays
+exactly what was said.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from lsp_agent.memory import schema as S
+from lsp_agent.memory.schema import Conversation, Message, utcnow
+from lsp_agent.memory.search import MAINTAINER, FusionConfig, Hit, Mode, search_table
+from lsp_agent.memory.secrets import redact
+from lsp_agent.memory.store import MemoryStore, sql_str
+
+
+@dataclass(frozen=True)
+class ContextIndexing:
+    """How much context goes into a message's search text (tuned on LoCoMo)."""
+
+    previous: int = 2
+    previous_chars: int = 300
+    with_date: bool = True
+    with_speaker: bool = True
+
+
+RECALL_FUSION = FusionConfig(rrf_k=10.0, text_weight=1.5, vector_weight=1.0, pool=60)
+SEARCHABLE_ROLES = ("user", "assistant", "tool", "system", "summary")
+_seq_lock = threading.Lock()
+_last_seq = 0
+
+
+def next_seq() -> int:
+    """A per-process increasing sequence that also orders messages across processes by time."""
+    global _last_seq
+    with _seq_lock:
+        now = time.time_ns() // 1000
+        _last_seq = max(now, _last_seq + 1)
+        return _last_seq
+
+
+def _speaker(msg: Message) -> str:
+    return msg.name or msg.role
+
+
+class RecallMemory:
+    def __init__(self, store: MemoryStore, indexing: ContextIndexing | None = None) -> None:
+        self.store = store
+        self.indexing = indexing or ContextIndexing()
+        self._recent: dict[str, deque[str]] = {}
+        self._lock = threading.Lock()
+
+    # -- conversations ----------------------------------------------------------------------
+
+    def new_conversation(self, title: str = "", parent_id: str = "") -> Conversation:
+        conv = Conversation(id=uuid.uuid4().hex[:12], title=title or "New conversation",
+                            parent_id=parent_id)
+        self.store.table("conversations").add(
+            pa.Table.from_pylist([conv.model_dump()], schema=S.CONVERSATIONS)
+        )
+        return conv
+
+    def conversations(self) -> list[Conversation]:
+        rows = self.store.table("conversations").search().limit(100_000).to_list()
+        return sorted((Conversation(**r) for r in rows), key=lambda c: c.created_at)
+
+    def conversation(self, conv_id: str) -> Conversation:
+        rows = (self.store.table("conversations").search()
+                .where(f"id = {sql_str(conv_id)}").limit(1).to_list())
+        if not rows:
+            known = ", ".join(c.id for c in self.conversations()[-10:]) or "none"
+            raise KeyError(f"No conversation '{conv_id}'. Recent conversations: {known}.")
+        return Conversation(**rows[0])
+
+    def update_conversation(self, conv: Conversation) -> None:
+        self.store.table("conversations").merge_insert("id").when_matched_update_all() \
+            .when_not_matched_insert_all().execute(
+                pa.Table.from_pylist([conv.model_dump()], schema=S.CONVERSATIONS))
+
+    def fork(self, conv_id: str, title: str = "") -> Conversation:
+        """A new conversation starting with a copy of `conv_id`'s messages (and its summary)."""
+        source = self.conversation(conv_id)
+        new = self.new_conversation(title or f"Fork of {source.title}", parent_id=conv_id)
+        msgs = self.messages(conv_id)
+        copies = [m.model_copy(update={"id": uuid.uuid4().hex, "conversation_id": new.id})
+                  for m in msgs]
+        if copies:
+            self._write(copies)
+        if source.summary:
+            self.update_conversation(new.model_copy(update={
+                "summary": source.summary, "summarized_until": source.summarized_until}))
+        return self.conversation(new.id)
+
+    def message_counts(self) -> dict[str, int]:
+        tbl = self.store.table("messages")
+        if tbl.count_rows() == 0:
+            return {}
+        col = tbl.search().select(["conversation_id"]).limit(10_000_000).to_arrow()["conversation_id"]
+        counts: dict[str, int] = {}
+        for cid in col.to_pylist():
+            counts[cid] = counts.get(cid, 0) + 1
+        return counts
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def append(
+        self, conversation_id: str, role: str, content: str = "", *,
+        tool_calls: list[dict[str, Any]] | None = None, tool_call_id: str = "", name: str = "",
+        created_at: datetime | None = None,
+    ) -> Message:
+        msg = Message(
+            id=uuid.uuid4().hex, conversation_id=conversation_id, seq=next_seq(), role=role,
+            content=redact(content or ""),
+            tool_calls=redact(json.dumps(tool_calls, ensure_ascii=False)) if tool_calls else "",
+            tool_call_id=tool_call_id, name=name, created_at=created_at or utcnow(),
+        )
+        self._write([msg])
+        return msg
+
+    def append_many(self, messages: list[dict[str, Any]]) -> list[Message]:
+        """Append several messages in one durable write (dicts with append()'s arguments)."""
+        msgs = []
+        for m in messages:
+            calls = m.get("tool_calls")
+            msgs.append(Message(
+                id=uuid.uuid4().hex, conversation_id=m["conversation_id"], seq=next_seq(),
+                role=m["role"], content=redact(m.get("content") or ""),
+                tool_calls=redact(json.dumps(calls, ensure_ascii=False)) if calls else "",
+                tool_call_id=m.get("tool_call_id", ""), name=m.get("name", ""),
+                created_at=m.get("created_at") or utcnow(),
+            ))
+        self._write(msgs)
+        return msgs
+
+    def _write(self, msgs: list[Message]) -> None:
+        texts = [self._search_text(m) for m in msgs]
+        vectors = self.store.embed_documents([_embed_text(m) for m in msgs])
+        name = self.store.embedder_name
+        rows = []
+        for m, text, vec in zip(msgs, texts, vectors, strict=True):
+            row = m.model_dump()
+            row.update(search_text=text, vector=vec, embedder=name if vec is not None else "")
+            rows.append(row)
+        tbl = self.store.table("messages")
+        tbl.add(pa.Table.from_pylist(rows, schema=tbl.schema))
+        MAINTAINER.note_writes(tbl, len(rows))
+
+    def _search_text(self, msg: Message) -> str:
+        ix = self.indexing
+        with self._lock:
+            recent = self._recent.get(msg.conversation_id)
+            if recent is None:
+                recent = deque(self._last_texts(msg.conversation_id, ix.previous),
+                               maxlen=max(ix.previous, 1))
+                self._recent[msg.conversation_id] = recent
+            before = list(recent)[-ix.previous:] if ix.previous else []
+            line = f"{_speaker(msg)}: {msg.content}" if ix.with_speaker else msg.content
+            recent.append(line[: ix.previous_chars])
+        parts = []
+        if ix.with_date:
+            parts.append(msg.created_at.strftime("%d %B %Y"))
+        parts.append(line)
+        if msg.tool_calls:
+            parts.append(msg.tool_calls)
+        if before:
+            parts.append("(after: " + " / ".join(before) + ")")
+        return "\n".join(parts)
+
+    def _last_texts(self, conv_id: str, n: int) -> list[str]:
+        if n <= 0:
+            return []
+        msgs = self.messages(conv_id)[-n:]
+        return [f"{_speaker(m)}: {m.content}"[: self.indexing.previous_chars] for m in msgs]
+
+    def messages(self, conversation_id: str, *, after_seq: int | None = None) -> list[Message]:
+        where = f"conversation_id = {sql_str(conversation_id)}"
+        if after_seq is not None:
+            where += f" AND seq > {int(after_seq)}"
+        cols = ["id", "conversation_id", "seq", "role", "content", "tool_calls", "tool_call_id",
+                "name", "created_at"]
+        rows = (self.store.table("messages").search().where(where).select(cols)
+                .limit(10_000_000).to_list())
+        return sorted((Message(**r) for r in rows), key=lambda m: m.seq)
+
+    def search(
+        self, query: str, *, mode: Mode = "hybrid", roles: list[str] | None = None,
+        conversation_id: str | None = None, start: datetime | None = None,
+        end: datetime | None = None, limit: int = 10,
+    ) -> list[Hit]:
+        where = build_filter(roles=roles, conversation_id=conversation_id, start=start, end=end)
+        vector = self.store.embed_query(query) if mode != "text" else None
+        cols = ["id", "conversation_id", "seq", "role", "content", "name", "created_at",
+                "tool_calls"]
+        return search_table(self.store.table("messages"), query, vector, mode=mode, where=where,
+                            limit=limit, fusion=RECALL_FUSION, columns=cols)
+
+
+def _embed_text(msg: Message) -> str:
+    text = f"{_speaker(msg)}: {msg.content}" if msg.content else _speaker(msg)
+    return text[:2000]
+
+
+def _ts_literal(value: datetime) -> str:
+    """A UTC timestamp literal for LanceDB filters (naive datetimes are taken as UTC)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return f"arrow_cast('{value.isoformat(sep=' ')}', 'Timestamp(Microsecond, Some(\"UTC\"))')"
+
+
+def build_filter(
+    *, roles: list[str] | None = None, conversation_id: str | None = None,
+    start: datetime | None = None, end: datetime | None = None, column: str = "created_at",
+) -> str | None:
+    parts = []
+    if roles:
+        parts.append("role IN (" + ",".join(sql_str(r) for r in roles) + ")")
+    if conversation_id:
+        parts.append(f"conversation_id = {sql_str(conversation_id)}")
+    if start is not None:
+        parts.append(f"{column} >= {_ts_literal(start)}")
+    if end is not None:
+        parts.append(f"{column} <= {_ts_literal(end)}")
+    return " AND ".join(parts) or None

@@ -1,0 +1,174 @@
+"""Table schemas of an agent's store, and the pydantic records read from them.
+
+Bump SCHEMA_VERSION with a migration in `migrations.py` whenever a table changes shape.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import pyarrow as pa
+from pydantic import BaseModel, Field
+
+SCHEMA_VERSION = 1
+DEFAULT_DIM = 384
+
+Author = Literal["user", "agent", "reflection", "mirror", "system"]
+Scope = Literal["agent", "shared"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts() -> pa.DataType:
+    return pa.timestamp("us", tz="UTC")
+
+
+META = pa.schema([("key", pa.string()), ("value", pa.string())])
+
+BLOCKS = pa.schema(
+    [
+        ("label", pa.string()),
+        ("description", pa.string()),
+        ("value", pa.string()),
+        ("limit", pa.int64()),
+        ("read_only", pa.bool_()),
+        ("scope", pa.string()),
+        ("version", pa.int64()),
+        ("updated_at", _ts()),
+        ("updated_by", pa.string()),
+    ]
+)
+
+BLOCK_VERSIONS = pa.schema(
+    [
+        ("label", pa.string()),
+        ("version", pa.int64()),
+        ("author", pa.string()),
+        ("timestamp", _ts()),
+        ("reason", pa.string()),
+        ("old_value", pa.string()),
+        ("new_value", pa.string()),
+    ]
+)
+
+CONVERSATIONS = pa.schema(
+    [
+        ("id", pa.string()),
+        ("title", pa.string()),
+        ("created_at", _ts()),
+        ("parent_id", pa.string()),
+        ("summary", pa.string()),
+        ("summarized_until", pa.int64()),  # seq of the last message folded into the summary
+    ]
+)
+
+
+def messages_schema(dim: int) -> pa.Schema:
+    return pa.schema(
+        [
+            ("id", pa.string()),
+            ("conversation_id", pa.string()),
+            ("seq", pa.int64()),
+            ("role", pa.string()),
+            ("content", pa.string()),
+            ("tool_calls", pa.string()),  # JSON list, "" when none
+            ("tool_call_id", pa.string()),
+            ("name", pa.string()),
+            ("created_at", _ts()),
+            ("search_text", pa.string()),
+            ("vector", pa.list_(pa.float32(), dim)),
+            ("embedder", pa.string()),
+        ]
+    )
+
+
+def archival_schema(dim: int) -> pa.Schema:
+    return pa.schema(
+        [
+            ("id", pa.string()),
+            ("content", pa.string()),
+            ("tags", pa.list_(pa.string())),
+            ("created_at", _ts()),
+            ("source", pa.string()),
+            ("search_text", pa.string()),
+            ("vector", pa.list_(pa.float32(), dim)),
+            ("embedder", pa.string()),
+        ]
+    )
+
+
+def embedding_cache_schema(dim: int) -> pa.Schema:
+    return pa.schema([("key", pa.string()), ("vector", pa.list_(pa.float32(), dim))])
+
+
+class Block(BaseModel):
+    label: str
+    description: str = ""
+    value: str = ""
+    limit: int = 5000
+    read_only: bool = False
+    scope: Scope = "agent"
+    version: int = 0
+    updated_at: datetime = Field(default_factory=utcnow)
+    updated_by: str = "system"
+
+    @property
+    def chars(self) -> int:
+        return len(self.value)
+
+    def public(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json")
+        data["chars"] = self.chars
+        return data
+
+
+class BlockVersion(BaseModel):
+    label: str
+    version: int
+    author: str
+    timestamp: datetime
+    reason: str
+    old_value: str
+    new_value: str
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "author": self.author,
+            "timestamp": self.timestamp.isoformat(),
+            "reason": self.reason,
+            "old": self.old_value,
+            "new": self.new_value,
+        }
+
+
+class Message(BaseModel):
+    id: str
+    conversation_id: str
+    seq: int
+    role: str
+    content: str = ""
+    tool_calls: str = ""
+    tool_call_id: str = ""
+    name: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Conversation(BaseModel):
+    id: str
+    title: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+    parent_id: str = ""
+    summary: str = ""
+    summarized_until: int = -1
+
+
+class Passage(BaseModel):
+    id: str
+    content: str
+    tags: list[str] = Field(default_factory=list)
+    created_at: datetime = Field(default_factory=utcnow)
+    source: str = ""

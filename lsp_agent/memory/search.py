@@ -1,0 +1,228 @@
+"""Hybrid search over a LanceDB table: native full-text index + vector search, fused by
+weighted reciprocal rank fusion (RRF). Each hit keeps its text and vector ranks.
+
+Also keeps indexes healthy: the full-text index is created once a table has rows (rows added
+later are still searched, unindexed), and tables are optimised in the background so fragments
+and unindexed rows do not pile up.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["hybrid", "vector", "text"]
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """Fusion and tokenizer settings, chosen by the LoCoMo benchmark (docs/benchmarks.md)."""
+
+    rrf_k: float = 60.0
+    text_weight: float = 1.0
+    vector_weight: float = 1.0
+    pool: int = 50  # candidates taken from each retriever before fusion
+
+
+DEFAULT_FUSION = FusionConfig()
+
+
+@dataclass
+class Hit:
+    row: dict[str, Any]
+    score: float
+    text_rank: int | None = None
+    vector_rank: int | None = None
+    text_score: float | None = None
+    vector_distance: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return str(self.row.get("id", ""))
+
+
+_FTS_SPECIAL = re.compile(r"[^\w\s'-]+", re.UNICODE)
+
+
+def clean_fts_query(text: str) -> str:
+    """Plain words only: the FTS query parser must never see user punctuation as syntax."""
+    return " ".join(_FTS_SPECIAL.sub(" ", text).split())
+
+
+def text_search(
+    table: Any, query: str, *, column: str, where: str | None, limit: int,
+    columns: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    q = clean_fts_query(query)
+    if not q:
+        return []
+    builder = table.search(q, query_type="fts", fts_columns=column)
+    if where:
+        builder = builder.where(where, prefilter=True)
+    if columns:
+        builder = builder.select([*columns, "_score"]) if "_score" not in columns else builder
+    try:
+        return builder.limit(limit).to_list()
+    except Exception as exc:  # noqa: BLE001 - e.g. a query of only stop words
+        log.debug("full-text search failed for %r: %s", q, exc)
+        return []
+
+
+def vector_search(
+    table: Any, vector: list[float] | None, *, where: str | None, limit: int,
+    columns: list[str] | None = None, nprobes: int = 32, refine_factor: int | None = 5,
+) -> list[dict[str, Any]]:
+    if vector is None:
+        return []
+    cond = "vector IS NOT NULL" + (f" AND ({where})" if where else "")
+    builder = table.search(vector, vector_column_name="vector").metric("cosine")
+    builder = builder.where(cond, prefilter=True)
+    if has_vector_index(table):
+        builder = builder.nprobes(nprobes)
+        if refine_factor:
+            builder = builder.refine_factor(refine_factor)
+    if columns:
+        builder = builder.select(columns)
+    return builder.limit(limit).to_list()
+
+
+def fuse(
+    text_rows: list[dict[str, Any]], vector_rows: list[dict[str, Any]], *, limit: int,
+    fusion: FusionConfig = DEFAULT_FUSION, key: str = "id",
+) -> list[Hit]:
+    hits: dict[str, Hit] = {}
+    for rank, row in enumerate(text_rows, start=1):
+        hit = hits.setdefault(row[key], Hit(row=row, score=0.0))
+        hit.text_rank, hit.text_score = rank, row.get("_score")
+        hit.score += fusion.text_weight / (fusion.rrf_k + rank)
+    for rank, row in enumerate(vector_rows, start=1):
+        hit = hits.setdefault(row[key], Hit(row=row, score=0.0))
+        hit.vector_rank, hit.vector_distance = rank, row.get("_distance")
+        hit.score += fusion.vector_weight / (fusion.rrf_k + rank)
+    return sorted(hits.values(), key=lambda h: -h.score)[:limit]
+
+
+def search_table(
+    table: Any, query: str, vector: list[float] | None, *, mode: Mode = "hybrid",
+    where: str | None = None, limit: int = 10, text_column: str = "search_text",
+    fusion: FusionConfig = DEFAULT_FUSION, columns: list[str] | None = None,
+) -> list[Hit]:
+    """Search one table by `mode`; vector mode without a vector falls back to full text."""
+    pool = max(fusion.pool, limit * 2)
+    if mode == "vector" and vector is None:
+        mode = "text"
+    text_rows = (
+        text_search(table, query, column=text_column, where=where, limit=pool, columns=columns)
+        if mode in ("hybrid", "text") else []
+    )
+    vec_rows = (
+        vector_search(table, vector, where=where, limit=pool, columns=columns)
+        if mode in ("hybrid", "vector") else []
+    )
+    if mode == "text":
+        return [Hit(row=r, score=float(r.get("_score", 0.0)), text_rank=i, text_score=r.get("_score"))
+                for i, r in enumerate(text_rows[:limit], start=1)]
+    if mode == "vector":
+        return [Hit(row=r, score=1.0 - float(r.get("_distance", 0.0)), vector_rank=i,
+                    vector_distance=r.get("_distance")) for i, r in enumerate(vec_rows[:limit], 1)]
+    return fuse(text_rows, vec_rows, limit=limit, fusion=fusion)
+
+
+# -- index upkeep ----------------------------------------------------------------------------
+
+_index_lock = threading.Lock()
+VECTOR_INDEX_MIN_ROWS = 50_000
+
+
+def indices(table: Any) -> list[Any]:
+    try:
+        return list(table.list_indices())
+    except Exception:  # noqa: BLE001
+        return []
+
+
+def has_vector_index(table: Any) -> bool:
+    return any(getattr(i, "columns", None) == ["vector"] for i in indices(table))
+
+
+def ensure_fts_index(table: Any, column: str = "search_text") -> bool:
+    """Create the native full-text index on `column` once the table has rows."""
+    if any(getattr(i, "index_type", "") == "FTS" and i.columns == [column] for i in indices(table)):
+        return False
+    if table.count_rows() == 0:
+        return False
+    from lancedb.index import FTS
+
+    with _index_lock:
+        try:
+            table.create_index(column, config=FTS(**FTS_SETTINGS), replace=True)
+            return True
+        except Exception as exc:  # noqa: BLE001 - a concurrent creator or a store issue
+            log.info("full-text index on %s not created: %s", column, exc)
+            return False
+
+
+FTS_SETTINGS: dict[str, Any] = {
+    "base_tokenizer": "simple",
+    "language": "English",
+    "lower_case": True,
+    "stem": True,
+    "remove_stop_words": True,
+    "ascii_folding": True,
+}
+
+
+def maintain(table: Any, column: str = "search_text") -> None:
+    """Optimise a table: compact fragments, fold new rows into its indexes; build missing ones."""
+    if ensure_fts_index(table, column):
+        return
+    rows = table.count_rows()
+    if rows >= VECTOR_INDEX_MIN_ROWS and not has_vector_index(table):
+        try:
+            table.create_index(metric="cosine", vector_column_name="vector", index_type="IVF_PQ",
+                               num_partitions=max(16, int(rows**0.5)), num_sub_vectors=48)
+        except Exception as exc:  # noqa: BLE001
+            log.info("vector index not created: %s", exc)
+    try:
+        table.optimize()
+    except Exception as exc:  # noqa: BLE001 - another process optimising at the same time
+        log.info("optimize skipped: %s", exc)
+
+
+class Maintainer:
+    """Runs `maintain` in a daemon thread after enough writes, never on the caller's thread."""
+
+    def __init__(self, every_rows: int = 500) -> None:
+        self.every_rows = every_rows
+        self._pending: dict[int, int] = {}
+        self._lock = threading.Lock()
+        self._running: set[int] = set()
+
+    def note_writes(self, table: Any, rows: int, column: str = "search_text") -> None:
+        key = id(table)
+        with self._lock:
+            self._pending[key] = self._pending.get(key, 0) + rows
+            first = self._pending[key] == rows and not indices(table)
+            due = self._pending[key] >= self.every_rows or first
+            if not due or key in self._running:
+                return
+            self._pending[key] = 0
+            self._running.add(key)
+
+        def run() -> None:
+            try:
+                maintain(table, column)
+            finally:
+                with self._lock:
+                    self._running.discard(key)
+
+        threading.Thread(target=run, name="lsp-agent-maintain", daemon=True).start()
+
+
+MAINTAINER = Maintainer()

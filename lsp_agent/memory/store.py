@@ -1,0 +1,279 @@
+"""The agent's store: one LanceDB database holding blocks, versions, conversations, messages,
+archival passages and the embedding cache.
+
+The store is the source of truth. It opens lazily (lancedb is imported on first use, never at
+server start), refuses to touch a store it cannot read, and migrates old schemas on open.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from datetime import timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from lsp_agent.memory import schema as S
+from lsp_agent.memory.locking import file_lock
+from lsp_agent.paths import data_home, is_local_uri, local_path
+
+log = logging.getLogger(__name__)
+
+TABLES = ("meta", "blocks", "block_versions", "conversations", "messages", "archival")
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or read. The message says what to do; nothing was changed."""
+
+
+class MemoryStore:
+    """A LanceDB database for one agent (or the user's shared blocks)."""
+
+    def __init__(self, uri: str, *, embedder_spec: str = "default") -> None:
+        self.uri = uri
+        self.embedder_spec = embedder_spec
+        self.warnings: list[str] = []
+        self._db: Any = None
+        self._tables: dict[str, Any] = {}
+        self._embedder: Any = None
+        self._embedder_loaded = False
+        self._cache: dict[str, np.ndarray] = {}
+        self._open_lock = threading.RLock()
+        if is_local_uri(uri):
+            path = local_path(uri)
+            if path.exists() and not path.is_dir():
+                raise StoreError(
+                    f"The memory store path {path} is a file, not a LanceDB folder. "
+                    "Point --store (or LSP_AGENT_STORE) at a folder; the file was left untouched."
+                )
+            self.lock_path = path / ".lsp-agent.lock"
+        else:
+            digest = hashlib.sha256(uri.encode()).hexdigest()[:16]
+            self.lock_path = data_home() / "locks" / f"{digest}.lock"
+
+    # -- connection and tables -------------------------------------------------------------
+
+    @property
+    def db(self) -> Any:
+        with self._open_lock:
+            if self._db is None:
+                import lancedb
+
+                if is_local_uri(self.uri):
+                    local_path(self.uri).mkdir(parents=True, exist_ok=True)
+                try:
+                    # consistency interval 0: every read sees other processes' commits
+                    self._db = lancedb.connect(self.uri, read_consistency_interval=timedelta(0))
+                except Exception as exc:  # noqa: BLE001 - reported with advice
+                    raise StoreError(
+                        f"Cannot open the memory store {self.uri}: {exc}. Check the URI and "
+                        "credentials (object storage reads keys from the environment)."
+                    ) from exc
+                self._check_schema_version()
+            return self._db
+
+    def _existing(self) -> set[str]:
+        try:
+            return set(self.db.list_tables().tables)
+        except AttributeError:  # older API shape
+            return set(self.db.table_names())
+
+    def table(self, name: str) -> Any:
+        """Open `name`, creating it empty if it does not exist. Never recreates a broken table."""
+        with self._open_lock:
+            if name in self._tables:
+                return self._tables[name]
+            db = self.db
+            if name in self._existing():
+                try:
+                    tbl = db.open_table(name)
+                    tbl.count_rows()
+                except Exception as exc:  # noqa: BLE001
+                    raise self._corrupt(name, exc) from exc
+            else:
+                try:
+                    tbl = db.create_table(name, schema=self._schema(name), exist_ok=True)
+                except Exception as exc:  # noqa: BLE001
+                    raise self._corrupt(name, exc) from exc
+            self._tables[name] = tbl
+            return tbl
+
+    def _corrupt(self, name: str, exc: BaseException) -> StoreError:
+        where = local_path(self.uri) if is_local_uri(self.uri) else self.uri
+        return StoreError(
+            f"The memory store {where} cannot be read (table '{name}': {exc}). Nothing was "
+            f"changed or overwritten. Move it aside (e.g. `mv {where} {where}.broken`) to start "
+            "with empty memory, or restore it from a backup, then restart lsp-agent."
+        )
+
+    def _schema(self, name: str) -> pa.Schema:
+        dim = self.dim
+        return {
+            "meta": S.META,
+            "blocks": S.BLOCKS,
+            "block_versions": S.BLOCK_VERSIONS,
+            "conversations": S.CONVERSATIONS,
+            "messages": S.messages_schema(dim),
+            "archival": S.archival_schema(dim),
+            "embedding_cache": S.embedding_cache_schema(dim),
+        }[name]
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Exclusive across processes: wrap every read-modify-write in it."""
+        with file_lock(self.lock_path):
+            yield
+
+    # -- meta and schema version -----------------------------------------------------------
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        rows = self.table("meta").search().where(f"key = {sql_str(key)}").limit(1).to_list()
+        return rows[0]["value"] if rows else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        tbl = self.table("meta")
+        tbl.merge_insert("key").when_matched_update_all().when_not_matched_insert_all().execute(
+            pa.Table.from_pylist([{"key": key, "value": value}], schema=S.META)
+        )
+
+    def _check_schema_version(self) -> None:
+        names = self._existing()
+        if "meta" not in names:
+            return  # new store: versioned on first write via ensure_initialized
+        try:
+            meta = self._db.open_table("meta")
+            rows = meta.search().where("key = 'schema_version'").limit(1).to_list()
+        except Exception as exc:  # noqa: BLE001
+            raise self._corrupt("meta", exc) from exc
+        version = int(rows[0]["value"]) if rows else 0
+        if version > S.SCHEMA_VERSION:
+            raise StoreError(
+                f"The memory store {self.uri} was written by a newer lsp-agent (schema {version}, "
+                f"this one reads {S.SCHEMA_VERSION}). Upgrade lsp-agent; the store was not changed."
+            )
+        if version < S.SCHEMA_VERSION:
+            from lsp_agent.memory.migrations import migrate
+
+            migrate(self, version)
+
+    def ensure_initialized(self) -> None:
+        if self.get_meta("schema_version") is None:
+            with self.lock():
+                if self.get_meta("schema_version") is None:
+                    self.set_meta("schema_version", str(S.SCHEMA_VERSION))
+
+    # -- embeddings --------------------------------------------------------------------------
+
+    @property
+    def embedder(self) -> Any:
+        """The loaded embedder, or None (full-text search only) with a warning recorded."""
+        if not self._embedder_loaded:
+            with self._open_lock:
+                if not self._embedder_loaded:
+                    self._embedder = self._load_embedder()
+                    self._embedder_loaded = True
+        return self._embedder
+
+    def _load_embedder(self) -> Any:
+        if self.embedder_spec in ("none", ""):
+            return None
+        try:
+            from lsp_agent.memory.embedders import get_embedder
+
+            return get_embedder(self.embedder_spec)
+        except Exception as exc:  # noqa: BLE001 - any loader failure means full-text only
+            msg = (
+                f"Embedder '{self.embedder_spec}' is unavailable ({exc}); memory search falls back "
+                "to full text. Set `embedder` in the configuration to a working one."
+            )
+            log.warning(msg)
+            self.warnings.append(msg)
+            return None
+
+    @property
+    def embedder_name(self) -> str:
+        return self.embedder.name if self.embedder is not None else ""
+
+    @property
+    def dim(self) -> int:
+        if self.embedder is not None:
+            return int(self.embedder.dim)
+        return S.DEFAULT_DIM
+
+    def embed_documents(self, texts: list[str]) -> list[list[float] | None]:
+        """Vectors for texts (None each when no embedder), cached by content hash."""
+        emb = self.embedder
+        if emb is None or not texts:
+            return [None] * len(texts)
+        keys = [_cache_key(emb.name, t) for t in texts]
+        missing = [i for i, k in enumerate(keys) if k not in self._cache]
+        if missing:
+            self._load_cached([keys[i] for i in missing])
+            missing = [i for i, k in enumerate(keys) if k not in self._cache]
+        if missing:
+            try:
+                vecs = emb.embed_documents([texts[i] for i in missing])
+            except Exception as exc:  # noqa: BLE001
+                self.warnings.append(f"Embedding failed ({exc}); stored for full-text search only.")
+                return [None] * len(texts)
+            new_rows = []
+            for i, vec in zip(missing, vecs, strict=True):
+                self._cache[keys[i]] = np.asarray(vec, dtype=np.float32)
+                new_rows.append({"key": keys[i], "vector": self._cache[keys[i]].tolist()})
+            self._store_cached(new_rows)
+        return [self._cache[k].tolist() for k in keys]
+
+    def embed_query(self, text: str) -> list[float] | None:
+        emb = self.embedder
+        if emb is None:
+            return None
+        try:
+            return np.asarray(emb.embed_query(text), dtype=np.float32).tolist()
+        except Exception as exc:  # noqa: BLE001
+            self.warnings.append(f"Query embedding failed ({exc}); searched full text only.")
+            return None
+
+    def _load_cached(self, keys: list[str]) -> None:
+        if "embedding_cache" not in self._existing():
+            return
+        tbl = self.table("embedding_cache")
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            where = "key IN (" + ",".join(sql_str(k) for k in chunk) + ")"
+            for row in tbl.search().where(where).limit(len(chunk)).to_list():
+                self._cache[row["key"]] = np.asarray(row["vector"], dtype=np.float32)
+
+    def _store_cached(self, rows: list[dict[str, Any]]) -> None:
+        tbl = self.table("embedding_cache")
+        data = pa.Table.from_pylist(rows, schema=self._schema("embedding_cache"))
+        tbl.merge_insert("key").when_not_matched_insert_all().execute(data)
+
+    def counts(self) -> dict[str, int]:
+        out = {}
+        for name in ("blocks", "messages", "archival", "conversations"):
+            out[name] = self.table(name).count_rows() if name in self._existing() else 0
+        return out
+
+
+def _cache_key(embedder: str, text: str) -> str:
+    return hashlib.sha256(f"{embedder}\0{text}".encode()).hexdigest()
+
+
+def sql_str(value: str) -> str:
+    """A SQL string literal for LanceDB filters (single quotes doubled)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def store_root(uri: str) -> Path | None:
+    return local_path(uri) if is_local_uri(uri) else None

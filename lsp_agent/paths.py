@@ -1,0 +1,54 @@
+"""Where an agent's state lives: one folder per workspace in the user's data folder.
+
+Memory must survive `git clean`, so the default store is outside the workspace, keyed by the
+workspace's resolved path plus a stable hash (two folders named `app` never collide).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+ENV_STORE = "LSP_AGENT_STORE"
+ENV_HOME = "LSP_AGENT_HOME"
+
+
+def data_home() -> Path:
+    """The root of all lsp-agent data (override with LSP_AGENT_HOME, e.g. in tests)."""
+    if env := os.environ.get(ENV_HOME):
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("lsp-agent", appauthor=False))
+
+
+def workspace_id(workspace: Path) -> str:
+    """A readable, stable id for a workspace folder: `<name>-<12 hex of its path hash>`."""
+    resolved = str(Path(workspace).expanduser().resolve())
+    digest = hashlib.sha256(resolved.encode()).hexdigest()[:12]
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(resolved).name).strip("-") or "root"
+    return f"{name}-{digest}"
+
+
+def agent_home(workspace: Path) -> Path:
+    """The local folder of a workspace's agent (memory mirror, locks, default store)."""
+    return data_home() / "workspaces" / workspace_id(workspace)
+
+
+def default_store_uri(workspace: Path) -> str:
+    return str(agent_home(workspace) / "store")
+
+
+def shared_store_uri() -> str:
+    """The user-level store holding blocks shared by several workspace agents."""
+    return str(data_home() / "shared")
+
+
+def is_local_uri(uri: str) -> bool:
+    return "://" not in uri or uri.startswith("file://")
+
+
+def local_path(uri: str) -> Path:
+    return Path(uri.removeprefix("file://")).expanduser()
