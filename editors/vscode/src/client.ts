@@ -1,0 +1,436 @@
+// The language client: starts `lsp-agent serve`, relays settings, shows approvals as modal
+// prompts, server progress as cancellable notifications, and agent events in the output channel.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import {
+  CancellationToken,
+  DidChangeConfigurationNotification,
+  ExecuteCommandRequest,
+  FeatureState,
+  LanguageClient,
+  LanguageClientOptions,
+  MessageActionItem,
+  ProgressToken,
+  ServerOptions,
+  ShowMessageRequest,
+  ShowMessageRequestParams,
+  State,
+  StaticFeature,
+  TransportKind,
+  WorkDoneProgress,
+  WorkDoneProgressBegin,
+  WorkDoneProgressCancelNotification,
+  WorkDoneProgressCreateRequest,
+  WorkDoneProgressReport,
+} from 'vscode-languageclient/node';
+import {
+  AgentEvent,
+  CommandResult,
+  buildServerConfig,
+  formatEvent,
+  serverLaunch,
+  startFailureMessage,
+  ServerLaunch,
+  errorMessage,
+} from './protocol';
+
+export const SECTION = 'lspAgent';
+
+/** Finds `command` the way a shell would (absolute/relative path, or a name on PATH). */
+export function resolveExecutable(command: string, cwd?: string): string | undefined {
+  const isExecutable = (file: string): boolean => {
+    try {
+      const stat = fs.statSync(file);
+      if (!stat.isFile()) return false;
+      if (process.platform === 'win32') return true;
+      fs.accessSync(file, fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const exts = process.platform === 'win32' ? ['', '.exe', '.cmd', '.bat'] : [''];
+  if (command.includes('/') || command.includes('\\')) {
+    const full = path.isAbsolute(command) ? command : path.resolve(cwd ?? process.cwd(), command);
+    for (const ext of exts) if (isExecutable(full + ext)) return full + ext;
+    return undefined;
+  }
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    for (const ext of exts) {
+      const candidate = path.join(dir, command + ext);
+      if (isExecutable(candidate)) return candidate;
+    }
+  }
+  return undefined;
+}
+
+export function currentLaunch(): { launch: ServerLaunch; viaPython: boolean; env: Record<string, string> } {
+  const cfg = vscode.workspace.getConfiguration(SECTION);
+  const pythonPath = cfg.get<string | null>('pythonPath');
+  const launch = serverLaunch({
+    command: cfg.get<string>('server.command'),
+    args: cfg.get<string[]>('server.args'),
+    pythonPath,
+  });
+  const env = cfg.get<Record<string, string>>('server.env') ?? {};
+  return { launch, viaPython: !!(pythonPath && pythonPath.trim()), env };
+}
+
+export function serverConfig(scope?: vscode.Uri): Record<string, unknown> {
+  const cfg = vscode.workspace.getConfiguration(SECTION, scope ?? null);
+  return buildServerConfig((key) => cfg.get(key));
+}
+
+interface ActiveProgress {
+  progress: vscode.Progress<{ message?: string; increment?: number }>;
+  resolve: () => void;
+  percentage: number;
+}
+
+/**
+ * Replaces the client's default handlers (registered before this feature is initialized) so
+ * that approvals are modal and server-initiated progress is a cancellable notification.
+ */
+class AgentUiFeature implements StaticFeature {
+  private readonly progress = new Map<string, ActiveProgress>();
+  private readonly progressDisposables = new Map<string, vscode.Disposable>();
+
+  constructor(
+    private readonly client: LanguageClient,
+    private readonly agent: AgentClient,
+  ) {}
+
+  fillClientCapabilities(capabilities: { window?: { workDoneProgress?: boolean } }): void {
+    capabilities.window = capabilities.window ?? {};
+    capabilities.window.workDoneProgress = true;
+  }
+
+  getState(): FeatureState {
+    return { kind: 'static' };
+  }
+
+  initialize(): void {
+    this.client.onRequest(ShowMessageRequest.type, (params) => this.showMessageRequest(params));
+    this.client.onRequest(WorkDoneProgressCreateRequest.type, (params) => {
+      this.createProgress(params.token);
+    });
+  }
+
+  clear(): void {
+    for (const p of this.progress.values()) p.resolve();
+    this.progress.clear();
+    for (const d of this.progressDisposables.values()) d.dispose();
+    this.progressDisposables.clear();
+  }
+
+  private async showMessageRequest(params: ShowMessageRequestParams): Promise<MessageActionItem | null> {
+    const actions = params.actions ?? [];
+    const log = this.agent.output;
+    if (actions.length === 0) {
+      const fn =
+        params.type === 1
+          ? vscode.window.showErrorMessage
+          : params.type === 2
+            ? vscode.window.showWarningMessage
+            : vscode.window.showInformationMessage;
+      void fn(params.message);
+      return null;
+    }
+    log.appendLine(`[${new Date().toISOString().slice(11, 19)}] approval requested: ${params.message}`);
+    const items = actions.map((a) => ({ title: a.title, isCloseAffordance: a.title === 'Deny' }));
+    const fn =
+      params.type === 1
+        ? vscode.window.showErrorMessage
+        : params.type === 3 || params.type === 4
+          ? vscode.window.showInformationMessage
+          : vscode.window.showWarningMessage;
+    const [first, ...rest] = params.message.split('\n');
+    const detail = rest.join('\n').trim();
+    const picked = await fn(first, { modal: true, detail: detail || undefined }, ...items);
+    log.appendLine(
+      `[${new Date().toISOString().slice(11, 19)}] approval answer: ${picked ? picked.title : '(dismissed: denied)'}`,
+    );
+    if (!picked) return null;
+    const original = actions.find((a) => a.title === picked.title);
+    return original ?? { title: picked.title };
+  }
+
+  private createProgress(token: ProgressToken): void {
+    const key = String(token);
+    this.progressDisposables.get(key)?.dispose();
+    const disposable = this.client.onProgress(WorkDoneProgress.type, token, (value) => {
+      switch (value.kind) {
+        case 'begin':
+          this.begin(token, value);
+          break;
+        case 'report':
+          this.report(key, value);
+          break;
+        case 'end':
+          this.end(key, value.message);
+          break;
+      }
+    });
+    this.progressDisposables.set(key, disposable);
+  }
+
+  private begin(token: ProgressToken, value: WorkDoneProgressBegin): void {
+    const key = String(token);
+    void vscode.window.withProgress(
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `LSP Agent: ${value.title}`,
+        cancellable: true,
+      },
+      (progress, cancel) =>
+        new Promise<void>((resolve) => {
+          const active: ActiveProgress = { progress, resolve, percentage: 0 };
+          this.progress.set(key, active);
+          this.report(key, { kind: 'report', message: value.message, percentage: value.percentage });
+          cancel.onCancellationRequested(() => {
+            void this.client.sendNotification(WorkDoneProgressCancelNotification.type, { token });
+            this.agent.output.appendLine(
+              `[${new Date().toISOString().slice(11, 19)}] cancel requested (${value.title})`,
+            );
+            // If the server does not end the work soon, cancel the request itself too.
+            setTimeout(() => {
+              if (this.progress.has(key)) this.agent.cancelLongRequests();
+            }, 5000);
+          });
+        }),
+    );
+  }
+
+  private report(key: string, value: WorkDoneProgressReport): void {
+    const active = this.progress.get(key);
+    if (!active) return;
+    let increment: number | undefined;
+    if (typeof value.percentage === 'number' && value.percentage > active.percentage) {
+      increment = value.percentage - active.percentage;
+      active.percentage = value.percentage;
+    }
+    active.progress.report({ message: value.message, increment });
+  }
+
+  private end(key: string, message?: string): void {
+    const active = this.progress.get(key);
+    if (message && active) active.progress.report({ message });
+    this.progress.delete(key);
+    this.progressDisposables.get(key)?.dispose();
+    this.progressDisposables.delete(key);
+    active?.resolve();
+  }
+}
+
+export class RequestFailed extends Error {}
+
+/** Owns the LanguageClient; (re)starts it lazily and sends commands. */
+export class AgentClient implements vscode.Disposable {
+  readonly output: vscode.OutputChannel;
+  readonly serverLog: vscode.LogOutputChannel;
+  readonly traceLog: vscode.LogOutputChannel;
+  private client: LanguageClient | undefined;
+  private starting: Promise<LanguageClient | undefined> | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly longRequests = new Set<vscode.CancellationTokenSource>();
+  private readonly stateEmitter = new vscode.EventEmitter<'running' | 'stopped' | 'failed'>();
+  readonly onDidChangeState = this.stateEmitter.event;
+  /** Called with results of commands executed through the client (e.g. code actions). */
+  onExternalResult: ((command: string, result: unknown) => void) | undefined;
+
+  constructor() {
+    this.output = vscode.window.createOutputChannel('LSP Agent');
+    this.serverLog = vscode.window.createOutputChannel('LSP Agent (server)', { log: true });
+    this.traceLog = vscode.window.createOutputChannel('LSP Agent (trace)', { log: true });
+    this.disposables.push(
+      this.output,
+      this.serverLog,
+      this.traceLog,
+      vscode.workspace.onDidChangeConfiguration((e) => this.onConfigurationChanged(e)),
+    );
+  }
+
+  get isRunning(): boolean {
+    return this.client !== undefined && this.client.state === State.Running;
+  }
+
+  /** Starts the server if needed. Returns undefined (after telling the user why) on failure. */
+  async ensureStarted(): Promise<LanguageClient | undefined> {
+    if (this.client && this.client.state === State.Running) return this.client;
+    if (this.starting) return this.starting;
+    this.starting = this.start().finally(() => {
+      this.starting = undefined;
+    });
+    return this.starting;
+  }
+
+  private async start(): Promise<LanguageClient | undefined> {
+    const { launch, viaPython, env } = currentLaunch();
+    const cwd = vscode.workspace.workspaceFolders?.[0]?.uri.scheme === 'file'
+      ? vscode.workspace.workspaceFolders[0].uri.fsPath
+      : undefined;
+    const resolved = resolveExecutable(launch.command, cwd);
+    if (!resolved) {
+      await this.reportStartFailure(launch, viaPython, 'not found');
+      return undefined;
+    }
+    const serverOptions: ServerOptions = {
+      command: resolved,
+      args: launch.args,
+      transport: TransportKind.stdio,
+      options: { cwd, env: { ...process.env, ...env } },
+    };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+      outputChannel: this.serverLog,
+      traceOutputChannel: this.traceLog,
+      initializationOptions: serverConfig(),
+      progressOnInitialization: false,
+      middleware: {
+        workspace: {
+          configuration: async (params, token, next) => {
+            const answers = (await next(params, token)) as unknown[];
+            if (!Array.isArray(answers)) return answers;
+            return params.items.map((item, i) => {
+              if (item.section === SECTION) {
+                return serverConfig(item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined);
+              }
+              return answers[i];
+            });
+          },
+        },
+        executeCommand: async (command, args, next) => {
+          const result = await next(command, args);
+          this.onExternalResult?.(command, result);
+          return result;
+        },
+      },
+      initializationFailedHandler: (error) => {
+        this.serverLog.appendLine(`initialization failed: ${errorMessage(error)}`);
+        return false;
+      },
+    };
+    const client = new LanguageClient('lspAgent', 'LSP Agent', serverOptions, clientOptions);
+    client.registerFeature(new AgentUiFeature(client, this));
+    client.onDidChangeState((e) => {
+      if (e.newState === State.Running) this.stateEmitter.fire('running');
+      else if (e.newState === State.Stopped) this.stateEmitter.fire('stopped');
+    });
+    this.client = client;
+    try {
+      await client.start();
+    } catch (error) {
+      this.client = undefined;
+      try {
+        await client.dispose(2000);
+      } catch {
+        // already gone
+      }
+      await this.reportStartFailure(launch, viaPython, errorMessage(error));
+      return undefined;
+    }
+    client.onNotification('lspAgent/event', (event: AgentEvent) => this.onEvent(event));
+    this.serverLog.appendLine(`started: ${resolved} ${launch.args.join(' ')}`);
+    return client;
+  }
+
+  private async reportStartFailure(launch: ServerLaunch, viaPython: boolean, reason: string): Promise<void> {
+    this.stateEmitter.fire('failed');
+    const message = startFailureMessage(launch, reason, viaPython);
+    this.serverLog.appendLine(message);
+    const choice = await vscode.window.showErrorMessage(message, 'Open Settings', 'Show Server Log');
+    if (choice === 'Open Settings') {
+      await vscode.commands.executeCommand(
+        'workbench.action.openSettings',
+        viaPython ? 'lspAgent.pythonPath' : 'lspAgent.server',
+      );
+    } else if (choice === 'Show Server Log') {
+      this.serverLog.show(true);
+    }
+  }
+
+  private onEvent(event: AgentEvent): void {
+    if (!event || typeof event !== 'object') return;
+    this.output.appendLine(formatEvent(event));
+  }
+
+  private async onConfigurationChanged(e: vscode.ConfigurationChangeEvent): Promise<void> {
+    if (!e.affectsConfiguration(SECTION)) return;
+    const launchKeys = ['server.command', 'server.args', 'server.env', 'pythonPath'];
+    if (launchKeys.some((k) => e.affectsConfiguration(`${SECTION}.${k}`))) {
+      if (this.client) {
+        this.serverLog.appendLine('server settings changed: restarting');
+        await this.restart();
+      }
+      return;
+    }
+    if (this.isRunning && this.client) {
+      await this.client.sendNotification(DidChangeConfigurationNotification.type, {
+        settings: { [SECTION]: serverConfig() },
+      });
+    }
+  }
+
+  async restart(): Promise<LanguageClient | undefined> {
+    const old = this.client;
+    this.client = undefined;
+    if (old) {
+      try {
+        await old.stop(5000);
+      } catch {
+        // ignore
+      }
+      await old.dispose().catch(() => undefined);
+    }
+    return this.ensureStarted();
+  }
+
+  cancelLongRequests(): void {
+    for (const source of this.longRequests) source.cancel();
+  }
+
+  /**
+   * Sends `workspace/executeCommand` with one object argument. Throws on failure (with the
+   * server's message); returns undefined when the server could not be started.
+   */
+  async execute<T = Record<string, unknown>>(
+    command: string,
+    args: Record<string, unknown>,
+    options: { long?: boolean; token?: vscode.CancellationToken } = {},
+  ): Promise<CommandResult<T> | undefined> {
+    const client = await this.ensureStarted();
+    if (!client) return undefined;
+    const source = new vscode.CancellationTokenSource();
+    const sub = options.token?.onCancellationRequested(() => source.cancel());
+    if (options.long) this.longRequests.add(source);
+    try {
+      const result = await client.sendRequest(
+        ExecuteCommandRequest.type,
+        { command, arguments: [args] },
+        source.token as unknown as CancellationToken,
+      );
+      return result as CommandResult<T>;
+    } finally {
+      sub?.dispose();
+      this.longRequests.delete(source);
+      source.dispose();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    for (const d of this.disposables) d.dispose();
+    this.stateEmitter.dispose();
+    if (client) {
+      try {
+        await client.stop(3000);
+      } catch {
+        // ignore
+      }
+    }
+  }
+}

@@ -1,0 +1,596 @@
+// LSP Agent for VS Code: palette commands that relay to the lsp-agent language server.
+
+import * as vscode from 'vscode';
+import { AgentClient } from './client';
+import {
+  Block,
+  CommandResult,
+  Conversation,
+  Hit,
+  LongCommands,
+  ServerCommands,
+  Status,
+  Version,
+  blockMarkdown,
+  conversationLabel,
+  errorMessage,
+  hitAction,
+  hitLabel,
+  messageHitMarkdown,
+  statusBarText,
+  versionLabel,
+} from './protocol';
+import { MemoryFileSystem, ResultDocuments } from './views';
+
+const RESULT_TITLES: Record<string, string> = {
+  [ServerCommands.init]: 'Agent Init',
+  [ServerCommands.search]: 'Agent Search',
+  [ServerCommands.learnSkill]: 'Agent Skill',
+  [ServerCommands.ask]: 'Agent Answer',
+  [ServerCommands.reflect]: 'Agent Reflection',
+  [ServerCommands.memoryShow]: 'Agent Memory',
+  [ServerCommands.memoryHistory]: 'Agent Memory History',
+  [ServerCommands.status]: 'Agent Status',
+  [ServerCommands.conversationList]: 'Agent Conversations',
+};
+
+class Extension implements vscode.Disposable {
+  private readonly agent = new AgentClient();
+  private readonly results = new ResultDocuments();
+  private readonly memoryFs = new MemoryFileSystem(this.agent);
+  private readonly statusItem = vscode.window.createStatusBarItem('lspAgent.status', vscode.StatusBarAlignment.Left, 50);
+  private lastStatus: Partial<Status> | undefined;
+  private busy: string[] = [];
+  private statusTimer: NodeJS.Timeout | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(private readonly context: vscode.ExtensionContext) {
+    this.statusItem.name = 'LSP Agent';
+    this.statusItem.command = 'lspAgent.ui.status';
+    this.renderStatus();
+    this.statusItem.show();
+    this.agent.onExternalResult = (command, result) => void this.onExternalResult(command, result);
+    this.disposables.push(
+      this.statusItem,
+      this.results,
+      this.memoryFs,
+      this.agent.onDidChangeState((state) => {
+        if (state === 'running') this.scheduleStatusRefresh(0);
+        else {
+          this.lastStatus = state === 'failed' ? { state: 'not running' } : { state: 'stopped' };
+          this.renderStatus();
+        }
+      }),
+    );
+    const commands: Record<string, () => Promise<unknown>> = {
+      init: () => this.init(),
+      remember: () => this.remember(),
+      search: () => this.search(),
+      learnSkill: () => this.learnSkill(),
+      ask: () => this.ask(),
+      reflect: () => this.reflect(),
+      showMemory: () => this.showMemory(),
+      memoryHistory: () => this.memoryHistory(),
+      editMemory: () => this.editMemory(),
+      revertMemory: () => this.revertMemory(),
+      newConversation: () => this.newConversation(),
+      switchConversation: () => this.switchConversation(),
+      forkConversation: () => this.forkConversation(),
+      status: () => this.status(true),
+      showOutput: async () => this.agent.output.show(true),
+      restartServer: async () => {
+        const client = await this.agent.restart();
+        if (client) void vscode.window.showInformationMessage('LSP Agent: server restarted.');
+      },
+    };
+    for (const [name, fn] of Object.entries(commands)) {
+      this.disposables.push(
+        vscode.commands.registerCommand(`lspAgent.ui.${name}`, async () => {
+          try {
+            await fn();
+          } catch (error) {
+            void vscode.window.showErrorMessage(`LSP Agent: ${errorMessage(error)}`);
+          }
+        }),
+      );
+    }
+  }
+
+  async start(): Promise<void> {
+    if (await this.agent.ensureStarted()) this.scheduleStatusRefresh(0);
+  }
+
+  // ---- helpers -------------------------------------------------------------------------
+
+  /** The workspace folder the command is about: the active editor's, else the first. */
+  private workspaceFolder(): vscode.WorkspaceFolder | undefined {
+    const editor = vscode.window.activeTextEditor;
+    if (editor) {
+      const folder = vscode.workspace.getWorkspaceFolder(editor.document.uri);
+      if (folder) return folder;
+    }
+    return vscode.workspace.workspaceFolders?.[0];
+  }
+
+  private withWorkspace(args: Record<string, unknown>): Record<string, unknown> {
+    const folder = this.workspaceFolder();
+    return folder ? { ...args, workspace: folder.uri.toString() } : args;
+  }
+
+  /** Runs a server command, showing busy state and errors. Undefined on failure/cancel. */
+  private async run<T = Record<string, unknown>>(
+    command: string,
+    args: Record<string, unknown>,
+    busy: string,
+    options: { quiet?: boolean; token?: vscode.CancellationToken } = {},
+  ): Promise<CommandResult<T> | undefined> {
+    this.busy.push(busy);
+    this.renderStatus();
+    try {
+      const result = await this.agent.execute<T>(command, this.withWorkspace(args), {
+        long: LongCommands.has(command),
+        token: options.token,
+      });
+      if (result && result.ok === false && !options.quiet) {
+        void vscode.window.showErrorMessage(`LSP Agent: ${result.markdown || `${busy} failed.`}`);
+      }
+      return result;
+    } catch (error) {
+      const code = (error as { code?: number })?.code;
+      if (code === -32800) {
+        void vscode.window.showInformationMessage(`LSP Agent: ${busy} cancelled.`);
+      } else if (!options.quiet) {
+        void vscode.window.showErrorMessage(`LSP Agent: ${busy} failed: ${errorMessage(error)}`);
+      }
+      return undefined;
+    } finally {
+      const i = this.busy.indexOf(busy);
+      if (i >= 0) this.busy.splice(i, 1);
+      this.renderStatus();
+      if (command !== ServerCommands.status) this.scheduleStatusRefresh(300);
+    }
+  }
+
+  private renderStatus(): void {
+    const busy = this.busy[this.busy.length - 1];
+    this.statusItem.text = statusBarText(this.lastStatus, busy);
+    const s = this.lastStatus;
+    const tooltip = new vscode.MarkdownString(undefined, true);
+    tooltip.appendMarkdown('**LSP Agent**\n\n');
+    if (s?.state) tooltip.appendMarkdown(`state: ${s.state}\n\n`);
+    if (s?.model) tooltip.appendMarkdown(`model: \`${s.model}\`\n\n`);
+    if (s?.embedder) tooltip.appendMarkdown(`embedder: \`${s.embedder}\`\n\n`);
+    if (s?.counts) {
+      const c = s.counts;
+      tooltip.appendMarkdown(
+        `memory: ${c.blocks} blocks · ${c.messages} messages · ${c.archival} archival · ${c.skills} skills · ${c.code_chunks} code chunks\n\n`,
+      );
+    }
+    tooltip.appendMarkdown('_Click for the full status._');
+    this.statusItem.tooltip = tooltip;
+    this.statusItem.backgroundColor =
+      s?.state === 'not running' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+  }
+
+  private scheduleStatusRefresh(delay: number): void {
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    this.statusTimer = setTimeout(() => void this.refreshStatus(), delay);
+  }
+
+  private async refreshStatus(): Promise<void> {
+    if (!this.agent.isRunning) return;
+    try {
+      const result = await this.agent.execute<Status>(ServerCommands.status, this.withWorkspace({}));
+      if (result?.data) {
+        this.lastStatus = result.data;
+        this.renderStatus();
+      }
+    } catch {
+      // the status bar stays as it was
+    }
+  }
+
+  private async onExternalResult(command: string, result: unknown): Promise<void> {
+    // Results of commands run by the client itself (code actions resolved by the server).
+    const r = result as CommandResult | undefined;
+    if (!r || typeof r !== 'object' || typeof r.markdown !== 'string') return;
+    if (command === ServerCommands.remember) {
+      const data = r.data as { block?: string; version?: number };
+      void vscode.window.showInformationMessage(
+        `LSP Agent: remembered in memory block "${data.block}" (version ${data.version}).`,
+      );
+    } else {
+      await this.results.show(RESULT_TITLES[command] ?? 'Agent Result', r.markdown);
+    }
+    this.scheduleStatusRefresh(300);
+  }
+
+  private selection(): { uri: string; range: vscode.Range; text: string } | undefined {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || editor.selection.isEmpty) return undefined;
+    return {
+      uri: editor.document.uri.toString(),
+      range: editor.selection,
+      text: editor.document.getText(editor.selection),
+    };
+  }
+
+  private async pickBlock(placeHolder: string): Promise<Block | undefined> {
+    const result = await this.run<{ blocks: Block[] }>(ServerCommands.memoryShow, {}, 'loading memory');
+    const blocks = result?.data?.blocks ?? [];
+    if (!result) return undefined;
+    if (blocks.length === 0) {
+      void vscode.window.showInformationMessage(
+        'LSP Agent: memory has no blocks yet. Run "LSP Agent: Init Workspace" first.',
+      );
+      return undefined;
+    }
+    const picked = await vscode.window.showQuickPick(
+      blocks.map((b) => ({
+        label: b.label,
+        description: `${b.scope} · ${b.chars}/${b.limit} chars${b.read_only ? ' · read-only' : ''}`,
+        detail: b.description || b.value.replace(/\s+/g, ' ').slice(0, 120),
+        block: b,
+      })),
+      { placeHolder, matchOnDescription: true, matchOnDetail: true },
+    );
+    return picked?.block;
+  }
+
+  private async pickConversation(placeHolder: string, extra: vscode.QuickPickItem[] = []): Promise<
+    { conversation?: Conversation; item: vscode.QuickPickItem } | undefined
+  > {
+    const result = await this.run<{ conversations: Conversation[]; active: string }>(
+      ServerCommands.conversationList,
+      {},
+      'loading conversations',
+    );
+    if (!result) return undefined;
+    const conversations = result.data?.conversations ?? [];
+    type Item = vscode.QuickPickItem & { conversation?: Conversation };
+    const items: Item[] = [
+      ...extra,
+      ...conversations.map((c) => ({ ...conversationLabel({ ...c, active: c.active || c.id === result.data.active }), conversation: c })),
+    ];
+    if (items.length === 0) {
+      void vscode.window.showInformationMessage('LSP Agent: there are no conversations yet.');
+      return undefined;
+    }
+    const picked = await vscode.window.showQuickPick<Item>(items, { placeHolder, matchOnDetail: true, matchOnDescription: true });
+    return picked ? { conversation: picked.conversation, item: picked } : undefined;
+  }
+
+  // ---- commands ----------------------------------------------------------------------
+
+  private async init(): Promise<void> {
+    const picked = await vscode.window.showQuickPick(
+      [
+        { label: 'static', description: 'default', detail: 'Read the project files; no model calls.' },
+        { label: 'standard', detail: 'Static analysis plus a short model summary.' },
+        { label: 'deep', detail: 'Let the agent explore the workspace (slow, uses the model).' },
+      ],
+      { placeHolder: 'How deeply should the agent learn this workspace?' },
+    );
+    if (!picked) return;
+    const result = await this.run<{ blocks: string[]; facts: number; indexed_files: number }>(
+      ServerCommands.init,
+      { depth: picked.label },
+      'initializing',
+    );
+    if (!result) return;
+    const d = result.data ?? ({} as { blocks: string[]; facts: number; indexed_files: number });
+    void vscode.window.showInformationMessage(
+      `LSP Agent: workspace initialized (${d.blocks?.length ?? 0} blocks, ${d.facts ?? 0} facts, ${d.indexed_files ?? 0} files indexed).`,
+    );
+    await this.results.show(RESULT_TITLES[ServerCommands.init], result.markdown);
+  }
+
+  private async remember(): Promise<void> {
+    const sel = this.selection();
+    let text: string | undefined;
+    if (sel) {
+      text = sel.text;
+    } else {
+      text = await vscode.window.showInputBox({
+        title: 'LSP Agent: Remember',
+        prompt: 'What should the agent remember? (Leave empty to distill the current conversation.)',
+        placeHolder: 'e.g. We use pnpm, never npm, in this repository',
+        ignoreFocusOut: true,
+      });
+      if (text === undefined) return;
+    }
+    const args: Record<string, unknown> = {};
+    if (text.trim()) args.text = text;
+    const result = await this.run<{ block: string; version: number }>(ServerCommands.remember, args, 'remembering');
+    if (!result) return;
+    const choice = await vscode.window.showInformationMessage(
+      `LSP Agent: remembered in memory block "${result.data?.block}" (version ${result.data?.version}).`,
+      'Show Memory',
+    );
+    if (choice === 'Show Memory') await this.showMemory();
+  }
+
+  private async search(): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    let initial = '';
+    if (editor) {
+      initial = editor.selection.isEmpty
+        ? editor.document.getText(editor.document.getWordRangeAtPosition(editor.selection.active) ?? new vscode.Range(0, 0, 0, 0))
+        : editor.document.getText(editor.selection).slice(0, 200);
+    }
+    const query = await vscode.window.showInputBox({
+      title: 'LSP Agent: Search Memory',
+      prompt: 'Search memory blocks, archival memory, conversations, skills and code',
+      value: initial,
+      ignoreFocusOut: true,
+    });
+    if (!query?.trim()) return;
+    const result = await this.run<{ results: Hit[] }>(ServerCommands.search, { query, kind: 'all', limit: 30 }, 'searching');
+    if (!result) return;
+    const hits = result.data?.results ?? [];
+    if (hits.length === 0) {
+      void vscode.window.showInformationMessage(`LSP Agent: nothing found for "${query}".`);
+      return;
+    }
+    type Item = vscode.QuickPickItem & { hit: Hit };
+    const picked = await vscode.window.showQuickPick<Item>(
+      hits.map((hit) => ({ ...hitLabel(hit), hit })),
+      { title: `LSP Agent: ${hits.length} result${hits.length === 1 ? '' : 's'} for "${query}"`, placeHolder: 'Open a result', matchOnDescription: true, matchOnDetail: true },
+    );
+    if (picked) await this.openHit(picked.hit);
+  }
+
+  private async openHit(hit: Hit): Promise<void> {
+    const action = hitAction(hit);
+    switch (action.type) {
+      case 'openLocation': {
+        const uri = vscode.Uri.parse(action.uri);
+        const r = action.range;
+        const range = new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character);
+        const doc = await vscode.workspace.openTextDocument(uri);
+        await vscode.window.showTextDocument(doc, { selection: range, preview: false });
+        return;
+      }
+      case 'showBlock': {
+        const result = await this.run<{ blocks: Block[] }>(ServerCommands.memoryShow, { label: action.label }, 'loading memory');
+        const block = result?.data?.blocks?.find((b) => b.label === action.label) ?? result?.data?.blocks?.[0];
+        const markdown = block ? blockMarkdown(block) : `# Memory block: ${action.label}\n\n${hit.snippet}\n`;
+        await this.results.show(`Memory Block - ${action.label}`, markdown, { preview: false });
+        return;
+      }
+      case 'showMessage': {
+        let conversation: Conversation | undefined;
+        if (action.conversationId) {
+          const list = await this.run<{ conversations: Conversation[] }>(ServerCommands.conversationList, {}, 'loading conversations', { quiet: true });
+          conversation = list?.data?.conversations?.find((c) => c.id === action.conversationId);
+        }
+        await this.results.show('Conversation Excerpt', messageHitMarkdown(hit, conversation), { preview: false });
+        return;
+      }
+      default:
+        await this.results.show(`Memory - ${hit.title || hit.id}`, `# ${hit.title || hit.id}\n\n${hit.snippet}\n`, { preview: false });
+    }
+  }
+
+  private async learnSkill(): Promise<void> {
+    const sel = this.selection();
+    const name = await vscode.window.showInputBox({
+      title: 'LSP Agent: Learn Skill',
+      prompt: 'Name of the skill (leave empty to let the agent name it)',
+      placeHolder: 'e.g. release-checklist',
+      ignoreFocusOut: true,
+    });
+    if (name === undefined) return;
+    const args: Record<string, unknown> = {};
+    if (name.trim()) args.name = name.trim();
+    if (sel) {
+      args.text = sel.text;
+    } else {
+      const source = await vscode.window.showQuickPick(
+        [
+          { label: 'From the active conversation', id: 'conversation' },
+          { label: 'From text I type...', id: 'text' },
+        ],
+        { placeHolder: 'What should the skill be learned from?' },
+      );
+      if (!source) return;
+      if (source.id === 'text') {
+        const text = await vscode.window.showInputBox({ title: 'LSP Agent: Learn Skill', prompt: 'Describe the procedure', ignoreFocusOut: true });
+        if (!text?.trim()) return;
+        args.text = text;
+      }
+    }
+    const result = await this.run<{ name: string; path: string; applied: boolean }>(ServerCommands.learnSkill, args, 'learning a skill');
+    if (!result) return;
+    const d = result.data;
+    const choice = await vscode.window.showInformationMessage(
+      `LSP Agent: learned skill "${d?.name}"${d?.applied ? '' : ' (proposed, not applied)'}.`,
+      ...(d?.path ? ['Open Skill'] : []),
+    );
+    if (choice === 'Open Skill' && d?.path) {
+      const uri = /^[a-z][a-z0-9+.-]*:/i.test(d.path) && !/^[a-z]:[\\/]/i.test(d.path) ? vscode.Uri.parse(d.path) : vscode.Uri.file(d.path);
+      await vscode.window.showTextDocument(uri);
+    } else if (result.markdown) {
+      await this.results.show(RESULT_TITLES[ServerCommands.learnSkill], result.markdown);
+    }
+  }
+
+  private async ask(): Promise<void> {
+    const sel = this.selection();
+    const prompt = await vscode.window.showInputBox({
+      title: sel ? 'LSP Agent: Ask about the selection' : 'LSP Agent: Ask',
+      prompt: sel ? `The selection (${sel.text.split('\n').length} lines) is sent as context` : 'Ask the agent',
+      ignoreFocusOut: true,
+    });
+    if (!prompt?.trim()) return;
+    const args: Record<string, unknown> = { prompt };
+    if (sel) {
+      args.context = {
+        uri: sel.uri,
+        range: {
+          start: { line: sel.range.start.line, character: sel.range.start.character },
+          end: { line: sel.range.end.line, character: sel.range.end.character },
+        },
+        text: sel.text,
+      };
+    }
+    const out = this.agent.output;
+    out.appendLine('');
+    out.appendLine(`── you: ${prompt}`);
+    if (vscode.workspace.getConfiguration('lspAgent').get<boolean>('ui.revealOutput', true)) out.show(true);
+    const result = await this.run<{ reply: string; conversation_id: string; steps: number }>(ServerCommands.ask, args, 'thinking');
+    if (!result) return;
+    out.appendLine(`── agent (${result.data?.steps ?? '?'} steps): ${result.data?.reply ?? ''}`);
+    await this.results.show(RESULT_TITLES[ServerCommands.ask], result.markdown || result.data?.reply || '');
+  }
+
+  private async reflect(): Promise<void> {
+    const result = await this.run<{ changes: { block: string; reason: string; version: number }[] }>(ServerCommands.reflect, {}, 'reflecting');
+    if (!result) return;
+    const n = result.data?.changes?.length ?? 0;
+    void vscode.window.showInformationMessage(`LSP Agent: reflection made ${n} memory change${n === 1 ? '' : 's'}.`);
+    await this.results.show(RESULT_TITLES[ServerCommands.reflect], result.markdown);
+  }
+
+  private async showMemory(): Promise<void> {
+    const result = await this.run(ServerCommands.memoryShow, {}, 'loading memory');
+    if (result) await this.results.show(RESULT_TITLES[ServerCommands.memoryShow], result.markdown);
+  }
+
+  private async memoryHistory(): Promise<void> {
+    const block = await this.pickBlock('Show the history of which memory block?');
+    if (!block) return;
+    const result = await this.run<{ versions: Version[] }>(ServerCommands.memoryHistory, { label: block.label }, 'loading history');
+    if (result) await this.results.show(`Memory History - ${block.label}`, result.markdown);
+  }
+
+  private async editMemory(): Promise<void> {
+    const block = await this.pickBlock('Edit which memory block?');
+    if (!block) return;
+    if (block.read_only) {
+      void vscode.window.showWarningMessage(`LSP Agent: memory block "${block.label}" is read-only.`);
+    }
+    const folder = this.workspaceFolder();
+    const uri = MemoryFileSystem.uriFor(block.label, folder?.uri.toString());
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(doc, { preview: false });
+    if (!block.read_only) {
+      void vscode.window.showInformationMessage(
+        `LSP Agent: editing memory block "${block.label}" — save (Ctrl+S) to store a new version.`,
+      );
+    }
+  }
+
+  private async revertMemory(): Promise<void> {
+    const block = await this.pickBlock('Revert which memory block?');
+    if (!block) return;
+    const history = await this.run<{ versions: Version[] }>(ServerCommands.memoryHistory, { label: block.label }, 'loading history');
+    const versions = history?.data?.versions ?? [];
+    if (!history) return;
+    if (versions.length === 0) {
+      void vscode.window.showInformationMessage(`LSP Agent: memory block "${block.label}" has no history.`);
+      return;
+    }
+    type Item = vscode.QuickPickItem & { version: Version };
+    const picked = await vscode.window.showQuickPick<Item>(
+      [...versions].sort((a, b) => b.version - a.version).map((v) => ({ ...versionLabel(v), version: v })),
+      { placeHolder: `Revert "${block.label}" to which version?`, matchOnDetail: true },
+    );
+    if (!picked) return;
+    const confirm = await vscode.window.showWarningMessage(
+      `Revert memory block "${block.label}" to version ${picked.version.version}?`,
+      { modal: true, detail: picked.version.new?.slice(0, 500) },
+      'Revert',
+    );
+    if (confirm !== 'Revert') return;
+    const result = await this.run<{ label: string; version: number }>(
+      ServerCommands.memoryRevert,
+      { label: block.label, version: picked.version.version },
+      'reverting memory',
+    );
+    if (result) {
+      void vscode.window.showInformationMessage(
+        `LSP Agent: memory block "${block.label}" reverted to version ${picked.version.version} (now version ${result.data?.version}).`,
+      );
+    }
+  }
+
+  private async newConversation(): Promise<void> {
+    const title = await vscode.window.showInputBox({
+      title: 'LSP Agent: New Conversation',
+      prompt: 'Title (optional)',
+      ignoreFocusOut: true,
+    });
+    if (title === undefined) return;
+    const result = await this.run<{ conversation: Conversation }>(
+      ServerCommands.conversationNew,
+      title.trim() ? { title: title.trim() } : {},
+      'starting a conversation',
+    );
+    if (result) {
+      const c = result.data?.conversation;
+      void vscode.window.showInformationMessage(`LSP Agent: new conversation "${c?.title || c?.id}".`);
+    }
+  }
+
+  private async switchConversation(): Promise<void> {
+    const picked = await this.pickConversation('Switch to which conversation?');
+    if (!picked?.conversation) return;
+    const result = await this.run<{ conversation: Conversation }>(
+      ServerCommands.conversationSwitch,
+      { id: picked.conversation.id },
+      'switching conversation',
+    );
+    if (result) {
+      const c = result.data?.conversation ?? picked.conversation;
+      void vscode.window.showInformationMessage(`LSP Agent: switched to conversation "${c.title || c.id}".`);
+    }
+  }
+
+  private async forkConversation(): Promise<void> {
+    const activeItem: vscode.QuickPickItem = { label: '$(git-branch) Fork the active conversation' };
+    const picked = await this.pickConversation('Fork which conversation?', [activeItem]);
+    if (!picked) return;
+    const args = picked.conversation ? { id: picked.conversation.id } : {};
+    const result = await this.run<{ conversation: Conversation }>(ServerCommands.conversationFork, args, 'forking conversation');
+    if (result) {
+      const c = result.data?.conversation;
+      void vscode.window.showInformationMessage(`LSP Agent: forked into conversation "${c?.title || c?.id}".`);
+    }
+  }
+
+  private async status(show: boolean): Promise<void> {
+    const result = await this.run<Status>(ServerCommands.status, {}, 'status');
+    if (!result) return;
+    this.lastStatus = result.data;
+    this.renderStatus();
+    if (show) {
+      const s = result.data;
+      void vscode.window.showInformationMessage(
+        `LSP Agent: ${s?.state ?? 'unknown'} · model ${s?.model ?? '?'} · ${s?.counts?.blocks ?? 0} memory blocks`,
+      );
+      await this.results.show(RESULT_TITLES[ServerCommands.status], result.markdown);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    for (const d of this.disposables) d.dispose();
+    await this.agent.dispose();
+  }
+}
+
+let extension: Extension | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  extension = new Extension(context);
+  context.subscriptions.push({ dispose: () => void extension?.dispose() });
+  // Start the server in the background; commands start it on demand too.
+  void extension.start();
+}
+
+export async function deactivate(): Promise<void> {
+  const e = extension;
+  extension = undefined;
+  await e?.dispose();
+}

@@ -1,0 +1,365 @@
+// Types and pure helpers for the lsp-agent protocol (docs/protocol.md).
+// Nothing here imports `vscode`, so it can be unit-tested with plain node.
+
+export interface Position {
+  line: number;
+  character: number;
+}
+export interface Range {
+  start: Position;
+  end: Position;
+}
+export interface Location {
+  uri: string;
+  range: Range;
+}
+
+export interface CommandResult<T = Record<string, unknown>> {
+  ok: boolean;
+  command: string;
+  data: T;
+  markdown: string;
+}
+
+export type HitKind = 'message' | 'archival' | 'block' | 'skill' | 'code';
+export interface Hit {
+  kind: HitKind;
+  id: string;
+  title: string;
+  snippet: string;
+  score: number;
+  location?: Location;
+  conversation_id?: string;
+  label?: string;
+}
+
+export interface Block {
+  label: string;
+  description: string;
+  value: string;
+  limit: number;
+  read_only: boolean;
+  scope: 'agent' | 'shared';
+  chars: number;
+}
+
+export interface Version {
+  version: number;
+  author: 'user' | 'agent' | 'reflection' | 'mirror';
+  timestamp: string | number;
+  reason: string;
+  old: string;
+  new: string;
+}
+
+export interface Conversation {
+  id: string;
+  title: string;
+  created_at: string | number;
+  updated_at: string | number;
+  messages: number;
+  active: boolean;
+}
+
+export interface Status {
+  workspace: string;
+  store: string;
+  model: string;
+  embedder: string;
+  state: string;
+  counts: { blocks: number; messages: number; archival: number; skills: number; code_chunks: number };
+}
+
+export interface AgentEvent {
+  workspace?: string;
+  conversation_id?: string;
+  type: 'thinking' | 'tool_call' | 'tool_result' | 'message' | 'error' | 'done' | string;
+  text?: string;
+  tool?: string;
+  arguments?: unknown;
+}
+
+/** Server command ids (what goes into workspace/executeCommand). */
+export const ServerCommands = {
+  init: 'lspAgent.init',
+  remember: 'lspAgent.remember',
+  search: 'lspAgent.search',
+  learnSkill: 'lspAgent.learnSkill',
+  ask: 'lspAgent.ask',
+  reflect: 'lspAgent.reflect',
+  memoryShow: 'lspAgent.memory.show',
+  memoryEdit: 'lspAgent.memory.edit',
+  memoryHistory: 'lspAgent.memory.history',
+  memoryRevert: 'lspAgent.memory.revert',
+  conversationNew: 'lspAgent.conversation.new',
+  conversationList: 'lspAgent.conversation.list',
+  conversationSwitch: 'lspAgent.conversation.switch',
+  conversationFork: 'lspAgent.conversation.fork',
+  status: 'lspAgent.status',
+} as const;
+
+/** Commands whose work can be long: the server reports progress for them. */
+export const LongCommands: ReadonlySet<string> = new Set([
+  ServerCommands.init,
+  ServerCommands.ask,
+  ServerCommands.learnSkill,
+  ServerCommands.reflect,
+]);
+
+/** The keys of the `lspAgent` configuration section that the server reads. */
+export const ServerConfigKeys = [
+  'model',
+  'reflectionModel',
+  'embedder',
+  'store',
+  'permissionMode',
+  'maxSteps',
+  'maxTokensPerTurn',
+  'turnTimeoutSeconds',
+  'reflection',
+] as const;
+
+function isEmpty(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+}
+
+/**
+ * Builds the object relayed to the server (as `initializationOptions` and as the answer to
+ * `workspace/configuration` for section `lspAgent`) from a getter of the VS Code settings.
+ * Unset / empty settings are left out so that the server uses its own defaults.
+ */
+export function buildServerConfig(get: (key: string) => unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of ServerConfigKeys) {
+    if (key === 'reflection') {
+      const reflection: Record<string, unknown> = {};
+      const nested = get('reflection');
+      if (nested && typeof nested === 'object') {
+        for (const [k, v] of Object.entries(nested as Record<string, unknown>)) {
+          if (!isEmpty(v)) reflection[k] = v;
+        }
+      }
+      for (const k of ['idleSeconds', 'everyTurns']) {
+        const v = get(`reflection.${k}`);
+        if (!isEmpty(v)) reflection[k] = v;
+      }
+      if (Object.keys(reflection).length > 0) out.reflection = reflection;
+      continue;
+    }
+    const value = get(key);
+    if (!isEmpty(value)) out[key] = typeof value === 'string' ? value.trim() : value;
+  }
+  return out;
+}
+
+export interface ServerLaunch {
+  command: string;
+  args: string[];
+  /** Human description used in error messages. */
+  display: string;
+}
+
+/** How to start the server, from the settings. */
+export function serverLaunch(settings: {
+  command?: string | null;
+  args?: string[] | null;
+  pythonPath?: string | null;
+}): ServerLaunch {
+  const python = (settings.pythonPath ?? '').trim();
+  if (python) {
+    const args = ['-m', 'lsp_agent', 'serve'];
+    return { command: python, args, display: `${python} ${args.join(' ')}` };
+  }
+  const command = (settings.command ?? '').trim() || 'lsp-agent';
+  const args = Array.isArray(settings.args) ? settings.args.map(String) : ['serve'];
+  return { command, args, display: [command, ...args].join(' ') };
+}
+
+/** The sentence shown when the server cannot be started. */
+export function startFailureMessage(launch: ServerLaunch, reason: string, viaPython: boolean): string {
+  if (viaPython) {
+    return (
+      `LSP Agent: cannot start the server with "${launch.display}" (${reason}). ` +
+      `Install it into that interpreter with "${launch.command} -m pip install lsp-agent", ` +
+      `or clear the setting "lspAgent.pythonPath".`
+    );
+  }
+  return (
+    `LSP Agent: cannot start the server "${launch.display}" (${reason}). ` +
+    `Install it with "pipx install lsp-agent" (or "pip install lsp-agent"), ` +
+    `or set "lspAgent.server.command" to the full path of the lsp-agent executable ` +
+    `(or "lspAgent.pythonPath" to a Python that has it).`
+  );
+}
+
+export function describeHitKind(kind: string): string {
+  switch (kind) {
+    case 'code':
+      return 'code';
+    case 'skill':
+      return 'skill';
+    case 'block':
+      return 'memory block';
+    case 'message':
+      return 'conversation';
+    case 'archival':
+      return 'archival memory';
+    default:
+      return kind;
+  }
+}
+
+export function hitIcon(kind: string): string {
+  switch (kind) {
+    case 'code':
+      return '$(file-code)';
+    case 'skill':
+      return '$(mortar-board)';
+    case 'block':
+      return '$(note)';
+    case 'message':
+      return '$(comment-discussion)';
+    case 'archival':
+      return '$(archive)';
+    default:
+      return '$(search)';
+  }
+}
+
+/** What choosing a search hit should do. */
+export type HitAction =
+  | { type: 'openLocation'; uri: string; range: Range }
+  | { type: 'showBlock'; label: string }
+  | { type: 'showMessage'; conversationId?: string }
+  | { type: 'showSnippet' };
+
+export function hitAction(hit: Hit): HitAction {
+  if ((hit.kind === 'code' || hit.kind === 'skill') && hit.location) {
+    return { type: 'openLocation', uri: hit.location.uri, range: hit.location.range };
+  }
+  if (hit.kind === 'block' && hit.label) return { type: 'showBlock', label: hit.label };
+  if (hit.kind === 'message') return { type: 'showMessage', conversationId: hit.conversation_id };
+  if (hit.location) return { type: 'openLocation', uri: hit.location.uri, range: hit.location.range };
+  if (hit.label) return { type: 'showBlock', label: hit.label };
+  return { type: 'showSnippet' };
+}
+
+function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+export function formatTime(value: string | number | undefined | null): string {
+  if (value === undefined || value === null || value === '') return '';
+  const date = typeof value === 'number' ? new Date(value < 1e12 ? value * 1000 : value) : new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  return date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+/** One line of the "LSP Agent" output channel for a streamed agent event. */
+export function formatEvent(event: AgentEvent, now: Date = new Date()): string {
+  const time = now.toISOString().slice(11, 19);
+  const text = event.text ?? '';
+  switch (event.type) {
+    case 'tool_call': {
+      let args = '';
+      if (event.arguments !== undefined) {
+        try {
+          args = ` ${JSON.stringify(event.arguments)}`;
+        } catch {
+          args = '';
+        }
+      }
+      return `[${time}] → ${event.tool ?? 'tool'}${args}${text ? ` — ${text}` : ''}`;
+    }
+    case 'tool_result':
+      return `[${time}] ← ${event.tool ?? 'tool'}: ${text}`;
+    case 'thinking':
+      return `[${time}] … ${text}`;
+    case 'message':
+      return `[${time}] agent: ${text}`;
+    case 'error':
+      return `[${time}] error: ${text}`;
+    case 'done':
+      return `[${time}] done${text ? `: ${text}` : ''}`;
+    default:
+      return `[${time}] ${event.type}: ${text}`;
+  }
+}
+
+export function versionLabel(v: Version): { label: string; description: string; detail: string } {
+  return {
+    label: `v${v.version}`,
+    description: [v.author, formatTime(v.timestamp)].filter(Boolean).join(' · '),
+    detail: oneLine(v.reason || v.new || '', 120),
+  };
+}
+
+export function conversationLabel(c: Conversation): { label: string; description: string; detail: string } {
+  return {
+    label: `${c.active ? '$(check) ' : ''}${c.title || c.id}`,
+    description: `${c.messages} message${c.messages === 1 ? '' : 's'}${c.active ? ' · active' : ''}`,
+    detail: [c.id, formatTime(c.updated_at || c.created_at)].filter(Boolean).join(' · '),
+  };
+}
+
+export function hitLabel(hit: Hit): { label: string; description: string; detail: string } {
+  const score = typeof hit.score === 'number' && Number.isFinite(hit.score) ? hit.score.toFixed(2) : '';
+  return {
+    label: `${hitIcon(hit.kind)} ${hit.title || hit.label || hit.id}`,
+    description: [describeHitKind(hit.kind), score].filter(Boolean).join(' · '),
+    detail: oneLine(hit.snippet ?? '', 200),
+  };
+}
+
+/** Markdown for a block shown read-only. */
+export function blockMarkdown(block: Block): string {
+  const lines = [
+    `# Memory block: ${block.label}`,
+    '',
+    block.description ? `_${block.description}_` : '',
+    '',
+    `scope: ${block.scope} · ${block.chars}/${block.limit} chars${block.read_only ? ' · read-only' : ''}`,
+    '',
+    '---',
+    '',
+    block.value,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** Markdown for a conversation excerpt from a message hit. */
+export function messageHitMarkdown(hit: Hit, conversation?: Conversation): string {
+  const title = conversation?.title || hit.title || 'Conversation';
+  const lines = [`# ${title}`, ''];
+  const meta: string[] = [];
+  if (hit.conversation_id) meta.push(`conversation \`${hit.conversation_id}\``);
+  if (conversation) meta.push(`${conversation.messages} messages`, formatTime(conversation.updated_at));
+  if (meta.length) lines.push(meta.filter(Boolean).join(' · '), '');
+  lines.push('> ' + (hit.snippet ?? '').split('\n').join('\n> '), '');
+  return lines.join('\n');
+}
+
+/** Short text for the status bar item. */
+export function statusBarText(status: Partial<Status> | undefined, busy?: string): string {
+  if (busy) return `$(sync~spin) Agent: ${busy}`;
+  if (!status) return '$(hubot) Agent';
+  const state = status.state || 'ready';
+  const model = status.model ? ` · ${shortModel(status.model)}` : '';
+  return `$(hubot) Agent: ${state}${model}`;
+}
+
+export function shortModel(model: string): string {
+  if (model.startsWith('scripted/')) return 'scripted';
+  const slash = model.lastIndexOf('/');
+  return slash >= 0 ? model.slice(slash + 1) : model;
+}
+
+/** The message of a JSON-RPC error (or anything thrown) for the user. */
+export function errorMessage(error: unknown): string {
+  if (error && typeof error === 'object' && 'message' in error) {
+    return String((error as { message: unknown }).message);
+  }
+  return String(error);
+}
