@@ -222,6 +222,10 @@ async def test_list_files_honours_gitignore(ws: Path) -> None:
     sub = (await list_files(ctx_for(ws), path="src/pkg")).splitlines()
     assert sub == ["src/pkg/.gitignore", "src/pkg/util.py"]
     assert "No files" in await list_files(ctx_for(ws), pattern="*.rs")
+    # An ignored directory named explicitly is listed; an ignored file named explicitly is read.
+    assert (await list_files(ctx_for(ws), path="build")).splitlines() == ["build/out.py"]
+    assert "TODO logged" in await read_file(ctx_for(ws), path="debug.log")
+    assert "debug.log:1:TODO logged" in await grep(ctx_for(ws), pattern="TODO", path="debug.log")
 
 
 async def test_list_files_truncates(ws: Path) -> None:

@@ -134,6 +134,10 @@ def _initial_rules(root: Path, start: Path) -> _Rules:
         current = root
         for part in start.relative_to(root).parts:
             current = current / part
+            if _is_ignored(current, True, rules):
+                # An ignored directory named explicitly is searched anyway; only the
+                # .gitignore files inside it then apply.
+                rules = []
             rules = _rules_for_dir(current, rules)
     return rules
 
