@@ -1,0 +1,225 @@
+"""The agent loop: compile context, ask the model, run its tool calls, repeat until it answers.
+
+Every message (user, assistant, tool) is appended to recall memory as it happens, so a turn
+interrupted at any point leaves a faithful record. Limits (steps, tokens, time) are raised as
+exceptions inside and reported as the turn's outcome outside.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lsp_agent.agent.context import (
+    split_for_compaction,
+    system_message,
+    to_chat,
+    transcript,
+    valid_window,
+)
+from lsp_agent.agent.model import Model, ModelReply
+from lsp_agent.agent.tools.base import Tool, ToolContext, ToolError
+from lsp_agent.config import Settings
+from lsp_agent.memory.schema import Message
+
+EventSink = Callable[[dict[str, Any]], Awaitable[None] | None]
+
+
+class AgentLimitExceeded(RuntimeError):
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass
+class TurnResult:
+    reply: str
+    conversation_id: str
+    steps: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    stopped: str = "done"  # done | max_steps | max_tokens | timeout
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    step_overhead_ms: list[float] = field(default_factory=list)
+
+    def usage(self) -> dict[str, Any]:
+        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                "cost": round(self.cost, 6), "steps": self.steps}
+
+
+class Agent:
+    """One workspace's agent: memory + model + tools."""
+
+    def __init__(self, memory: Any, model: Model, tools: list[Tool], ctx: ToolContext,
+                 settings: Settings, skills_catalog: Callable[[], str] | None = None) -> None:
+        self.memory = memory
+        self.model = model
+        self.tools = {t.name: t for t in tools}
+        self.ctx = ctx
+        self.settings = settings
+        self.skills_catalog = skills_catalog or (lambda: "")
+        ctx.extra.setdefault("memory", memory)
+
+    async def turn(self, prompt: str, conversation_id: str, *,
+                   on_event: EventSink | None = None) -> TurnResult:
+        result = TurnResult(reply="", conversation_id=conversation_id)
+        history = await asyncio.to_thread(self._load, conversation_id)
+        history.append(await self._append(conversation_id, "user", prompt))
+        deadline = time.monotonic() + self.settings.turn_timeout_seconds
+        try:
+            while True:
+                if result.steps >= self.settings.max_steps:
+                    raise AgentLimitExceeded("max_steps", f"Stopped after {result.steps} steps "
+                                             "(the maxSteps limit); ask again to continue.")
+                result.steps += 1
+                t0 = time.perf_counter()
+                messages = await self._compile(conversation_id, history, on_event)
+                overhead = time.perf_counter() - t0
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AgentLimitExceeded("timeout", "Stopped: the turn's time limit ran out.")
+                try:
+                    reply = await asyncio.wait_for(
+                        self.model.complete(messages, [t.schema() for t in self.tools.values()]),
+                        timeout=remaining)
+                except TimeoutError:
+                    raise AgentLimitExceeded("timeout", "Stopped: the turn's time limit ran out "
+                                             "while waiting for the model.") from None
+                t1 = time.perf_counter()
+                self._account(result, reply)
+                if reply.thinking:
+                    await _emit(on_event, {"type": "thinking", "text": reply.thinking})
+                calls = [{"id": c.id, "name": c.name, "arguments": c.arguments}
+                         for c in reply.tool_calls]
+                history.append(await self._append(conversation_id, "assistant", reply.content,
+                                                  tool_calls=calls or None))
+                if not reply.tool_calls:
+                    result.reply = reply.content
+                    await _emit(on_event, {"type": "message", "text": reply.content})
+                    result.step_overhead_ms.append((overhead + time.perf_counter() - t1) * 1000)
+                    break
+                if reply.content:
+                    await _emit(on_event, {"type": "thinking", "text": reply.content})
+                for call in reply.tool_calls:
+                    await _emit(on_event, {"type": "tool_call", "tool": call.name,
+                                           "arguments": call.arguments,
+                                           "text": f"{call.name}({_short(call.arguments)})"})
+                    t_tool = time.perf_counter()
+                    output = await self._run_tool(call)
+                    tool_time = time.perf_counter() - t_tool
+                    result.tool_calls.append({"name": call.name, "arguments": call.arguments,
+                                              "result": output[:2000]})
+                    await _emit(on_event, {"type": "tool_result", "tool": call.name,
+                                           "text": output[:4000]})
+                    history.append(await self._append(conversation_id, "tool", output,
+                                                      tool_call_id=call.id, name=call.name))
+                    t1 += tool_time  # the tool's own work is not agent overhead
+                result.step_overhead_ms.append((overhead + time.perf_counter() - t1) * 1000)
+                if result.prompt_tokens + result.completion_tokens > self.settings.max_tokens_per_turn:
+                    raise AgentLimitExceeded("max_tokens", "Stopped: this turn used more tokens "
+                                             "than the maxTokensPerTurn limit.")
+        except AgentLimitExceeded as exc:
+            result.stopped = exc.kind
+            result.reply = str(exc)
+            await self._append(conversation_id, "assistant", str(exc))
+            await _emit(on_event, {"type": "error", "text": str(exc)})
+        await _emit(on_event, {"type": "done", "text": result.reply})
+        return result
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _load(self, conversation_id: str) -> list[Message]:
+        conv = self.memory.recall.conversation(conversation_id)
+        return self.memory.recall.messages(conversation_id, after_seq=conv.summarized_until)
+
+    async def _compile(self, conversation_id: str, history: list[Message],
+                       on_event: EventSink | None) -> list[dict[str, Any]]:
+        def gather() -> tuple[Any, Any, Any]:
+            return (self.memory.blocks.list(), self.memory.store.counts(),
+                    self.memory.recall.conversation(conversation_id))
+
+        blocks, counts, conv = await asyncio.to_thread(gather)
+        system = system_message(blocks, counts, str(self.memory.workspace),
+                                self.skills_catalog(), conv.summary)
+        window = valid_window(history)
+        messages = [system, *(to_chat(m) for m in window)]
+        limit = (self.settings.context_window or self.model.context_window())
+        if self.model.count_tokens(messages) > self.settings.compaction_threshold * limit:
+            await self._compact(conv, history, on_event)
+            conv = await asyncio.to_thread(self.memory.recall.conversation, conversation_id)
+            system = system_message(blocks, counts, str(self.memory.workspace),
+                                    self.skills_catalog(), conv.summary)
+            messages = [system, *(to_chat(m) for m in valid_window(history))]
+        return messages
+
+    async def _compact(self, conv: Any, history: list[Message], on_event: EventSink | None) -> None:
+        """Fold the oldest messages into the stored summary; the originals stay in recall."""
+        old, recent = split_for_compaction(history, self.settings.keep_recent_messages)
+        if not old:
+            return
+        await _emit(on_event, {"type": "thinking", "text": f"Summarising {len(old)} older "
+                               "messages to fit the context window."})
+        prompt = [{"role": "system", "content": "Summarise this conversation so far for your "
+                   "future self: decisions, facts, open tasks, file names. Be concise."},
+                  {"role": "user", "content": (f"Previous summary:\n{conv.summary}\n\n"
+                                               if conv.summary else "") + transcript(old)}]
+        reply = await self.model.complete(prompt, [])
+        summary = reply.content.strip() or conv.summary
+        updated = conv.model_copy(update={"summary": summary,
+                                          "summarized_until": old[-1].seq})
+        await asyncio.to_thread(self.memory.recall.update_conversation, updated)
+        await asyncio.to_thread(self.memory.recall.append, conv.id, "summary", summary)
+        history[:] = recent
+
+    async def _run_tool(self, call: Any) -> str:
+        tool = self.tools.get(call.name)
+        if tool is None:
+            return f"Error: there is no tool '{call.name}'. Tools: {', '.join(sorted(self.tools))}."
+        if call.parse_error:
+            return f"Error: the {call.name} call's {call.parse_error}. Send a JSON object."
+        allowed = set(tool.parameters.get("properties", {}))
+        unknown = set(call.arguments) - allowed
+        missing = [r for r in tool.parameters.get("required", []) if r not in call.arguments]
+        if unknown or missing:
+            return (f"Error: bad arguments for {call.name}: "
+                    + (f"unknown {sorted(unknown)}; " if unknown else "")
+                    + (f"missing {missing}; " if missing else "")
+                    + f"expected {json.dumps(tool.parameters.get('properties', {}))}")
+        try:
+            out = await tool.fn(self.ctx, **call.arguments)
+            return out if isinstance(out, str) else json.dumps(out, default=str)
+        except ToolError as exc:
+            return f"Error: {exc}"
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a tool bug must not end the turn
+            return f"Error: {call.name} failed unexpectedly: {type(exc).__name__}: {exc}"
+
+    async def _append(self, conversation_id: str, role: str, content: str, **kw: Any) -> Message:
+        return await asyncio.to_thread(self.memory.recall.append, conversation_id, role,
+                                       content or "", **kw)
+
+    @staticmethod
+    def _account(result: TurnResult, reply: ModelReply) -> None:
+        result.prompt_tokens += reply.prompt_tokens
+        result.completion_tokens += reply.completion_tokens
+        result.cost += reply.cost
+
+
+async def _emit(sink: EventSink | None, event: dict[str, Any]) -> None:
+    if sink is None:
+        return
+    out = sink(event)
+    if inspect.isawaitable(out):
+        await out
+
+
+def _short(args: dict[str, Any], limit: int = 120) -> str:
+    text = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in args.items())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,174 @@
+"""WorkspaceAgents: one persistent agent per workspace folder, created on first use.
+
+Plain Python: the LSP server and the CLI both drive agents through this, so every command works
+headless. An agent's conversations, memory and active conversation are restored from its store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lsp_agent.agent.tools.base import Tool, ToolContext, ToolHost
+from lsp_agent.config import Settings
+from lsp_agent.errors import ModelNotConfigured
+from lsp_agent.memory.agent_memory import AgentMemory
+from lsp_agent.memory.schema import Conversation
+
+ACTIVE_KEY = "active_conversation"
+
+
+def build_tools(session: AgentSession) -> list[Tool]:
+    from lsp_agent.agent.memory_tools import MEMORY_TOOLS
+    from lsp_agent.agent.tools.files import FILE_TOOLS
+    from lsp_agent.agent.tools.shell import SHELL_TOOLS
+
+    tools = [*MEMORY_TOOLS, *FILE_TOOLS, *SHELL_TOOLS]
+    try:
+        from lsp_agent.learning.agent_tools import learning_tools
+
+        tools.extend(learning_tools(session))
+    except ImportError:  # the learning loop is optional for the runtime
+        pass
+    return tools
+
+
+class AgentSession:
+    """The agent of one workspace: its memory, settings, conversations and model."""
+
+    def __init__(self, workspace: Path, settings: Settings, host: ToolHost) -> None:
+        self.workspace = Path(workspace).resolve()
+        self.settings = settings
+        self.memory = AgentMemory(self.workspace, store_uri=settings.store,
+                                  embedder=settings.embedder)
+        self.notices = self.memory.open()
+        self.ctx = ToolContext(workspace=self.workspace, host=host,
+                               permission_mode=settings.permission_mode,
+                               extra={"memory": self.memory, "session": self})
+        self.turn_lock = asyncio.Lock()
+        self.turns_since_reflection = 0
+        self.state = "idle"
+
+    def update_settings(self, settings: Settings) -> None:
+        self.settings = settings
+        self.ctx.permission_mode = settings.permission_mode
+
+    # -- conversations ----------------------------------------------------------------------
+
+    def active_conversation(self) -> Conversation:
+        recall = self.memory.recall
+        active = self.memory.store.get_meta(ACTIVE_KEY)
+        if active:
+            try:
+                return recall.conversation(active)
+            except KeyError:
+                pass
+        conv = recall.new_conversation("Conversation 1" if not recall.conversations() else "")
+        self.memory.store.set_meta(ACTIVE_KEY, conv.id)
+        return conv
+
+    def new_conversation(self, title: str = "") -> Conversation:
+        conv = self.memory.recall.new_conversation(title)
+        self.memory.store.set_meta(ACTIVE_KEY, conv.id)
+        return conv
+
+    def switch(self, conv_id: str) -> Conversation:
+        conv = self.memory.recall.conversation(conv_id)
+        self.memory.store.set_meta(ACTIVE_KEY, conv.id)
+        return conv
+
+    def fork(self, conv_id: str | None = None, title: str = "") -> Conversation:
+        source = conv_id or self.active_conversation().id
+        conv = self.memory.recall.fork(source, title)
+        self.memory.store.set_meta(ACTIVE_KEY, conv.id)
+        return conv
+
+    def conversations(self) -> list[dict[str, Any]]:
+        active = self.active_conversation().id
+        counts = self.memory.recall.message_counts()
+        out = []
+        for c in self.memory.recall.conversations():
+            row = c.model_dump(mode="json", exclude={"summary", "summarized_until"})
+            row.update(messages=counts.get(c.id, 0), active=c.id == active)
+            out.append(row)
+        return out
+
+    # -- the agent --------------------------------------------------------------------------
+
+    def model(self, *, reflection: bool = False) -> Any:
+        from lsp_agent.agent.model import LitellmModel
+
+        name = (self.settings.reflection_model if reflection else None) or self.settings.model
+        if not name:
+            raise ModelNotConfigured()
+        return LitellmModel(name, window=self.settings.context_window)
+
+    def agent(self, *, reflection: bool = False, tools: list[Tool] | None = None) -> Any:
+        from lsp_agent.agent.loop import Agent
+
+        catalog: Callable[[], str] = lambda: ""  # noqa: E731
+        try:
+            from lsp_agent.learning.skills_service import skills_catalog
+
+            def catalog() -> str:
+                return skills_catalog(self)
+        except ImportError:
+            pass
+        return Agent(self.memory, self.model(reflection=reflection),
+                     tools if tools is not None else build_tools(self), self.ctx, self.settings,
+                     skills_catalog=catalog)
+
+    async def ask(self, prompt: str, *, conversation_id: str | None = None,
+                  on_event: Any = None) -> Any:
+        if not prompt.strip():
+            raise ValueError("Ask needs a prompt: some text for the agent.")
+        agent = self.agent()
+        conv_id = conversation_id or (await asyncio.to_thread(self.active_conversation)).id
+        if conversation_id:
+            await asyncio.to_thread(self.memory.recall.conversation, conversation_id)
+        async with self.turn_lock:
+            self.state = "working"
+            try:
+                result = await agent.turn(prompt, conv_id, on_event=on_event)
+            finally:
+                self.state = "idle"
+        self.turns_since_reflection += 1
+        return result
+
+    def status(self) -> dict[str, Any]:
+        data = self.memory.status()
+        data.update(model=self.settings.model or "", state=self.state,
+                    permission_mode=self.settings.permission_mode.value,
+                    active_conversation=self.active_conversation().id)
+        return data
+
+
+class WorkspaceAgents:
+    """Workspace folder -> AgentSession, created on first use and cached."""
+
+    def __init__(self, settings: Callable[[Path], Settings], host: ToolHost) -> None:
+        self._settings = settings
+        self._host = host
+        self._sessions: dict[Path, AgentSession] = {}
+        self._lock = threading.Lock()
+
+    def get(self, workspace: Path) -> AgentSession:
+        key = Path(workspace).expanduser().resolve()
+        with self._lock:
+            session = self._sessions.get(key)
+            if session is None:
+                if not key.is_dir():
+                    raise ValueError(f"The workspace folder {key} does not exist.")
+                session = AgentSession(key, self._settings(key), self._host)
+                self._sessions[key] = session
+            return session
+
+    def sessions(self) -> list[AgentSession]:
+        return list(self._sessions.values())
+
+    def update_settings(self) -> None:
+        for path, session in self._sessions.items():
+            session.update_settings(self._settings(path))
