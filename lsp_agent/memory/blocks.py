@@ -127,6 +127,12 @@ class BlockManager:
         if scope == "shared":
             if self._shared_mgr is None:
                 raise BlockError("No shared store is configured, so a shared block cannot be made.")
+            own = self._rows().get(label)
+            if own is not None and own.scope != "shared":
+                raise BlockError(
+                    f"A memory block '{label}' already exists in this workspace; rename or "
+                    "delete it before attaching the shared block of that name."
+                )
             try:
                 shared = self._shared_mgr.get(label)
             except BlockNotFound:
