@@ -31,7 +31,7 @@ import os
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 PROVIDER = "scripted"
 SCRIPT_ENV_VAR = "LSP_AGENT_SCRIPT_JSON"
@@ -267,12 +267,15 @@ def _build_handler_class() -> type:
                 chunks.append(
                     {
                         "text": "",
-                        "tool_use": {
-                            "id": call["id"],
-                            "type": "function",
-                            "function": dict(call["function"]),
-                            "index": n,
-                        },
+                        "tool_use": cast(
+                            Any,
+                            {
+                                "id": call["id"],
+                                "type": "function",
+                                "function": dict(call["function"]),
+                                "index": n,
+                            },
+                        ),
                         "is_finished": last,
                         "finish_reason": plan["finish_reason"] if last else "",
                         "usage": plan["usage"] if last else None,
@@ -294,7 +297,7 @@ def _build_handler_class() -> type:
             plan = self._plan_call(model, messages, kwargs.get("optional_params"))
             yield from self._chunks(plan)
 
-        async def astreaming(
+        async def astreaming(  # type: ignore[override]  # an async generator, as litellm expects
             self, model: str, messages: list, *args: Any, **kwargs: Any
         ) -> AsyncIterator[GenericStreamingChunk]:
             plan = self._plan_call(model, messages, kwargs.get("optional_params"))
@@ -327,9 +330,8 @@ def register_scripted_provider() -> Any:
     try:
         from litellm.utils import custom_llm_setup
     except ImportError:  # pragma: no cover - litellm also runs this on every call
-        custom_llm_setup = None
-    if custom_llm_setup is not None:
-        custom_llm_setup()
+        return _handler
+    custom_llm_setup()
     return _handler
 
 
