@@ -1,0 +1,84 @@
+-- :checkhealth lsp_agent
+local M = {}
+
+local health = vim.health
+
+function M.check()
+  local agent = require("lsp_agent")
+  local config = require("lsp_agent.config")
+  local o = config.options
+
+  health.start("lsp-agent: Neovim")
+  local v = vim.version()
+  local vs = string.format("%d.%d.%d", v.major, v.minor, v.patch)
+  if vim.fn.has("nvim-0.11") == 1 then
+    health.ok("Neovim " .. vs .. " (vim.lsp.config / vim.lsp.enable)")
+  elseif vim.fn.has("nvim-0.10") == 1 then
+    health.ok("Neovim " .. vs .. " (vim.lsp.start fallback)")
+  else
+    health.error("Neovim " .. vs .. " is too old; lsp-agent needs 0.10 or newer")
+  end
+  if agent._setup_done then
+    health.ok("setup() was called")
+  else
+    health.warn("require('lsp_agent').setup() was not called; defaults apply", { "Call require('lsp_agent').setup({...}) in your config" })
+  end
+
+  health.start("lsp-agent: server")
+  local cmd = o.cmd or {}
+  local exe = cmd[1]
+  local path = exe and vim.fn.exepath(exe) or ""
+  if not exe or path == "" then
+    health.error(string.format("server command not found: %s", tostring(exe)), {
+      "Install it: pip install lsp-agent (or pipx install lsp-agent)",
+      "Or set cmd = { '/path/to/lsp-agent', 'serve' } in setup()",
+    })
+  else
+    health.ok(string.format("server command: %s (%s)", table.concat(cmd, " "), path))
+    local ok, res = pcall(function()
+      return vim.system({ path, "--version" }, { text = true }):wait(10000)
+    end)
+    if ok and res and res.code == 0 then
+      local version = vim.trim((res.stdout or "") .. "")
+      if version == "" then
+        version = vim.trim(res.stderr or "")
+      end
+      health.ok("version: " .. version)
+    else
+      local why = ok and res and ((res.stderr or "") ~= "" and vim.trim(res.stderr) or ("exit " .. tostring(res.code))) or tostring(res)
+      health.warn("`" .. path .. " --version` failed: " .. why)
+    end
+  end
+
+  health.start("lsp-agent: workspace")
+  local clients = agent.get_clients()
+  if #clients == 0 then
+    health.info("no lsp-agent client is running (open a file or run :LspAgent status)")
+    local s = o.settings or {}
+    health.info("configured model: " .. tostring(s.model or "(server default)") .. ", store: " .. tostring(s.store or "(server default)"))
+    return
+  end
+  for _, client in ipairs(clients) do
+    health.info(string.format("client %d, root %s", client.id, tostring(client.root_dir)))
+    local result, err = agent.execute_sync("lspAgent.status", {}, 10000, client)
+    if not result then
+      health.error("lspAgent.status failed: " .. tostring(err))
+    else
+      local d = type(result.data) == "table" and result.data or {}
+      health.ok("store: " .. tostring(d.store))
+      health.info("workspace: " .. tostring(d.workspace))
+      health.info("model: " .. tostring(d.model) .. ", embedder: " .. tostring(d.embedder) .. ", state: " .. tostring(d.state))
+      if type(d.counts) == "table" then
+        local parts = {}
+        for _, k in ipairs({ "blocks", "messages", "archival", "skills", "code_chunks" }) do
+          if d.counts[k] ~= nil then
+            table.insert(parts, k .. "=" .. tostring(d.counts[k]))
+          end
+        end
+        health.info("counts: " .. table.concat(parts, ", "))
+      end
+    end
+  end
+end
+
+return M

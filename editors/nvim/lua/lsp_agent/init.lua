@@ -1,0 +1,526 @@
+-- lsp-agent for Neovim: registers the `lsp-agent serve` language server and relays
+-- :LspAgent commands to it (workspace/executeCommand). No agent logic lives here.
+local config = require("lsp_agent.config")
+local ui = require("lsp_agent.ui")
+
+local M = {}
+
+M.commands_list = {
+  "lspAgent.init",
+  "lspAgent.remember",
+  "lspAgent.search",
+  "lspAgent.learnSkill",
+  "lspAgent.ask",
+  "lspAgent.reflect",
+  "lspAgent.memory.show",
+  "lspAgent.memory.edit",
+  "lspAgent.memory.history",
+  "lspAgent.memory.revert",
+  "lspAgent.conversation.new",
+  "lspAgent.conversation.list",
+  "lspAgent.conversation.switch",
+  "lspAgent.conversation.fork",
+  "lspAgent.status",
+}
+
+-- Last executeCommand outcome: { command, args, err, result, client_id, seq }.
+M.last = nil
+M.seq = 0
+-- In-flight requests: request_id -> { client_id, command }.
+M.pending = {}
+M._setup_done = false
+
+local has_011 = vim.fn.has("nvim-0.11") == 1
+
+---------------------------------------------------------------------------
+-- Compat helpers (0.10 uses client.request(...), 0.11 client:request(...))
+---------------------------------------------------------------------------
+
+local function client_request(client, method, params, handler, bufnr)
+  if has_011 then
+    return client:request(method, params, handler, bufnr)
+  end
+  return client.request(method, params, handler, bufnr)
+end
+
+local function client_request_sync(client, method, params, timeout, bufnr)
+  if has_011 then
+    return client:request_sync(method, params, timeout, bufnr)
+  end
+  return client.request_sync(method, params, timeout, bufnr)
+end
+
+local function client_cancel(client, id)
+  if has_011 then
+    return client:cancel_request(id)
+  end
+  return client.cancel_request(id)
+end
+
+---------------------------------------------------------------------------
+-- Roots and client configuration
+---------------------------------------------------------------------------
+
+function M.root_for(bufnr)
+  bufnr = bufnr or 0
+  local name = vim.api.nvim_buf_get_name(bufnr)
+  local root
+  if name ~= "" and not name:match("^%a[%w+.-]*://") then
+    root = vim.fs.root(bufnr, config.options.root_markers)
+  else
+    root = vim.fs.root(vim.fn.getcwd(), config.options.root_markers)
+  end
+  return root or vim.fn.getcwd()
+end
+
+-- Handler for window/showMessageRequest (approvals) through vim.ui.select.
+local function show_message_request(_, params, ctx)
+  local actions = params.actions or {}
+  local prompt = "lsp-agent: " .. tostring(params.message or "")
+  ui.append_log({ "- **approval requested**", "  " .. tostring(params.message or ""):gsub("\n", "\n  ") })
+  if #actions == 0 then
+    vim.notify(prompt, vim.log.levels.WARN)
+    return vim.NIL
+  end
+  local co, is_main = coroutine.running()
+  local function log_choice(choice)
+    ui.append_log({ "  -> " .. (choice and choice.title or "dismissed (deny)") })
+  end
+  if co and not is_main then
+    vim.ui.select(actions, {
+      prompt = prompt,
+      kind = "lsp_agent_approval",
+      format_item = function(a)
+        return (tostring(a.title):gsub("\n", " "))
+      end,
+    }, function(choice)
+      log_choice(choice)
+      vim.schedule(function()
+        coroutine.resume(co, choice or vim.NIL)
+      end)
+    end)
+    return coroutine.yield()
+  end
+  -- Not in a coroutine (shouldn't happen on 0.10+): synchronous fallback.
+  local result = vim.NIL
+  vim.ui.select(actions, { prompt = prompt, kind = "lsp_agent_approval", format_item = function(a)
+    return a.title
+  end }, function(choice)
+    result = choice or vim.NIL
+  end)
+  log_choice(result ~= vim.NIL and result or nil)
+  return result
+end
+
+-- workspace/configuration: answer the `lspAgent` section from our settings.
+local function workspace_configuration(_, params, ctx)
+  local out = {}
+  for _, item in ipairs((params and params.items) or {}) do
+    local section = item.section
+    local value
+    if section == nil or section == "" then
+      value = { lspAgent = config.settings() }
+    elseif section == "lspAgent" then
+      value = config.settings()
+    elseif section:sub(1, 9) == "lspAgent." then
+      value = config.options.settings or {}
+      for part in section:sub(10):gmatch("[^.]+") do
+        value = type(value) == "table" and value[part] or nil
+      end
+      value = config.as_object(value)
+    end
+    if value == nil then
+      value = vim.NIL
+    end
+    table.insert(out, value)
+  end
+  return out
+end
+
+local function lsp_event(_, params, ctx)
+  ui.on_event(params, ctx and ctx.client_id)
+end
+
+-- A client-side command: executes `name` via workspace/executeCommand and shows the result.
+-- Used for the commands of resolved code actions so that their results are shown too.
+local function client_command(command, ctx)
+  local args = command.arguments and command.arguments[1] or {}
+  M.execute(command.command, args, { client_id = ctx and ctx.client_id, bufnr = ctx and ctx.bufnr })
+end
+
+local function client_commands(names)
+  local cmds = {}
+  for _, name in ipairs(names) do
+    cmds[name] = client_command
+  end
+  return cmds
+end
+
+-- The client configuration (without root_dir).
+function M.client_config()
+  local o = config.options
+  local capabilities = vim.lsp.protocol.make_client_capabilities()
+  capabilities.window = capabilities.window or {}
+  capabilities.window.workDoneProgress = true
+  capabilities.window.showMessage = capabilities.window.showMessage or {}
+  capabilities.window.showMessage.messageActionItem = { additionalPropertiesSupport = false }
+  capabilities.workspace = capabilities.workspace or {}
+  capabilities.workspace.applyEdit = true
+  capabilities.workspace.configuration = true
+  if o.capabilities then
+    capabilities = vim.tbl_deep_extend("force", capabilities, o.capabilities)
+  end
+  return {
+    name = o.name,
+    cmd = o.cmd,
+    filetypes = o.filetypes,
+    settings = { lspAgent = config.settings() },
+    init_options = config.settings(),
+    capabilities = capabilities,
+    handlers = {
+      ["window/showMessageRequest"] = show_message_request,
+      ["workspace/configuration"] = workspace_configuration,
+      ["lspAgent/event"] = lsp_event,
+    },
+    commands = client_commands(M.commands_list),
+    on_init = function(client)
+      -- Route any other advertised lspAgent.* command through us as well.
+      local provider = client.server_capabilities and client.server_capabilities.executeCommandProvider
+      for _, name in ipairs(type(provider) == "table" and provider.commands or {}) do
+        if type(name) == "string" and name:sub(1, 9) == "lspAgent." and not client.commands[name] then
+          client.commands[name] = client_command
+        end
+      end
+    end,
+    on_attach = function(client, bufnr)
+      if type(o.on_attach) == "function" then
+        o.on_attach(client, bufnr)
+      end
+    end,
+  }
+end
+
+-- Starts (or reuses) the client for a buffer; returns the client id.
+function M.start(bufnr, opts)
+  opts = opts or {}
+  bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
+  local cfg
+  if has_011 and vim.lsp.config and M._setup_done then
+    local ok, resolved = pcall(function()
+      return vim.lsp.config[config.options.name]
+    end)
+    cfg = ok and resolved and vim.deepcopy(resolved) or nil
+  end
+  cfg = cfg or M.client_config()
+  cfg.name = config.options.name
+  cfg.root_markers = nil
+  cfg.root_dir = opts.root_dir or M.root_for(bufnr)
+  local attach = opts.attach
+  if attach == nil then
+    attach = vim.bo[bufnr].buftype == "" and vim.api.nvim_buf_get_name(bufnr) ~= ""
+  end
+  return vim.lsp.start(cfg, { bufnr = bufnr, attach = attach })
+end
+
+local function get_clients(filter)
+  filter = filter or {}
+  filter.name = config.options.name
+  return vim.lsp.get_clients(filter)
+end
+M.get_clients = get_clients
+
+-- The client for the current buffer/directory (nil if none runs).
+function M.client(bufnr)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  local attached = get_clients({ bufnr = bufnr })
+  if attached[1] then
+    return attached[1]
+  end
+  local all = get_clients()
+  if #all == 0 then
+    return nil
+  end
+  local name = vim.api.nvim_buf_get_name(bufnr)
+  local path = (name ~= "" and not name:match("^%a[%w+.-]*://")) and name or vim.fn.getcwd()
+  path = vim.fs.normalize(path)
+  local best, best_len = nil, -1
+  for _, c in ipairs(all) do
+    local root = c.root_dir and vim.fs.normalize(c.root_dir)
+    if root and (path == root or path:sub(1, #root + 1) == root .. "/") and #root > best_len then
+      best, best_len = c, #root
+    end
+  end
+  return best or all[1]
+end
+
+-- Calls cb(client) once a client is running and initialized (starting one if needed).
+function M.with_client(cb, opts)
+  opts = opts or {}
+  local client = opts.client_id and vim.lsp.get_client_by_id(opts.client_id) or M.client(opts.bufnr)
+  if not client then
+    local id = M.start(opts.bufnr or 0)
+    client = id and vim.lsp.get_client_by_id(id)
+    if not client then
+      vim.notify("lsp-agent: could not start the server (" .. table.concat(config.options.cmd, " ") .. ")", vim.log.levels.ERROR)
+      return
+    end
+  end
+  if client.initialized then
+    return cb(client)
+  end
+  local waited = 0
+  local function poll()
+    if client.initialized then
+      return cb(client)
+    end
+    if (has_011 and client:is_stopped() or (not has_011 and client.is_stopped())) or waited > 60000 then
+      vim.notify("lsp-agent: the server did not initialize", vim.log.levels.ERROR)
+      return
+    end
+    waited = waited + 50
+    vim.defer_fn(poll, 50)
+  end
+  poll()
+end
+
+---------------------------------------------------------------------------
+-- Running commands
+---------------------------------------------------------------------------
+
+local renderers = {}
+
+local function default_render(command, result)
+  local md = result.markdown
+  if type(md) ~= "string" or md == "" then
+    md = "```lua\n" .. vim.inspect(result.data or result) .. "\n```"
+  end
+  ui.show(md, command)
+end
+
+renderers["lspAgent.search"] = function(command, result, args)
+  local hits = (type(result.data) == "table" and result.data.results) or {}
+  local title = "lsp-agent search: " .. tostring(args.query or "")
+  ui.set_quickfix(hits, title)
+  vim.notify(string.format("lsp-agent: %d result%s for %q", #hits, #hits == 1 and "" or "s", tostring(args.query or "")))
+end
+
+-- Sends workspace/executeCommand. opts: { client_id, bufnr, on_result(result), on_error(err),
+-- render = false (skip the default display) }. Returns nothing; results arrive asynchronously.
+function M.execute(command, args, opts)
+  opts = opts or {}
+  args = args or {}
+  M.with_client(function(client)
+    local params = {
+      command = command,
+      arguments = { config.as_object(args) },
+    }
+    M.seq = M.seq + 1
+    local seq = M.seq
+    local req_id
+    local ok, rid = client_request(client, "workspace/executeCommand", params, function(err, result)
+      if req_id then
+        M.pending[req_id] = nil
+      end
+      M.last = { command = command, args = args, err = err, result = result, client_id = client.id, seq = seq }
+      if err then
+        local msg = type(err) == "table" and (err.message or vim.inspect(err)) or tostring(err)
+        if opts.on_error then
+          opts.on_error(err)
+        else
+          vim.notify("lsp-agent " .. command .. ": " .. msg, vim.log.levels.ERROR)
+        end
+        return
+      end
+      if type(result) ~= "table" then
+        result = { ok = true, data = result, markdown = "" }
+      end
+      if type(result.data) == "table" and command == "lspAgent.memory.show" then
+        M._remember_labels(result.data.blocks)
+      end
+      if type(result.data) == "table" and command == "lspAgent.conversation.list" then
+        M._remember_conversations(result.data.conversations)
+      end
+      if opts.on_result then
+        opts.on_result(result, client)
+      end
+      if opts.render ~= false then
+        local r = renderers[command] or default_render
+        r(command, result, args, client)
+      end
+    end, opts.bufnr or vim.api.nvim_get_current_buf())
+    if ok and rid then
+      req_id = rid
+      M.pending[rid] = { client_id = client.id, command = command }
+    elseif not ok then
+      vim.notify("lsp-agent: could not send " .. command, vim.log.levels.ERROR)
+    end
+  end, opts)
+end
+
+-- Synchronous variant (for completion/health). Returns result, err.
+function M.execute_sync(command, args, timeout_ms, client)
+  client = client or M.client()
+  if not client or not client.initialized then
+    return nil, "no lsp-agent client running"
+  end
+  local resp, err = client_request_sync(client, "workspace/executeCommand", {
+    command = command,
+    arguments = { config.as_object(args or {}) },
+  }, timeout_ms or 1000, vim.api.nvim_get_current_buf())
+  if not resp then
+    return nil, err or "timeout"
+  end
+  if resp.err then
+    return nil, resp.err.message or vim.inspect(resp.err)
+  end
+  return resp.result, nil
+end
+
+-- Cancels every in-flight lsp-agent request.
+function M.cancel()
+  local n = 0
+  for id, p in pairs(M.pending) do
+    local client = vim.lsp.get_client_by_id(p.client_id)
+    if client then
+      client_cancel(client, id)
+      n = n + 1
+    end
+    M.pending[id] = nil
+  end
+  vim.notify(string.format("lsp-agent: cancelled %d request%s", n, n == 1 and "" or "s"))
+end
+
+-- Caches for completion.
+M._labels = {}
+M._conversations = {}
+function M._remember_labels(blocks)
+  if type(blocks) ~= "table" then
+    return
+  end
+  local labels = {}
+  for _, b in ipairs(blocks) do
+    if type(b) == "table" and b.label then
+      table.insert(labels, b.label)
+    end
+  end
+  if #labels > 0 then
+    M._labels = labels
+  end
+end
+function M._remember_conversations(convs)
+  if type(convs) ~= "table" then
+    return
+  end
+  M._conversations = convs
+end
+
+function M.block_labels()
+  if #M._labels == 0 then
+    local result = M.execute_sync("lspAgent.memory.show", {}, 500)
+    if result and type(result.data) == "table" then
+      M._remember_labels(result.data.blocks)
+    end
+  end
+  return M._labels
+end
+
+function M.conversation_ids()
+  if #M._conversations == 0 then
+    local result = M.execute_sync("lspAgent.conversation.list", {}, 500)
+    if result and type(result.data) == "table" then
+      M._remember_conversations(result.data.conversations)
+    end
+  end
+  local ids = {}
+  for _, c in ipairs(M._conversations) do
+    if c.id then
+      table.insert(ids, tostring(c.id))
+    end
+  end
+  return ids
+end
+
+function M.statusline()
+  return ui.statusline()
+end
+
+---------------------------------------------------------------------------
+-- Setup
+---------------------------------------------------------------------------
+
+local augroup = nil
+
+function M.setup(opts)
+  config.set(opts)
+  local o = config.options
+  augroup = vim.api.nvim_create_augroup("lsp_agent", { clear = true })
+
+  vim.api.nvim_create_autocmd("LspProgress", {
+    group = augroup,
+    callback = function(ev)
+      local data = ev.data or {}
+      local client = data.client_id and vim.lsp.get_client_by_id(data.client_id)
+      if client and client.name == o.name then
+        ui.on_progress(data.params)
+      end
+    end,
+  })
+
+  if has_011 and vim.lsp.config and vim.lsp.enable then
+    local cfg = M.client_config()
+    cfg.root_markers = o.root_markers
+    cfg.root_dir = function(bufnr, on_dir)
+      on_dir(M.root_for(bufnr))
+    end
+    vim.lsp.config(o.name, cfg)
+    if o.autostart then
+      vim.lsp.enable(o.name)
+    end
+  end
+
+  if o.autostart then
+    -- 0.10: start on FileType ourselves. 0.11: vim.lsp.enable only reacts to FileType, so
+    -- also cover file buffers that have no filetype.
+    vim.api.nvim_create_autocmd({ "FileType", "BufReadPost", "BufNewFile" }, {
+      group = augroup,
+      callback = function(ev)
+        local buf = ev.buf
+        if vim.bo[buf].buftype ~= "" or vim.api.nvim_buf_get_name(buf) == "" then
+          return
+        end
+        if has_011 and vim.lsp.enable and vim.bo[buf].filetype ~= "" then
+          return -- vim.lsp.enable handles it
+        end
+        if o.filetypes and not vim.tbl_contains(o.filetypes, vim.bo[buf].filetype) then
+          return
+        end
+        vim.schedule(function()
+          if vim.api.nvim_buf_is_valid(buf) and #get_clients({ bufnr = buf }) == 0 then
+            M.start(buf)
+          end
+        end)
+      end,
+    })
+  end
+
+  M._setup_done = true
+  return M
+end
+
+-- Pushes new settings to running clients (workspace/didChangeConfiguration).
+function M.update_settings(settings)
+  config.options.settings = vim.tbl_deep_extend("force", config.options.settings or {}, settings or {})
+  for _, client in ipairs(get_clients()) do
+    client.settings = { lspAgent = config.settings() }
+    if has_011 then
+      client:notify("workspace/didChangeConfiguration", { settings = client.settings })
+    else
+      client.notify("workspace/didChangeConfiguration", { settings = client.settings })
+    end
+  end
+  if has_011 and vim.lsp.config then
+    vim.lsp.config(config.options.name, { settings = { lspAgent = config.settings() }, init_options = config.settings() })
+  end
+end
+
+return M

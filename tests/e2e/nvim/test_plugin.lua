@@ -1,0 +1,419 @@
+-- End-to-end test of the lsp-agent Neovim plugin against a real `lsp-agent serve`.
+-- Run by run.sh:  nvim --headless -i NONE -u minimal_init.lua -c "luafile test_plugin.lua"
+local tmp = assert(os.getenv("LSP_AGENT_E2E_DIR"))
+local ws = tmp .. "/workspace"
+local store = tmp .. "/store"
+local TIMEOUT = tonumber(os.getenv("LSP_AGENT_E2E_TIMEOUT") or "") or 60000
+
+local agent = require("lsp_agent")
+local ui = require("lsp_agent.ui")
+local commands = require("lsp_agent.commands")
+
+local passed, failed = 0, 0
+local out = io.stdout
+
+local function say(s)
+  out:write(s .. "\n")
+  out:flush()
+end
+
+-- Captured notifications.
+local notes = {}
+vim.notify = function(msg, level)
+  table.insert(notes, { msg = tostring(msg), level = level })
+  io.stderr:write("[notify " .. tostring(level) .. "] " .. tostring(msg) .. "\n")
+end
+
+-- vim.ui.select stub: answers approvals with "Allow" (records every call).
+local selects = {}
+vim.ui.select = function(items, opts, on_choice)
+  table.insert(selects, { items = items, opts = opts })
+  for _, it in ipairs(items) do
+    if type(it) == "table" and it.title == "Allow" then
+      return on_choice(it, _)
+    end
+  end
+  on_choice(items[1], 1)
+end
+local inputs, input_answers = {}, {}
+vim.ui.input = function(opts, on_confirm)
+  table.insert(inputs, opts)
+  on_confirm(table.remove(input_answers, 1))
+end
+
+local function test(name, fn)
+  local ok, err = xpcall(fn, debug.traceback)
+  if ok then
+    passed = passed + 1
+    say("ok - " .. name)
+  else
+    failed = failed + 1
+    say("not ok - " .. name)
+    for _, l in ipairs(vim.split(tostring(err), "\n")) do
+      say("    " .. l)
+    end
+  end
+  if os.getenv("LSP_AGENT_E2E_DEBUG") then
+    io.stderr:write("DEBUG after " .. name .. ": main.py attached=" .. #agent.get_clients({ bufnr = vim.fn.bufnr(ws .. "/main.py") }) .. "\n")
+  end
+  -- close floats between tests
+  for _, w in ipairs(vim.api.nvim_list_wins()) do
+    if vim.api.nvim_win_get_config(w).relative ~= "" then
+      pcall(vim.api.nvim_win_close, w, true)
+    end
+  end
+end
+
+local function check(cond, msg, ...)
+  if not cond then
+    local extra = select("#", ...) > 0 and (": " .. vim.inspect(...)) or ""
+    error((msg or "assertion failed") .. extra, 2)
+  end
+end
+
+local function wait_for(cond, what, ms)
+  if not vim.wait(ms or TIMEOUT, cond, 20) then
+    error("timed out waiting for " .. what, 2)
+  end
+end
+
+-- Runs an Ex command and waits for the executeCommand result of `expect`.
+local function run(excmd, expect, ms)
+  local before = agent.last
+  vim.cmd(excmd)
+  wait_for(function()
+    return agent.last ~= before and agent.last ~= nil and agent.last.command == expect
+  end, expect .. " after `" .. excmd .. "`", ms)
+  local last = agent.last
+  if last.err then
+    error(expect .. " failed: " .. vim.inspect(last.err), 2)
+  end
+  check(type(last.result) == "table", "result is an object", last.result)
+  check(last.result.ok == true, "result.ok", last.result)
+  check(last.result.command == expect, "result.command", last.result.command)
+  check(type(last.result.data) == "table", "result.data is an object", last.result)
+  check(type(last.result.markdown) == "string", "result.markdown is a string", last.result)
+  return last.result.data, last.result
+end
+
+-- :edit a workspace file and wait until the client is attached to it.
+local function open_file(rel)
+  vim.cmd("edit " .. vim.fn.fnameescape(ws .. "/" .. rel))
+  local buf = vim.api.nvim_get_current_buf()
+  wait_for(function()
+    local c = agent.get_clients({ bufnr = buf })[1]
+    return c ~= nil and c.initialized
+  end, "client attached to " .. rel)
+  return buf
+end
+
+local function find(list, pred)
+  for _, v in ipairs(list or {}) do
+    if pred(v) then
+      return v
+    end
+  end
+end
+
+local function float_shown()
+  local o = ui.last_output
+  return o and o.winid and vim.api.nvim_win_is_valid(o.winid) and vim.api.nvim_win_get_config(o.winid).relative ~= ""
+    and vim.bo[o.bufnr].filetype == "markdown"
+end
+
+local function block_values()
+  local res, err = agent.execute_sync("lspAgent.memory.show", {}, 20000)
+  check(res, "memory.show", err)
+  local all = {}
+  for _, b in ipairs(res.data.blocks) do
+    table.insert(all, tostring(b.value))
+  end
+  return table.concat(all, "\n"), res.data.blocks
+end
+
+---------------------------------------------------------------------------
+
+local client
+test("attaches to a file in the workspace", function()
+  vim.cmd("edit " .. vim.fn.fnameescape(ws .. "/main.py"))
+  wait_for(function()
+    local c = agent.get_clients({ bufnr = 0 })[1]
+    return c ~= nil and c.initialized
+  end, "client attached", TIMEOUT)
+  client = agent.get_clients({ bufnr = 0 })[1]
+  check(vim.fs.normalize(client.root_dir) == vim.fs.normalize(vim.fn.resolve(ws)) or vim.fs.normalize(client.root_dir) == vim.fs.normalize(ws),
+    "root_dir is the workspace", client.root_dir)
+  local caps = client.server_capabilities
+  check(type(caps.executeCommandProvider) == "table", "executeCommandProvider", caps)
+  check(vim.tbl_contains(caps.executeCommandProvider.commands or {}, "lspAgent.status"), "advertises lspAgent.status", caps.executeCommandProvider)
+  check(caps.codeActionProvider, "codeActionProvider")
+end)
+
+if not client then
+  say(string.format("%d passed, %d failed", passed, failed + 1))
+  vim.cmd("cquit 1")
+end
+
+test(":LspAgent status (settings reach the server, float shown)", function()
+  local data = run("LspAgent status", "lspAgent.status")
+  check(vim.fs.normalize(tostring(data.store)):find(vim.fs.normalize(store), 1, true), "status.store is our store", data.store)
+  check(tostring(data.model):find("scripted/", 1, true), "status.model is the scripted model", data.model)
+  check(type(data.counts) == "table", "status.counts", data)
+  check(float_shown(), "markdown float shown")
+end)
+
+test(":LspAgent init", function()
+  local data = run("LspAgent init", "lspAgent.init")
+  check(type(data.blocks) == "table", "init.blocks", data)
+  check(type(data.indexed_files) == "number", "init.indexed_files", data)
+end)
+
+local remembered_label
+test(":'<,'>LspAgent remember (visual selection)", function()
+  vim.api.nvim_set_current_buf(vim.fn.bufnr(ws .. "/main.py"))
+  -- select lines 4-5 ("# NOTE: ...") in visual line mode, then run with the range
+  vim.api.nvim_win_set_cursor(0, { 4, 0 })
+  vim.cmd("normal! Vj")
+  vim.cmd("normal! \27") -- <Esc> sets '< '>
+  local data = run("'<,'>LspAgent remember", "lspAgent.remember")
+  check(type(data.block) == "string" and data.block ~= "", "remember.block", data)
+  check(type(data.version) == "number", "remember.version", data)
+  remembered_label = data.block
+  check(agent.last.args.text:find("ZEBRA_PROTOCOL", 1, true), "selection text sent", agent.last.args)
+  local values = block_values()
+  check(values:find("ZEBRA_PROTOCOL", 1, true), "memory contains the selection", values)
+end)
+
+test(":LspAgent remember <text>", function()
+  local data = run("LspAgent remember Deploys go through the staging cluster named heron", "lspAgent.remember")
+  check(type(data.block) == "string", "remember.block", data)
+  local values = block_values()
+  check(values:find("heron", 1, true), "memory contains the text", values)
+end)
+
+test(":LspAgent memory (show, float)", function()
+  local data = run("LspAgent memory", "lspAgent.memory.show")
+  check(type(data.blocks) == "table" and #data.blocks > 0, "memory.blocks", data)
+  local b = data.blocks[1]
+  for _, k in ipairs({ "label", "value", "limit", "chars" }) do
+    check(b[k] ~= nil, "Block." .. k, b)
+  end
+  check(float_shown(), "float shown")
+  local data2 = run("LspAgent memory " .. remembered_label, "lspAgent.memory.show")
+  check(#data2.blocks == 1 and data2.blocks[1].label == remembered_label, "memory <label> shows one block", data2)
+end)
+
+test(":LspAgent history <label>", function()
+  local data = run("LspAgent history " .. remembered_label, "lspAgent.memory.history")
+  check(type(data.versions) == "table" and #data.versions >= 1, "history.versions", data)
+  local v = data.versions[1]
+  check(v.version ~= nil and v.author ~= nil, "Version fields", v)
+end)
+
+test(":LspAgent edit <label> <value> and :LspAgent revert", function()
+  local hist = run("LspAgent history " .. remembered_label, "lspAgent.memory.history")
+  local max_v = 0
+  for _, v in ipairs(hist.versions) do
+    max_v = math.max(max_v, v.version)
+  end
+  local data = run("LspAgent edit " .. remembered_label .. " OVERWRITTEN_VALUE", "lspAgent.memory.edit")
+  check(data.label == remembered_label and type(data.version) == "number", "edit result", data)
+  local values = block_values()
+  check(values:find("OVERWRITTEN_VALUE", 1, true), "edit applied", values)
+  local rdata = run("LspAgent revert " .. remembered_label .. " " .. max_v, "lspAgent.memory.revert")
+  check(rdata.label == remembered_label, "revert result", rdata)
+  values = block_values()
+  check(not values:find("OVERWRITTEN_VALUE", 1, true) and values:find("heron", 1, true), "revert restored the block", values)
+end)
+
+test(":LspAgent edit <label> opens an editable buffer saved with :w", function()
+  vim.cmd("LspAgent edit " .. remembered_label)
+  wait_for(function()
+    return vim.api.nvim_buf_get_name(0):find("lsp-agent://memory/", 1, true) ~= nil
+  end, "memory edit buffer")
+  local buf = vim.api.nvim_get_current_buf()
+  local lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+  check(table.concat(lines, "\n"):find("heron", 1, true), "buffer has the block value", lines)
+  vim.api.nvim_buf_set_lines(buf, -1, -1, false, { "Added from the edit buffer: PELICAN" })
+  local before = agent.last
+  vim.cmd("write")
+  wait_for(function()
+    return agent.last ~= before and agent.last.command == "lspAgent.memory.edit"
+  end, "memory.edit after :write")
+  check(not agent.last.err, "edit ok", agent.last.err)
+  check(not vim.bo[buf].modified, "buffer no longer modified")
+  check(block_values():find("PELICAN", 1, true), "saved value in memory")
+  vim.cmd("bwipeout!")
+  open_file("main.py")
+end)
+
+test(":LspAgent search -> quickfix", function()
+  vim.fn.setqflist({}, "r", { items = {} })
+  local data = run("LspAgent search ZEBRA_PROTOCOL", "lspAgent.search")
+  check(type(data.results) == "table" and #data.results > 0, "search.results", data)
+  local qf = vim.fn.getqflist()
+  check(#qf == #data.results, "quickfix has every hit", { qf = #qf, hits = #data.results })
+  check(vim.fn.getqflist({ winid = 0 }).winid ~= 0, "quickfix window open")
+  for i, hit in ipairs(data.results) do
+    check(hit.kind and hit.title ~= nil and hit.snippet ~= nil, "Hit fields", hit)
+    if hit.location then
+      check(qf[i].bufnr > 0 and qf[i].lnum == hit.location.range.start.line + 1, "located hit -> file+line", { qf = qf[i], hit = hit })
+    else
+      check(qf[i].text:find("[" .. hit.kind, 1, true), "unlocated hit -> text entry", qf[i])
+    end
+  end
+  vim.cmd("cclose")
+  -- code search: hits carry file locations
+  local cdata = run("LspAgent search kind=code compute_total", "lspAgent.search")
+  local code = find(cdata.results, function(h)
+    return h.kind == "code"
+  end)
+  check(code and code.location, "a code hit with a location", cdata.results)
+  local item = find(vim.fn.getqflist(), function(q)
+    return q.bufnr > 0
+  end)
+  check(item and vim.api.nvim_buf_get_name(item.bufnr):find("main.py", 1, true), "quickfix entry points at main.py", item)
+  vim.cmd("cclose")
+end)
+
+test(":LspAgent ask (tool call approved through vim.ui.select)", function()
+  selects = {}
+  local nevents = #ui.events
+  local nprog = #ui.progress_log
+  local data = run("LspAgent ask please run echo hi", "lspAgent.ask", TIMEOUT * 2)
+  check(tostring(data.reply):find("Done.", 1, true), "reply", data)
+  check(type(data.conversation_id) == "string", "conversation_id", data)
+  check(type(data.steps) == "number", "steps", data)
+  local approval = find(selects, function(s)
+    return find(s.items, function(it)
+      return type(it) == "table" and it.title == "Allow"
+    end) ~= nil
+  end)
+  check(approval, "an approval went through vim.ui.select", selects)
+  local titles = vim.tbl_map(function(it)
+    return it.title
+  end, approval.items)
+  check(vim.tbl_contains(titles, "Deny") and vim.tbl_contains(titles, "Always allow"), "approval actions", titles)
+  local new_events = vim.list_slice(ui.events, nevents + 1)
+  local tc = find(new_events, function(e)
+    return e.type == "tool_call" and e.tool == "run_command"
+  end)
+  check(tc, "tool_call event for run_command", new_events)
+  local tr = find(new_events, function(e)
+    return e.type == "tool_result" and tostring(e.text):find("hi", 1, true)
+  end)
+  check(tr, "tool_result event with the command output", new_events)
+  check(find(new_events, function(e)
+    return e.type == "done"
+  end), "done event", new_events)
+  local log = table.concat(vim.api.nvim_buf_get_lines(ui.log_buffer(), 0, -1, false), "\n")
+  check(log:find("run_command", 1, true), "agent log buffer shows the tool call", log)
+  local prog = vim.list_slice(ui.progress_log, nprog + 1)
+  check(find(prog, function(p)
+    return p.kind == "begin"
+  end) and find(prog, function(p)
+    return p.kind == "end"
+  end), "progress begin/end reported", prog)
+  check(float_shown() and table.concat(ui.last_output.lines, "\n"):find("Done.", 1, true), "reply shown in a float", ui.last_output)
+end)
+
+test(":LspAgent reflect", function()
+  local data = run("LspAgent reflect", "lspAgent.reflect", TIMEOUT * 2)
+  check(type(data.changes) == "table", "reflect.changes", data)
+end)
+
+test(":LspAgent learn-skill", function()
+  local data = run("LspAgent learn-skill e2e-echo", "lspAgent.learnSkill", TIMEOUT * 2)
+  check(type(data.name) == "string" and type(data.path) == "string", "learnSkill result", data)
+  check(type(data.applied) == "boolean", "learnSkill.applied", data)
+end)
+
+local first_conv
+test(":LspAgent conversation new/list/fork/switch", function()
+  local list0 = run("LspAgent conversation list", "lspAgent.conversation.list")
+  first_conv = list0.active
+  local data = run("LspAgent conversation new E2E conversation", "lspAgent.conversation.new")
+  local conv = data.conversation
+  check(type(conv) == "table" and type(conv.id) == "string", "conversation.new", data)
+  check(conv.title == "E2E conversation", "title kept", conv)
+  local list = run("LspAgent conversation list", "lspAgent.conversation.list")
+  check(find(list.conversations, function(c)
+    return c.id == conv.id
+  end), "new conversation listed", list)
+  check(list.active == conv.id, "new conversation is active", list)
+  local fork = run("LspAgent conversation fork", "lspAgent.conversation.fork")
+  check(fork.conversation and fork.conversation.id ~= conv.id, "fork made a new conversation", fork)
+  local target = first_conv and first_conv ~= vim.NIL and first_conv or conv.id
+  local sw = run("LspAgent conversation switch " .. target, "lspAgent.conversation.switch")
+  check(sw.conversation and sw.conversation.id == target, "switched", sw)
+  local list2 = run("LspAgent conversation list", "lspAgent.conversation.list")
+  check(list2.active == target, "switch made it active", list2)
+end)
+
+test("code action 'Remember this' (resolve + command executed)", function()
+  local buf = open_file("main.py")
+  local row = nil
+  for i, l in ipairs(vim.api.nvim_buf_get_lines(buf, 0, -1, false)) do
+    if l:find("KESTREL", 1, true) then
+      row = i - 1
+    end
+  end
+  check(row, "KESTREL line in main.py")
+  check(#agent.get_clients({ bufnr = buf }) > 0, "main.py attached", { buf = buf, name = vim.api.nvim_buf_get_name(buf), clients = #agent.get_clients() })
+  local line = vim.api.nvim_buf_get_lines(buf, row, row + 1, false)[1]
+  local before = agent.last
+  local seen = {}
+  vim.lsp.buf.code_action({
+    apply = true,
+    range = { start = { row + 1, 0 }, ["end"] = { row + 1, #line } },
+    filter = function(a)
+      table.insert(seen, a.title)
+      return a.title == "Remember this"
+    end,
+  })
+  wait_for(function()
+    return agent.last ~= before and agent.last and agent.last.command == "lspAgent.remember"
+  end, "lspAgent.remember from the code action (seen: " .. vim.inspect(seen) .. ")")
+  check(not agent.last.err, "remember ok", agent.last.err)
+  for _, t in ipairs({ "Remember this", "Ask the agent about this" }) do
+    check(vim.tbl_contains(seen, t), "code action offered: " .. t, seen)
+  end
+  check(block_values():find("KESTREL", 1, true), "memory.show contains the selected text")
+end)
+
+test(":checkhealth lsp_agent", function()
+  vim.cmd("checkhealth lsp_agent")
+  local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n")
+  check(text:find("server command: lsp%-agent serve"), "reports the server command", text)
+  check(text:find("version:", 1, true), "reports the version", text)
+  check(text:find("store: " .. store, 1, true) or text:find("store: " .. vim.fn.resolve(store), 1, true), "reports the store", text)
+  check(not text:find("ERROR", 1, true), "no errors", text)
+  vim.cmd("bwipeout!")
+end)
+
+test("completion of subcommands, conversation verbs and block labels", function()
+  local c = commands.complete("", "LspAgent ", 9)
+  for _, s in ipairs({ "init", "remember", "search", "learn-skill", "ask", "reflect", "memory", "history", "edit", "revert", "status", "conversation" }) do
+    check(vim.tbl_contains(c, s), "completes " .. s, c)
+  end
+  check(vim.deep_equal(commands.complete("re", "LspAgent re", 11), { "reflect", "remember", "revert" }), "prefix filter", commands.complete("re", "LspAgent re", 11))
+  local conv = commands.complete("", "'<,'>LspAgent conversation ", 27)
+  check(vim.deep_equal(conv, { "new", "list", "switch", "fork" }), "conversation verbs", conv)
+  local labels = commands.complete("", "LspAgent history ", 17)
+  check(vim.tbl_contains(labels, remembered_label), "block labels", labels)
+end)
+
+test("errors from the server are reported, not thrown", function()
+  local before = agent.last
+  vim.cmd("LspAgent revert no_such_block_xyz 1")
+  wait_for(function()
+    return agent.last ~= before and agent.last.command == "lspAgent.memory.revert"
+  end, "revert error")
+  check(agent.last.err, "an error came back", agent.last)
+  check(find(notes, function(n)
+    return n.level == vim.log.levels.ERROR and n.msg:find("memory.revert", 1, true)
+  end), "error notified", notes)
+end)
+
+say(string.format("%d passed, %d failed", passed, failed))
+vim.cmd(failed == 0 and "qall!" or "cquit 1")
