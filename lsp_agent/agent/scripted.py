@@ -199,7 +199,11 @@ def _plan(index: int, step: dict[str, Any] | None, messages: list[Any], tools: A
 
 
 def _register_zero_cost(litellm: Any, model: str) -> None:
-    """Give the model a zero price so litellm's cost tracking works instead of raising."""
+    """Give the model a zero price so litellm's cost tracking works instead of raising.
+
+    No context window is registered, so `get_model_info` reports none both before and after
+    the first call (callers fall back to their own default or an explicit window).
+    """
     full = f"{PROVIDER}/{model}"
     if full in _costed_models:
         return
@@ -212,9 +216,6 @@ def _register_zero_cost(litellm: Any, model: str) -> None:
                 "cache_read_input_token_cost": 0.0,
                 "litellm_provider": PROVIDER,
                 "mode": "chat",
-                "max_tokens": 1_000_000,
-                "max_input_tokens": 1_000_000,
-                "max_output_tokens": 100_000,
                 "supports_function_calling": True,
                 "supports_tool_choice": True,
             }
