@@ -87,7 +87,7 @@ MD
 cat > "$TMP/script.json" <<'JSON'
 {"responses": [
   {"content": "I'll run it.", "tool_calls": [{"name": "run_command", "arguments": {"command": "echo hi"}}]},
-  {"content": "Done."}
+  {"content": "Done.", "expect_last_tool_result_contains": "hi"}
 ]}
 JSON
 

@@ -442,4 +442,19 @@ function M.complete(arglead, cmdline, cursorpos)
   return {}
 end
 
+-- Defines :LspAgent (idempotent).
+function M.create_user_command()
+  vim.api.nvim_create_user_command("LspAgent", function(opts)
+    M.run(opts)
+  end, {
+    nargs = "*",
+    range = true,
+    force = true,
+    desc = "lsp-agent: " .. table.concat(M.order, "|"),
+    complete = function(arglead, cmdline, cursorpos)
+      return M.complete(arglead, cmdline, cursorpos)
+    end,
+  })
+end
+
 return M

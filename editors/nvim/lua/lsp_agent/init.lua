@@ -504,6 +504,9 @@ function M.setup(opts)
   end
 
   M._setup_done = true
+  if vim.fn.exists(":LspAgent") ~= 2 then
+    require("lsp_agent.commands").create_user_command()
+  end
   return M
 end
 
