@@ -225,7 +225,9 @@ def _readme(ctx: _Ctx) -> None:
         if text is None:
             continue
         lines = text.splitlines()
-        title, para, start = None, [], None
+        title: str | None = None
+        para: list[str] = []
+        start: int | None = None
         for i, raw in enumerate(lines):
             line = raw.strip()
             nxt = lines[i + 1].strip() if i + 1 < len(lines) else ""
@@ -331,9 +333,9 @@ def _python_tools(ctx: _Ctx, tool: dict[str, Any], src: str, text: str) -> None:
             length = ruff["line-length"]
             ctx.conv("line-length", f"Line length {length}", src, _line(text, "line-length"), 0)
     for name in ("black", "isort", "mypy", "pyright"):
-        opts = tool.get(name)
-        if isinstance(opts, dict):
-            keep = {k: v for k, v in opts.items() if not isinstance(v, (dict, list))}
+        conf = tool.get(name)
+        if isinstance(conf, dict):
+            keep = {k: v for k, v in conf.items() if not isinstance(v, (dict, list))}
             summary = f"{name}: {_fmt(keep)}"[:300] if keep else f"{name} configured"
             ctx.conv(name, summary, src, _line(text, f"{prefix}{name}"))
 
@@ -535,7 +537,7 @@ def _editorconfig(ctx: _Ctx) -> None:
     text = ctx.read(".editorconfig")
     if text is None:
         return
-    section, start, opts = "", 0, {}
+    section, start, opts = "", 0, dict[str, str]()
     keys = ("indent_style", "indent_size", "max_line_length", "end_of_line", "charset")
 
     def flush() -> None:
