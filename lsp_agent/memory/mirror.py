@@ -87,8 +87,12 @@ class Mirror:
         """Write one block's file (after each store change)."""
         with file_lock(self.folder / ".mirror.lock"):
             text = render(block)
-            _atomic_write(self.path(block.label), text)
             state = self._state()
+            if self._edited_by_person(block.label, state.get(block.label), text):
+                # Not taken in yet: overwriting would lose it. The next sync takes it in (as a
+                # conflict, since the store moved on) and rewrites the file.
+                return
+            _atomic_write(self.path(block.label), text)
             state[block.label] = {"version": block.version, "hash": _hash(text)}
             self._save_state(state)
 
@@ -161,6 +165,18 @@ class Mirror:
             return [f"{label}: {reason}"]
         except (BlockError, ValueError, TypeError) as exc:
             return [self._set_aside(file, str(exc))]
+
+    def _edited_by_person(self, label: str, known: dict[str, Any] | None, text: str) -> bool:
+        """Whether the file holds text that was not written by the mirror (nor is `text`)."""
+        try:
+            current = self.path(label).read_bytes()
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return True
+        if current == text.encode("utf-8"):
+            return False
+        return known is None or known.get("hash") != hashlib.sha256(current).hexdigest()
 
     def _set_aside(self, file: Path, why: str) -> str:
         """Keep a file that cannot be taken in beside the mirror, so the edit is not lost."""
