@@ -103,6 +103,7 @@ class Mirror:
         """
         self.folder.mkdir(parents=True, exist_ok=True)
         taken: list[str] = []
+        skipped: set[str] = set()
         with file_lock(self.folder / ".mirror.lock"):
             state = self._state()
             blocks = {b.label: b for b in manager.list()}
@@ -110,8 +111,12 @@ class Mirror:
                 label = file.stem
                 try:
                     text = file.read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError) as exc:
+                except UnicodeDecodeError as exc:
+                    taken.append(self._set_aside(file, file.read_bytes(), f"it is not UTF-8 ({exc})"))
+                    continue
+                except OSError as exc:
                     self.warnings.append(f"Could not read {file}: {exc}; it was left as it is.")
+                    skipped.add(label)
                     continue
                 known = state.get(label)
                 if known and known.get("hash") == _hash(text):
@@ -121,6 +126,8 @@ class Mirror:
                 taken.extend(self._take_in(manager, file, text, blocks.get(label), known))
             blocks = {b.label: b for b in manager.list()}
             for block in blocks.values():
+                if block.label in skipped:
+                    continue
                 rendered = render(block)
                 _atomic_write(self.path(block.label), rendered)
                 state[block.label] = {"version": block.version, "hash": _hash(rendered)}
@@ -137,7 +144,7 @@ class Mirror:
         try:
             meta, value = parse(text)
         except (ValueError, yaml.YAMLError) as exc:
-            return [self._set_aside(file, f"it could not be parsed ({exc})")]
+            return [self._set_aside(file, text, f"it could not be parsed ({exc})")]
         try:
             if block is None:
                 manager.create(
@@ -164,7 +171,7 @@ class Mirror:
                 manager.edit(label, lambda _old: value, author="mirror", reason=reason)
             return [f"{label}: {reason}"]
         except (BlockError, ValueError, TypeError) as exc:
-            return [self._set_aside(file, str(exc))]
+            return [self._set_aside(file, text, str(exc))]
 
     def _edited_by_person(self, label: str, known: dict[str, Any] | None, text: str) -> bool:
         """Whether the file holds text that was not written by the mirror (nor is `text`)."""
@@ -178,10 +185,29 @@ class Mirror:
             return False
         return known is None or known.get("hash") != hashlib.sha256(current).hexdigest()
 
-    def _set_aside(self, file: Path, why: str) -> str:
-        """Keep a file that cannot be taken in beside the mirror, so the edit is not lost."""
-        kept = file.with_name(f"{file.stem}.rejected-{int(time.time())}.md.txt")
-        os.replace(file, kept)
+    def _set_aside(self, file: Path, text: str | bytes, why: str) -> str:
+        """Keep a file that cannot be taken in beside the mirror, so the edit is not lost.
+
+        `text` is what was read from the file: it is saved as such (other writes may have
+        replaced the file since), under a name no earlier rejected file uses.
+        """
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        stamp, n = int(time.time()), 0
+        while True:
+            kept = file.with_name(f"{file.stem}.rejected-{stamp}{f'-{n}' if n else ''}.md.txt")
+            try:
+                with open(kept, "xb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                break
+            except FileExistsError:
+                n += 1
+        try:
+            if file.read_bytes() == data:
+                file.unlink()
+        except OSError:
+            pass
         msg = f"{file.name} was not taken in because {why}; your text is kept in {kept.name}."
         self.warnings.append(msg)
         log.warning(msg)
