@@ -8,6 +8,10 @@ vim.o.shadafile = "NONE"
 vim.o.more = false
 if os.getenv("LSP_AGENT_E2E_DEBUG") then vim.lsp.set_log_level("debug") end
 
+if os.getenv("LSP_AGENT_E2E_LEGACY") == "1" then
+  vim.g.lsp_agent_legacy = true -- exercise the Neovim 0.10 (vim.lsp.start) code path
+end
+
 local repo = assert(os.getenv("LSP_AGENT_REPO"), "LSP_AGENT_REPO not set")
 vim.opt.runtimepath:prepend(repo .. "/editors/nvim")
 vim.cmd("runtime plugin/lsp_agent.lua")

@@ -232,7 +232,7 @@ def handle(msg):
                 "executeCommandProvider": {"commands": COMMANDS},
                 "codeActionProvider": {"resolveProvider": True, "codeActionKinds": ["refactor.lspAgent"]},
             }, "serverInfo": {"name": "lsp-agent-mock", "version": "0"}}
-        elif method == "initialized":
+        elif method in ("initialized", "workspace/didChangeConfiguration"):
             res, _ = call_client("workspace/configuration", {"items": [{"section": "lspAgent"}]})
             if res and isinstance(res[0], dict):
                 state["settings"].update(res[0])

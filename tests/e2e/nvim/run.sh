@@ -84,7 +84,12 @@ cat > "$WS/README.md" <<'MD'
 Run `python main.py`.
 MD
 (cd "$WS" && git init -q && git add -A && git -c user.email=e2e@example.invalid -c user.name=e2e commit -qm init) >/dev/null 2>&1 || true
+# The scripted model replays responses in order, per script file; each phase of the test
+# switches the server to its own script (workspace/didChangeConfiguration).
 cat > "$TMP/script.json" <<'JSON'
+{"responses": []}
+JSON
+cat > "$TMP/ask.json" <<'JSON'
 {"responses": [
   {"content": "I'll run it.", "tool_calls": [{"name": "run_command", "arguments": {"command": "echo hi"}}]},
   {"content": "Done.", "expect_last_tool_result_contains": "hi"}
@@ -96,21 +101,29 @@ export LSP_AGENT_REPO="$REPO" LSP_AGENT_E2E_DIR="$TMP"
 export PATH="$TMP/bin:$PATH"
 export XDG_CONFIG_HOME="$TMP/xdg/config" XDG_DATA_HOME="$TMP/xdg/data" XDG_STATE_HOME="$TMP/xdg/state" XDG_CACHE_HOME="$TMP/xdg/cache"
 export NVIM_LOG_FILE="$TMP/nvim.log"
-OUT="$TMP/out.txt"
 cd "$WS"
-timeout "${LSP_AGENT_E2E_TIMEOUT_S:-280}" "$NVIM" --headless -i NONE -n -u "$HERE/minimal_init.lua" \
-  -c "luafile $HERE/test_plugin.lua" >"$OUT" 2>"$TMP/stderr.txt" </dev/null
-RC=$?
-cat "$OUT"
-if [ "$RC" != 0 ] || grep -q '^not ok' "$OUT"; then
-  echo "--- nvim stderr (tail) ---"; tail -n 40 "$TMP/stderr.txt"
-  [ -f "$XDG_STATE_HOME/nvim/lsp.log" ] && { echo "--- lsp.log (tail) ---"; tail -n 40 "$XDG_STATE_HOME/nvim/lsp.log"; }
-fi
-if ! tail -n1 "$OUT" | grep -Eq '^[0-9]+ passed, [0-9]+ failed$'; then
-  echo "nvim exited ($RC) before finishing the tests"
-  P=$(grep -c '^ok - ' "$OUT" || true); F=$(grep -c '^not ok - ' "$OUT" || true)
-  echo "$P passed, $((F + 1)) failed"
-  exit 1
-fi
-[ "$RC" = 0 ] || exit 1
+P_TOTAL=0; F_TOTAL=0; RC_ALL=0
+run_nvim() { # $1: label; env LSP_AGENT_E2E_LEGACY selects the pass
+  local out="$TMP/out-$1.txt" err="$TMP/stderr-$1.txt" rc p f
+  timeout "${LSP_AGENT_E2E_TIMEOUT_S:-240}" "$NVIM" --headless -i NONE -n -u "$HERE/minimal_init.lua" \
+    -c "luafile $HERE/test_plugin.lua" >"$out" 2>"$err" </dev/null
+  rc=$?
+  grep -v -E '^[0-9]+ passed, [0-9]+ failed$' "$out"
+  p=$(grep -c '^ok - ' "$out"); f=$(grep -c '^not ok - ' "$out")
+  if ! tail -n1 "$out" | grep -Eq '^[0-9]+ passed, [0-9]+ failed$'; then
+    echo "not ok - $1: nvim exited ($rc) before finishing the tests"; f=$((f + 1))
+  fi
+  if [ "$rc" != 0 ] || [ "$f" != 0 ]; then
+    RC_ALL=1
+    echo "--- $1: nvim stderr (tail) ---"; tail -n 40 "$err"
+    [ -f "$XDG_STATE_HOME/nvim/lsp.log" ] && { echo "--- lsp.log (tail) ---"; tail -n 40 "$XDG_STATE_HOME/nvim/lsp.log"; }
+  fi
+  P_TOTAL=$((P_TOTAL + p)); F_TOTAL=$((F_TOTAL + f))
+}
+LSP_AGENT_E2E_LEGACY=0 run_nvim main
+# Second pass: the Neovim 0.10 code path, fresh store.
+rm -rf "$TMP/store"
+[ "${LSP_AGENT_E2E_SKIP_LEGACY:-0}" = 1 ] || LSP_AGENT_E2E_LEGACY=1 run_nvim legacy
+echo "$P_TOTAL passed, $F_TOTAL failed"
+[ "$RC_ALL" = 0 ] && [ "$F_TOTAL" = 0 ] || exit 1
 exit 0

@@ -30,7 +30,8 @@ M.seq = 0
 M.pending = {}
 M._setup_done = false
 
-local has_011 = vim.fn.has("nvim-0.11") == 1
+-- vim.g.lsp_agent_legacy = true forces the Neovim 0.10 code path (used by the tests).
+local has_011 = vim.fn.has("nvim-0.11") == 1 and not vim.g.lsp_agent_legacy
 
 ---------------------------------------------------------------------------
 -- Compat helpers (0.10 uses client.request(...), 0.11 client:request(...))
