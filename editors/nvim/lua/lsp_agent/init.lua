@@ -77,8 +77,16 @@ end
 -- Handler for window/showMessageRequest (approvals) through vim.ui.select.
 local function show_message_request(_, params, ctx)
   local actions = params.actions or {}
-  local prompt = "lsp-agent: " .. tostring(params.message or "")
-  ui.append_log({ "- **approval requested**", "  " .. tostring(params.message or ""):gsub("\n", "\n  ") })
+  local message = tostring(params.message or "")
+  local prompt = message:gsub("%s*\n%s*", " — ")
+  if not prompt:lower():find("lsp%-agent") then
+    prompt = "lsp-agent: " .. prompt
+  end
+  local log_lines = { "- **approval requested**" }
+  for _, l in ipairs(ui.split_lines(message)) do
+    table.insert(log_lines, "  " .. l)
+  end
+  ui.append_log(log_lines)
   if #actions == 0 then
     vim.notify(prompt, vim.log.levels.WARN)
     return vim.NIL
@@ -305,6 +313,18 @@ renderers["lspAgent.search"] = function(command, result, args)
   vim.notify(string.format("lsp-agent: %d result%s for %q", #hits, #hits == 1 and "" or "s", tostring(args.query or "")))
 end
 
+renderers["lspAgent.ask"] = function(command, result, args)
+  local d = type(result.data) == "table" and result.data or {}
+  local lines = { "- **reply**" .. (d.conversation_id and (" _(" .. tostring(d.conversation_id) .. ")_") or "") }
+  for _, l in ipairs(ui.split_lines(tostring(d.reply or result.markdown or ""))) do
+    table.insert(lines, "  " .. l)
+  end
+  if config.options.events.log ~= false then
+    ui.append_log(lines)
+  end
+  default_render(command, result)
+end
+
 -- Sends workspace/executeCommand. opts: { client_id, bufnr, on_result(result), on_error(err),
 -- render = false (skip the default display) }. Returns nothing; results arrive asynchronously.
 function M.execute(command, args, opts)
@@ -377,9 +397,19 @@ function M.execute_sync(command, args, timeout_ms, client)
   return resp.result, nil
 end
 
--- Cancels every in-flight lsp-agent request.
+-- Cancels every in-flight lsp-agent request (and its work-done progress).
 function M.cancel()
   local n = 0
+  for _, entry in pairs(ui.progress) do
+    local client = entry.client_id and vim.lsp.get_client_by_id(entry.client_id)
+    if client and entry.token ~= nil then
+      if has_011 then
+        client:notify("window/workDoneProgress/cancel", { token = entry.token })
+      else
+        client.notify("window/workDoneProgress/cancel", { token = entry.token })
+      end
+    end
+  end
   for id, p in pairs(M.pending) do
     local client = vim.lsp.get_client_by_id(p.client_id)
     if client then
@@ -462,7 +492,7 @@ function M.setup(opts)
       local data = ev.data or {}
       local client = data.client_id and vim.lsp.get_client_by_id(data.client_id)
       if client and client.name == o.name then
-        ui.on_progress(data.params)
+        ui.on_progress(data.params, client.id)
       end
     end,
   })

@@ -285,16 +285,17 @@ end
 M.progress = {} -- token -> { title, message, percentage, done }
 M.progress_log = {}
 
-function M.on_progress(params)
+function M.on_progress(params, client_id)
   local value = params and params.value
   if type(value) ~= "table" then
     return
   end
   local token = tostring(params.token)
-  local entry = M.progress[token] or {}
+  local entry = M.progress[token] or { token = params.token, client_id = client_id }
   M.progress[token] = entry
   if value.title then
-    entry.title = value.title
+    -- the server may already prefix its titles with its name
+    entry.title = tostring(value.title):gsub("^[Ll]sp%-agent:%s*", "")
   end
   if value.message then
     entry.message = value.message
