@@ -95,6 +95,17 @@ cat > "$TMP/ask.json" <<'JSON'
   {"content": "Done.", "expect_last_tool_result_contains": "hi"}
 ]}
 JSON
+cat > "$TMP/reflect.json" <<'JSON'
+{"responses": [
+  {"content": "", "tool_calls": [{"name": "memory_insert", "arguments": {"label": "notes", "new_string": "The e2e echo command prints hi (learned in reflection)."}}]},
+  {"content": "- notes: recorded what echo prints"}
+]}
+JSON
+cat > "$TMP/learn.json" <<'JSON'
+{"responses": [
+  {"content": "", "tool_calls": [{"name": "propose_skill", "arguments": {"name": "e2e-echo", "description": "Greet by running echo hi in the workspace shell.", "body": "# Echo greeting\n\n1. Run `echo hi` with run_command.\n2. Report the output."}}]}
+]}
+JSON
 
 # --- Run -----------------------------------------------------------------------
 export LSP_AGENT_REPO="$REPO" LSP_AGENT_E2E_DIR="$TMP"

@@ -345,14 +345,25 @@ test(":LspAgent ask (tool call approved through vim.ui.select)", function()
 end, { legacy = true })
 
 test(":LspAgent reflect", function()
+  use_script("reflect.json")
   local data = run("LspAgent reflect", "lspAgent.reflect", TIMEOUT * 2)
   check(type(data.changes) == "table", "reflect.changes", data)
+  local change = find(data.changes, function(c)
+    return c.block == "notes"
+  end)
+  check(change and type(change.version) == "number", "reflection changed the notes block", data)
+  check(block_values():find("learned in reflection", 1, true), "reflection's edit is in memory")
 end)
 
-test(":LspAgent learn-skill", function()
+test(":LspAgent learn-skill (SKILL.md arrives as a workspace edit)", function()
+  use_script("learn.json")
   local data = run("LspAgent learn-skill e2e-echo", "lspAgent.learnSkill", TIMEOUT * 2)
-  check(type(data.name) == "string" and type(data.path) == "string", "learnSkill result", data)
-  check(type(data.applied) == "boolean", "learnSkill.applied", data)
+  check(data.name == "e2e-echo" and type(data.path) == "string", "learnSkill result", data)
+  check(data.applied == true, "the edit was applied", data)
+  local buf = vim.fn.bufnr(data.path)
+  local text = buf ~= -1 and table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
+    or table.concat(vim.fn.readfile(data.path), "\n")
+  check(text:find("Echo greeting", 1, true), "SKILL.md has the skill body", text)
 end)
 
 local first_conv
@@ -398,9 +409,15 @@ test("code action 'Remember this' (resolve + command executed)", function()
       return a.title == "Remember this"
     end,
   })
+  local nnotes = #notes
   wait_for(function()
-    return agent.last ~= before and agent.last and agent.last.command == "lspAgent.remember"
+    return (agent.last ~= before and agent.last and agent.last.command == "lspAgent.remember")
+      or find(vim.list_slice(notes, nnotes + 1), function(n)
+        return n.level == vim.log.levels.ERROR
+      end) ~= nil
   end, "lspAgent.remember from the code action (seen: " .. vim.inspect(seen) .. ")")
+  check(agent.last ~= before and agent.last.command == "lspAgent.remember", "the resolved command ran",
+    vim.list_slice(notes, nnotes + 1))
   check(not agent.last.err, "remember ok", agent.last.err)
   for _, t in ipairs({ "Remember this", "Ask the agent about this" }) do
     check(vim.tbl_contains(seen, t), "code action offered: " .. t, seen)

@@ -348,7 +348,10 @@ function M.execute(command, args, opts)
         if opts.on_error then
           opts.on_error(err)
         else
-          vim.notify("lsp-agent " .. command .. ": " .. msg, vim.log.levels.ERROR)
+          if msg:sub(1, #command + 1) ~= command .. ":" then
+            msg = command .. ": " .. msg
+          end
+          vim.notify("lsp-agent " .. msg, vim.log.levels.ERROR)
         end
         return
       end
