@@ -25,8 +25,8 @@ next_id = [1000]
 state = {
     "settings": {},
     "root": None,
-    "blocks": {"project": ["(empty)"], "human": ["(empty)"]},
-    "history": {"project": [], "human": []},
+    "blocks": {"project": ["(empty)"], "human": ["(empty)"], "notes": ["(empty)"]},
+    "history": {"project": [], "human": [], "notes": []},
     "conversations": [],
     "active": None,
 }
@@ -155,9 +155,21 @@ def execute(cmd, a):
     if cmd == "lspAgent.init":
         return progress("Initializing", lambda: ({"blocks": list(state["blocks"]), "facts": 1, "indexed_files": 1}, "Initialized."))
     if cmd == "lspAgent.reflect":
-        return progress("Reflecting", lambda: ({"changes": []}, "No changes."))
+        def refl():
+            v = set_block("notes", "The e2e echo command prints hi (learned in reflection).", "reflection", "echo lesson")
+            return {"changes": [{"block": "notes", "reason": "echo lesson", "version": v}]}, "- notes"
+        return progress("Reflecting", refl)
     if cmd == "lspAgent.learnSkill":
-        return progress("Learning skill", lambda: ({"name": a.get("name", "skill"), "path": "/tmp/skill.md", "applied": True}, "Learned."))
+        def learn():
+            name = a.get("name", "skill")
+            path = f"{state['root']}/.agents/skills/{name}/SKILL.md"
+            uri = "file://" + path
+            edit = {"documentChanges": [
+                {"kind": "create", "uri": uri, "options": {"overwrite": False, "ignoreIfExists": True}},
+                {"textDocument": {"uri": uri, "version": None}, "edits": [{"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "newText": "# Echo greeting\n"}]}]}
+            res, _ = call_client("workspace/applyEdit", {"edit": edit, "label": "Learn skill"})
+            return {"name": name, "path": path, "applied": bool(res and res.get("applied"))}, "Learned."
+        return progress("Learning skill", learn)
     if cmd == "lspAgent.ask":
         if "prompt" not in a:
             raise InvalidParams("expected {prompt: str}")
