@@ -386,6 +386,11 @@ test(":LspAgent conversation new/list/fork/switch", function()
   check(sw.conversation and sw.conversation.id == target, "switched", sw)
   local list2 = run("LspAgent conversation list", "lspAgent.conversation.list")
   check(list2.active == target, "switch made it active", list2)
+  -- without an id: pick from vim.ui.select (the stub takes the first entry)
+  selects = {}
+  local sw2 = run("LspAgent conversation switch", "lspAgent.conversation.switch")
+  check(#selects == 1 and #selects[1].items == #list2.conversations, "picked from the conversation list", selects)
+  check(sw2.conversation.id == list2.conversations[1].id, "switched to the picked one", sw2)
 end)
 
 test("code action 'Remember this' (resolve + command executed)", function()
@@ -424,6 +429,42 @@ test("code action 'Remember this' (resolve + command executed)", function()
   end
   check(block_values():find("KESTREL", 1, true), "memory.show contains the selected text")
 end, { legacy = true })
+
+test("prompts: :LspAgent search without a query asks with vim.ui.input; split output", function()
+  inputs, input_answers = {}, { "heron" }
+  local data = run("LspAgent search", "lspAgent.search")
+  check(#inputs == 1 and agent.last.args.query == "heron", "query came from vim.ui.input", { inputs = inputs, args = agent.last.args })
+  check(type(data.results) == "table", "search ran")
+  vim.cmd("cclose")
+  local cfg = require("lsp_agent.config").options
+  cfg.ui.output = "split"
+  local ok, err = pcall(run, "LspAgent memory", "lspAgent.memory.show")
+  cfg.ui.output = "float"
+  check(ok, "memory in split", err)
+  local o = ui.last_output
+  check(vim.api.nvim_buf_get_name(o.bufnr):find("lsp-agent://output", 1, true), "output buffer", vim.api.nvim_buf_get_name(o.bufnr))
+  check(vim.api.nvim_win_get_config(o.winid).relative == "", "a normal split, not a float")
+  check(vim.bo[o.bufnr].filetype == "markdown", "markdown filetype")
+  vim.api.nvim_win_close(o.winid, true)
+end)
+
+test("selection helper: charwise visual range with multibyte text", function()
+  local buf = vim.api.nvim_create_buf(true, false)
+  vim.api.nvim_set_current_buf(buf)
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, { "héllo wörld", "second line" })
+  vim.api.nvim_win_set_cursor(0, { 1, 1 }) -- on "é"
+  vim.cmd("normal! v")
+  vim.api.nvim_win_set_cursor(0, { 1, vim.fn.byteidx("héllo wörld", 8) }) -- on "r"
+  vim.cmd("normal! \27")
+  local sel = commands.selection({ range = 2, line1 = 1, line2 = 1 }, buf, "utf-16")
+  check(sel.text == "éllo wör", "charwise text", sel.text)
+  check(sel.range.start.character == 1 and sel.range["end"].character == 9, "utf-16 columns", sel.range)
+  vim.cmd("normal! Vj\27")
+  sel = commands.selection({ range = 2, line1 = 1, line2 = 2 }, buf, "utf-16")
+  check(sel.text == "héllo wörld\nsecond line", "linewise text", sel.text)
+  vim.cmd("bwipeout!")
+  open_file("main.py")
+end)
 
 test(":checkhealth lsp_agent", function()
   vim.cmd("checkhealth lsp_agent")
