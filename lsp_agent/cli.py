@@ -202,21 +202,6 @@ def cmd_memory(args: argparse.Namespace) -> None:
              f"{block.label}: restored version {args.version} as version {block.version}")
 
 
-def remember_verbatim(mem: Any, text: str, block: str | None) -> Any:
-    """Without a model: append the text as a bullet to the named block (default notes)."""
-    label = block or "notes"
-    entry = text.strip()
-    if not entry:
-        raise CliError("Nothing to remember: give some text.")
-
-    def add(old: str) -> str:
-        if entry in old:
-            return old
-        return (old.rstrip() + "\n" if old.strip() else "") + f"- {entry}"
-
-    return mem.blocks.edit(label, add, author="user", reason="remember")
-
-
 def cmd_remember(args: argparse.Namespace) -> None:
     mem = open_memory(args)
     if mem.settings.model:
@@ -227,6 +212,8 @@ def cmd_remember(args: argparse.Namespace) -> None:
     if not args.text:
         raise CliError("Give the text to remember (reflecting on a conversation needs a model: "
                        "set LSP_AGENT_MODEL or --model).")
+    from lsp_agent.learning.remember import remember_verbatim
+
     block = remember_verbatim(mem, args.text, args.block)
     emit(args, {"block": block.label, "version": block.version},
          f"Remembered in block '{block.label}' (version {block.version}).")

@@ -26,7 +26,9 @@ def build_tools(session: AgentSession) -> list[Tool]:
     from lsp_agent.agent.tools.files import FILE_TOOLS
     from lsp_agent.agent.tools.shell import SHELL_TOOLS
 
-    tools = [*MEMORY_TOOLS, *FILE_TOOLS, *SHELL_TOOLS]
+    from lsp_agent.learning.skills_service import LOAD_SKILL
+
+    tools = [*MEMORY_TOOLS, *FILE_TOOLS, *SHELL_TOOLS, LOAD_SKILL]
     try:
         from lsp_agent.learning.agent_tools import learning_tools
 
@@ -48,6 +50,7 @@ class AgentSession:
         self.ctx = ToolContext(workspace=self.workspace, host=host,
                                permission_mode=settings.permission_mode,
                                extra={"memory": self.memory, "session": self})
+        self.memory.sources["skills"] = self._search_skills
         self.turn_lock = asyncio.Lock()
         self.turns_since_reflection = 0
         self.state = "idle"
@@ -55,6 +58,11 @@ class AgentSession:
     def update_settings(self, settings: Settings) -> None:
         self.settings = settings
         self.ctx.permission_mode = settings.permission_mode
+
+    def _search_skills(self, query: str, limit: int) -> list[dict[str, Any]]:
+        from lsp_agent.learning.skills_service import search_skills
+
+        return search_skills(self, query, limit)
 
     # -- conversations ----------------------------------------------------------------------
 

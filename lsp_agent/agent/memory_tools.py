@@ -21,7 +21,8 @@ async def _edit(ctx: ToolContext, label: str, change: Any, reason: str) -> str:
     from lsp_agent.memory.blocks import BlockError
 
     def run() -> Any:
-        return _memory(ctx).blocks.edit(label, change, author="agent", reason=reason)
+        author = ctx.extra.get("author", "agent")
+        return _memory(ctx).blocks.edit(label, change, author=author, reason=reason)
 
     try:
         block = await asyncio.to_thread(run)

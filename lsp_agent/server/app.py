@@ -1,0 +1,221 @@
+"""The language server: LSP in, plain calls out. No business logic lives here.
+
+Start-up imports only pygls and lsprotocol; the store, litellm and the embedder load on the
+first command, in worker threads, so `initialize` is answered as fast as a bare server's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types as T
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+
+from lsp_agent import __version__
+
+log = logging.getLogger(__name__)
+
+COMMANDS = [
+    "lspAgent.init", "lspAgent.remember", "lspAgent.search", "lspAgent.learnSkill",
+    "lspAgent.ask", "lspAgent.reflect", "lspAgent.memory.show", "lspAgent.memory.edit",
+    "lspAgent.memory.history", "lspAgent.memory.revert", "lspAgent.conversation.new",
+    "lspAgent.conversation.list", "lspAgent.conversation.switch", "lspAgent.conversation.fork",
+    "lspAgent.status",
+]
+CODE_ACTION_KIND = "refactor.lspAgent"
+
+
+class JsonRpcRequestFailed(JsonRpcException):
+    CODE = -32803
+    MESSAGE = "Request failed"
+
+
+class AgentServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("lsp-agent", __version__,
+                         text_document_sync_kind=T.TextDocumentSyncKind.Incremental)
+        self.raw_init_options: dict[str, Any] = {}
+        self.raw_config: dict[str, Any] | None = None
+        self._agents: Any = None
+        self._host: Any = None
+
+    @property
+    def host(self) -> Any:
+        if self._host is None:
+            from lsp_agent.server.host import LspToolHost
+
+            self._host = LspToolHost(self)
+        return self._host
+
+    @property
+    def agents(self) -> Any:
+        if self._agents is None:
+            from lsp_agent.service import WorkspaceAgents
+
+            self._agents = WorkspaceAgents(self.settings_for, self.host)
+        return self._agents
+
+    def settings_for(self, _workspace: Path) -> Any:
+        from lsp_agent.config import parse_settings
+
+        settings, warnings = parse_settings(self.raw_init_options, self.raw_config)
+        for w in warnings:
+            self.show(w, T.MessageType.Warning)
+        return settings
+
+    def show(self, message: str, kind: T.MessageType = T.MessageType.Info) -> None:
+        self.window_show_message(T.ShowMessageParams(type=kind, message=f"lsp-agent: {message}"))
+
+    def event(self, payload: dict[str, Any]) -> None:
+        self.protocol.notify("lspAgent/event", payload)
+
+    def workspace_for(self, workspace: str | None, uri: str | None) -> Path:
+        """The folder a command is about: explicit, the folder holding `uri`, or the first one."""
+        folders = [uri_to_path(f.uri) for f in (self.workspace.folders or {}).values()]
+        if not folders and self.workspace.root_uri:
+            folders = [uri_to_path(self.workspace.root_uri)]
+        if workspace:
+            path = uri_to_path(workspace)
+            if not path.is_dir():
+                raise ValueError(f"workspace '{workspace}' is not a folder")
+            return path
+        if uri:
+            target = uri_to_path(uri)
+            for folder in sorted(folders, key=lambda p: -len(str(p))):
+                if target == folder or folder in target.parents:
+                    return folder
+        if folders:
+            return folders[0]
+        raise ValueError("No workspace folder is open: open a folder, or pass `workspace`.")
+
+
+def uri_to_path(uri: str) -> Path:
+    if uri.startswith("file:"):
+        return Path(unquote(urlparse(uri).path)).resolve()
+    return Path(uri).expanduser().resolve()
+
+
+server = AgentServer()
+
+
+@server.feature(T.INITIALIZE)
+def on_initialize(ls: AgentServer, params: T.InitializeParams) -> None:
+    opts = params.initialization_options
+    if isinstance(opts, dict):
+        ls.raw_init_options = opts.get("lspAgent", opts)
+    elif opts is not None:
+        ls.raw_init_options = {"__invalid__": opts}
+
+
+@server.feature(T.INITIALIZED)
+async def on_initialized(ls: AgentServer, _params: T.InitializedParams) -> None:
+    await refresh_configuration(ls)
+
+
+@server.feature(T.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def on_config_change(ls: AgentServer, params: T.DidChangeConfigurationParams) -> None:
+    settings = params.settings
+    if isinstance(settings, dict) and isinstance(settings.get("lspAgent"), dict):
+        ls.raw_config = settings["lspAgent"]
+    else:
+        await refresh_configuration(ls)
+    if ls._agents is not None:
+        await asyncio.to_thread(ls.agents.update_settings)
+
+
+async def refresh_configuration(ls: AgentServer) -> None:
+    caps = ls.client_capabilities
+    if not (caps and caps.workspace and caps.workspace.configuration):
+        return
+    try:
+        result = await ls.workspace_configuration_async(
+            T.ConfigurationParams(items=[T.ConfigurationItem(section="lspAgent")]))
+    except Exception as exc:  # noqa: BLE001 - no configuration: defaults and init options
+        log.info("workspace/configuration failed: %s", exc)
+        return
+    if result and isinstance(result[0], dict):
+        ls.raw_config = result[0]
+    elif result and result[0] not in (None, {}):
+        ls.show(f"the lspAgent settings must be an object, got {result[0]!r}; using defaults.",
+                T.MessageType.Warning)
+
+
+def _make_command(name: str) -> Any:
+    async def handler(ls: AgentServer, *args: Any) -> Any:
+        from lsp_agent.errors import user_facing
+        from lsp_agent.server.commands import run_command
+
+        try:
+            return await run_command(ls, name, args)
+        except JsonRpcException:
+            raise
+        except asyncio.CancelledError:
+            raise
+        except ValueError as exc:
+            if type(exc).__name__ == "InvalidArguments":
+                raise JsonRpcInvalidParams(f"{name}: {exc}") from exc
+            raise JsonRpcRequestFailed(f"{name}: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - the server keeps serving whatever happens
+            message = user_facing(exc)
+            if message is None:
+                log.exception("command %s failed", name)
+                message = f"internal error: {type(exc).__name__}: {exc}"
+            raise JsonRpcRequestFailed(f"{name}: {message}") from exc
+
+    handler.__name__ = name.replace(".", "_")
+    return handler
+
+
+for _name in COMMANDS:
+    server.command(_name)(_make_command(_name))
+
+
+@server.feature(T.TEXT_DOCUMENT_CODE_ACTION,
+                T.CodeActionOptions(code_action_kinds=[T.CodeActionKind.Refactor],
+                                    resolve_provider=True))
+def on_code_action(ls: AgentServer, params: T.CodeActionParams) -> list[T.CodeAction]:
+    from lsp_agent.server.code_actions import code_actions
+
+    return code_actions(ls, params)
+
+
+@server.feature(T.CODE_ACTION_RESOLVE)
+def on_code_action_resolve(ls: AgentServer, action: T.CodeAction) -> T.CodeAction:
+    from lsp_agent.server.code_actions import resolve
+
+    return resolve(ls, action)
+
+
+@server.feature(T.TEXT_DOCUMENT_DID_SAVE)
+async def on_did_save(ls: AgentServer, params: T.DidSaveTextDocumentParams) -> None:
+    from lsp_agent.server.commands import files_changed
+
+    await files_changed(ls, [params.text_document.uri])
+
+
+@server.feature(T.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+async def on_watched(ls: AgentServer, params: T.DidChangeWatchedFilesParams) -> None:
+    from lsp_agent.server.commands import files_changed
+
+    await files_changed(ls, [c.uri for c in params.changes])
+
+
+@server.feature(T.SHUTDOWN)
+def on_shutdown(ls: AgentServer, _params: Any) -> None:
+    from lsp_agent.server.commands import shutdown
+
+    shutdown(ls)
+
+
+def serve(tcp: str | None = None) -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if tcp:
+        host, _, port = tcp.rpartition(":")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()

@@ -1,0 +1,83 @@
+"""Code actions on a selection or a diagnostic. Listing them is cheap (titles and `data` only);
+the work happens in `codeAction/resolve`, which attaches the command to run."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lsprotocol import types as T
+
+KIND = "refactor.lspAgent"
+
+
+def _selection(ls: Any, params: T.CodeActionParams) -> tuple[str, str]:
+    """(selected text, symbol under the cursor) of the request's range."""
+    doc = ls.workspace.get_text_document(params.text_document.uri)
+    lines = doc.lines
+    r = params.range
+    if r.start == r.end:
+        line = lines[r.start.line] if r.start.line < len(lines) else ""
+        text = ""
+    else:
+        chunk = lines[r.start.line : r.end.line + 1]
+        if chunk:
+            chunk = list(chunk)
+            chunk[-1] = chunk[-1][: r.end.character] if r.start.line != r.end.line else chunk[-1]
+            if r.start.line == r.end.line:
+                chunk[0] = chunk[0][r.start.character : r.end.character]
+            else:
+                chunk[0] = chunk[0][r.start.character :]
+        text = "".join(chunk).strip()
+        line = text
+    word = ""
+    if r.start.line < len(lines):
+        current = lines[r.start.line]
+        for m in re.finditer(r"[A-Za-z_][A-Za-z0-9_]*", current):
+            if m.start() <= r.start.character <= m.end():
+                word = m.group(0)
+                break
+    symbol = text if text and len(text) < 60 and "\n" not in text else word or line.strip()[:60]
+    return text, symbol
+
+
+def code_actions(ls: Any, params: T.CodeActionParams) -> list[T.CodeAction]:
+    uri = params.text_document.uri
+    text, symbol = _selection(ls, params)
+    diags = [d.message for d in params.context.diagnostics or []]
+    base = {"uri": uri, "range": {"start": {"line": params.range.start.line,
+                                            "character": params.range.start.character},
+                                  "end": {"line": params.range.end.line,
+                                          "character": params.range.end.character}}}
+    actions = []
+    if text or diags:
+        actions.append(("Remember this", "remember", {**base, "text": text or "; ".join(diags)}))
+    actions.append(("Ask the agent about this", "ask", {**base, "text": text, "diagnostics": diags}))
+    if symbol:
+        actions.append((f"Search memory for {symbol}", "search", {**base, "symbol": symbol}))
+    actions.append(("Learn a skill from this conversation", "learnSkill", base))
+    return [T.CodeAction(title=title, kind=f"{KIND}.{action}", data={"action": action, **data})
+            for title, action, data in actions]
+
+
+def resolve(ls: Any, action: T.CodeAction) -> T.CodeAction:
+    data = action.data if isinstance(action.data, dict) else {}
+    kind = data.get("action")
+    uri = data.get("uri")
+    if kind == "remember":
+        cmd = T.Command(title="Remember this", command="lspAgent.remember", arguments=[{"uri": uri, "text": data["text"]}])
+    elif kind == "ask":
+        question = "Explain this code and anything I should know about it."
+        if data.get("diagnostics"):
+            question = "How do I fix this problem: " + "; ".join(data["diagnostics"])
+        cmd = T.Command(title="Ask the agent", command="lspAgent.ask", arguments=[{
+            "uri": uri, "prompt": question,
+            "context": {"uri": uri, "range": data.get("range"), "text": data.get("text", "")}}])
+    elif kind == "search":
+        cmd = T.Command(title="Search memory", command="lspAgent.search", arguments=[{"uri": uri, "query": data["symbol"]}])
+    elif kind == "learnSkill":
+        cmd = T.Command(title="Learn a skill", command="lspAgent.learnSkill", arguments=[{"uri": uri}])
+    else:
+        return action
+    action.command = cmd
+    return action

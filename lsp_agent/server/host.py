@@ -1,0 +1,86 @@
+"""The LSP side of the tool host: approvals as `window/showMessageRequest`, edits as
+`workspace/applyEdit`, so the user sees and controls every change the agent makes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as T
+
+log = logging.getLogger(__name__)
+
+ALLOW, ALWAYS, DENY = "Allow", "Always allow", "Deny"
+
+
+class LspToolHost:
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.always: set[str] = set()
+
+    async def approve(self, action: str, detail: str) -> bool:
+        if action in self.always:
+            return True
+        params = T.ShowMessageRequestParams(
+            type=T.MessageType.Warning,
+            message=f"lsp-agent wants to {action.lower()}:\n{detail[:2000]}",
+            actions=[T.MessageActionItem(ALLOW), T.MessageActionItem(ALWAYS),
+                     T.MessageActionItem(DENY)],
+        )
+        try:
+            choice = await self.server.window_show_message_request_async(params)
+        except Exception as exc:  # noqa: BLE001 - a client that cannot ask denies
+            log.info("approval request failed: %s", exc)
+            return False
+        title = getattr(choice, "title", None)
+        if title == ALWAYS:
+            self.always.add(action)
+        return title in (ALLOW, ALWAYS)
+
+    async def apply_edit(self, path: Path, new_text: str, description: str) -> bool:
+        caps = self.server.client_capabilities
+        if not (caps and caps.workspace and caps.workspace.apply_edit):
+            from lsp_agent.agent.tools.files import atomic_write_text
+
+            await asyncio.to_thread(atomic_write_text, path, new_text)
+            return True
+        uri = path.as_uri()
+        doc = self.server.workspace.text_documents.get(uri)
+        if doc is not None:
+            old = doc.source
+        elif path.exists():
+            old = path.read_text(encoding="utf-8", errors="replace")
+        else:
+            old = None
+        if old is None:
+            edit = T.WorkspaceEdit(document_changes=[
+                T.CreateFile(uri=uri, options=T.CreateFileOptions(overwrite=False,
+                                                                  ignore_if_exists=True)),
+                T.TextDocumentEdit(
+                    text_document=T.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None),
+                    edits=[T.TextEdit(range=_full_range(""), new_text=new_text)]),
+            ])
+        else:
+            edit = T.WorkspaceEdit(changes={uri: [T.TextEdit(range=_full_range(old),
+                                                             new_text=new_text)]})
+        try:
+            result = await self.server.workspace_apply_edit_async(
+                T.ApplyWorkspaceEditParams(edit=edit, label=description[:200]))
+        except Exception as exc:  # noqa: BLE001
+            log.info("applyEdit failed: %s", exc)
+            return False
+        return bool(getattr(result, "applied", False))
+
+    def read_text(self, path: Path) -> str | None:
+        """The editor's unsaved text of an open file, if any (edits land in the buffer first)."""
+        doc = self.server.workspace.text_documents.get(path.as_uri())
+        return doc.source if doc is not None else None
+
+
+def _full_range(text: str) -> T.Range:
+    lines = text.split("\n")
+    return T.Range(start=T.Position(line=0, character=0),
+                   end=T.Position(line=len(lines) - 1,
+                                 character=len(lines[-1].encode("utf-16-le")) // 2))
