@@ -121,7 +121,7 @@ class BlockManager:
             )
         if limit <= 0:
             raise BlockError(f"A block limit must be a positive number of characters, not {limit}.")
-        value = redact(value)
+        value, description = redact(value), redact(description)
         if len(value) > limit:
             raise BlockError(_too_long(label, len(value), limit))
         if scope == "shared":
@@ -214,7 +214,7 @@ class BlockManager:
                 raise BlockNotFound(label)
             changes: dict[str, object] = {}
             if description is not None:
-                changes["description"] = description
+                changes["description"] = redact(description)
             if limit is not None:
                 if limit < len(block.value):
                     raise BlockError(_too_long(label, len(block.value), limit))
