@@ -47,7 +47,7 @@ class Settings(_Model):
     compaction_threshold: float = Field(0.8, gt=0.1, le=0.99)
     keep_recent_messages: int = Field(12, ge=2)
     trust_workspace: bool = True
-    reflection: ReflectionSettings = Field(default_factory=ReflectionSettings)
+    reflection: ReflectionSettings = Field(default_factory=lambda: ReflectionSettings())
 
 
 def parse_settings(*layers: dict[str, Any] | None) -> tuple[Settings, list[str]]:

@@ -25,7 +25,6 @@ def build_tools(session: AgentSession) -> list[Tool]:
     from lsp_agent.agent.memory_tools import MEMORY_TOOLS
     from lsp_agent.agent.tools.files import FILE_TOOLS
     from lsp_agent.agent.tools.shell import SHELL_TOOLS
-
     from lsp_agent.learning.skills_service import LOAD_SKILL
 
     tools = [*MEMORY_TOOLS, *FILE_TOOLS, *SHELL_TOOLS, LOAD_SKILL]

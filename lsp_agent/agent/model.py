@@ -80,7 +80,7 @@ class LitellmModel:
             raise ModelError(_explain(self.name, exc)) from exc
         choice = resp.choices[0]
         msg = choice.message
-        calls = []
+        calls: list[ToolCall] = []
         for tc in getattr(msg, "tool_calls", None) or []:
             raw = tc.function.arguments or "{}"
             try:

@@ -58,17 +58,22 @@ def apply_research(memory: Any) -> tuple[list[str], int]:
         block = blocks.get(label)
         if block is None or block.read_only or not text.strip():
             continue
-        updated = memory.blocks.edit(label, lambda old, t=text, lim=block.limit:
-                                     merge_section(old, t, lim),
-                                     author="agent", reason="init: static research")
+        def change(old: str, text: str = text, limit: int = block.limit) -> str:
+            return merge_section(old, text, limit)
+
+        updated = memory.blocks.edit(label, change, author="agent", reason="init: static research")
         if updated.version != block.version:
             changed.append(label)
     return changed, len(research.facts)
 
 
+def _no_progress(_message: str, _pct: int | None = None) -> None:
+    return None
+
+
 async def run_init(session: Any, *, depth: str = "static", progress: Progress | None = None,
                    on_event: Any = None, wait_for_embeddings: bool = False) -> dict[str, Any]:
-    report = progress or (lambda _m, _p=None: None)
+    report: Progress = progress or _no_progress
     memory = session.memory
     report("Researching the workspace files", 5)
     changed, facts = await asyncio.to_thread(apply_research, memory)

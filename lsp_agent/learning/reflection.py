@@ -17,6 +17,7 @@ from lsp_agent.agent.tools.base import ToolContext
 
 log = logging.getLogger(__name__)
 MARK_KEY = "reflected_until"
+TIME_KEY = "reflected_at"
 
 REFLECT_PROMPT = """\
 You are reflecting while the user is away. Consolidate your memory blocks using what happened
@@ -47,15 +48,16 @@ def _recent(session: Any) -> tuple[str, int]:
     return "\n\n".join(parts)[-50_000:], newest
 
 
-def _changed_files(session: Any) -> str:
-    try:
-        from lsp_agent.learning.code_index import changed_since_index
-    except ImportError:
-        return "(unknown)"
-    try:
-        return ", ".join(changed_since_index(session.memory)[:50]) or "none"
-    except Exception:  # noqa: BLE001
-        return "(unknown)"
+def _changed_files(session: Any) -> list[str]:
+    """Workspace files modified since the last reflection (facts about them may be stale)."""
+    from lsp_agent.learning.workspace_files import FileEntry, iter_workspace_files
+
+    since = float(session.memory.store.get_meta(TIME_KEY) or 0)
+    if not since:
+        return []
+    changed = [e.rel_path for e in iter_workspace_files(session.workspace)
+               if isinstance(e, FileEntry) and e.mtime_ns / 1e9 > since]
+    return changed[:50]
 
 
 async def reflect(session: Any, on_event: Any = None) -> dict[str, Any]:
@@ -72,10 +74,11 @@ async def reflect(session: Any, on_event: Any = None) -> dict[str, Any]:
     agent = session.agent(reflection=True, tools=list(MEMORY_TOOLS))
     agent.ctx = ctx
     conv = await asyncio.to_thread(session.memory.recall.new_conversation, "Reflection")
-    changed = await asyncio.to_thread(_changed_files, session)
+    changed = ", ".join(await asyncio.to_thread(_changed_files, session)) or "none"
     prompt = REFLECT_PROMPT.format(changed=changed, material=material)
     result = await agent.turn(prompt, conv.id, on_event=on_event)
     await asyncio.to_thread(session.memory.store.set_meta, MARK_KEY, str(newest))
+    await asyncio.to_thread(session.memory.store.set_meta, TIME_KEY, str(started))
     changes = []
     for block in await asyncio.to_thread(session.memory.blocks.list):
         for v in await asyncio.to_thread(session.memory.blocks.history, block.label):

@@ -64,7 +64,7 @@ LOAD_SKILL = Tool("load_skill", "Load the full instructions of a skill from the 
 
 def search_skills(session: Any, query: str, limit: int) -> list[dict[str, Any]]:
     terms = {t for t in re.findall(r"\w+", query.lower()) if len(t) > 1}
-    hits = []
+    hits: list[dict[str, Any]] = []
     for skill in skills(session):
         text = f"{skill.name} {skill.description} {skill.body}".lower()
         score = sum(text.count(t) for t in terms) + 3 * sum(t in skill.name for t in terms)

@@ -50,6 +50,7 @@ class AgentMemory:
         self.archival = ArchivalMemory(self.store)
         self.sources: dict[str, SearchSource] = {}  # "code", "skills": added by the learning loop
         self.notices: list[str] = []
+        self.settings: Any = None  # the Settings it was opened with, when a caller sets them
 
     @property
     def memory_folder(self) -> Path:
@@ -106,7 +107,7 @@ class AgentMemory:
 
     def _block_hits(self, query: str, limit: int) -> list[dict[str, Any]]:
         terms = {t for t in re.findall(r"\w+", query.lower()) if len(t) > 1}
-        hits = []
+        hits: list[dict[str, Any]] = []
         for block in self.blocks.list():
             text = f"{block.label} {block.description}\n{block.value}"
             words = re.findall(r"\w+", text.lower())

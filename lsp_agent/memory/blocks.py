@@ -7,6 +7,7 @@ user-level shared store; the agent's own store only records that it uses them.
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -70,7 +71,7 @@ class BlockManager:
         rows = self.store.table("blocks").search().limit(10_000).to_list()
         return {r["label"]: Block(**r) for r in rows}
 
-    def list(self) -> list[Block]:
+    def list(self) -> builtins.list[Block]:
         blocks = []
         for label, block in sorted(self._rows().items(), key=lambda kv: _order(kv[0])):
             if block.scope == "shared" and self._shared_mgr is not None:
@@ -90,7 +91,7 @@ class BlockManager:
         labels = ", ".join(b.label for b in self.list()) or "none yet"
         raise BlockNotFound(f"No memory block '{label}'. Existing blocks: {labels}.")
 
-    def history(self, label: str) -> list[BlockVersion]:
+    def history(self, label: str) -> builtins.list[BlockVersion]:
         owner = self._owner(label)
         if owner is not self:
             return owner.history(label)
@@ -227,7 +228,7 @@ class BlockManager:
             self.mirror.write(updated)
         return updated
 
-    def ensure_defaults(self) -> list[Block]:
+    def ensure_defaults(self) -> builtins.list[Block]:
         """Create the default coding-agent blocks that are missing; repair half-written edits."""
         self.repair()
         existing = self._rows()

@@ -37,7 +37,11 @@ def redact(text: str) -> str:
     if not text:
         return text
     for kind, pattern in _PATTERNS:
-        text = pattern.sub(lambda m, k=kind: _tag(k, m.group(0)), text)
+
+        def tag(m: re.Match[str], k: str = kind) -> str:
+            return _tag(k, m.group(0))
+
+        text = pattern.sub(tag, text)
 
     def assignment(m: re.Match[str]) -> str:
         value = m.group(3)

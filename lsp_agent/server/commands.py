@@ -13,9 +13,9 @@ from typing import Any
 
 from lsp_agent.server import arguments as A
 from lsp_agent.server.progress import Progress
-from lsp_agent.server.render import block_md, hits_md, history_md, conversations_md
+from lsp_agent.server.render import block_md, conversations_md, history_md, hits_md
 
-Handler = Callable[[Any, Any], Awaitable[tuple[dict[str, Any], str]]]
+Handler = Callable[[Any, Any, Any], Awaitable[tuple[dict[str, Any], str]]]
 
 
 async def run_command(ls: Any, name: str, raw: tuple[Any, ...]) -> dict[str, Any]:

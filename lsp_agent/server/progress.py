@@ -21,7 +21,7 @@ class Progress:
         self.title = title
         self.token: str | None = None
         self._task = asyncio.current_task()
-        self._last = (None, None)
+        self._last: tuple[str | None, int | None] = (None, None)
 
     @property
     def supported(self) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,7 +18,7 @@ class ToolError(Exception):
     """A failure the model should read and can act on (bad path, no match, refused...)."""
 
 
-class PermissionMode(str, Enum):
+class PermissionMode(StrEnum):
     """How much the user lets the agent do without asking."""
 
     ASK = "ask"  # edits and shell commands need approval

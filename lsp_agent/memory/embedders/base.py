@@ -15,8 +15,13 @@ class EmbedderUnavailable(RuntimeError):
 class Embedder(Protocol):
     """Turns text into L2-normalised float32 vectors."""
 
-    name: str  # stable id stored beside the vectors, e.g. "onnx:all-minilm-l6-v2"
-    dim: int
+    @property
+    def name(self) -> str:
+        """Stable id stored beside the vectors, e.g. "onnx:all-minilm-l6-v2"."""
+        ...
+
+    @property
+    def dim(self) -> int: ...
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         """Vectors for passages to store, shape (len(texts), dim), float32, L2-normalised."""
