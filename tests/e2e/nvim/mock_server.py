@@ -65,6 +65,8 @@ def call_client(method, params):
         msg = read_msg()
         if msg.get("id") == rid and "method" not in msg:
             return msg.get("result"), msg.get("error")
+        if msg.get("method") in ("$/cancelRequest", "window/workDoneProgress/cancel"):
+            raise Cancelled()
         backlog.append(msg)
 
 
@@ -106,15 +108,22 @@ class InvalidParams(Exception):
     pass
 
 
+class Cancelled(Exception):
+    pass
+
+
 def progress(title, fn):
     token = uuid.uuid4().hex
     call_client("window/workDoneProgress/create", {"token": token})
     notify("$/progress", {"token": token, "value": {"kind": "begin", "title": title, "percentage": 0}})
     notify("$/progress", {"token": token, "value": {"kind": "report", "message": "working", "percentage": 50}})
     try:
-        return fn()
-    finally:
-        notify("$/progress", {"token": token, "value": {"kind": "end", "message": "done"}})
+        result = fn()
+    except Cancelled:
+        notify("$/progress", {"token": token, "value": {"kind": "end", "message": "Cancelled"}})
+        raise
+    notify("$/progress", {"token": token, "value": {"kind": "end", "message": "done"}})
+    return result
 
 
 def execute(cmd, a):
@@ -181,12 +190,13 @@ def execute(cmd, a):
             ws = state["root"]
             notify("lspAgent/event", {"workspace": ws, "conversation_id": cid, "type": "thinking", "text": "hmm"})
             notify("lspAgent/event", {"workspace": ws, "conversation_id": cid, "type": "tool_call", "text": "", "tool": "run_command", "arguments": {"command": "echo hi"}})
-            res, _ = call_client("window/showMessageRequest", {"type": 2, "message": "Run `echo hi`?", "actions": [{"title": "Allow"}, {"title": "Always allow"}, {"title": "Deny"}]})
+            res, _ = call_client("window/showMessageRequest", {"type": 2, "message": "lsp-agent wants to run shell command:\n" + ("echo hi" if "forbidden" not in a["prompt"] else "echo SHOULD_NOT_RUN"), "actions": [{"title": "Allow"}, {"title": "Always allow"}, {"title": "Deny"}]})
             allowed = isinstance(res, dict) and res.get("title") in ("Allow", "Always allow")
             notify("lspAgent/event", {"workspace": ws, "conversation_id": cid, "type": "tool_result", "tool": "run_command", "text": "hi" if allowed else "denied"})
             notify("lspAgent/event", {"workspace": ws, "conversation_id": cid, "type": "message", "text": "Done."})
             notify("lspAgent/event", {"workspace": ws, "conversation_id": cid, "type": "done", "text": ""})
-            return {"reply": "Done.", "conversation_id": cid, "steps": 2, "usage": {}}, "Done." + ("" if allowed else " (denied)")
+            reply = "Done." if allowed else "Understood."
+            return {"reply": reply, "conversation_id": cid, "steps": 2, "usage": {}}, reply
         return progress("Asking", run)
     if cmd == "lspAgent.conversation.new":
         return {"conversation": conv_view(new_conv(a.get("title")))}, "New conversation."
@@ -275,6 +285,9 @@ def handle(msg):
         else:
             send({"id": mid, "error": {"code": -32601, "message": "method not found: " + method}})
             return
+    except Cancelled:
+        send({"id": mid, "error": {"code": -32800, "message": "cancelled"}})
+        return
     except InvalidParams as e:
         send({"id": mid, "error": {"code": -32602, "message": str(e)}})
         return

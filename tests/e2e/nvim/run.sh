@@ -106,6 +106,18 @@ cat > "$TMP/learn.json" <<'JSON'
   {"content": "", "tool_calls": [{"name": "propose_skill", "arguments": {"name": "e2e-echo", "description": "Greet by running echo hi in the workspace shell.", "body": "# Echo greeting\n\n1. Run `echo hi` with run_command.\n2. Report the output."}}]}
 ]}
 JSON
+cat > "$TMP/deny.json" <<'JSON'
+{"responses": [
+  {"content": "", "tool_calls": [{"name": "run_command", "arguments": {"command": "echo SHOULD_NOT_RUN"}}]},
+  {"content": "Understood.", "expect_last_tool_result_contains": "refused"}
+]}
+JSON
+cat > "$TMP/cancel.json" <<'JSON'
+{"responses": [
+  {"content": "", "tool_calls": [{"name": "run_command", "arguments": {"command": "echo waiting"}}]},
+  {"content": "Should not get here."}
+]}
+JSON
 
 # --- Run -----------------------------------------------------------------------
 export LSP_AGENT_REPO="$REPO" LSP_AGENT_E2E_DIR="$TMP"

@@ -25,13 +25,29 @@ vim.notify = function(msg, level)
 end
 
 -- vim.ui.select stub: answers approvals with "Allow" (records every call).
+-- approval_choice: which approval action to take ("Allow", "Deny", ...), or "hold" to keep the
+-- request pending (its callback is kept in held_choice).
 local selects = {}
+local approval_choice, held_choice = "Allow", nil
 vim.ui.select = function(items, opts, on_choice)
   table.insert(selects, { items = items, opts = opts })
+  local is_approval = false
   for _, it in ipairs(items) do
     if type(it) == "table" and it.title == "Allow" then
-      return on_choice(it, _)
+      is_approval = true
     end
+  end
+  if is_approval then
+    if approval_choice == "hold" then
+      held_choice = on_choice
+      return
+    end
+    for i, it in ipairs(items) do
+      if it.title == approval_choice then
+        return on_choice(it, i)
+      end
+    end
+    return on_choice(nil, nil)
   end
   on_choice(items[1], 1)
 end
@@ -87,6 +103,8 @@ local function wait_for(cond, what, ms)
   end
 end
 
+local recorded = {} -- every successful result, checked against docs/protocol.md at the end
+
 -- Runs an Ex command and waits for the executeCommand result of `expect`.
 local function run(excmd, expect, ms)
   local before = agent.last
@@ -103,6 +121,7 @@ local function run(excmd, expect, ms)
   check(last.result.command == expect, "result.command", last.result.command)
   check(type(last.result.data) == "table", "result.data is an object", last.result)
   check(type(last.result.markdown) == "string", "result.markdown is a string", last.result)
+  table.insert(recorded, { command = expect, data = last.result.data })
   return last.result.data, last.result
 end
 
@@ -430,6 +449,44 @@ test("code action 'Remember this' (resolve + command executed)", function()
   check(block_values():find("KESTREL", 1, true), "memory.show contains the selected text")
 end, { legacy = true })
 
+test("approval denied: the command is refused and the agent is told", function()
+  use_script("deny.json")
+  approval_choice = "Deny"
+  local ok, data = pcall(run, "LspAgent ask run the forbidden command", "lspAgent.ask", TIMEOUT * 2)
+  approval_choice = "Allow"
+  check(ok, "ask ran", data)
+  check(data.reply == "Understood.", "the model saw the refusal (script expectation met)", data)
+end)
+
+test(":LspAgent cancel cancels a running ask", function()
+  use_script("cancel.json")
+  approval_choice, held_choice = "hold", nil
+  local before = agent.last
+  local nprog = #ui.progress_log
+  vim.cmd("LspAgent ask run a command and wait")
+  local ok, err = pcall(wait_for, function()
+    return held_choice ~= nil
+  end, "the approval request")
+  approval_choice = "Allow"
+  check(ok, err)
+  vim.cmd("LspAgent cancel")
+  wait_for(function()
+    return agent.last ~= before and agent.last.command == "lspAgent.ask"
+  end, "the cancelled ask to return")
+  check(agent.last.err ~= nil, "the ask ended with an error", agent.last)
+  check(vim.tbl_isempty(agent.pending), "nothing pending", agent.pending)
+  wait_for(function()
+    return find(vim.list_slice(ui.progress_log, nprog + 1), function(p)
+      return p.kind == "end"
+    end) ~= nil
+  end, "progress end after cancel")
+  -- answering the stale approval afterwards is harmless
+  held_choice(nil, nil)
+  held_choice = nil
+  vim.wait(200)
+  run("LspAgent status", "lspAgent.status")
+end)
+
 test("prompts: :LspAgent search without a query asks with vim.ui.input; split output", function()
   inputs, input_answers = {}, { "heron" }
   local data = run("LspAgent search", "lspAgent.search")
@@ -498,6 +555,79 @@ test("errors from the server are reported, not thrown", function()
   check(find(notes, function(n)
     return n.level == vim.log.levels.ERROR and n.msg:find("memory.revert", 1, true)
   end), "error notified", notes)
+end)
+
+-- The shapes docs/protocol.md promises, checked on everything the server returned above.
+local BLOCK = { "label", "description", "value", "limit", "read_only", "scope", "chars" }
+local VERSION = { "version", "author", "timestamp", "reason", "old", "new" }
+local CONVERSATION = { "id", "title", "created_at", "updated_at", "messages", "active" }
+local HIT = { "kind", "id", "title", "snippet", "score" }
+local SHAPES = {
+  ["lspAgent.init"] = { keys = { "blocks", "facts", "indexed_files" } },
+  ["lspAgent.remember"] = { keys = { "block", "version" } },
+  ["lspAgent.search"] = { keys = { "results" }, list = { results = HIT } },
+  ["lspAgent.learnSkill"] = { keys = { "name", "path", "applied" } },
+  ["lspAgent.ask"] = { keys = { "reply", "conversation_id", "steps", "usage" } },
+  ["lspAgent.reflect"] = { keys = { "changes" }, list = { changes = { "block", "reason", "version" } } },
+  ["lspAgent.memory.show"] = { keys = { "blocks" }, list = { blocks = BLOCK } },
+  ["lspAgent.memory.edit"] = { keys = { "label", "version" } },
+  ["lspAgent.memory.history"] = { keys = { "versions" }, list = { versions = VERSION } },
+  ["lspAgent.memory.revert"] = { keys = { "label", "version" } },
+  ["lspAgent.conversation.new"] = { keys = { "conversation" }, obj = { conversation = CONVERSATION } },
+  ["lspAgent.conversation.switch"] = { keys = { "conversation" }, obj = { conversation = CONVERSATION } },
+  ["lspAgent.conversation.fork"] = { keys = { "conversation" }, obj = { conversation = CONVERSATION } },
+  ["lspAgent.conversation.list"] = { keys = { "conversations", "active" }, list = { conversations = CONVERSATION } },
+  ["lspAgent.status"] = { keys = { "workspace", "store", "model", "embedder", "state", "counts" },
+    obj = { counts = { "blocks", "messages", "archival", "skills", "code_chunks" } } },
+}
+
+test("contract: result data and events have the shapes of docs/protocol.md", function()
+  local problems, seen = {}, {}
+  local function missing(where, t, keys)
+    for _, k in ipairs(keys) do
+      if type(t) ~= "table" or t[k] == nil then
+        local msg = where .. " lacks `" .. k .. "`"
+        if not seen[msg] then
+          seen[msg] = true
+          table.insert(problems, msg)
+        end
+      end
+    end
+  end
+  for _, r in ipairs(recorded) do
+    local shape = SHAPES[r.command]
+    if shape then
+      missing(r.command .. " data", r.data, shape.keys)
+      for k, keys in pairs(shape.obj or {}) do
+        if type(r.data[k]) == "table" then
+          missing(r.command .. " data." .. k, r.data[k], keys)
+        end
+      end
+      for k, keys in pairs(shape.list or {}) do
+        for _, item in ipairs(type(r.data[k]) == "table" and r.data[k] or {}) do
+          missing(r.command .. " data." .. k .. "[]", item, keys)
+          if r.command == "lspAgent.search" then
+            local need = ({ code = { "location" }, skill = { "location" }, message = { "conversation_id" }, block = { "label" } })[item.kind]
+            if need then
+              missing("search hit of kind " .. tostring(item.kind), item, need)
+            end
+          end
+        end
+      end
+    end
+  end
+  local types = { thinking = true, tool_call = true, tool_result = true, message = true, error = true, done = true }
+  for _, ev in ipairs(ui.events) do
+    missing("lspAgent/event", ev, { "workspace", "type" })
+    if not types[ev.type] then
+      local msg = "lspAgent/event type `" .. tostring(ev.type) .. "` is not in the contract"
+      if not seen[msg] then
+        seen[msg] = true
+        table.insert(problems, msg)
+      end
+    end
+  end
+  check(#problems == 0, "contract mismatches", problems)
 end)
 
 say(string.format("%d passed, %d failed", passed, failed))

@@ -338,7 +338,12 @@ function M.execute(command, args, opts)
     M.seq = M.seq + 1
     local seq = M.seq
     local req_id
-    local ok, rid = client_request(client, "workspace/executeCommand", params, function(err, result)
+    local done = false
+    local function finish(err, result)
+      if done then
+        return
+      end
+      done = true
       if req_id then
         M.pending[req_id] = nil
       end
@@ -347,6 +352,8 @@ function M.execute(command, args, opts)
         local msg = type(err) == "table" and (err.message or vim.inspect(err)) or tostring(err)
         if opts.on_error then
           opts.on_error(err)
+        elseif type(err) == "table" and err.code == -32800 then
+          vim.notify("lsp-agent " .. command .. ": cancelled", vim.log.levels.INFO)
         else
           if msg:sub(1, #command + 1) ~= command .. ":" then
             msg = command .. ": " .. msg
@@ -371,10 +378,14 @@ function M.execute(command, args, opts)
         local r = renderers[command] or default_render
         r(command, result, args, client)
       end
+    end
+    local ok, rid = client_request(client, "workspace/executeCommand", params, function(err, result)
+      finish(err, result)
     end, opts.bufnr or vim.api.nvim_get_current_buf())
     if ok and rid then
       req_id = rid
-      M.pending[rid] = { client_id = client.id, command = command }
+      -- Neovim drops the response to a cancelled request, so cancel() finishes it itself.
+      M.pending[rid] = { client_id = client.id, command = command, finish = finish }
     elseif not ok then
       vim.notify("lsp-agent: could not send " .. command, vim.log.levels.ERROR)
     end
@@ -420,6 +431,9 @@ function M.cancel()
       n = n + 1
     end
     M.pending[id] = nil
+    if p.finish then
+      p.finish({ code = -32800, message = "Request cancelled" })
+    end
   end
   vim.notify(string.format("lsp-agent: cancelled %d request%s", n, n == 1 and "" or "s"))
 end
