@@ -11,9 +11,9 @@ import hashlib
 import json
 import logging
 import threading
-from datetime import timedelta
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +94,7 @@ class MemoryStore:
             if name in self._existing():
                 try:
                     tbl = db.open_table(name)
-                    tbl.count_rows()
+                    _probe(tbl)
                 except Exception as exc:  # noqa: BLE001
                     raise self._corrupt(name, exc) from exc
             else:
@@ -260,6 +260,21 @@ class MemoryStore:
         for name in ("blocks", "messages", "archival", "conversations"):
             out[name] = self.table(name).count_rows() if name in self._existing() else 0
         return out
+
+
+PROBE_ROWS = 100_000
+
+
+def _probe(tbl: Any) -> None:
+    """Read every data file of a table (one column), so a damaged file fails here, at open.
+
+    Counting rows reads only the manifest: a table whose data files are garbage would open
+    and then fail on first use with a raw lance error instead of a StoreError. Tables larger
+    than PROBE_ROWS are probed on their first rows only.
+    """
+    rows = tbl.count_rows()
+    if rows:
+        tbl.search().select([tbl.schema.names[0]]).limit(min(rows, PROBE_ROWS)).to_arrow()
 
 
 def _cache_key(embedder: str, text: str) -> str:
