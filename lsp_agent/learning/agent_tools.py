@@ -1,0 +1,66 @@
+"""Tools the learning loop gives the agent: search over the codebase index (skills come later).
+
+The index is far cheaper than grep for "where is X handled?" questions phrased in words, and
+it finds code by meaning once embeddings are ready; grep stays the tool for exact patterns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from lsp_agent.agent.tools.base import Tool, ToolContext
+
+MAX_HITS = 20
+SNIPPET_LINES = 4
+NO_INDEX = (
+    "This workspace has no code index yet. Ask the user to run `lsp-agent init` (or the "
+    "\"lsp-agent: Initialise\" command in the editor) to index it; meanwhile use grep and "
+    "list_files."
+)
+
+
+def _search_code_tool(session: Any) -> Tool:
+    async def run(ctx: ToolContext | None, query: str, limit: int = 8) -> str:
+        from lsp_agent.learning.code_index import code_index_exists, search_code
+
+        memory = session.memory
+        if not await asyncio.to_thread(code_index_exists, memory):
+            return NO_INDEX
+        limit = max(1, min(int(limit), MAX_HITS))
+        hits = await asyncio.to_thread(search_code, memory, query, limit)
+        if not hits:
+            return f"No indexed code matches {query!r}. Try other words, or grep for a pattern."
+        return "\n\n".join(_format(h) for h in hits)
+
+    return Tool(
+        name="search_code",
+        description=(
+            "Search this workspace's code index by name or by meaning (full text + embeddings). "
+            "Returns the best chunks as 'path:start-end symbol' with a short snippet; read the "
+            "file with read_file for more. Use grep for exact patterns or regexes."
+        ),
+        parameters={
+            "type": "object",
+            "properties": {
+                "query": {"type": "string",
+                          "description": "Identifier(s) or words describing the code sought."},
+                "limit": {"type": "integer", "minimum": 1, "maximum": MAX_HITS,
+                          "description": "How many chunks to return (default 8)."},
+            },
+            "required": ["query"],
+        },
+        fn=run,
+    )
+
+
+def _format(hit: dict[str, Any]) -> str:
+    lines = hit["snippet"].split("\n")[:SNIPPET_LINES]
+    body = "\n".join(f"    {ln}" for ln in lines)
+    return f"{hit['title']}\n{body}"
+
+
+def learning_tools(session: Any) -> list[Tool]:
+    """The learning loop's tools for `session`'s agent; append new ones (load_skill) here."""
+    tools = [_search_code_tool(session)]
+    return tools

@@ -1,0 +1,408 @@
+"""The codebase index: the workspace's code as chunks in the agent's store, searchable at once.
+
+Indexing is split in two so that search is useful seconds after `init`: `build_index` writes
+chunk rows without vectors (full-text search works immediately) and `embed_pending` fills in
+vectors afterwards, in cancellable batches. Both are incremental: files are recognised by
+content hash (mtime+size first, so an unchanged tree is not even read) and an unchanged tree
+writes nothing. `update_paths` re-indexes just the files an editor saved, created or deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import timedelta
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from lsp_agent.learning import code_rows as R
+from lsp_agent.learning.workspace_files import FileEntry, SkippedFile, iter_workspace_files
+from lsp_agent.memory.locking import file_lock
+from lsp_agent.memory.search import Mode, ensure_fts_index, search_table
+from lsp_agent.memory.store import MemoryStore, sql_str
+
+log = logging.getLogger(__name__)
+
+CHUNKS = "code_chunks"
+FILES = "code_files"
+Progress = Callable[[str, "int | None"], None]
+
+FLUSH_ROWS = 4000  # chunk rows buffered before a write (fewer, larger fragments)
+POOL_MIN_FILES = 200  # below this, chunking in-process beats starting worker processes
+EMBED_WRITE_ROWS = 512  # vectors buffered before a write
+OPTIMIZE_EVERY_ROWS = 8192  # compact while embedding so fragments do not pile up
+LOCK_TIMEOUT = 600.0
+
+
+@dataclass
+class IndexReport:
+    """What one indexing run did; `skipped` lists (path, reason) for files left out."""
+
+    files_seen: int = 0
+    files_indexed: int = 0
+    files_unchanged: int = 0
+    files_removed: int = 0
+    chunks_added: int = 0
+    chunks_total: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    cancelled: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "skipped": [{"path": p, "reason": r} for p, r in self.skipped]}
+
+
+# -- tables ------------------------------------------------------------------------------------
+
+
+class _Index:
+    """Open handles on the two tables of one store (cached: opening costs milliseconds)."""
+
+    def __init__(self, store: MemoryStore, chunks: Any, files: Any) -> None:
+        self.store, self.chunks, self.files = store, chunks, files
+
+    def known_files(self, paths: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        """code_files rows by path: all of them, or those of `paths`."""
+        if paths is None:
+            rows = self.files.to_arrow().to_pylist()
+        else:
+            rows = []
+            for group in _groups(sorted(set(paths)), 500):
+                where = "path IN (" + ",".join(sql_str(p) for p in group) + ")"
+                rows += self.files.search().where(where).limit(len(group)).to_list()
+        return {r["path"]: r for r in rows}
+
+    def write(self, rows: list[dict[str, Any]], files: list[dict[str, Any]],
+              drop: Iterable[str]) -> None:
+        """Replace the chunks of `drop` (and of the files) by `rows`; record `files`."""
+        for group in _groups(sorted(set(drop)), 500):
+            self.chunks.delete("path IN (" + ",".join(sql_str(p) for p in group) + ")")
+        if rows:
+            self.chunks.add(pa.Table.from_pylist(rows, schema=self.chunks.schema))
+        if files:
+            data = pa.Table.from_pylist(files, schema=R.FILES_SCHEMA)
+            (self.files.merge_insert("path").when_matched_update_all()
+             .when_not_matched_insert_all().execute(data))
+
+    def forget(self, paths: Iterable[str]) -> None:
+        for group in _groups(sorted(set(paths)), 500):
+            self.files.delete("path IN (" + ",".join(sql_str(p) for p in group) + ")")
+
+
+_indexes: weakref.WeakKeyDictionary[MemoryStore, _Index] = weakref.WeakKeyDictionary()
+_indexes_lock = threading.Lock()
+
+
+def _table_names(db: Any) -> set[str]:
+    try:
+        return set(db.list_tables().tables)
+    except AttributeError:  # older API shape
+        return set(db.table_names())
+
+
+def _open(store: MemoryStore, *, create: bool) -> _Index | None:
+    """The index tables of `store`, created when `create`; rebuilt if the vector size changed."""
+    with _indexes_lock:
+        idx = _indexes.get(store)
+        if idx is not None:
+            return idx
+        db, dim = store.db, store.dim
+        names = _table_names(db)
+        if CHUNKS in names and FILES in names:
+            chunks = db.open_table(CHUNKS)
+            if chunks.schema.field("vector").type.list_size != dim:
+                log.info("code index vectors are not %d wide (embedder changed): rebuilding", dim)
+                db.drop_table(CHUNKS)
+                db.drop_table(FILES)
+                names = set()
+        elif not create:
+            return None
+        if CHUNKS not in names or FILES not in names:
+            if not create:
+                return None
+            db.create_table(CHUNKS, schema=R.chunks_schema(dim), exist_ok=True)
+            db.create_table(FILES, schema=R.FILES_SCHEMA, exist_ok=True)
+        idx = _Index(store, db.open_table(CHUNKS), db.open_table(FILES))
+        _indexes[store] = idx
+        return idx
+
+
+def _lock(store: MemoryStore, timeout: float = LOCK_TIMEOUT) -> Any:
+    """Indexing has its own lock so a long build never blocks memory edits."""
+    return file_lock(store.lock_path.with_name(store.lock_path.stem + ".code-index.lock"), timeout)
+
+
+def _memory(target: Any) -> Any:
+    """Accept an AgentSession (has .memory) or an AgentMemory."""
+    return getattr(target, "memory", target)
+
+
+def code_index_exists(memory: Any) -> bool:
+    """True when this workspace's code has been indexed (the tables exist)."""
+    store = _memory(memory).store
+    return store in _indexes or {CHUNKS, FILES} <= _table_names(store.db)
+
+
+# -- building ----------------------------------------------------------------------------------
+
+
+def build_index(target: Any, progress: Progress | None = None,
+                cancel: threading.Event | None = None) -> IndexReport:
+    """Bring the index up to date with the workspace: chunk new and changed files, drop removed
+    ones, build the full-text index. Vectors are left to `embed_pending`."""
+    memory = _memory(target)
+    start = time.perf_counter()
+    report = IndexReport()
+    notify = _throttled(progress)
+    notify("Scanning workspace files", None)
+    with _lock(memory.store):
+        idx = _open(memory.store, create=True)
+        assert idx is not None
+        known = idx.known_files()
+        todo: list[FileEntry] = []
+        seen: set[str] = set()
+        for entry in iter_workspace_files(memory.workspace):
+            if isinstance(entry, SkippedFile):
+                report.skipped.append((entry.rel_path, entry.reason))
+                continue
+            seen.add(entry.rel_path)
+            if _same_stat(known.get(entry.rel_path), entry):
+                report.files_unchanged += 1
+            else:
+                todo.append(entry)
+        report.files_seen = len(seen)
+        removed = [p for p in known if p not in seen]
+        if removed:
+            idx.write([], [], removed)
+            idx.forget(removed)
+            report.files_removed = len(removed)
+        _index_files(idx, todo, known, report, notify, cancel)
+        ensure_fts_index(idx.chunks, "search_text")
+        report.chunks_total = idx.chunks.count_rows()
+    report.seconds = round(time.perf_counter() - start, 3)
+    notify(f"Indexed {report.files_indexed} files ({report.chunks_added} chunks)", 100, force=True)
+    return report
+
+
+def _index_files(idx: _Index, todo: list[FileEntry], known: dict[str, dict[str, Any]],
+                 report: IndexReport, notify: Any, cancel: threading.Event | None) -> None:
+    """Chunk `todo` (in worker processes when there are many) and write in large batches."""
+    rows: list[dict[str, Any]] = []
+    files: list[dict[str, Any]] = []
+    drop: list[str] = []
+    jobs = [(str(e.path), e.rel_path, e.language, (known.get(e.rel_path) or {}).get("hash"))
+            for e in todo]
+    for done, result in enumerate(_chunk_all(jobs), start=1):
+        if result.rows is None and result.hash == "":  # vanished or unreadable meanwhile
+            report.skipped.append((result.path, result.error))
+            if result.path in known:
+                drop.append(result.path)
+                idx.forget([result.path])
+        elif result.rows is None:  # touched, same content: remember the new mtime only
+            report.files_unchanged += 1
+            files.append(result.file_row())
+        else:
+            report.files_indexed += 1
+            report.chunks_added += len(result.rows)
+            rows += result.rows
+            files.append(result.file_row())
+            if result.path in known:
+                drop.append(result.path)
+        if len(rows) >= FLUSH_ROWS or done == len(jobs) or (cancel and cancel.is_set()):
+            idx.write(rows, files, drop)
+            rows, files, drop = [], [], []
+            notify(f"Indexed {done}/{len(jobs)} changed files", 100 * done // len(jobs))
+        if cancel is not None and cancel.is_set():
+            report.cancelled = True
+            break
+
+
+def _same_stat(old: dict[str, Any] | None, entry: FileEntry) -> bool:
+    """The fast pre-check: same size and mtime means same content (hash is the fallback)."""
+    return old is not None and old["size"] == entry.size and old["mtime"] == entry.mtime_ns
+
+
+def _chunk_all(jobs: list[R.Job]) -> Iterator[R.FileResult]:
+    """Results in job order; worker processes when there are many files (tree-sitter holds
+    the GIL, so threads would not help), in-process otherwise or if the workers fail."""
+    done = 0
+    if len(jobs) >= POOL_MIN_FILES and (os.cpu_count() or 1) >= 2:
+        # spawn, not fork: the parent runs LanceDB's threads, which must not be forked.
+        pool = ProcessPoolExecutor(min(os.cpu_count() or 2, 4), mp_context=get_context("spawn"))
+        try:
+            for result in pool.map(R.read_and_chunk, jobs, chunksize=8):
+                done += 1
+                yield result
+        except (BrokenProcessPool, OSError) as exc:
+            log.info("chunking workers failed (%s); continuing in-process", exc)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+    yield from map(R.read_and_chunk, jobs[done:])
+
+
+def update_paths(target: Any, paths: list[Path], *, embed: bool = True) -> dict[str, Any]:
+    """Re-index just these files (saved, created, deleted, renamed; directories are rescanned),
+    then embed their new chunks. Does nothing before the first `build_index`."""
+    memory = _memory(target)
+    root = memory.workspace
+    out: dict[str, Any] = {"indexed": 0, "unchanged": 0, "removed": 0, "chunks": 0,
+                           "embedded": 0, "skipped": [], "index_seconds": 0.0}
+    idx = _open(memory.store, create=False)
+    if idx is None:
+        return out
+    start = time.perf_counter()
+    rels = sorted({r for r in (R.relative(root, Path(p)) for p in paths) if r is not None})
+    with _lock(memory.store):
+        known = idx.known_files(rels)
+        everything: list[dict[str, dict[str, Any]]] = []
+
+        def all_known() -> Iterable[str]:
+            if not everything:
+                everything.append(idx.known_files())
+            return everything[0].keys()
+
+        entries, gone, skipped = R.classify_paths(root, rels, known, all_known)
+        out["skipped"] = [{"path": s.rel_path, "reason": s.reason} for s in skipped]
+        more = [p for p in (*gone, *(e.rel_path for e in entries)) if p not in known]
+        known.update(idx.known_files(more))
+        gone = [p for p in gone if p in known]
+        if gone:
+            idx.write([], [], gone)
+            idx.forget(gone)
+        todo = [e for e in entries if not _same_stat(known.get(e.rel_path), e)]
+        report = IndexReport(files_unchanged=len(entries) - len(todo))
+        _index_files(idx, todo, known, report, lambda *a, **k: None, None)
+        out.update(indexed=report.files_indexed, unchanged=report.files_unchanged,
+                   removed=len(gone), chunks=report.chunks_added)
+    out["index_seconds"] = round(time.perf_counter() - start, 4)
+    if embed and report.files_indexed:
+        t = time.perf_counter()
+        changed = [e.rel_path for e in todo]
+        where = "path IN (" + ",".join(sql_str(p) for p in changed) + ")"
+        out["embedded"] = embed_pending(memory, where=where, optimize=False)
+        out["embed_seconds"] = round(time.perf_counter() - t, 4)
+    return out
+
+
+# -- embedding ---------------------------------------------------------------------------------
+
+
+def embed_pending(memory: Any, progress: Progress | None = None,
+                  cancel: threading.Event | None = None, batch: int = 64, *,
+                  where: str | None = None, optimize: bool = True) -> int:
+    """Embed chunks that have no vector (or one from another embedder); returns how many.
+
+    Texts go through `store.embed_documents`, so its cache makes re-embedding moved or
+    re-chunked code free. Cancelling keeps the batches already written.
+    """
+    memory = _memory(memory)
+    store: MemoryStore = memory.store
+    if store.embedder is None:
+        return 0
+    idx = _open(store, create=False)
+    if idx is None:
+        return 0
+    name = store.embedder_name
+    cond = f"(vector IS NULL OR embedder != {sql_str(name)})" + (f" AND ({where})" if where else "")
+    total = idx.chunks.count_rows(cond)
+    if not total:
+        return 0
+    notify = _throttled(progress)
+    reader = (idx.chunks.search().where(cond).select(["id", "path", "kind", "symbol", "text"])
+              .limit(total).to_batches(batch))
+    done, since_optimize = 0, 0
+    pending: list[tuple[str, list[float]]] = []
+    for record_batch in reader:
+        for group in _groups(record_batch.to_pylist(), batch):
+            vectors = store.embed_documents([R.embed_text(r) for r in group])
+            pending += [(r["id"], v) for r, v in zip(group, vectors, strict=True) if v is not None]
+            done += len(group)
+            if len(pending) >= EMBED_WRITE_ROWS:
+                since_optimize += _write_vectors(idx, pending, name)
+                pending = []
+            notify(f"Embedded {done}/{total} code chunks", 100 * done // total)
+            if cancel is not None and cancel.is_set():
+                _write_vectors(idx, pending, name)
+                return done
+        if optimize and since_optimize >= OPTIMIZE_EVERY_ROWS:
+            _optimize(idx)
+            since_optimize = 0
+    _write_vectors(idx, pending, name)
+    if optimize:
+        _optimize(idx)
+    notify(f"Embedded {done} code chunks", 100, force=True)
+    return done
+
+
+def _write_vectors(idx: _Index, pending: list[tuple[str, list[float]]], name: str) -> int:
+    """Set vectors on existing rows only: a row deleted meanwhile is not brought back."""
+    if not pending:
+        return 0
+    schema = pa.schema([idx.chunks.schema.field("id"), idx.chunks.schema.field("vector"),
+                        idx.chunks.schema.field("embedder")])
+    data = pa.Table.from_pydict({"id": [p[0] for p in pending], "vector": [p[1] for p in pending],
+                                 "embedder": [name] * len(pending)}, schema=schema)
+    with _lock(idx.store):
+        idx.chunks.merge_insert("id").when_matched_update_all().execute(data)
+    return len(pending)
+
+
+def _optimize(idx: _Index) -> None:
+    """Compact fragments, fold new rows into the full-text index, drop superseded files."""
+    with _lock(idx.store):
+        try:
+            idx.chunks.optimize(cleanup_older_than=timedelta(minutes=1))
+        except Exception as exc:  # noqa: BLE001 - maintenance must never fail indexing
+            log.info("code index optimize skipped: %s", exc)
+
+
+# -- searching ---------------------------------------------------------------------------------
+
+_COLUMNS = ["id", "path", "start_line", "end_line", "kind", "symbol", "text"]
+
+
+def search_code(memory: Any, query: str, limit: int = 10,
+                mode: Mode = "hybrid") -> list[dict[str, Any]]:
+    """Code hits (docs/protocol.md `Hit`, kind "code") best first; [] before the first init."""
+    memory = _memory(memory)
+    idx = _open(memory.store, create=False)
+    if idx is None or not query.strip():
+        return []
+    vector = memory.store.embed_query(query) if mode != "text" else None
+    hits = search_table(idx.chunks, R.expand_query(query), vector, mode=mode,
+                        limit=max(3 * limit, 30), text_column="search_text", columns=_COLUMNS)
+    # The definition of a searched name beats code that merely mentions it often.
+    ranked = sorted(hits, key=lambda h: (-R.name_tier(h.row["symbol"], query), -h.score))
+    return [R.hit(memory.workspace, h.row, query, h.score, h.text_rank, h.vector_rank)
+            for h in ranked[:limit]]
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _groups(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _throttled(progress: Progress | None, every: float = 0.25) -> Any:
+    """Progress callbacks at most every `every` seconds (editors render each one)."""
+    last = [0.0]
+
+    def notify(message: str, percent: int | None, force: bool = False) -> None:
+        now = time.monotonic()
+        if progress is not None and (force or now - last[0] >= every):
+            last[0] = now
+            progress(message, percent)
+
+    return notify

@@ -1,0 +1,273 @@
+"""Rows of the codebase index: table schemas, file -> chunk rows, search text, and hits.
+
+Kept apart from `code_index` so that chunking worker processes import only this (no LanceDB),
+and so that what a row holds, and why, reads in one place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from lsp_agent.learning import workspace_files as wf
+from lsp_agent.learning.chunker import chunk_file
+
+MAX_EMBED_CHARS = 1500  # the embedder truncates at ~256 tokens anyway; less to tokenise
+SNIPPET_LINES = 6
+SNIPPET_CHARS = 400
+
+FILES_SCHEMA = pa.schema(
+    [("path", pa.string()), ("hash", pa.string()), ("size", pa.int64()),
+     ("mtime", pa.int64()), ("chunks", pa.int32())]
+)
+
+
+def chunks_schema(dim: int) -> pa.Schema:
+    return pa.schema(
+        [
+            ("id", pa.string()),
+            ("path", pa.string()),  # workspace-relative, POSIX
+            ("start_line", pa.int32()),  # 1-based, inclusive
+            ("end_line", pa.int32()),
+            ("kind", pa.string()),
+            ("symbol", pa.string()),
+            ("language", pa.string()),
+            ("text", pa.string()),
+            ("search_text", pa.string()),
+            ("file_hash", pa.string()),
+            pa.field("vector", pa.list_(pa.float32(), dim), nullable=True),
+            ("embedder", pa.string()),  # "" until embedded
+        ]
+    )
+
+
+# -- files to rows (runs in worker processes) ----------------------------------------------------
+
+Job = tuple[str, str, "str | None", "str | None"]  # absolute path, rel path, language, old hash
+
+
+@dataclass
+class FileResult:
+    """One file read: rows is None when its content is unchanged (or it could not be read)."""
+
+    path: str
+    hash: str
+    size: int
+    mtime: int
+    rows: list[dict[str, Any]] | None
+    error: str = ""
+
+    def file_row(self) -> dict[str, Any]:
+        return {"path": self.path, "hash": self.hash, "size": self.size, "mtime": self.mtime,
+                "chunks": len(self.rows or [])}
+
+
+def read_and_chunk(job: Job) -> FileResult:
+    """Hash a file and, when its content changed, cut it into chunk rows (without vectors)."""
+    abs_path, rel, language, old_hash = job
+    try:
+        st = os.stat(abs_path)  # before reading: a later change then shows as a newer mtime
+        with open(abs_path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        return FileResult(rel, "", 0, 0, None, f"unreadable ({exc.strerror})")
+    digest = wf.content_hash(data)
+    if digest == old_hash:
+        return FileResult(rel, digest, st.st_size, st.st_mtime_ns, None)
+    text = data.decode("utf-8", errors="replace")
+    rows = [
+        chunk_row(rel, c.start_line, c.end_line, c.kind, c.symbol or "", language or "", c.text,
+                  digest)
+        for c in chunk_file(rel, text, language)
+    ]
+    return FileResult(rel, digest, st.st_size, st.st_mtime_ns, rows)
+
+
+def chunk_row(path: str, start: int, end: int, kind: str, symbol: str, language: str,
+              text: str, file_hash: str) -> dict[str, Any]:
+    text_hash = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    chunk_id = hashlib.sha256(f"{path}\0{start}\0{end}\0{text_hash}".encode()).hexdigest()[:32]
+    return {"id": chunk_id, "path": path, "start_line": start, "end_line": end, "kind": kind,
+            "symbol": symbol, "language": language, "text": text,
+            "search_text": search_text(path, kind, symbol, text), "file_hash": file_hash,
+            "vector": None, "embedder": ""}
+
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
+def split_identifier(word: str) -> list[str]:
+    """`parseHTTPSettings` / `parse_settings` -> its lower-case words."""
+    return [p.lower() for piece in word.split("_") for p in _PART.findall(piece)]
+
+
+def _camel_words(text: str) -> list[str]:
+    """Words hidden inside camelCase identifiers. The full-text tokenizer already splits
+    snake_case at underscores, but would keep `parseSettings` as one token."""
+    words: dict[str, None] = {}
+    for ident in set(_IDENT.findall(text)):
+        if not ident.islower() and not ident.isupper():
+            parts = split_identifier(ident)
+            if len(parts) > 1:
+                words.update(dict.fromkeys(parts))
+    return list(words)
+
+
+def search_text(path: str, kind: str, symbol: str, text: str) -> str:
+    """What full-text search sees: a header naming the file and symbol, the code, and the
+    words of camelCase identifiers (so `settings` finds `parseSettings`)."""
+    symbol_words = " ".join(split_identifier(symbol))
+    extra = " ".join(_camel_words(text))
+    return f"{path} {kind} {symbol}\n{symbol_words}\n{text}\n{extra}"
+
+
+def embed_text(row: dict[str, Any]) -> str:
+    """What the embedder sees. No line numbers: moved code keeps its cached vector."""
+    head = f"{row['path']} {row['symbol']}".strip()
+    return f"{head}\n{row['text']}"[:MAX_EMBED_CHARS]
+
+
+def expand_query(query: str) -> str:
+    """The query plus the words of its camelCase identifiers."""
+    extra = [w for w in _camel_words(query) if w not in query.lower()]
+    return " ".join([query, *extra])
+
+
+def name_tier(symbol: str, query: str) -> int:
+    """2 when the query names one of the chunk's symbols, 1 when a short query's words all
+    appear in one symbol's name, else 0."""
+    if not symbol:
+        return 0
+    words = [w for q in query.split() for w in split_identifier(q)]
+    if not words:
+        return 0
+    wanted = "".join(words)
+    tier = 0
+    for name in symbol.split(", "):
+        leaf = name.rsplit(".", 1)[-1]
+        if wanted in ("".join(split_identifier(leaf)), "".join(split_identifier(name))):
+            return 2
+        if len(words) <= 4 and set(words) <= set(split_identifier(name)):
+            tier = 1
+    return tier
+
+
+# -- single paths (editor events) ----------------------------------------------------------------
+
+
+def relative(root: Path, path: Path) -> str | None:
+    """`path` relative to the workspace (POSIX), or None when it lies outside."""
+    path = path if path.is_absolute() else root / path
+    try:
+        rel = Path(os.path.normpath(path)).relative_to(root)
+    except ValueError:
+        return None
+    return rel.as_posix() if rel.parts else None
+
+
+def _classify_one(root: Path, rel: str) -> wf.FileEntry | wf.SkippedFile | None:
+    """The walker's verdict on one file, or None when it is ignored (gitignore, tool dir)."""
+    parts = rel.split("/")
+    rules = wf._root_rules(root)
+    for i, name in enumerate(parts[:-1]):
+        rel_dir = "/".join(parts[: i + 1])
+        if wf._is_skipped_dir(name) or rules.ignored(rel_dir, True):
+            return None
+        rules = rules.with_dir(str(root / rel_dir), rel_dir)
+    if rules.ignored(rel, False):
+        return None
+    path = root / rel
+    if path.is_symlink():
+        target = os.path.realpath(path)
+        if not target.startswith(str(root) + os.sep):
+            return wf.SkippedFile(path, rel, "symlink outside workspace")
+    return wf._classify(path, rel, parts[-1], 1_000_000)
+
+
+def classify_paths(
+    root: Path, rels: list[str], known: dict[str, Any], all_known: Callable[[], Iterable[str]],
+) -> tuple[list[wf.FileEntry], list[str], list[wf.SkippedFile]]:
+    """Sort changed paths into files to (re)index, paths whose rows must go, and skipped files.
+
+    A directory (created, or switched by git) is rescanned; a deleted directory removes every
+    file under it; a changed .gitignore rescans its directory.
+    """
+    entries: dict[str, wf.FileEntry] = {}
+    gone: set[str] = set()
+    skipped: list[wf.SkippedFile] = []
+    dirs: set[str] = set()
+    for rel in rels:
+        path = root / rel
+        if path.name == ".gitignore":
+            parent = Path(rel).parent.as_posix()
+            dirs.add("" if parent == "." else parent)
+        if path.is_dir() and not path.is_symlink():
+            dirs.add(rel)
+        elif not path.exists():
+            gone.add(rel)
+            if rel not in known:  # maybe a deleted directory
+                gone.update(p for p in all_known() if p.startswith(rel + "/"))
+        else:
+            verdict = _classify_one(root, rel)
+            if isinstance(verdict, wf.FileEntry):
+                entries[rel] = verdict
+            else:
+                gone.add(rel)
+                if verdict is not None:
+                    skipped.append(verdict)
+    if dirs:
+        prefixes = tuple("" if d == "" else d + "/" for d in dirs)
+        seen: set[str] = set()
+        for item in wf.iter_workspace_files(root):
+            if not item.rel_path.startswith(prefixes):
+                continue
+            if isinstance(item, wf.SkippedFile):
+                skipped.append(item)
+            else:
+                entries[item.rel_path] = item
+                seen.add(item.rel_path)
+        gone.update(p for p in all_known() if p.startswith(prefixes) and p not in seen)
+    gone.difference_update(entries)
+    return list(entries.values()), sorted(gone), skipped
+
+
+# -- hits ------------------------------------------------------------------------------------------
+
+
+def hit(root: Path, row: dict[str, Any], query: str, score: float, text_rank: int | None,
+        vector_rank: int | None) -> dict[str, Any]:
+    """A protocol `Hit` of kind "code" (0-based LSP range covering the chunk)."""
+    lines = row["text"].split("\n")
+    start, end = int(row["start_line"]), int(row["end_line"])
+    symbol = row.get("symbol") or ""
+    title = f"{row['path']}:{start}-{end}" + (f" {symbol}" if symbol else "")
+    return {
+        "kind": "code", "id": row["id"], "title": title, "snippet": snippet(lines, query),
+        "score": round(score, 6), "path": row["path"], "start_line": start, "end_line": end,
+        "symbol": symbol, "text_rank": text_rank, "vector_rank": vector_rank,
+        "location": {
+            "uri": (root / row["path"]).as_uri(),
+            "range": {"start": {"line": start - 1, "character": 0},
+                      "end": {"line": end - 1, "character": len(lines[-1])}},
+        },
+    }
+
+
+def snippet(lines: list[str], query: str) -> str:
+    """The chunk's first line, then the lines around the first one mentioning the query."""
+    terms = {w for w in re.findall(r"\w+", query.lower()) if len(w) > 2}
+    terms.update(w for w in _camel_words(query) if len(w) > 2)
+    first = next((i for i, ln in enumerate(lines) if terms and any(t in ln.lower()
+                                                                  for t in terms)), 0)
+    picked = lines[:SNIPPET_LINES] if first < SNIPPET_LINES - 1 else (
+        [lines[0], "    ..."] + lines[first : first + SNIPPET_LINES - 2])
+    text = "\n".join(ln.rstrip() for ln in picked)
+    return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 3] + "..."
