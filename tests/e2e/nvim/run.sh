@@ -58,7 +58,8 @@ if [ "$MOCK" = 1 ]; then
 else
   BIN="${LSP_AGENT_BIN:-/work/main/.venv/bin/lsp-agent}"
   [ -x "$BIN" ] || fail "server binary not found: $BIN (set LSP_AGENT_BIN)"
-  "$BIN" --help 2>/dev/null | grep -q serve || fail "$BIN has no 'serve' command"
+  HELP="$("$BIN" --help 2>&1)"
+  case "$HELP" in *serve*) ;; *) fail "$BIN has no 'serve' command" ;; esac
   ln -s "$BIN" "$TMP/bin/lsp-agent"
 fi
 

@@ -70,11 +70,10 @@ function M.check()
       health.info("model: " .. tostring(d.model) .. ", embedder: " .. tostring(d.embedder) .. ", state: " .. tostring(d.state))
       if type(d.counts) == "table" then
         local parts = {}
-        for _, k in ipairs({ "blocks", "messages", "archival", "skills", "code_chunks" }) do
-          if d.counts[k] ~= nil then
-            table.insert(parts, k .. "=" .. tostring(d.counts[k]))
-          end
+        for _, k in ipairs(vim.tbl_keys(d.counts)) do
+          table.insert(parts, tostring(k) .. "=" .. tostring(d.counts[k]))
         end
+        table.sort(parts)
         health.info("counts: " .. table.concat(parts, ", "))
       end
     end
