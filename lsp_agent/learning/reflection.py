@@ -18,6 +18,7 @@ from lsp_agent.agent.tools.base import ToolContext
 log = logging.getLogger(__name__)
 MARK_KEY = "reflected_until"
 TIME_KEY = "reflected_at"
+REFLECTION_TITLE = "Reflection"
 
 REFLECT_PROMPT = """\
 You are reflecting while the user is away. Consolidate your memory blocks using what happened
@@ -40,6 +41,8 @@ def _recent(session: Any) -> tuple[str, int]:
     since = int(memory.store.get_meta(MARK_KEY) or -1)
     parts, newest = [], since
     for conv in memory.recall.conversations():
+        if conv.title == REFLECTION_TITLE:
+            continue  # its own transcripts are not material
         msgs = [m for m in memory.recall.messages(conv.id, after_seq=since)
                 if m.role in ("user", "assistant")]
         if msgs:
@@ -73,7 +76,8 @@ async def reflect(session: Any, on_event: Any = None) -> dict[str, Any]:
                       extra={"memory": session.memory, "session": session, "author": "reflection"})
     agent = session.agent(reflection=True, tools=list(MEMORY_TOOLS))
     agent.ctx = ctx
-    conv = await asyncio.to_thread(session.memory.recall.new_conversation, "Reflection")
+    conv = await asyncio.to_thread(session.memory.recall.new_conversation,
+                                     REFLECTION_TITLE)
     changed = ", ".join(await asyncio.to_thread(_changed_files, session)) or "none"
     prompt = REFLECT_PROMPT.format(changed=changed, material=material)
     result = await agent.turn(prompt, conv.id, on_event=on_event)

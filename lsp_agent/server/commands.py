@@ -26,8 +26,35 @@ async def run_command(ls: Any, name: str, raw: tuple[Any, ...]) -> dict[str, Any
     for notice in session.notices:
         ls.show(notice)
     session.notices = []
+    scheduler = _scheduler(ls, session)
+    if name != "lspAgent.reflect":
+        scheduler.touch()  # the user is active: a running background reflection yields
     data, markdown = await handler(ls, session, args)
+    if name == "lspAgent.ask":
+        scheduler.maybe_start()  # every N turns
     return {"ok": True, "command": name, "data": data, "markdown": markdown}
+
+
+def _scheduler(ls: Any, session: Any) -> Any:
+    """The session's reflection scheduler, and the server's idle watcher, made on first use."""
+    from lsp_agent.learning.reflection import ReflectionScheduler
+
+    if getattr(session, "reflection", None) is None:
+        session.reflection = ReflectionScheduler(session)
+    if getattr(ls, "_idle_watch", None) is None:
+        ls._idle_watch = asyncio.get_running_loop().create_task(_idle_watch(ls))
+    return session.reflection
+
+
+async def _idle_watch(ls: Any) -> None:
+    """Start reflection for sessions whose editor has been idle long enough."""
+    while True:
+        sessions = ls.agents.sessions()
+        wait = min([s.settings.reflection.idle_seconds for s in sessions] or [60.0])
+        await asyncio.sleep(max(1.0, min(wait / 4, 30.0)))
+        for session in ls.agents.sessions():
+            if getattr(session, "reflection", None) is not None:
+                session.reflection.maybe_start()
 
 
 def _events(ls: Any, session: Any, conversation_id: str | None) -> Callable[[dict[str, Any]], None]:
@@ -212,8 +239,14 @@ async def files_changed(ls: Any, uris: list[str]) -> None:
 
 
 def shutdown(ls: Any) -> None:
+    if getattr(ls, "_idle_watch", None) is not None:
+        ls._idle_watch.cancel()
     if ls._agents is None:
         return
     for session in ls.agents.sessions():
-        for task in getattr(session, "background", []):
-            task.cancel()
+        scheduler = getattr(session, "reflection", None)
+        if scheduler is not None and scheduler.task is not None:
+            scheduler.task.cancel()
+        cancel = getattr(session, "_embed_cancel", None)
+        if cancel is not None:
+            cancel.set()

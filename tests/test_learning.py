@@ -1,0 +1,228 @@
+"""The learning loop: init, remember, learn-skill, reflection and export, on real stores."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lsp_agent.agent.scripted import reset_scripted
+from lsp_agent.agent.tools.files import DiskToolHost
+from lsp_agent.config import parse_settings
+from lsp_agent.learning.init import END, START, apply_research, merge_section, run_init
+from lsp_agent.learning.interop import render_agents_md
+from lsp_agent.learning.reflection import reflect
+from lsp_agent.learning.remember import remember
+from lsp_agent.learning.skills_service import learn_skill, skills_catalog
+from lsp_agent.service import AgentSession
+
+FIXTURES = Path(__file__).parent / "fixtures" / "repos"
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("LSP_AGENT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    monkeypatch.delenv("LSP_AGENT_MODEL", raising=False)
+    return tmp_path
+
+
+def session_for(tmp: Path, ws: Path, responses: list[dict[str, Any]] | None = None,
+                apply: bool = True) -> AgentSession:
+    layer: dict[str, Any] = {"embedder": "none", "store": str(tmp / f"store-{ws.name}")}
+    if responses is not None:
+        script = tmp / f"script-{ws.name}.json"
+        script.write_text(json.dumps({"responses": responses}))
+        reset_scripted(str(script))
+        layer["model"] = f"scripted/{script}"
+    settings, _ = parse_settings(layer)
+    host = DiskToolHost(True, workspace=ws)
+    if not apply:
+        async def refuse(path: Path, new_text: str, description: str) -> bool:
+            return False
+
+        host.apply_edit = refuse  # type: ignore[method-assign]
+    return AgentSession(ws, settings, host)
+
+
+def copy_fixture(name: str, tmp: Path) -> Path:
+    dest = tmp / name
+    shutil.copytree(FIXTURES / name, dest, ignore=shutil.ignore_patterns(".ruff_cache"))
+    return dest
+
+
+@pytest.mark.parametrize("repo,block,expected", [
+    ("python-app", "commands", "(from Makefile)"),
+    ("node-ts", "commands", "(from package.json)"),
+    ("rust-crate", "project", "Cargo.toml"),
+    ("go-mod", "project", "go.mod"),
+])
+def test_static_init_fills_blocks_with_provenance(env: Path, repo: str, block: str,
+                                                  expected: str) -> None:
+    ws = copy_fixture(repo, env)
+    session = session_for(env, ws)
+    changed, facts = apply_research(session.memory)
+    assert facts > 3 and block in changed
+    value = session.memory.blocks.get(block).value
+    assert START in value and END in value and expected in value
+
+
+def test_reinit_updates_without_duplicating_and_keeps_other_text(env: Path) -> None:
+    ws = copy_fixture("python-app", env)
+    session = session_for(env, ws)
+    apply_research(session.memory)
+    blocks = session.memory.blocks
+    blocks.edit("commands", lambda v: v + "\n\nAlways run the slow tests on Fridays.",
+                author="user", reason="note")
+    versions = len(blocks.history("commands"))
+    changed, _ = apply_research(session.memory)
+    assert changed == [] and len(blocks.history("commands")) == versions
+    value = blocks.get("commands").value
+    assert value.count(START) == 1 and "slow tests on Fridays" in value
+    (ws / "Makefile").write_text((ws / "Makefile").read_text() + "\nbench:\n\tpython bench.py\n")
+    changed, _ = apply_research(session.memory)
+    value = blocks.get("commands").value
+    assert "commands" in changed and value.count(START) == 1
+    assert "bench" in value and "slow tests on Fridays" in value
+
+
+def test_merge_section_fits_the_limit() -> None:
+    merged = merge_section("mine", "\n".join(f"- fact {i}" for i in range(500)), 600)
+    assert len(merged) <= 600 and merged.startswith("mine") and END in merged
+
+
+def test_run_init_reports_progress_monotonically(env: Path) -> None:
+    ws = copy_fixture("python-app", env)
+    session = session_for(env, ws)
+    seen: list[int] = []
+    data = asyncio.run(run_init(session, progress=lambda m, p=None: seen.append(p or 0),
+                                wait_for_embeddings=True))
+    assert seen == sorted(seen) and seen[-1] == 100
+    assert data["facts"] > 3 and "Initialised" in data["markdown"]
+
+
+def test_remember_without_a_model_is_verbatim_and_deduplicated(env: Path) -> None:
+    ws = env / "ws"
+    ws.mkdir()
+    session = session_for(env, ws)
+    first = asyncio.run(remember(session, "Use pnpm, not npm.", None))
+    again = asyncio.run(remember(session, "Use pnpm, not npm.", None))
+    assert first["block"] == "notes" and again["version"] == first["version"]
+    assert session.memory.blocks.get("notes").value.count("Use pnpm") == 1
+    other = asyncio.run(remember(session, "Tabs, width 4.", "conventions"))
+    assert other["block"] == "conventions"
+    with pytest.raises(Exception, match="needs a model"):
+        asyncio.run(remember(session, None, None))
+
+
+def test_remember_with_a_model_lets_the_agent_choose_the_block(env: Path) -> None:
+    ws = env / "ws"
+    ws.mkdir()
+    session = session_for(env, ws, [
+        {"content": "", "tool_calls": [{"name": "core_memory_append", "arguments": {
+            "label": "human", "content": "Prefers short answers."}}]},
+        {"content": "A preference: stored in human."},
+    ])
+    data = asyncio.run(remember(session, "I like short answers", None))
+    assert data["block"] == "human" and "human" in data["reply"]
+    assert "Prefers short answers." in session.memory.blocks.get("human").value
+
+
+def test_learn_skill_without_model_validates_saves_and_bumps(env: Path) -> None:
+    ws = env / "ws"
+    ws.mkdir()
+    session = session_for(env, ws)
+    text = "Release the package. Bump the version, tag it, push the tag."
+    data = asyncio.run(learn_skill(session, name="release-package", text=text))
+    path = ws / ".agents" / "skills" / "release-package" / "SKILL.md"
+    assert data["applied"] and path.exists() and data["version"] == "1"
+    content = path.read_text()
+    assert content.startswith("---\n") and "name: release-package" in content
+    data = asyncio.run(learn_skill(session, name="release-package", text=text + " Then announce."))
+    assert data["version"] == "2" and "announce" in path.read_text()
+    assert len(list((ws / ".agents" / "skills").iterdir())) == 1
+    assert "release-package" in skills_catalog(session)
+    for bad in ("Bad_Name", "../escape", "a--b", "-x"):
+        with pytest.raises(ValueError):
+            asyncio.run(learn_skill(session, name=bad, text=text))
+    assert not (ws / "escape").exists()
+
+
+def test_learn_skill_refused_lands_nothing(env: Path) -> None:
+    ws = env / "ws"
+    ws.mkdir()
+    session = session_for(env, ws, apply=False)
+    data = asyncio.run(learn_skill(session, name="deploy", text="Deploy with make deploy."))
+    assert data["applied"] is False
+    assert not (ws / ".agents").exists()
+
+
+def test_learn_skill_from_a_conversation_with_the_model(env: Path) -> None:
+    ws = env / "ws"
+    ws.mkdir()
+    session = session_for(env, ws, [
+        {"content": "Run make test."},
+        {"content": "", "tool_calls": [{"name": "propose_skill", "arguments": {
+            "name": "Bad Name", "description": "x", "body": "y"}}]},
+        {"content": "", "tool_calls": [{"name": "propose_skill", "arguments": {
+            "name": "run-tests", "description": "How to run this project's tests. Use before "
+            "committing.", "body": "1. Run `make test`.\n2. Fix failures first."}}]},
+    ])
+    asyncio.run(session.ask("How do I run the tests?"))
+    data = asyncio.run(learn_skill(session))
+    assert data["name"] == "run-tests" and data["applied"]
+    assert "make test" in (ws / ".agents/skills/run-tests/SKILL.md").read_text()
+
+
+def test_reflection_edits_are_versioned_and_revertible(env: Path) -> None:
+    ws = env / "ws"
+    ws.mkdir()
+    session = session_for(env, ws, [
+        {"content": "Noted."},
+        {"content": "", "tool_calls": [{"name": "memory_rethink", "arguments": {
+            "label": "human", "new_memory": "Works late; prefers concise answers."}}]},
+        {"content": "human: merged two preferences"},
+    ])
+    session.memory.blocks.set("human", "Prefers concise answers.\nPrefers concise answers!",
+                              author="user")
+    asyncio.run(session.ask("I usually work late."))
+    data = asyncio.run(reflect(session))
+    assert [c["block"] for c in data["changes"]] == ["human"]
+    history = session.memory.blocks.history("human")
+    assert history[-1].author == "reflection"
+    session.memory.blocks.revert("human", history[-2].version)
+    assert session.memory.blocks.get("human").value.startswith("Prefers concise answers.\n")
+    again = asyncio.run(reflect(session))
+    assert again["changes"] == [] and "No new conversation" in again["note"]
+
+
+def test_export_agents_md(env: Path) -> None:
+    ws = copy_fixture("python-app", env)
+    session = session_for(env, ws)
+    apply_research(session.memory)
+    session.memory.blocks.set("notes", "- The CI is slow on Mondays.", author="user")
+    text = render_agents_md(session.memory)
+    assert text.startswith("# AGENTS.md") and "## Commands" in text
+    assert "slow on Mondays" in text and START not in text
+
+
+def test_cli_init_then_search_code_and_export(env: Path) -> None:
+    ws = copy_fixture("python-app", env)
+    base = [sys.executable, "-m", "lsp_agent"]
+    common = ["--workspace", str(ws), "--store", str(env / "cli-store"), "--embedder", "none"]
+    run_env = {"LSP_AGENT_HOME": str(env / "home"), "PATH": "/usr/bin:/bin",
+               "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    out = subprocess.run(base + ["init", *common], capture_output=True, text=True, env=run_env,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "[100%]" in out.stderr
+    out = subprocess.run(base + ["export", "agents-md", *common[:4]], capture_output=True,
+                         text=True, env=run_env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "## Commands" in (ws / "AGENTS.md").read_text()
