@@ -6,6 +6,7 @@ Only for developing/testing the Neovim plugin without the real server:
 """
 
 import json
+import re
 import sys
 import time
 import uuid
@@ -216,7 +217,7 @@ def execute(cmd, a):
 def code_actions(params):
     acts = []
     for title, kind in [("Remember this", "refactor.lspAgent.remember"), ("Ask the agent about this", "refactor.lspAgent.ask"),
-                        ("Search memory for symbol", "refactor.lspAgent.search")]:
+                        ("Search memory for the symbol", "refactor.lspAgent.search")]:
         acts.append({"title": title, "kind": kind, "data": {"uri": params["textDocument"]["uri"], "range": params["range"], "kind": kind}})
     return acts
 
@@ -233,7 +234,10 @@ def resolve(action):
     if d["kind"].endswith("remember"):
         action["command"] = {"title": "Remember", "command": "lspAgent.remember", "arguments": [{"text": sel}]}
     elif d["kind"].endswith("search"):
-        action["command"] = {"title": "Search", "command": "lspAgent.search", "arguments": [{"query": sel[:20]}]}
+        line = lines[r["start"]["line"]] if r["start"]["line"] < len(lines) else ""
+        word = next((m.group(0) for m in re.finditer(r"[A-Za-z_]\w*", line)
+                     if m.start() <= r["start"]["character"] <= m.end()), sel[:20])
+        action["command"] = {"title": "Search", "command": "lspAgent.search", "arguments": [{"query": word}]}
     else:
         action["command"] = {"title": "Ask", "command": "lspAgent.ask", "arguments": [{"prompt": "Explain", "context": {"uri": d["uri"], "range": r, "text": sel}}]}
     return action

@@ -449,6 +449,50 @@ test("code action 'Remember this' (resolve + command executed)", function()
   check(block_values():find("KESTREL", 1, true), "memory.show contains the selected text")
 end, { legacy = true })
 
+test("code action 'Search memory for …' fills the quickfix list", function()
+  local buf = open_file("main.py")
+  local row
+  for i, l in ipairs(vim.api.nvim_buf_get_lines(buf, 0, -1, false)) do
+    if l:find("def compute_total", 1, true) then
+      row = i
+    end
+  end
+  vim.api.nvim_win_set_cursor(0, { row, 5 })
+  vim.fn.setqflist({}, "r", { items = {} })
+  local before = agent.last
+  vim.lsp.buf.code_action({
+    apply = true,
+    filter = function(a)
+      return a.title:find("^Search memory for") ~= nil
+    end,
+  })
+  wait_for(function()
+    return agent.last ~= before and agent.last.command == "lspAgent.search"
+  end, "lspAgent.search from the code action")
+  check(not agent.last.err, "search ok", agent.last.err)
+  check(agent.last.args.query == "compute_total", "searched the symbol under the cursor", agent.last.args)
+  check(#vim.fn.getqflist() == #agent.last.result.data.results, "quickfix filled")
+  vim.cmd("cclose")
+end)
+
+test("a file without a filetype is attached too; :LspAgent log", function()
+  local path = ws .. "/NOTES.unknownext"
+  vim.fn.writefile({ "free-form notes" }, path)
+  vim.cmd("edit " .. vim.fn.fnameescape(path))
+  local buf = vim.api.nvim_get_current_buf()
+  check(vim.bo[buf].filetype == "", "no filetype", vim.bo[buf].filetype)
+  wait_for(function()
+    return #agent.get_clients({ bufnr = buf }) > 0
+  end, "client attached to a buffer without filetype")
+  check(#agent.get_clients() == 1, "the same client is reused", #agent.get_clients())
+  vim.cmd("LspAgent log")
+  check(vim.api.nvim_buf_get_name(0):find("lsp-agent://log", 1, true), "log buffer opened", vim.api.nvim_buf_get_name(0))
+  local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n")
+  check(text:find("approval requested", 1, true) and text:find("reply", 1, true), "log has approvals and replies", text)
+  vim.cmd("close")
+  open_file("main.py")
+end, { legacy = true })
+
 test("approval denied: the command is refused and the agent is told", function()
   use_script("deny.json")
   approval_choice = "Deny"

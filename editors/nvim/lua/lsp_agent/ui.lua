@@ -306,7 +306,13 @@ function M.on_progress(params, client_id)
   entry.kind = value.kind
   table.insert(M.progress_log, { token = token, kind = value.kind, title = entry.title, message = value.message, percentage = value.percentage })
   local mode = config.options.progress
+  if value.kind == "begin" then
+    entry.started = vim.uv and vim.uv.now() or vim.loop.now()
+  end
   if not mode then
+    if value.kind == "end" then
+      M.progress[token] = nil
+    end
     return
   end
   local text = "lsp-agent: " .. (entry.title or "working")
@@ -316,13 +322,24 @@ function M.on_progress(params, client_id)
   if value.percentage then
     text = text .. string.format(" (%d%%)", value.percentage)
   end
+  local level = nil
   if value.kind == "end" then
     entry.done = true
     M.progress[token] = nil
-    text = "lsp-agent: " .. (entry.title or "done") .. (value.message and (": " .. value.message) or " done")
+    local msg = value.message or "done"
+    text = "lsp-agent: " .. (entry.title or "done") .. ": " .. msg
+    local now = vim.uv and vim.uv.now() or vim.loop.now()
+    local long = entry.started and (now - entry.started) >= 2000
+    if msg:lower():find("fail") then
+      level = vim.log.levels.WARN
+    elseif long or msg:lower():find("cancel") then
+      level = vim.log.levels.INFO
+    end
   end
-  if mode == "notify" and (value.kind == "begin" or value.kind == "end") then
-    vim.notify(text, vim.log.levels.INFO)
+  -- "notify": the end of a long (>= 2 s), failed or cancelled task is notified; the rest is
+  -- echoed (the result itself is shown anyway).
+  if mode == "notify" and level then
+    vim.notify(text, level)
   else
     vim.api.nvim_echo({ { text, "Comment" } }, false, {})
   end
