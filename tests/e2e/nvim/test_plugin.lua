@@ -104,6 +104,7 @@ local function wait_for(cond, what, ms)
 end
 
 local recorded = {} -- every successful result, checked against docs/protocol.md at the end
+local contract_problems = {} -- other deviations from docs/protocol.md seen on the way
 
 -- Runs an Ex command and waits for the executeCommand result of `expect`.
 local function run(excmd, expect, ms)
@@ -599,6 +600,32 @@ test("errors from the server are reported, not thrown", function()
   check(find(notes, function(n)
     return n.level == vim.log.levels.ERROR and n.msg:find("memory.revert", 1, true)
   end), "error notified", notes)
+  -- error codes promised by docs/protocol.md
+  local function code_of(command, args)
+    local got
+    agent.execute(command, args, {
+      on_error = function(err)
+        got = err
+      end,
+      on_result = function(r)
+        got = { result = r }
+      end,
+      render = false,
+    })
+    wait_for(function()
+      return got ~= nil
+    end, command)
+    return got.code, got
+  end
+  local c1, e1 = code_of("lspAgent.search", {})
+  if c1 ~= -32602 then
+    table.insert(contract_problems, "missing `query` for lspAgent.search gave " .. vim.inspect(e1) .. ", not InvalidParams (-32602)")
+  end
+  local c2, e2 = code_of("lspAgent.noSuchCommand", {})
+  if c2 ~= -32602 then
+    table.insert(contract_problems, "an unknown command gave " .. vim.inspect(e2) .. ", not InvalidParams (-32602)")
+  end
+  check(c1 and c2, "both failed", { e1, e2 })
 end)
 
 -- The shapes docs/protocol.md promises, checked on everything the server returned above.
@@ -660,9 +687,16 @@ test("contract: result data and events have the shapes of docs/protocol.md", fun
       end
     end
   end
+  for _, p in ipairs(contract_problems) do
+    table.insert(problems, p)
+  end
+  local ap = agent.last_approval
+  if ap and ap.type ~= 2 then
+    table.insert(problems, "approval showMessageRequest has type " .. tostring(ap.type) .. ", not Warning (2)")
+  end
   local types = { thinking = true, tool_call = true, tool_result = true, message = true, error = true, done = true }
   for _, ev in ipairs(ui.events) do
-    missing("lspAgent/event", ev, { "workspace", "type" })
+    missing("lspAgent/event", ev, { "workspace", "type", "text" })
     if not types[ev.type] then
       local msg = "lspAgent/event type `" .. tostring(ev.type) .. "` is not in the contract"
       if not seen[msg] then

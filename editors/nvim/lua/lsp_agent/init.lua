@@ -76,6 +76,7 @@ end
 
 -- Handler for window/showMessageRequest (approvals) through vim.ui.select.
 local function show_message_request(_, params, ctx)
+  M.last_approval = params
   local actions = params.actions or {}
   local message = tostring(params.message or "")
   local prompt = message:gsub("%s*\n%s*", " — ")
