@@ -4,7 +4,7 @@ A model directory holds:
   model.onnx       graph: input_ids / attention_mask [/ token_type_ids] -> last_hidden_state
   tokenizer.json   a Hugging Face `tokenizers` file
   embedder.json    {"name", "dim", "pooling": "mean"|"cls", "max_length",
-                    "query_prefix", "document_prefix", ...}
+                    "query_prefix", "document_prefix", ["charmap": "charmap.json"], ...}
   LICENSE, NOTICE  the model's licence and where it came from
 
 onnxruntime and tokenizers are imported only when a model is loaded, so importing
@@ -102,6 +102,12 @@ class OnnxEmbedder:
         self.document_prefix: str = meta.get("document_prefix", "")
         self.batch_size = max(1, int(batch_size))
         self.intra_op_threads = int(intra_op_threads or _threads_from_env())
+        # Optional per-codepoint normalisation ({"<codepoint>": "replacement"}), applied with
+        # str.translate before tokenising (SentencePiece models whose charsmap is kept this way).
+        self._charmap: dict[int, str] | None = None
+        if meta.get("charmap"):
+            raw = json.loads((model_dir / meta["charmap"]).read_text(encoding="utf-8"))
+            self._charmap = {int(k): v for k, v in raw.items()}
 
         tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         tok.no_padding()
@@ -140,6 +146,8 @@ class OnnxEmbedder:
 
     def count_tokens(self, text: str) -> int:
         """Tokens the model sees for `text` (after truncation, special tokens included)."""
+        if self._charmap is not None:
+            text = text.translate(self._charmap)
         with self._tok_lock:
             return len(self._tokenizer.encode(text).ids)
 
@@ -148,6 +156,8 @@ class OnnxEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
+        if self._charmap is not None:
+            texts = [t.translate(self._charmap) for t in texts]
         with self._tok_lock:
             encodings = self._tokenizer.encode_batch(texts)
         ids = [e.ids for e in encodings]
