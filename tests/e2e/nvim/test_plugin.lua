@@ -127,7 +127,16 @@ local function run(excmd, expect, ms)
 end
 
 -- :edit a workspace file and wait until the client is attached to it.
+local function close_floats()
+  for _, w in ipairs(vim.api.nvim_list_wins()) do
+    if vim.api.nvim_win_get_config(w).relative ~= "" then
+      pcall(vim.api.nvim_win_close, w, true)
+    end
+  end
+end
+
 local function open_file(rel)
+  close_floats()
   vim.cmd("edit " .. vim.fn.fnameescape(ws .. "/" .. rel))
   local buf = vim.api.nvim_get_current_buf()
   wait_for(function()
@@ -141,16 +150,17 @@ end
 -- until lspAgent.status reports it.
 local function use_script(file)
   agent.update_settings({ model = "scripted/" .. tmp .. "/" .. file })
-  local model
+  local model, err
   for _ = 1, 100 do
-    local r = agent.execute_sync("lspAgent.status", {}, 10000)
+    local r
+    r, err = agent.execute_sync("lspAgent.status", {}, 10000)
     model = r and r.data and r.data.model
     if model and tostring(model):find(file, 1, true) then
       return
     end
     vim.wait(100)
   end
-  error("the server did not pick up the new model setting (status.model = " .. tostring(model) .. ")", 2)
+  error("the server did not pick up the new model setting (status.model = " .. tostring(model) .. ", error " .. tostring(err) .. ", buffer " .. vim.api.nvim_buf_get_name(0) .. ")", 2)
 end
 
 local function find(list, pred)
@@ -493,6 +503,30 @@ test("a file without a filetype is attached too; :LspAgent log", function()
   vim.cmd("close")
   open_file("main.py")
 end, { legacy = true })
+
+test("a second workspace gets its own client; commands follow the current buffer", function()
+  local other = tmp .. "/other"
+  vim.fn.mkdir(other .. "/.git", "p")
+  vim.fn.writefile({ "print('other')" }, other .. "/tool.py")
+  vim.cmd("edit " .. vim.fn.fnameescape(other .. "/tool.py"))
+  local buf = vim.api.nvim_get_current_buf()
+  wait_for(function()
+    local c = agent.get_clients({ bufnr = buf })[1]
+    return c ~= nil and c.initialized
+  end, "client for the second workspace")
+  local c2 = agent.get_clients({ bufnr = buf })[1]
+  check(c2.id ~= client.id, "a separate client", { c2 = c2.id, c1 = client.id })
+  check(vim.fs.normalize(c2.root_dir) == vim.fs.normalize(other), "rooted at the other workspace", c2.root_dir)
+  local data = run("LspAgent status", "lspAgent.status")
+  check(vim.fn.resolve(tostring(data.workspace)) == vim.fn.resolve(other), "status of the other workspace", data.workspace)
+  open_file("main.py")
+  data = run("LspAgent status", "lspAgent.status")
+  check(vim.fn.resolve(tostring(data.workspace)) == vim.fn.resolve(ws), "back to the first workspace", data.workspace)
+  c2:stop()
+  wait_for(function()
+    return #agent.get_clients() == 1
+  end, "second client stopped")
+end)
 
 test("approval denied: the command is refused and the agent is told", function()
   use_script("deny.json")

@@ -251,8 +251,8 @@ function M.client(bufnr)
     return nil
   end
   local name = vim.api.nvim_buf_get_name(bufnr)
-  local path = (name ~= "" and not name:match("^%a[%w+.-]*://")) and name or vim.fn.getcwd()
-  path = vim.fs.normalize(path)
+  local is_file = vim.bo[bufnr].buftype == "" and name ~= "" and not name:match("^%a[%w+.-]*://")
+  local path = vim.fs.normalize(is_file and name or vim.fn.getcwd())
   local best, best_len = nil, -1
   for _, c in ipairs(all) do
     local root = c.root_dir and vim.fs.normalize(c.root_dir)
@@ -260,7 +260,15 @@ function M.client(bufnr)
       best, best_len = c, #root
     end
   end
-  return best or all[1]
+  if best then
+    return best
+  end
+  -- A file outside every running workspace gets its own client; from a scratch/special buffer
+  -- outside them all, the only running client is the natural choice.
+  if not is_file and #all == 1 then
+    return all[1]
+  end
+  return nil
 end
 
 -- Calls cb(client) once a client is running and initialized (starting one if needed).
