@@ -394,6 +394,8 @@ test(":LspAgent learn-skill (SKILL.md arrives as a workspace edit)", function()
   local text = buf ~= -1 and table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
     or table.concat(vim.fn.readfile(data.path), "\n")
   check(text:find("Echo greeting", 1, true), "SKILL.md has the skill body", text)
+  check(table.concat(vim.fn.readfile(data.path), "\n"):find("Echo greeting", 1, true), "SKILL.md saved to disk (save_edits)")
+  check(buf == -1 or not vim.bo[buf].modified, "no unsaved buffer left behind")
 end)
 
 local first_conv

@@ -49,6 +49,9 @@ M.defaults = {
     -- Optional callback(event_params, client_id) for each event.
     on_event = nil,
   },
+  -- Write the buffers an agent edit (workspace/applyEdit) changed, so that files on disk match
+  -- what the agent sees (buffers with unsaved changes of yours are left alone).
+  save_edits = true,
   -- Extra on_attach(client, bufnr) for the LSP client.
   on_attach = nil,
   -- Extra capabilities merged into the client capabilities.

@@ -147,6 +147,58 @@ local function workspace_configuration(_, params, ctx)
   return out
 end
 
+-- workspace/applyEdit: Neovim's handler applies the edit to buffers; with save_edits the
+-- buffers it touched are written too (unless they had unsaved changes of the user's), so that
+-- the agent's next shell command (tests, build) sees the files it just changed.
+local function uris_of_edit(edit)
+  local uris = {}
+  for uri in pairs(type(edit) == "table" and edit.changes or {}) do
+    uris[uri] = true
+  end
+  for _, change in ipairs(type(edit) == "table" and edit.documentChanges or {}) do
+    if change.textDocument and change.textDocument.uri then
+      uris[change.textDocument.uri] = true
+    elseif change.kind == "create" and change.uri then
+      uris[change.uri] = true
+    elseif change.kind == "rename" and change.newUri then
+      uris[change.newUri] = true
+    end
+  end
+  return vim.tbl_keys(uris)
+end
+
+local function apply_edit(err, params, ctx)
+  local default = vim.lsp.handlers["workspace/applyEdit"]
+  if not config.options.save_edits then
+    return default(err, params, ctx)
+  end
+  local dirty_before = {}
+  local uris = uris_of_edit(params and params.edit)
+  for _, uri in ipairs(uris) do
+    local buf = vim.uri_to_bufnr(uri)
+    if vim.api.nvim_buf_is_loaded(buf) and vim.bo[buf].modified then
+      dirty_before[uri] = true
+    end
+  end
+  local result = default(err, params, ctx)
+  if type(result) == "table" and result.applied then
+    for _, uri in ipairs(uris) do
+      local buf = vim.uri_to_bufnr(uri)
+      if not dirty_before[uri] and vim.api.nvim_buf_is_loaded(buf) and vim.bo[buf].modified
+        and vim.bo[buf].buftype == "" then
+        local ok, werr = pcall(vim.api.nvim_buf_call, buf, function()
+          vim.fn.mkdir(vim.fn.fnamemodify(vim.api.nvim_buf_get_name(buf), ":h"), "p")
+          vim.cmd("silent keepalt write")
+        end)
+        if not ok then
+          vim.notify("lsp-agent: could not save " .. vim.uri_to_fname(uri) .. ": " .. tostring(werr), vim.log.levels.WARN)
+        end
+      end
+    end
+  end
+  return result
+end
+
 local function lsp_event(_, params, ctx)
   ui.on_event(params, ctx and ctx.client_id)
 end
@@ -191,6 +243,7 @@ function M.client_config()
       ["window/showMessageRequest"] = show_message_request,
       ["workspace/configuration"] = workspace_configuration,
       ["lspAgent/event"] = lsp_event,
+      ["workspace/applyEdit"] = apply_edit,
     },
     commands = client_commands(M.commands_list),
     on_init = function(client)
