@@ -187,6 +187,21 @@ def execute(cmd, a):
             new_conv()
         cid = state["active"]
 
+        def edit():
+            uri = "file://" + state["root"] + "/main.py"
+            res, _ = call_client("window/showMessageRequest", {"type": 2, "message": "lsp-agent wants to edit main.py", "actions": [{"title": "Allow"}, {"title": "Always allow"}, {"title": "Deny"}]})
+            old = docs.get(uri) or open(state["root"] + "/main.py").read()
+            lines = old.split("\n")
+            rng = {"start": {"line": 0, "character": 0}, "end": {"line": len(lines) - 1, "character": len(lines[-1])}}
+            call_client("workspace/applyEdit", {"edit": {"changes": {uri: [{"range": rng, "newText": old.replace("port 7070", "port 8080")}]}}})
+            call_client("window/showMessageRequest", {"type": 2, "message": "lsp-agent wants to run shell command:\nsed", "actions": [{"title": "Allow"}, {"title": "Always allow"}, {"title": "Deny"}]})
+            on_disk = "port 8080" in open(state["root"] + "/main.py").read()
+            reply = "Edited." if on_disk else "not on disk"
+            return {"reply": reply, "conversation_id": cid, "steps": 3, "usage": {}}, reply
+
+        if "port" in a["prompt"]:
+            return progress("Asking", edit)
+
         def run():
             ws = state["root"]
             notify("lspAgent/event", {"workspace": ws, "conversation_id": cid, "type": "thinking", "text": "hmm"})

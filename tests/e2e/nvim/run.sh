@@ -120,6 +120,13 @@ cat > "$TMP/cancel.json" <<'JSON'
   {"content": "Should not get here."}
 ]}
 JSON
+cat > "$TMP/edit.json" <<'JSON'
+{"responses": [
+  {"content": "", "tool_calls": [{"name": "edit_file", "arguments": {"path": "main.py", "old_string": "port 7070", "new_string": "port 8080"}}]},
+  {"content": "", "tool_calls": [{"name": "run_command", "arguments": {"command": "sed -n 's/.*port \\(80\\)\\(80\\).*/EDIT_ON_DISK_\\1\\2/p' main.py"}}]},
+  {"content": "Edited.", "expect_last_tool_result_contains": "EDIT_ON_DISK_8080"}
+]}
+JSON
 
 # --- Run -----------------------------------------------------------------------
 export LSP_AGENT_REPO="$REPO" LSP_AGENT_E2E_DIR="$TMP"

@@ -568,6 +568,19 @@ test(":LspAgent cancel cancels a running ask", function()
   run("LspAgent status", "lspAgent.status")
 end)
 
+test("agent edit: approval, workspace/applyEdit into the buffer, saved for the next command", function()
+  local buf = open_file("main.py")
+  use_script("edit.json")
+  selects = {}
+  local data = run("LspAgent ask change the billing port to 8080", "lspAgent.ask", TIMEOUT * 2)
+  check(data.reply == "Edited.", "the shell saw the edit on disk (script expectation met)", data)
+  local text = table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
+  check(text:find("port 8080", 1, true), "the buffer has the edit", text)
+  check(not vim.bo[buf].modified, "the buffer was saved")
+  check(table.concat(vim.fn.readfile(ws .. "/main.py"), "\n"):find("port 8080", 1, true), "the file on disk has the edit")
+  check(#selects >= 2, "the edit and the command were both approved", #selects)
+end)
+
 test("prompts: :LspAgent search without a query asks with vim.ui.input; split output", function()
   inputs, input_answers = {}, { "heron" }
   local data = run("LspAgent search", "lspAgent.search")
