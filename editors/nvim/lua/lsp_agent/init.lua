@@ -79,7 +79,7 @@ local function show_message_request(_, params, ctx)
   M.last_approval = params
   local actions = params.actions or {}
   local message = tostring(params.message or "")
-  local prompt = message:gsub("%s*\n%s*", " — ")
+  local prompt = message:gsub(":%s*\n%s*", ": "):gsub("%s*\n%s*", " — ")
   if not prompt:lower():find("lsp%-agent") then
     prompt = "lsp-agent: " .. prompt
   end
@@ -365,7 +365,7 @@ local function default_render(command, result)
   if type(md) ~= "string" or md == "" then
     md = "```lua\n" .. vim.inspect(result.data or result) .. "\n```"
   end
-  ui.show(md, command)
+  ui.show(md, "lsp-agent " .. command:gsub("^lspAgent%.", ""))
 end
 
 renderers["lspAgent.search"] = function(command, result, args)
