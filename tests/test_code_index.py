@@ -243,6 +243,18 @@ def test_gitignore_change_and_ignored_or_outside_paths(mem: AgentMemory, repo: P
     assert all(r["path"] != "web/app.ts" for r in rows(mem))
 
 
+def test_branch_switch_rescans_changed_files(mem: AgentMemory, repo: Path) -> None:
+    (repo / ".git").mkdir()
+    (repo / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    build_index(mem)
+    (repo / "cmd" / "main.go").write_text(MAIN_GO.replace("ComputeChecksum", "ComputeDigest"))
+    (repo / "web" / "app.ts").unlink()
+    (repo / ".git" / "HEAD").write_text("ref: refs/heads/feature\n")
+    result = update_paths(mem, [repo / ".git" / "HEAD"])
+    assert (result["indexed"], result["removed"], result["unchanged"]) == (1, 1, 3)
+    assert search_code(mem, "ComputeDigest")[0]["path"] == "cmd/main.go"
+
+
 def test_update_before_init_does_nothing(mem: AgentMemory, repo: Path) -> None:
     assert update_paths(mem, [repo / "src" / "settings.py"])["indexed"] == 0
     assert not code_index_exists(mem)

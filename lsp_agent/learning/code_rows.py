@@ -198,7 +198,7 @@ def classify_paths(
     """Sort changed paths into files to (re)index, paths whose rows must go, and skipped files.
 
     A directory (created, or switched by git) is rescanned; a deleted directory removes every
-    file under it; a changed .gitignore rescans its directory.
+    file under it; a changed .gitignore rescans its directory, a changed .git/HEAD everything.
     """
     entries: dict[str, wf.FileEntry] = {}
     gone: set[str] = set()
@@ -206,6 +206,8 @@ def classify_paths(
     dirs: set[str] = set()
     for rel in rels:
         path = root / rel
+        if rel == ".git/HEAD":  # a branch switch: any file may have changed
+            dirs.add("")
         if path.name == ".gitignore":
             parent = Path(rel).parent.as_posix()
             dirs.add("" if parent == "." else parent)
