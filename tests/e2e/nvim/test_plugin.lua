@@ -677,6 +677,22 @@ test("errors from the server are reported, not thrown", function()
   check(c1 and c2, "both failed", { e1, e2 })
 end)
 
+test(":LspAgent from a scratch buffer with no client running starts one at the cwd", function()
+  for _, c in ipairs(agent.get_clients()) do
+    c:stop()
+  end
+  wait_for(function()
+    return #agent.get_clients() == 0
+  end, "clients stopped")
+  close_floats()
+  vim.cmd("enew")
+  local scratch = vim.api.nvim_get_current_buf()
+  local data = run("LspAgent status", "lspAgent.status")
+  check(vim.fn.resolve(tostring(data.workspace)) == vim.fn.resolve(vim.fn.getcwd()), "workspace is the cwd", { data.workspace, vim.fn.getcwd() })
+  check(#agent.get_clients() == 1, "one client", #agent.get_clients())
+  check(#agent.get_clients({ bufnr = scratch }) == 0, "the scratch buffer is not attached")
+end, { legacy = true })
+
 -- The shapes docs/protocol.md promises, checked on everything the server returned above.
 local BLOCK = { "label", "description", "value", "limit", "read_only", "scope", "chars" }
 local VERSION = { "version", "author", "timestamp", "reason", "old", "new" }

@@ -282,6 +282,15 @@ function M.start(bufnr, opts)
   if attach == nil then
     attach = vim.bo[bufnr].buftype == "" and vim.api.nvim_buf_get_name(bufnr) ~= ""
   end
+  if not attach and not has_011 and vim.lsp.start_client then
+    -- 0.10's vim.lsp.start has no `attach` option: reuse or start without attaching.
+    for _, c in ipairs(vim.lsp.get_clients({ name = cfg.name })) do
+      if c.config.root_dir == cfg.root_dir then
+        return c.id
+      end
+    end
+    return vim.lsp.start_client(cfg)
+  end
   return vim.lsp.start(cfg, { bufnr = bufnr, attach = attach })
 end
 
