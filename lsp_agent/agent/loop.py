@@ -70,6 +70,9 @@ class Agent:
                    on_event: EventSink | None = None) -> TurnResult:
         result = TurnResult(reply="", conversation_id=conversation_id)
         history = await asyncio.to_thread(self._load, conversation_id)
+        self._conv = await asyncio.to_thread(self.memory.recall.conversation, conversation_id)
+        self._counts = await asyncio.to_thread(self.memory.store.counts)
+        self._tokens: dict[str, int] = {}
         history.append(await self._append(conversation_id, "user", prompt))
         deadline = time.monotonic() + self.settings.turn_timeout_seconds
         try:
@@ -97,15 +100,18 @@ class Agent:
                     await _emit(on_event, {"type": "thinking", "text": reply.thinking})
                 calls = [{"id": c.id, "name": c.name, "arguments": c.arguments}
                          for c in reply.tool_calls]
-                history.append(await self._append(conversation_id, "assistant", reply.content,
-                                                  tool_calls=calls or None))
                 if not reply.tool_calls:
+                    history.append(await self._append(conversation_id, "assistant",
+                                                      reply.content))
                     result.reply = reply.content
                     await _emit(on_event, {"type": "message", "text": reply.content})
                     result.step_overhead_ms.append((overhead + time.perf_counter() - t1) * 1000)
                     break
                 if reply.content:
                     await _emit(on_event, {"type": "thinking", "text": reply.content})
+                step_messages: list[dict[str, Any]] = [{
+                    "conversation_id": conversation_id, "role": "assistant",
+                    "content": reply.content, "tool_calls": calls}]
                 for call in reply.tool_calls:
                     await _emit(on_event, {"type": "tool_call", "tool": call.name,
                                            "arguments": call.arguments,
@@ -117,9 +123,14 @@ class Agent:
                                               "result": output[:2000]})
                     await _emit(on_event, {"type": "tool_result", "tool": call.name,
                                            "text": output[:4000]})
-                    history.append(await self._append(conversation_id, "tool", output,
-                                                      tool_call_id=call.id, name=call.name))
+                    step_messages.append({"conversation_id": conversation_id, "role": "tool",
+                                          "content": output, "tool_call_id": call.id,
+                                          "name": call.name})
                     t1 += tool_time  # the tool's own work is not agent overhead
+                # one durable write per step: the call and its results together
+                history.extend(await asyncio.to_thread(
+                    self.memory.recall.append_many, step_messages, defer_vectors=True))
+                self._counts["messages"] = self._counts.get("messages", 0) + len(step_messages)
                 result.step_overhead_ms.append((overhead + time.perf_counter() - t1) * 1000)
                 if result.prompt_tokens + result.completion_tokens > self.settings.max_tokens_per_turn:
                     raise AgentLimitExceeded("max_tokens", "Stopped: this turn used more tokens "
@@ -140,23 +151,30 @@ class Agent:
 
     async def _compile(self, conversation_id: str, history: list[Message],
                        on_event: EventSink | None) -> list[dict[str, Any]]:
-        def gather() -> tuple[Any, Any, Any]:
-            return (self.memory.blocks.list(), self.memory.store.counts(),
-                    self.memory.recall.conversation(conversation_id))
-
-        blocks, counts, conv = await asyncio.to_thread(gather)
+        blocks = await asyncio.to_thread(self.memory.blocks.list)
+        counts, conv = self._counts, self._conv
         system = system_message(blocks, counts, str(self.memory.workspace),
                                 self.skills_catalog(), conv.summary)
         window = valid_window(history)
         messages = [system, *(to_chat(m) for m in window)]
         limit = (self.settings.context_window or self.model.context_window())
-        if self.model.count_tokens(messages) > self.settings.compaction_threshold * limit:
+        if self._count(system, window) > self.settings.compaction_threshold * limit:
             await self._compact(conv, history, on_event)
-            conv = await asyncio.to_thread(self.memory.recall.conversation, conversation_id)
+            conv = self._conv = await asyncio.to_thread(self.memory.recall.conversation,
+                                                        conversation_id)
             system = system_message(blocks, counts, str(self.memory.workspace),
                                     self.skills_catalog(), conv.summary)
             messages = [system, *(to_chat(m) for m in valid_window(history))]
         return messages
+
+    def _count(self, system: dict[str, Any], window: list[Message]) -> int:
+        """Tokens of the request; each stored message is counted once per turn."""
+        total = self.model.count_tokens([system])
+        for m in window:
+            if m.id not in self._tokens:
+                self._tokens[m.id] = self.model.count_tokens([to_chat(m)])
+            total += self._tokens[m.id]
+        return total
 
     async def _compact(self, conv: Any, history: list[Message], on_event: EventSink | None) -> None:
         """Fold the oldest messages into the stored summary; the originals stay in recall."""
@@ -202,8 +220,9 @@ class Agent:
             return f"Error: {call.name} failed unexpectedly: {type(exc).__name__}: {exc}"
 
     async def _append(self, conversation_id: str, role: str, content: str, **kw: Any) -> Message:
-        return await asyncio.to_thread(self.memory.recall.append, conversation_id, role,
-                                       content or "", **kw)
+        return await asyncio.to_thread(
+            lambda: self.memory.recall.append(conversation_id, role, content or "",
+                                              defer_vectors=True, **kw))
 
     @staticmethod
     def _account(result: TurnResult, reply: ModelReply) -> None:

@@ -6,8 +6,10 @@ repairs interrupted edits and takes in people's edits to the memory folder.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -65,7 +67,14 @@ class AgentMemory:
             self.store.set_meta("workspace", str(self.workspace))
         self.blocks.ensure_defaults()
         self.notices = self.mirror.sync(self.blocks) + self.mirror.warnings
+        threading.Thread(target=self._resume_vectors, name="lsp-agent-resume", daemon=True).start()
         return self.notices
+
+    def _resume_vectors(self) -> None:
+        try:
+            self.recall.resume_vectors()
+        except Exception:  # noqa: BLE001 - full-text search still finds every message
+            logging.getLogger(__name__).info("could not resume vector backfill", exc_info=True)
 
     # -- search across kinds ---------------------------------------------------------------
 

@@ -19,8 +19,17 @@ from typing import Any
 import pyarrow as pa
 
 from lsp_agent.memory import schema as S
+from lsp_agent.memory.backfill import VectorBackfill
 from lsp_agent.memory.schema import Conversation, Message, utcnow
-from lsp_agent.memory.search import MAINTAINER, FusionConfig, Hit, Mode, search_table
+from lsp_agent.memory.search import (
+    MAINTAINER,
+    FusionConfig,
+    Hit,
+    Mode,
+    maintain,
+    search_table,
+    spread_to_neighbours,
+)
 from lsp_agent.memory.secrets import redact
 from lsp_agent.memory.store import MemoryStore, sql_str
 
@@ -33,9 +42,18 @@ class ContextIndexing:
     previous_chars: int = 300
     with_date: bool = True
     with_speaker: bool = True
+    previous_with_speaker: bool = True
+    embed_previous: int = 0  # previous messages put before the message in the embedded text
 
 
-RECALL_FUSION = FusionConfig(rrf_k=10.0, text_weight=1.5, vector_weight=1.0, pool=60)
+DEFAULT_INDEXING = ContextIndexing()
+RECALL_FUSION = FusionConfig(rrf_k=10.0, text_weight=1.5, vector_weight=1.0, pool=60,
+                             extra_text=(("content", 0.5),), neighbour_share=0.2,
+                             neighbour_top=10)
+# full-text indexes of the messages table besides `search_text`: the raw message, so a message
+# that itself holds the words is not outranked by the ones that only carry it as context
+EXTRA_TEXT_COLUMNS = ("content",)
+_COLUMNS = ["id", "conversation_id", "seq", "role", "content", "name", "created_at", "tool_calls"]
 SEARCHABLE_ROLES = ("user", "assistant", "tool", "system", "summary")
 _seq_lock = threading.Lock()
 _last_seq = 0
@@ -57,9 +75,10 @@ def _speaker(msg: Message) -> str:
 class RecallMemory:
     def __init__(self, store: MemoryStore, indexing: ContextIndexing | None = None) -> None:
         self.store = store
-        self.indexing = indexing or ContextIndexing()
+        self.indexing = indexing or DEFAULT_INDEXING
         self._recent: dict[str, deque[str]] = {}
         self._lock = threading.Lock()
+        self._backfill: VectorBackfill | None = None
 
     # -- conversations ----------------------------------------------------------------------
 
@@ -117,7 +136,7 @@ class RecallMemory:
     def append(
         self, conversation_id: str, role: str, content: str = "", *,
         tool_calls: list[dict[str, Any]] | None = None, tool_call_id: str = "", name: str = "",
-        created_at: datetime | None = None,
+        created_at: datetime | None = None, defer_vectors: bool = False,
     ) -> Message:
         msg = Message(
             id=uuid.uuid4().hex, conversation_id=conversation_id, seq=next_seq(), role=role,
@@ -125,11 +144,16 @@ class RecallMemory:
             tool_calls=redact(json.dumps(tool_calls, ensure_ascii=False)) if tool_calls else "",
             tool_call_id=tool_call_id, name=name, created_at=created_at or utcnow(),
         )
-        self._write([msg])
+        self._write([msg], defer_vectors=defer_vectors)
         return msg
 
-    def append_many(self, messages: list[dict[str, Any]]) -> list[Message]:
-        """Append several messages in one durable write (dicts with append()'s arguments)."""
+    def append_many(self, messages: list[dict[str, Any]], *,
+                    defer_vectors: bool = False) -> list[Message]:
+        """Append several messages in one durable write (dicts with append()'s arguments).
+
+        `defer_vectors`: return once the rows are stored; their vectors follow in the background
+        (full-text search finds them meanwhile). The agent loop uses it to keep steps fast.
+        """
         msgs = []
         for m in messages:
             calls = m.get("tool_calls")
@@ -140,12 +164,26 @@ class RecallMemory:
                 tool_call_id=m.get("tool_call_id", ""), name=m.get("name", ""),
                 created_at=m.get("created_at") or utcnow(),
             ))
-        self._write(msgs)
+        self._write(msgs, defer_vectors=defer_vectors)
         return msgs
 
-    def _write(self, msgs: list[Message]) -> None:
-        texts = [self._search_text(m) for m in msgs]
-        vectors = self.store.embed_documents([_embed_text(m) for m in msgs])
+    @property
+    def backfill(self) -> VectorBackfill:
+        if self._backfill is None:
+            self._backfill = VectorBackfill(self.store, "messages")
+        return self._backfill
+
+    def _write(self, msgs: list[Message], defer_vectors: bool = False) -> None:
+        texts, embed_texts = [], []
+        for m in msgs:
+            text, before = self._search_text(m)
+            texts.append(text)
+            embed_texts.append(_embed_text(m, before[-self.indexing.embed_previous:]
+                                           if self.indexing.embed_previous else []))
+        if defer_vectors:
+            vectors: list[list[float] | None] = [None] * len(msgs)
+        else:
+            vectors = self.store.embed_documents(embed_texts)
         name = self.store.embedder_name
         rows = []
         for m, text, vec in zip(msgs, texts, vectors, strict=True):
@@ -154,19 +192,35 @@ class RecallMemory:
             rows.append(row)
         tbl = self.store.table("messages")
         tbl.add(pa.Table.from_pylist(rows, schema=tbl.schema))
-        MAINTAINER.note_writes(tbl, len(rows))
+        MAINTAINER.note_writes(tbl, len(rows), extra_columns=EXTRA_TEXT_COLUMNS)
+        if defer_vectors and self.store.embedder is not None:
+            self.backfill.submit([(m.id, t) for m, t in zip(msgs, embed_texts, strict=True)])
 
-    def _search_text(self, msg: Message) -> str:
+    def resume_vectors(self) -> int:
+        """Queue messages left without vectors (by a crash, or written while deferred)."""
+        def text_of(row: dict[str, Any]) -> str:
+            return _embed_text(Message(**{k: row[k] for k in Message.model_fields if k in row}))
+
+        return self.backfill.resume(text_of)
+
+    def optimize(self) -> None:
+        """Fold every written message into the search indexes now (upkeep does it over time)."""
+        maintain(self.store.table("messages"), "search_text", EXTRA_TEXT_COLUMNS)
+
+    def _search_text(self, msg: Message) -> tuple[str, list[str]]:
+        """The message's full-text search text, and the previous messages' lines it used."""
         ix = self.indexing
+        keep = max(ix.previous, ix.embed_previous, 1)
         with self._lock:
             recent = self._recent.get(msg.conversation_id)
             if recent is None:
-                recent = deque(self._last_texts(msg.conversation_id, ix.previous),
-                               maxlen=max(ix.previous, 1))
+                recent = deque(self._last_texts(msg.conversation_id, keep), maxlen=keep)
                 self._recent[msg.conversation_id] = recent
-            before = list(recent)[-ix.previous:] if ix.previous else []
+            earlier = list(recent)
             line = f"{_speaker(msg)}: {msg.content}" if ix.with_speaker else msg.content
-            recent.append(line[: ix.previous_chars])
+            recent.append(f"{_speaker(msg)}: {msg.content}"[: ix.previous_chars])
+        before = [b if ix.previous_with_speaker else b.split(": ", 1)[-1]
+                  for b in (earlier[-ix.previous:] if ix.previous else [])]
         parts = []
         if ix.with_date:
             parts.append(msg.created_at.strftime("%d %B %Y"))
@@ -175,7 +229,7 @@ class RecallMemory:
             parts.append(msg.tool_calls)
         if before:
             parts.append("(after: " + " / ".join(before) + ")")
-        return "\n".join(parts)
+        return "\n".join(parts), earlier
 
     def _last_texts(self, conv_id: str, n: int) -> list[str]:
         if n <= 0:
@@ -200,15 +254,57 @@ class RecallMemory:
     ) -> list[Hit]:
         where = build_filter(roles=roles, conversation_id=conversation_id, start=start, end=end)
         vector = self.store.embed_query(query) if mode != "text" else None
-        cols = ["id", "conversation_id", "seq", "role", "content", "name", "created_at",
-                "tool_calls"]
-        return search_table(self.store.table("messages"), query, vector, mode=mode, where=where,
-                            limit=limit, fusion=RECALL_FUSION, columns=cols)
+        fusion = RECALL_FUSION
+        if mode == "hybrid" and vector is None:
+            mode = "text"  # no embedder: hybrid is the full-text search, as documented
+        expand = mode == "hybrid" and fusion.neighbour_share > 0
+        tbl = self.store.table("messages")
+        hits = search_table(tbl, query, vector, mode=mode, where=where,
+                            limit=max(limit, 4 * fusion.pool) if expand else limit,
+                            fusion=fusion, columns=_COLUMNS)
+        if expand and hits:
+            hits = spread_to_neighbours(
+                hits, self._neighbours(hits[: fusion.neighbour_top], where),
+                fusion.neighbour_share, top=fusion.neighbour_top)
+        return hits[:limit]
+
+    def _neighbours(self, hits: list[Hit], where: str | None) -> dict[str, list[dict[str, Any]]]:
+        """For each hit, the messages just before and after it in its conversation (that pass
+        `where`)."""
+        convs = sorted({str(h.row["conversation_id"]) for h in hits})
+        if not convs:
+            return {}
+        cond = "conversation_id IN (" + ",".join(sql_str(c) for c in convs) + ")"
+        if where:
+            cond = f"{cond} AND ({where})"
+        rows = (self.store.table("messages").search().where(cond).select(_COLUMNS)
+                .limit(NEIGHBOUR_SCAN_LIMIT).to_list())
+        by_conv: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_conv.setdefault(row["conversation_id"], []).append(row)
+        position: dict[str, tuple[str, int]] = {}
+        for conv_id, conv_rows in by_conv.items():
+            conv_rows.sort(key=lambda r: r["seq"])
+            for i, row in enumerate(conv_rows):
+                position[row["id"]] = (conv_id, i)
+        out: dict[str, list[dict[str, Any]]] = {}
+        for hit in hits:
+            if hit.id not in position:
+                continue
+            conv_id, i = position[hit.id]
+            conv_rows = by_conv[conv_id]
+            out[hit.id] = [conv_rows[j] for j in (i - 1, i + 1) if 0 <= j < len(conv_rows)]
+        return out
 
 
-def _embed_text(msg: Message) -> str:
+NEIGHBOUR_SCAN_LIMIT = 50_000
+
+
+def _embed_text(msg: Message, before: list[str] | None = None) -> str:
     text = f"{_speaker(msg)}: {msg.content}" if msg.content else _speaker(msg)
-    return text[:2000]
+    if before:
+        text = "\n".join([*before, text])
+    return text[-2000:] if before else text[:2000]
 
 
 def _ts_literal(value: datetime) -> str:

@@ -1,0 +1,96 @@
+"""Vectors written after the fact, off the caller's thread.
+
+The agent loop stores each message at once (durable, found by full text immediately) and the
+embedding follows in a daemon thread, so a turn never waits for the embedder. Rows left
+without vectors by a crash are picked up again when the store is next opened.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from typing import Any
+
+import pyarrow as pa
+
+from lsp_agent.memory.store import MemoryStore
+
+log = logging.getLogger(__name__)
+BATCH = 64
+
+
+class VectorBackfill:
+    """Embeds rows of one table whose vector is missing, by id."""
+
+    def __init__(self, store: MemoryStore, table: str) -> None:
+        self.store = store
+        self.table_name = table
+        self._queue: queue.Queue[tuple[str, str]] = queue.Queue()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, items: list[tuple[str, str]]) -> None:
+        """Queue (row id, text to embed) pairs; returns at once."""
+        if not items:
+            return
+        self._idle.clear()
+        for item in items:
+            self._queue.put(item)
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="lsp-agent-embed-recall",
+                                                daemon=True)
+                self._thread.start()
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until every queued row has its vector (tests, benchmarks, shutdown)."""
+        return self._idle.wait(timeout)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=1.0)
+            except queue.Empty:
+                if self._queue.empty():
+                    self._idle.set()
+                    return
+                continue
+            batch = [first]
+            while len(batch) < BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._embed(batch)
+            except Exception:  # noqa: BLE001 - rows stay searchable by full text
+                log.warning("background embedding failed for %d rows", len(batch), exc_info=True)
+            if self._queue.empty():
+                self._idle.set()
+
+    def _embed(self, batch: list[tuple[str, str]]) -> None:
+        vectors = self.store.embed_documents([text for _id, text in batch])
+        name = self.store.embedder_name
+        rows = [{"id": row_id, "vector": vec, "embedder": name}
+                for (row_id, _text), vec in zip(batch, vectors, strict=True) if vec is not None]
+        if not rows:
+            return
+        schema = pa.schema([("id", pa.string()),
+                            ("vector", pa.list_(pa.float32(), self.store.dim)),
+                            ("embedder", pa.string())])
+        tbl = self.store.table(self.table_name)
+        tbl.merge_insert("id").when_matched_update_all().execute(
+            pa.Table.from_pylist(rows, schema=schema))
+
+    def resume(self, text_of: Any, limit: int = 50_000) -> int:
+        """Queue rows a previous process left without vectors; returns how many."""
+        if self.store.embedder is None:
+            return 0
+        tbl = self.store.table(self.table_name)
+        rows = (tbl.search().where("embedder = '' AND vector IS NULL")
+                .limit(limit).to_list())
+        self.submit([(r["id"], text_of(r)) for r in rows])
+        return len(rows)
