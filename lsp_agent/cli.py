@@ -130,8 +130,9 @@ def open_memory(args: argparse.Namespace) -> Any:
     workspace = Path(args.workspace).expanduser()
     if not workspace.is_dir():
         raise CliError(f"The workspace folder '{args.workspace}' does not exist; pass --workspace DIR.")
-    settings, warnings = parse_settings({"embedder": args.embedder, "store": args.store,
-                                         "model": args.model})
+    flags = {"embedder": args.embedder, "store": args.store, "model": args.model}
+    # a flag not given must not hide its environment variable (LSP_AGENT_MODEL, ...)
+    settings, warnings = parse_settings({k: v for k, v in flags.items() if v is not None})
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     memory = AgentMemory(workspace, store_uri=settings.store, embedder=settings.embedder)
