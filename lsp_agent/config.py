@@ -81,8 +81,10 @@ def parse_settings(*layers: dict[str, Any] | None) -> tuple[Settings, list[str]]
             good[name] = value
         except ValidationError as exc:
             err = exc.errors()[0]
+            default = fields[name].get_default(call_default_factory=True)
+            default = getattr(default, "value", default)
             warnings.append(
                 f"Setting '{to_camel(name)}' = {value!r} is invalid ({err['msg']}); "
-                f"using the default {fields[name].get_default(call_default_factory=True)!r}."
+                f"using the default {default!r}."
             )
     return Settings.model_validate(good), warnings

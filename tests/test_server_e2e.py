@@ -5,6 +5,7 @@ The agent's model is the scripted litellm provider, so every ask goes through li
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -248,3 +249,36 @@ async def test_code_actions_resolve_to_commands(client: LanguageClient) -> None:
     assert result["data"]["block"] == "project"
     shown = await cmd(client, "lspAgent.memory.show", {"label": "project"})
     assert "greet() in app.py" in shown["data"]["blocks"][0]["value"]
+
+
+async def test_learn_skill_is_proposed_as_an_edit(client: LanguageClient) -> None:
+    rec = client.recorder  # type: ignore[attr-defined]
+    write_script({"content": "", "tool_calls": [{"name": "propose_skill", "arguments": {
+        "name": "greet-users", "description": "How greetings are built here; use when "
+        "changing greet().", "body": "1. Edit greet() in app.py.\n2. Run the tests."}}]})
+    rec.edits.clear()
+    result = await cmd(client, "lspAgent.learnSkill", {"text": "We changed greet() to say hi."})
+    assert result["data"]["applied"] and result["data"]["name"] == "greet-users"
+    assert len(rec.edits) == 1
+    skill = WORKSPACE / ".agents" / "skills" / "greet-users" / "SKILL.md"
+    assert "name: greet-users" in skill.read_text()
+    found = await cmd(client, "lspAgent.search", {"query": "greetings", "kind": "skills"})
+    assert found["data"]["results"][0]["location"]["uri"] == skill.as_uri()
+
+
+async def test_bad_configuration_is_reported_and_defaults_used() -> None:
+    c = await CONFIG.start()
+    Recorder(c)
+    try:
+        await c.initialize_session(init_params(maxSteps="lots", permissionMode="yolo"))
+        for _ in range(100):  # both warnings, as separate notifications
+            text = " ".join(m.message for m in c.messages)
+            if "maxSteps" in text and "permissionMode" in text:
+                break
+            await asyncio.sleep(0.1)
+        assert "maxSteps" in text and "permissionMode" in text
+        status = await cmd(c, "lspAgent.status")
+        assert status["data"]["permission_mode"] == "ask"
+    finally:
+        await c.shutdown_session()
+        await c.stop()

@@ -115,6 +115,9 @@ def on_initialize(ls: AgentServer, params: T.InitializeParams) -> None:
 @server.feature(T.INITIALIZED)
 async def on_initialized(ls: AgentServer, _params: T.InitializedParams) -> None:
     await refresh_configuration(ls)
+    # validate now (in a worker: pydantic is not imported during initialize) so bad settings
+    # are reported at once, with the defaults that replace them
+    await asyncio.to_thread(ls.settings_for, Path("."))
 
 
 @server.feature(T.WORKSPACE_DID_CHANGE_CONFIGURATION)
