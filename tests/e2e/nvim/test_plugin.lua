@@ -280,6 +280,17 @@ test(":LspAgent edit <label> <value> and :LspAgent revert", function()
   check(rdata.label == remembered_label, "revert result", rdata)
   values = block_values()
   check(not values:find("OVERWRITTEN_VALUE", 1, true) and values:find("heron", 1, true), "revert restored the block", values)
+  -- pickers: no label -> block labels via vim.ui.select; no version -> versions via vim.ui.select
+  selects = {}
+  local h = run("LspAgent history", "lspAgent.memory.history")
+  check(#selects == 1 and vim.tbl_contains(selects[1].items, remembered_label), "label picker", selects)
+  check(type(h.versions) == "table", "history of the picked block", h)
+  selects = {}
+  local r = run("LspAgent revert " .. remembered_label, "lspAgent.memory.revert")
+  check(#selects == 1 and type(selects[1].items[1]) == "table" and selects[1].items[1].version, "version picker", selects)
+  check(r.label == remembered_label, "reverted to the picked version", r)
+  run("LspAgent revert " .. remembered_label .. " " .. (r.version - 1), "lspAgent.memory.revert")
+  check(block_values():find("heron", 1, true), "undo of the picked revert")
 end)
 
 test(":LspAgent edit <label> opens an editable buffer saved with :w", function()
