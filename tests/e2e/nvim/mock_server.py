@@ -201,6 +201,9 @@ def execute(cmd, a):
 
         if "port" in a["prompt"]:
             return progress("Asking", edit)
+        if a.get("context", {}).get("text"):
+            reply = "It sums the line items."
+            return progress("Asking", lambda: ({"reply": reply, "conversation_id": cid, "steps": 1, "usage": {}}, reply))
 
         def run():
             ws = state["root"]

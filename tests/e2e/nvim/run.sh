@@ -127,6 +127,9 @@ cat > "$TMP/edit.json" <<'JSON'
   {"content": "Edited.", "expect_last_tool_result_contains": "EDIT_ON_DISK_8080"}
 ]}
 JSON
+cat > "$TMP/context.json" <<'JSON'
+{"responses": [{"content": "It sums the line items."}]}
+JSON
 
 # --- Run -----------------------------------------------------------------------
 export LSP_AGENT_REPO="$REPO" LSP_AGENT_E2E_DIR="$TMP"

@@ -385,6 +385,25 @@ test(":LspAgent ask (tool call approved through vim.ui.select)", function()
   check(float_shown() and table.concat(ui.last_output.lines, "\n"):find("Done.", 1, true), "reply shown in a float", ui.last_output)
 end, { legacy = true })
 
+test(":'<,'>LspAgent ask sends the selection as context", function()
+  local buf = open_file("main.py")
+  use_script("context.json")
+  local row
+  for i, l in ipairs(vim.api.nvim_buf_get_lines(buf, 0, -1, false)) do
+    if l:find("def compute_total", 1, true) then
+      row = i
+    end
+  end
+  vim.api.nvim_win_set_cursor(0, { row, 0 })
+  vim.cmd("normal! Vjj\27")
+  local data = run("'<,'>LspAgent ask what does this do?", "lspAgent.ask", TIMEOUT * 2)
+  check(data.reply == "It sums the line items.", "reply", data)
+  local ctx = agent.last.args.context
+  check(ctx and ctx.uri == vim.uri_from_bufnr(buf), "context.uri", ctx)
+  check(ctx.range.start.line == row - 1 and ctx.range["end"].line == row + 1, "context.range", ctx.range)
+  check(ctx.text:find("def compute_total", 1, true) and ctx.text:find("return round", 1, true), "context.text", ctx.text)
+end)
+
 test(":LspAgent reflect", function()
   use_script("reflect.json")
   local data = run("LspAgent reflect", "lspAgent.reflect", TIMEOUT * 2)
