@@ -1,0 +1,541 @@
+#!/usr/bin/env node
+// End-to-end test of the LSP Agent extension in a real VS Code (code-server), driven through
+// its UI with Chromium via playwright-core. Run by run.sh, which provides:
+//   E2E_NODE_MODULES  folder holding playwright-core and code-server
+//   E2E_VSIX          the packaged extension
+//   LSP_AGENT_BIN     the lsp-agent executable
+//   E2E_ARTIFACTS     where screenshots and logs go (default: <repo>/test-artifacts/vscode)
+// Prints "N passed, N failed" and exits non-zero on failure.
+'use strict';
+
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const net = require('node:net');
+
+const repo = path.resolve(__dirname, '..', '..', '..');
+const modules = process.env.E2E_NODE_MODULES;
+const vsix = process.env.E2E_VSIX;
+const bin = process.env.LSP_AGENT_BIN || '/work/main/.venv/bin/lsp-agent';
+const artifacts = process.env.E2E_ARTIFACTS || path.join(repo, 'test-artifacts', 'vscode');
+const chromiumPath = process.env.E2E_CHROMIUM || '/usr/bin/chromium';
+const STEP_TIMEOUT = Number(process.env.E2E_STEP_TIMEOUT_MS || 60000);
+
+if (!modules || !vsix) {
+  console.error('e2e.cjs: run it through tests/e2e/vscode/run.sh (E2E_NODE_MODULES, E2E_VSIX unset)');
+  process.exit(2);
+}
+const { chromium } = require(path.join(modules, 'playwright-core'));
+const codeServerBin = path.join(modules, '.bin', 'code-server');
+
+fs.rmSync(artifacts, { recursive: true, force: true });
+fs.mkdirSync(artifacts, { recursive: true });
+
+const results = [];
+let shot = 0;
+const log = (...a) => console.log(`[e2e ${new Date().toISOString().slice(11, 19)}]`, ...a);
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+async function waitFor(fn, what, timeout = STEP_TIMEOUT, interval = 250) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+  throw new Error(`timed out after ${timeout} ms waiting for ${what}${last ? ` (last error: ${last.message})` : ''}`);
+}
+
+// ---- the scene -------------------------------------------------------------------------
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lsp-agent-vscode-e2e-'));
+const workspace = path.join(tmp, 'workspace');
+const userData = path.join(tmp, 'user-data');
+const extensionsDir = path.join(tmp, 'extensions');
+const browserProfile = path.join(tmp, 'chromium');
+const store = path.join(tmp, 'store');
+const scriptPath = path.join(tmp, 'script.json');
+fs.mkdirSync(workspace, { recursive: true });
+fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
+fs.writeFileSync(
+  path.join(workspace, 'greeter.py'),
+  [
+    '"""A tiny module for the LSP Agent end-to-end test."""',
+    '',
+    '',
+    'def greet_visitor(name: str) -> str:',
+    '    """Return the greeting shown to a visitor of the aquarium."""',
+    '    return f"Welcome to the aquarium, {name}!"',
+    '',
+    '',
+    'def farewell_visitor(name: str) -> str:',
+    '    return f"Goodbye, {name}, come back soon."',
+    '',
+  ].join('\n'),
+);
+fs.writeFileSync(path.join(workspace, 'README.md'), '# Aquarium\n\nGreets visitors of the aquarium.\n');
+spawnSync('git', ['init', '-q'], { cwd: workspace });
+fs.writeFileSync(
+  scriptPath,
+  JSON.stringify({
+    responses: [
+      { content: 'Let me check the shell.', tool_calls: [{ name: 'run_command', arguments: { command: 'echo hi' } }] },
+      { content: 'Done.' },
+    ],
+  }),
+);
+const settings = {
+  'lspAgent.server.command': bin,
+  'lspAgent.model': `scripted/${scriptPath}`,
+  'lspAgent.store': store,
+  'lspAgent.permissionMode': 'ask',
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'workbench.welcomePage.walkthroughs.openOnInstall': false,
+  'security.workspace.trust.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'update.mode': 'none',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'extensions.ignoreRecommendations': true,
+  'chat.disableAIFeatures': true,
+  'chat.commandCenter.enabled': false,
+  'workbench.colorTheme': 'Default Light Modern',
+  'window.restoreWindows': 'none',
+  'files.hotExit': 'off',
+  'git.enabled': false,
+  'editor.minimap.enabled': false,
+};
+fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
+
+// ---- code-server ---------------------------------------------------------------------------
+
+let server;
+let browser;
+
+async function startCodeServer() {
+  const install = spawnSync(
+    codeServerBin,
+    ['--user-data-dir', userData, '--extensions-dir', extensionsDir, '--install-extension', vsix, '--force'],
+    { encoding: 'utf8', timeout: 120000 },
+  );
+  fs.writeFileSync(path.join(artifacts, 'install-extension.log'), `${install.stdout}\n${install.stderr}`);
+  if (install.status !== 0) throw new Error(`--install-extension failed: ${install.stderr || install.stdout}`);
+  const port = await freePort();
+  const logFile = fs.openSync(path.join(artifacts, 'code-server.log'), 'w');
+  server = spawn(
+    codeServerBin,
+    [
+      '--auth', 'none',
+      '--bind-addr', `127.0.0.1:${port}`,
+      '--user-data-dir', userData,
+      '--extensions-dir', extensionsDir,
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      '--ignore-last-opened',
+      workspace,
+    ],
+    { stdio: ['ignore', logFile, logFile], detached: true, env: { ...process.env, SHELL: '/bin/bash' } },
+  );
+  const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
+  await waitFor(
+    () =>
+      new Promise((resolve) => {
+        const s = net.connect(port, '127.0.0.1', () => {
+          s.end();
+          resolve(true);
+        });
+        s.on('error', () => resolve(false));
+      }),
+    'code-server to listen',
+    60000,
+  );
+  return url;
+}
+
+function stopAll() {
+  if (server && server.exitCode === null) {
+    try {
+      process.kill(-server.pid, 'SIGTERM');
+    } catch {
+      // gone
+    }
+  }
+}
+process.on('exit', stopAll);
+process.on('SIGINT', () => {
+  stopAll();
+  process.exit(130);
+});
+
+// ---- UI helpers ----------------------------------------------------------------------------
+
+let page;
+
+async function screenshot(name) {
+  shot += 1;
+  const file = path.join(artifacts, `${String(shot).padStart(2, '0')}-${name}.png`);
+  try {
+    await page.screenshot({ path: file });
+  } catch (e) {
+    log(`screenshot ${name} failed: ${e.message}`);
+  }
+  return file;
+}
+
+async function closeQuickInput() {
+  // Escape only when a quick input is open: in an editor it would clear the selection.
+  if (await page.locator('.quick-input-widget').first().isVisible().catch(() => false)) {
+    await page.keyboard.press('Escape');
+  }
+}
+
+async function runCommand(title) {
+  await closeQuickInput();
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+  await input.fill(`>${title}`);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+  // The exact title must be the focused (first) row before Enter.
+  await waitFor(
+    async () => {
+      const focused = page.locator('.quick-input-list .monaco-list-row.focused');
+      return (await focused.count()) > 0 && (await focused.first().innerText()).includes(title);
+    },
+    `palette row "${title}" focused`,
+    10000,
+  );
+  await page.keyboard.press('Enter');
+}
+
+/** Types into the open input box (the quick input used by showInputBox) and accepts. */
+async function answerInput(text, promptIncludes) {
+  const widget = page.locator('.quick-input-widget');
+  await waitFor(
+    async () => (await widget.isVisible()) && (!promptIncludes || (await widget.innerText()).includes(promptIncludes)),
+    `input box${promptIncludes ? ` "${promptIncludes}"` : ''}`,
+  );
+  const input = page.locator('.quick-input-widget input');
+  await input.fill(text);
+  await page.keyboard.press('Enter');
+}
+
+async function quickPickRows() {
+  const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+  return rows.allInnerTexts();
+}
+
+async function pickQuickPickRow(predicate, what) {
+  const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+  let seen = [];
+  let index;
+  try {
+    index = await waitFor(async () => {
+      if (!(await page.locator('.quick-input-widget').first().isVisible())) return false;
+      const texts = (await rows.allInnerTexts()).map((t) => t.replace(/\u00a0/g, ' '));
+      seen = texts;
+      const i = texts.findIndex(predicate);
+      return i >= 0 ? i + 1 : false;
+    }, what);
+  } catch (e) {
+    throw new Error(`${e.message}; rows seen: ${JSON.stringify(seen)}`);
+  }
+  await rows.nth(index - 1).click();
+}
+
+async function notificationTexts() {
+  return page.locator('.notifications-toasts .notification-toast').allInnerTexts();
+}
+
+async function waitNotification(re, what) {
+  return waitFor(async () => {
+    const texts = await notificationTexts();
+    return texts.find((t) => re.test(t));
+  }, what || `notification ${re}`);
+}
+
+async function clearNotifications() {
+  try {
+    await closeQuickInput();
+    const toasts = page.locator('.notifications-toasts .notification-toast');
+    const n = await toasts.count();
+    for (let i = 0; i < n; i++) {
+      const close = page.locator('.notifications-toasts .notification-toast .codicon-notifications-clear').first();
+      if (await close.count()) await close.click({ timeout: 1000 }).catch(() => undefined);
+    }
+  } catch {
+    // best effort
+  }
+}
+
+async function tabTitles() {
+  const tabs = page.locator('.tabs-container .tab');
+  const out = [];
+  for (let i = 0; i < (await tabs.count()); i++) {
+    const label = (await tabs.nth(i).getAttribute('aria-label')) || (await tabs.nth(i).innerText());
+    out.push(label.replace(/\u00a0/g, ' ').trim());
+  }
+  return out;
+}
+
+async function waitTab(re, what) {
+  let seen = [];
+  try {
+    return await waitFor(async () => (seen = await tabTitles()).find((t) => re.test(t)), what || `editor tab ${re}`);
+  } catch (e) {
+    throw new Error(`${e.message}; tabs seen: ${JSON.stringify(seen)}`);
+  }
+}
+
+/** Text of all webview frames (markdown previews live in nested iframes). */
+async function webviewTexts() {
+  const out = [];
+  for (const frame of page.frames()) {
+    if (frame === page.mainFrame()) continue;
+    try {
+      const body = await frame.locator('body').innerText({ timeout: 500 });
+      if (body && body.trim()) out.push(body);
+    } catch {
+      // detached or not ready
+    }
+  }
+  return out;
+}
+
+async function waitWebviewText(re, what) {
+  return waitFor(async () => (await webviewTexts()).find((t) => re.test(t)), what || `webview text ${re}`);
+}
+
+async function activeEditorText() {
+  const editor = page.locator('.editor-group-container.active .monaco-editor .view-lines').first();
+  return (await editor.innerText({ timeout: 2000 })).replace(/\u00a0/g, ' ');
+}
+
+async function outputChannelText(channel) {
+  // Opens the output channel via our command, then reads the output editor.
+  await runCommand(channel === 'LSP Agent' ? 'LSP Agent: Show Output' : 'Output: Show Output Channels');
+  const view = page.locator('.part.panel .monaco-editor .view-lines').first();
+  await view.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+  return (await view.innerText()).replace(/\u00a0/g, ' ');
+}
+
+let abortRest;
+
+async function openFile(name) {
+  await closeQuickInput();
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+  await input.fill(name);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: STEP_TIMEOUT });
+  await page.keyboard.press('Enter');
+  await waitTab(new RegExp(`^${name.replace('.', '\\.')}\\b`));
+}
+
+async function test(name, fn, { critical = false } = {}) {
+  const started = Date.now();
+  if (abortRest) {
+    results.push({ name, ok: false, error: new Error(`not run: ${abortRest}`) });
+    log(`SKIP (counted as failed) ${name}`);
+    return;
+  }
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    log(`PASS ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  } catch (error) {
+    results.push({ name, ok: false, error });
+    log(`FAIL ${name}: ${error && error.message}`);
+    await screenshot(`FAIL-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}`);
+    if (critical) abortRest = `"${name}" failed`;
+  }
+  await closeQuickInput().catch(() => undefined);
+}
+
+// ---- the tests -----------------------------------------------------------------------------
+
+async function main() {
+  log(`lsp-agent: ${bin}`);
+  log(`workspace: ${workspace}`);
+  const url = await startCodeServer();
+  browser = await chromium.launchPersistentContext(browserProfile, {
+    executablePath: chromiumPath,
+    headless: true,
+    viewport: { width: 1400, height: 900 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  });
+  page = browser.pages()[0] || (await browser.newPage());
+  const consoleLog = fs.createWriteStream(path.join(artifacts, 'browser-console.log'));
+  page.on('console', (m) => consoleLog.write(`[${m.type()}] ${m.text()}\n`));
+  await page.goto(url, { waitUntil: 'domcontentloaded' });
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 120000 });
+  await page.locator('.part.statusbar').waitFor({ state: 'visible', timeout: 60000 });
+  log('workbench loaded');
+
+  let blockLabel;
+
+  await test('extension activates and the status bar shows agent state and model', async () => {
+    const item = page.locator('.part.statusbar .statusbar-item', { hasText: 'Agent' }).first();
+    await waitFor(async () => /Agent: .*scripted/.test(await item.innerText()), 'status bar "Agent: <state> · scripted"', 90000);
+    await screenshot('status-bar');
+  }, { critical: true });
+
+  await test('Status shows a notification and the status markdown', async () => {
+    await runCommand('LSP Agent: Status');
+    const note = await waitNotification(/LSP Agent: .* · model scripted\//);
+    await waitTab(/Agent Status/);
+    await waitWebviewText(/\S/, 'status preview content');
+    await screenshot('status');
+    log(`  notification: ${note.replace(/\s+/g, ' ').slice(0, 160)}`);
+    await clearNotifications();
+  });
+
+  await test('Init Workspace (static) indexes the workspace', async () => {
+    await runCommand('LSP Agent: Init Workspace');
+    await pickQuickPickRow((t) => t.startsWith('static'), 'depth quick pick');
+    await waitNotification(/workspace initialized \(\d+ blocks, \d+ facts, \d+ files indexed\)/);
+    await screenshot('init');
+    await clearNotifications();
+  });
+
+  await test('Remember stores typed text in a memory block', async () => {
+    await runCommand('LSP Agent: Remember...');
+    await answerInput('The aquarium opens at nine; the secret word is pomegranate.', 'remember');
+    const note = await waitNotification(/remembered in memory block "([^"]+)" \(version \d+\)/);
+    blockLabel = /memory block "([^"]+)"/.exec(note)[1];
+    log(`  remembered in block ${blockLabel}`);
+    await screenshot('remember');
+    await clearNotifications();
+  });
+
+  await test('Show Memory renders the blocks with the remembered text', async () => {
+    await runCommand('LSP Agent: Show Memory');
+    await waitTab(/Agent Memory/);
+    await waitWebviewText(/pomegranate/, 'memory preview containing "pomegranate"');
+    await screenshot('show-memory');
+  });
+
+  await test('Search Memory lists hits and opens a block hit read-only', async () => {
+    await runCommand('LSP Agent: Search Memory...');
+    await answerInput('secret word pomegranate', 'Search');
+    await pickQuickPickRow((t) => /memory block/.test(t) && /pomegranate/.test(t), 'a memory-block hit in the results');
+    await waitTab(/Memory Block - /);
+    await waitFor(async () => /pomegranate/.test(await activeEditorText()), 'block document containing "pomegranate"');
+    await screenshot('search-block-hit');
+  });
+
+  await test('Search Memory opens a code hit at its range', async () => {
+    await runCommand('LSP Agent: Search Memory...');
+    await answerInput('greet visitor of the aquarium', 'Search');
+    await screenshot('search-code-results');
+    await pickQuickPickRow((t) => /code · /.test(t) && /greet/.test(t), 'a code hit in the results');
+    await waitTab(/^greeter\.py\b/);
+    await waitFor(async () => /def greet_visitor/.test(await activeEditorText()), 'greeter.py open');
+    await screenshot('search-code-hit');
+  });
+
+  let sawProgress = false;
+  await test('Ask (with a selection) runs the agent, asks approval in a modal, streams events, shows the answer', async () => {
+    await openFile('greeter.py');
+    await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
+    await page.keyboard.press('Control+A');
+    await waitFor(async () => /selected/.test(await page.locator('.part.statusbar').innerText()), 'a selection in greeter.py', 10000);
+    await runCommand('LSP Agent: Ask...');
+    await answerInput('Is the shell working?', 'Ask about the selection');
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+    const text = await dialog.innerText();
+    if (!/echo hi/.test(text)) throw new Error(`approval dialog does not mention the command: ${text}`);
+    const buttons = await dialog.locator('.monaco-button').allInnerTexts();
+    for (const b of ['Allow', 'Always allow', 'Deny']) {
+      if (!buttons.includes(b)) throw new Error(`approval dialog lacks "${b}": ${buttons.join(', ')}`);
+    }
+    // Server progress is shown as a notification with a Cancel button while the agent works.
+    const toasts = await notificationTexts();
+    sawProgress = toasts.some((t) => /LSP Agent: /.test(t) && /Cancel/.test(t));
+    await screenshot('ask-approval-modal');
+    await dialog.locator('.monaco-button', { hasText: /^Allow$/ }).first().click();
+    await waitTab(/Agent Answer/);
+    await waitWebviewText(/Done\./, 'answer preview containing "Done."');
+    await screenshot('ask-answer');
+    const output = await outputChannelText('LSP Agent');
+    for (const needle of ['run_command', 'approval answer: Allow', 'Done.']) {
+      if (!output.includes(needle)) throw new Error(`output channel lacks "${needle}":\n${output}`);
+    }
+    await screenshot('ask-output-channel');
+  });
+
+  await test('Ask showed the server progress as a cancellable notification', async () => {
+    if (!sawProgress) throw new Error('no "LSP Agent: ..." notification with Cancel while the agent was waiting for approval');
+  });
+
+  await test('Memory History shows the versions of the block', async () => {
+    await runCommand('LSP Agent: Memory History');
+    await pickQuickPickRow((t) => t.trim().startsWith(blockLabel), `block "${blockLabel}" in the picker`);
+    await waitTab(/Memory History - /);
+    await waitWebviewText(/pomegranate|v\d|version/i, 'history preview');
+    await screenshot('memory-history');
+  });
+
+  await test('status bar is refreshed after commands', async () => {
+    const item = page.locator('.part.statusbar .statusbar-item', { hasText: 'Agent' }).first();
+    await waitFor(async () => /Agent: /.test(await item.innerText()), 'status bar text');
+    await item.hover();
+    await waitFor(async () => /memory: \d+ blocks/.test(await page.locator('.monaco-hover, .workbench-hover').first().innerText().catch(() => '')), 'status bar tooltip with counts', 15000);
+    await screenshot('status-tooltip');
+  });
+}
+
+(async () => {
+  const started = Date.now();
+  let fatal;
+  try {
+    await main();
+  } catch (error) {
+    fatal = error;
+    log(`setup failed: ${error && error.stack}`);
+    if (page) await screenshot('FATAL');
+  }
+  try {
+    if (browser) await browser.close();
+  } catch {
+    // ignore
+  }
+  stopAll();
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed + (fatal ? 1 : 0);
+  for (const r of results.filter((x) => !x.ok)) console.log(`FAILED: ${r.name}\n  ${r.error && r.error.stack}`);
+  log(`finished in ${((Date.now() - started) / 1000).toFixed(0)} s; artifacts in ${artifacts}`);
+  if (!process.env.E2E_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed === 0 && passed > 0 ? 0 : 1);
+})();
