@@ -138,7 +138,12 @@ function M.edit_block(label)
         return
       end
       local name = "lsp-agent://memory/" .. label
-      local buf = vim.fn.bufnr(name)
+      local buf = -1
+      for _, b in ipairs(vim.api.nvim_list_bufs()) do
+        if vim.api.nvim_buf_get_name(b) == name then
+          buf = b
+        end
+      end
       if buf == -1 then
         buf = vim.api.nvim_create_buf(true, false)
         vim.api.nvim_buf_set_name(buf, name)
