@@ -144,6 +144,12 @@ function M.edit_block(label)
           buf = b
         end
       end
+      if buf ~= -1 and vim.bo[buf].modified then
+        -- unsaved edits of the block: keep them
+        vim.api.nvim_set_current_buf(buf)
+        vim.notify("lsp-agent: " .. name .. " has unsaved changes (:w saves them, :e! reloads)", vim.log.levels.WARN)
+        return
+      end
       if buf == -1 then
         buf = vim.api.nvim_create_buf(true, false)
         vim.api.nvim_buf_set_name(buf, name)
