@@ -147,7 +147,7 @@ function M.edit_block(label)
       if buf ~= -1 and vim.bo[buf].modified then
         -- unsaved edits of the block: keep them
         vim.api.nvim_set_current_buf(buf)
-        vim.notify("lsp-agent: " .. name .. " has unsaved changes (:w saves them, :e! reloads)", vim.log.levels.WARN)
+        vim.notify("lsp-agent: " .. name .. " has unsaved changes (:w saves them, :bwipeout! drops them)", vim.log.levels.WARN)
         return
       end
       if buf == -1 then
