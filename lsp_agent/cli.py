@@ -181,6 +181,10 @@ def cmd_memory(args: argparse.Namespace) -> None:
             value = args.file.read_text(encoding="utf-8")
         elif args.value == "-" or (args.value is None and not sys.stdin.isatty()):
             value = sys.stdin.read()
+            if args.value is None and not value:
+                # e.g. run from a script with stdin at /dev/null: never empty the block by accident
+                raise CliError("Give the new value as text, with --file FILE, or '-' to read "
+                               "stdin (stdin was empty; use '-' to empty the block on purpose).")
         elif args.value is not None:
             value = args.value
         else:
