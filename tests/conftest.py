@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -131,21 +132,96 @@ def cli_env(home: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def run_cli(cli_env: dict[str, str], workspace: Path) -> Iterator[Callable[..., subprocess.CompletedProcess]]:
-    """`lsp-agent ARGS --workspace WS --embedder none` in a subprocess."""
+# Runs the CLI exactly as `python -m lsp_agent ARGS` does, once the file named by argv[1]
+# exists: lancedb (slow to import) is imported while waiting, so a sequence of commands can be
+# started together and then run one after the other.
+_PREWARMED = """
+import os, runpy, sys, time
+import lancedb  # noqa: F401
+go = sys.argv.pop(1)
+while not os.path.exists(go):
+    time.sleep(0.01)
+sys.argv[0] = "lsp_agent"
+runpy.run_module("lsp_agent", run_name="__main__", alter_sys=True)
+"""
 
-    def _run(*args: str, embedder: str | None = "none", stdin: str | None = None,
-             env: dict[str, str] | None = None, ws: Path | None = None,
-             common: bool = True) -> subprocess.CompletedProcess:
-        argv = [sys.executable, "-m", "lsp_agent", *args]
+
+def cmd(*args: str, stdin: str | None = None, ws: Path | None = None,
+        env: dict[str, str] | None = None, embedder: str | None = "none") -> dict:
+    """One command for CliRunner.many / CliRunner.seq, when it needs stdin, env or a workspace."""
+    return {"args": args, "stdin": stdin, "ws": ws, "env": env, "embedder": embedder}
+
+
+class CliRunner:
+    """`python -m lsp_agent ARGS --workspace WS --embedder none` in subprocesses."""
+
+    cmd = staticmethod(cmd)
+
+    def __init__(self, env: dict[str, str], workspace: Path, tmp: Path) -> None:
+        self.env = env
+        self.workspace = workspace
+        self.tmp = tmp
+
+    def _spec(self, c: tuple[str, ...] | dict, common: bool) -> dict:
+        spec = c if isinstance(c, dict) else cmd(*c)
+        argv = list(spec["args"])
         if common:
-            argv += ["--workspace", str(ws or workspace)]
-            if embedder is not None:
-                argv += ["--embedder", embedder]
+            argv += ["--workspace", str(spec["ws"] or self.workspace)]
+            if spec["embedder"] is not None:
+                argv += ["--embedder", spec["embedder"]]
+        return {**spec, "argv": argv, "env": {**self.env, **(spec["env"] or {})}}
+
+    def __call__(self, *args: str, embedder: str | None = "none", stdin: str | None = None,
+                 env: dict[str, str] | None = None, ws: Path | None = None,
+                 common: bool = True) -> subprocess.CompletedProcess:
+        spec = self._spec(cmd(*args, stdin=stdin, ws=ws, env=env, embedder=embedder), common)
         return subprocess.run(
-            argv, env={**cli_env, **(env or {})}, capture_output=True, text=True, timeout=120,
-            input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
+            [sys.executable, "-m", "lsp_agent", *spec["argv"]], env=spec["env"],
+            capture_output=True, text=True, timeout=300, input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
         )
 
-    yield _run
+    def _popen(self, prefix: list[str], spec: dict) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, *prefix, *spec["argv"]], env=spec["env"], text=True,
+            stdin=subprocess.PIPE if spec["stdin"] is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+
+    @staticmethod
+    def _finish(spec: dict, p: subprocess.Popen) -> subprocess.CompletedProcess:
+        out, err = p.communicate(input=spec["stdin"], timeout=300)
+        return subprocess.CompletedProcess(list(spec["args"]), p.returncode, out, err)
+
+    def many(self, *commands: tuple[str, ...] | dict,
+             common: bool = True) -> list[subprocess.CompletedProcess]:
+        """Run independent commands (`python -m lsp_agent ...`) at the same time."""
+        specs = [self._spec(c, common) for c in commands]
+        procs = [self._popen(["-m", "lsp_agent"], s) for s in specs]
+        return [self._finish(s, p) for s, p in zip(specs, procs, strict=True)]
+
+    def seq(self, *commands: tuple[str, ...] | dict) -> list[subprocess.CompletedProcess]:
+        """Run commands one after the other, each seeing the previous one's changes.
+
+        All are started at once and wait (with lancedb imported) for their turn.
+        """
+        specs = [self._spec(c, True) for c in commands]
+        gate = Path(tempfile.mkdtemp(dir=self.tmp, prefix="go-"))
+        procs = [self._popen(["-c", _PREWARMED, str(gate / str(i))], s)
+                 for i, s in enumerate(specs)]
+        results = []
+        try:
+            for i, (s, p) in enumerate(zip(specs, procs, strict=True)):
+                (gate / str(i)).touch()
+                results.append(self._finish(s, p))
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.communicate()
+        return results
+
+
+@pytest.fixture
+def run_cli(cli_env: dict[str, str], workspace: Path, tmp_path: Path) -> CliRunner:
+    return CliRunner(cli_env, workspace, tmp_path)
