@@ -314,6 +314,17 @@ def test_embed_pending_and_hybrid_search(repo: Path, tmp_path: Path, agent_home:
     assert hits[0]["path"] == "cmd/main.go"
     hybrid = search_code(memory, "verify data integrity of a message", limit=3)
     assert hybrid[0]["path"] == "cmd/main.go" and hybrid[0]["vector_rank"] is not None
+    # chunks of an edited file whose text did not change keep their vectors
+    big = repo / "src" / "jobs.py"
+    funcs = [f"def job_{i}(queue):\n" + "".join(f"    queue.put({i} * {k})  # step {k}\n"
+                                                 for k in range(50)) for i in range(3)]
+    big.write_text("\n\n".join(funcs))
+    update_paths(memory, [big])
+    big.write_text("\n\n".join([*funcs[:2], funcs[2].replace("step", "stage")]))
+    assert update_paths(memory, [big], embed=False)["indexed"] == 1
+    jobs = {r["symbol"]: r["vector"] is not None for r in rows(memory) if r["path"] == "src/jobs.py"}
+    assert jobs == {"job_0": True, "job_1": True, "job_2": False}
+    assert embed_pending(memory) == 1
     # a saved file is re-chunked and embedded at once; unchanged chunks come from the cache
     path = repo / "cmd" / "main.go"
     path.write_text(MAIN_GO + "\nfunc CompressImage(pixels []byte) []byte {\n\treturn pixels\n}\n")

@@ -219,12 +219,31 @@ def _index_files(idx: _Index, todo: list[FileEntry], known: dict[str, dict[str, 
             if result.path in known:
                 drop.append(result.path)
         if len(rows) >= FLUSH_ROWS or done == len(jobs) or (cancel and cancel.is_set()):
+            if rows and drop:
+                _carry_vectors(idx, rows, drop)
             idx.write(rows, files, drop)
             rows, files, drop = [], [], []
             notify(f"Indexed {done}/{len(jobs)} changed files", 100 * done // len(jobs))
         if cancel is not None and cancel.is_set():
             report.cancelled = True
             break
+
+
+def _carry_vectors(idx: _Index, rows: list[dict[str, Any]], paths: list[str]) -> None:
+    """Give re-chunked code whose text did not change its old vector back, so an edit never
+    leaves the rest of the file missing from vector search until it is re-embedded."""
+    old: dict[tuple[str, str, str], tuple[Any, str]] = {}
+    for group in _groups(sorted(set(paths)), 200):
+        where = "vector IS NOT NULL AND path IN (" + ",".join(sql_str(p) for p in group) + ")"
+        query = idx.chunks.search().where(where).select(["path", "symbol", "text", "vector",
+                                                          "embedder"])
+        for r in query.limit(10_000_000).to_list():
+            old[(r["path"], r["symbol"], r["text"])] = (r["vector"], r["embedder"])
+    if old:
+        for row in rows:
+            kept = old.get((row["path"], row["symbol"], row["text"]))
+            if kept is not None:
+                row["vector"], row["embedder"] = kept
 
 
 def _same_stat(old: dict[str, Any] | None, entry: FileEntry) -> bool:
