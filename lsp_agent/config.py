@@ -73,9 +73,18 @@ def parse_settings(*layers: dict[str, Any] | None) -> tuple[Settings, list[str]]
                 continue
             if value is None and name not in ("model", "reflection_model", "store", "context_window"):
                 continue
+            sub = _nested_model(name)
+            if sub is not None and isinstance(value, dict):
+                # an object setting merges key by key with earlier layers
+                earlier = merged.get(name) if isinstance(merged.get(name), dict) else {}
+                value = {**earlier, **{_field_name(sub, k): v for k, v in value.items()}}
             merged[name] = value
     good: dict[str, Any] = {}
     for name, value in merged.items():
+        sub = _nested_model(name)
+        if sub is not None and isinstance(value, dict):
+            good[name] = _valid_fields(sub, value, f"{to_camel(name)}.", warnings)
+            continue
         try:
             Settings.model_validate({name: value})
             good[name] = value
@@ -88,3 +97,41 @@ def parse_settings(*layers: dict[str, Any] | None) -> tuple[Settings, list[str]]
                 f"using the default {default!r}."
             )
     return Settings.model_validate(good), warnings
+
+
+def _nested_model(name: str) -> type[BaseModel] | None:
+    """The settings model of an object-valued setting (e.g. reflection), else None."""
+    annotation = Settings.model_fields[name].annotation
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _field_name(model: type[BaseModel], key: str) -> str:
+    by_alias = {to_camel(n): n for n in model.model_fields}
+    return by_alias.get(key, key)
+
+
+def _valid_fields(
+    model: type[BaseModel], values: dict[str, Any], prefix: str, warnings: list[str]
+) -> dict[str, Any]:
+    """The valid fields of an object setting; each bad or unknown one is reported and dropped,
+    so it takes its default while its valid siblings are kept."""
+    fields = model.model_fields
+    good: dict[str, Any] = {}
+    for name, value in values.items():
+        if name not in fields:
+            known = ", ".join(sorted(prefix + to_camel(n) for n in fields))
+            warnings.append(f"Unknown lsp-agent setting '{prefix}{name}' ignored. "
+                            f"Known settings: {known}.")
+            continue
+        try:
+            model.model_validate({name: value})
+            good[name] = value
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            warnings.append(
+                f"Setting '{prefix}{to_camel(name)}' = {value!r} is invalid ({err['msg']}); "
+                f"using the default {fields[name].get_default(call_default_factory=True)!r}."
+            )
+    return good
