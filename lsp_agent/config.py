@@ -76,7 +76,8 @@ def parse_settings(*layers: dict[str, Any] | None) -> tuple[Settings, list[str]]
             sub = _nested_model(name)
             if sub is not None and isinstance(value, dict):
                 # an object setting merges key by key with earlier layers
-                earlier = merged.get(name) if isinstance(merged.get(name), dict) else {}
+                prev = merged.get(name)
+                earlier: dict[str, Any] = prev if isinstance(prev, dict) else {}
                 value = {**earlier, **{_field_name(sub, k): v for k, v in value.items()}}
             merged[name] = value
     good: dict[str, Any] = {}
