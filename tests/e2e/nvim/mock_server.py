@@ -280,6 +280,8 @@ def handle(msg):
             res, _ = call_client("workspace/configuration", {"items": [{"section": "lspAgent"}]})
             if res and isinstance(res[0], dict):
                 state["settings"].update(res[0])
+            if state["settings"].get("permissionMode", "ask") not in ("ask", "accept-edits", "auto"):
+                notify("window/showMessage", {"type": 2, "message": "lsp-agent: Setting 'permissionMode' is invalid; using 'ask'."})
             return
         elif method == "shutdown":
             result = None

@@ -707,6 +707,21 @@ test("errors from the server are reported, not thrown", function()
   check(c1 and c2, "both failed", { e1, e2 })
 end)
 
+test("bad settings are reported with window/showMessage (contract check)", function()
+  local nnotes = #notes
+  agent.update_settings({ permissionMode = "bogus-mode" })
+  run("LspAgent status", "lspAgent.status")
+  local seen = vim.wait(10000, function()
+    return find(vim.list_slice(notes, nnotes + 1), function(n)
+      return n.msg:find("permissionMode", 1, true) ~= nil or n.msg:find("bogus", 1, true) ~= nil
+    end) ~= nil
+  end, 50)
+  agent.update_settings({ permissionMode = "ask" })
+  if not seen then
+    table.insert(contract_problems, "permissionMode = 'bogus-mode' was not reported with window/showMessage")
+  end
+end)
+
 test(":LspAgent from a scratch buffer with no client running starts one at the cwd", function()
   for _, c in ipairs(agent.get_clients()) do
     c:stop()

@@ -199,6 +199,18 @@ local function apply_edit(err, params, ctx)
   return result
 end
 
+-- window/showMessage through vim.notify (Neovim only echoes non-errors), so notification UIs
+-- show the server's warnings (bad settings, store notices).
+local function show_message(_, params, ctx)
+  local levels = { vim.log.levels.ERROR, vim.log.levels.WARN, vim.log.levels.INFO, vim.log.levels.DEBUG }
+  local msg = tostring(params and params.message or "")
+  if not msg:lower():find("^lsp%-agent") then
+    msg = "lsp-agent: " .. msg
+  end
+  vim.notify(msg, levels[params and params.type or 3] or vim.log.levels.INFO)
+  return vim.NIL
+end
+
 local function lsp_event(_, params, ctx)
   ui.on_event(params, ctx and ctx.client_id)
 end
@@ -244,6 +256,7 @@ function M.client_config()
       ["workspace/configuration"] = workspace_configuration,
       ["lspAgent/event"] = lsp_event,
       ["workspace/applyEdit"] = apply_edit,
+      ["window/showMessage"] = show_message,
     },
     commands = client_commands(M.commands_list),
     on_init = function(client)
