@@ -14,7 +14,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 CHUNKS = "code_chunks"
 FILES = "code_files"
-Progress = Callable[[str, "int | None"], None]
+Progress = R.Progress
 
 FLUSH_ROWS = 4000  # chunk rows buffered before a write (fewer, larger fragments)
 POOL_MIN_FILES = 200  # below this, chunking in-process beats starting worker processes
@@ -77,7 +77,7 @@ class _Index:
             rows = self.files.to_arrow().to_pylist()
         else:
             rows = []
-            for group in _groups(sorted(set(paths)), 500):
+            for group in R.groups(sorted(set(paths)), 500):
                 where = "path IN (" + ",".join(sql_str(p) for p in group) + ")"
                 rows += self.files.search().where(where).limit(len(group)).to_list()
         return {r["path"]: r for r in rows}
@@ -85,7 +85,7 @@ class _Index:
     def write(self, rows: list[dict[str, Any]], files: list[dict[str, Any]],
               drop: Iterable[str]) -> None:
         """Replace the chunks of `drop` (and of the files) by `rows`; record `files`."""
-        for group in _groups(sorted(set(drop)), 500):
+        for group in R.groups(sorted(set(drop)), 500):
             self.chunks.delete("path IN (" + ",".join(sql_str(p) for p in group) + ")")
         if rows:
             self.chunks.add(pa.Table.from_pylist(rows, schema=self.chunks.schema))
@@ -95,7 +95,7 @@ class _Index:
              .when_not_matched_insert_all().execute(data))
 
     def forget(self, paths: Iterable[str]) -> None:
-        for group in _groups(sorted(set(paths)), 500):
+        for group in R.groups(sorted(set(paths)), 500):
             self.files.delete("path IN (" + ",".join(sql_str(p) for p in group) + ")")
 
 
@@ -156,14 +156,14 @@ def code_index_exists(memory: Any) -> bool:
 # -- building ----------------------------------------------------------------------------------
 
 
-def build_index(target: Any, progress: Progress | None = None,
+def build_index(target: Any, progress: R.Progress | None = None,
                 cancel: threading.Event | None = None) -> IndexReport:
     """Bring the index up to date with the workspace: chunk new and changed files, drop removed
     ones, build the full-text index. Vectors are left to `embed_pending`."""
     memory = _memory(target)
     start = time.perf_counter()
     report = IndexReport()
-    notify = _throttled(progress)
+    notify = R.throttled(progress)
     notify("Scanning workspace files", None)
     with _lock(memory.store):
         idx = _open(memory.store, create=True)
@@ -233,7 +233,7 @@ def _carry_vectors(idx: _Index, rows: list[dict[str, Any]], paths: list[str]) ->
     """Give re-chunked code whose text did not change its old vector back, so an edit never
     leaves the rest of the file missing from vector search until it is re-embedded."""
     old: dict[tuple[str, str, str], tuple[Any, str]] = {}
-    for group in _groups(sorted(set(paths)), 200):
+    for group in R.groups(sorted(set(paths)), 200):
         where = "vector IS NOT NULL AND path IN (" + ",".join(sql_str(p) for p in group) + ")"
         query = idx.chunks.search().where(where).select(["path", "symbol", "text", "vector",
                                                           "embedder"])
@@ -316,7 +316,7 @@ def update_paths(target: Any, paths: list[Path], *, embed: bool = True) -> dict[
 # -- embedding ---------------------------------------------------------------------------------
 
 
-def embed_pending(memory: Any, progress: Progress | None = None,
+def embed_pending(memory: Any, progress: R.Progress | None = None,
                   cancel: threading.Event | None = None, batch: int = 64, *,
                   where: str | None = None, optimize: bool = True) -> int:
     """Embed chunks that have no vector (or one from another embedder); returns how many.
@@ -336,13 +336,13 @@ def embed_pending(memory: Any, progress: Progress | None = None,
     total = idx.chunks.count_rows(cond)
     if not total:
         return 0
-    notify = _throttled(progress)
+    notify = R.throttled(progress)
     reader = (idx.chunks.search().where(cond).select(["id", "path", "kind", "symbol", "text"])
               .limit(total).to_batches(batch))
     done, since_optimize = 0, 0
     pending: list[tuple[str, list[float]]] = []
     for record_batch in reader:
-        for group in _groups(record_batch.to_pylist(), batch):
+        for group in R.groups(record_batch.to_pylist(), batch):
             vectors = store.embed_documents([R.embed_text(r) for r in group])
             pending += [(r["id"], v) for r, v in zip(group, vectors, strict=True) if v is not None]
             done += len(group)
@@ -404,24 +404,3 @@ def search_code(memory: Any, query: str, limit: int = 10,
     ranked = sorted(hits, key=lambda h: (-R.name_tier(h.row["symbol"], query), -h.score))
     return [R.hit(memory.workspace, h.row, query, h.score, h.text_rank, h.vector_rank)
             for h in ranked[:limit]]
-
-
-# -- helpers -----------------------------------------------------------------------------------
-
-
-def _groups(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-def _throttled(progress: Progress | None, every: float = 0.25) -> Any:
-    """Progress callbacks at most every `every` seconds (editors render each one)."""
-    last = [0.0]
-
-    def notify(message: str, percent: int | None, force: bool = False) -> None:
-        now = time.monotonic()
-        if progress is not None and (force or now - last[0] >= every):
-            last[0] = now
-            progress(message, percent)
-
-    return notify

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ import pyarrow as pa
 
 from lsp_agent.learning import workspace_files as wf
 from lsp_agent.learning.chunker import chunk_file
+
+Progress = Callable[[str, "int | None"], None]  # message, percent (None: unknown)
 
 MAX_EMBED_CHARS = 1500  # the embedder truncates at ~256 tokens anyway; less to tokenise
 SNIPPET_LINES = 6
@@ -273,3 +276,24 @@ def snippet(lines: list[str], query: str) -> str:
         [lines[0], "    ..."] + lines[first : first + SNIPPET_LINES - 2])
     text = "\n".join(ln.rstrip() for ln in picked)
     return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 3] + "..."
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def groups(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def throttled(progress: Progress | None, every: float = 0.25) -> Any:
+    """Progress callbacks at most every `every` seconds (editors render each one)."""
+    last = [0.0]
+
+    def notify(message: str, percent: int | None, force: bool = False) -> None:
+        now = time.monotonic()
+        if progress is not None and (force or now - last[0] >= every):
+            last[0] = now
+            progress(message, percent)
+
+    return notify
