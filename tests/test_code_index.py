@@ -331,4 +331,4 @@ def test_embed_pending_and_hybrid_search(repo: Path, tmp_path: Path, agent_home:
     result = update_paths(memory, [path])
     assert result["embedded"] == result["chunks"] > 0
     assert all(r["vector"] is not None for r in rows(memory))
-    assert search_code(memory, "make a picture smaller", mode="vector")[0]["path"] == "cmd/main.go"
+    assert search_code(memory, "shrink an image", mode="vector")[0]["path"] == "cmd/main.go"
