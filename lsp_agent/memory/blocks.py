@@ -148,7 +148,8 @@ class BlockManager:
                 raise BlockError(f"A memory block '{label}' already exists; edit it instead.")
             block = Block(
                 label=label, description=description, value=value, limit=limit,
-                read_only=read_only, scope="agent", version=1, updated_by=author,
+                read_only=read_only, scope="agent", version=self._latest_version(label) + 1,
+                updated_by=author,
             )
             self._append_version(block, author, reason, old="")
             self._write_row(block)
@@ -180,8 +181,11 @@ class BlockManager:
                 raise BlockError(_too_long(label, len(new_value), block.limit))
             if new_value == block.value:
                 return block
+            # a process that died after writing a version but before the row left that number
+            # taken: never reuse it (repair() on the next open makes it the block's value)
+            version = max(block.version, self._latest_version(label)) + 1
             updated = block.model_copy(
-                update={"value": new_value, "version": block.version + 1,
+                update={"value": new_value, "version": version,
                         "updated_at": utcnow(), "updated_by": author}
             )
             self._append_version(updated, author, reason, old=block.value)
@@ -267,6 +271,11 @@ class BlockManager:
         if row is not None and row.scope == "shared" and self._shared_mgr is not None:
             return self._shared_mgr
         return self
+
+    def _latest_version(self, label: str) -> int:
+        rows = (self.store.table("block_versions").search().where(f"label = {sql_str(label)}")
+                .select(["version"]).limit(1_000_000).to_list())
+        return max((int(r["version"]) for r in rows), default=0)
 
     def _append_version(self, block: Block, author: str, reason: str, *, old: str) -> None:
         row = BlockVersion(
