@@ -159,3 +159,33 @@ def test_two_processes_lose_no_update(workspace, open_memory, cli_env):
     assert [b.label for b in mem.blocks.list()][:6] == [
         "persona", "human", "project", "commands", "conventions", "notes"]
     assert all(len(mem.blocks.history(b.label)) == 1 for b in mem.blocks.list()[:6])
+
+
+def test_edit_after_another_process_crashed_mid_edit(memory):
+    """A running agent edits after another process died between the version and the row."""
+    from lsp_agent.memory.blocks import BlockManager
+
+    memory.blocks.create("log", "", "a")
+    crashed = BlockManager(memory.store)  # the other process, without repair since
+    block = crashed.get("log")
+    crashed._append_version(block.model_copy(update={"value": "unconfirmed", "version": 2}),
+                            "agent", "died before writing the row", old="a")
+    updated = memory.blocks.set("log", "b", author="user")
+    versions = [v.version for v in memory.blocks.history("log")]
+    assert len(versions) == len(set(versions)), f"duplicate version numbers: {versions}"
+    assert updated.version == max(versions) and memory.blocks.get("log").value == "b"
+    assert memory.blocks.history("log")[-1].old_value == "a"
+    memory.blocks.revert("log", 2)
+    assert memory.blocks.get("log").value == "unconfirmed"
+
+
+def test_create_after_interrupted_create(memory):
+    """A creation that died after its version row: creating again keeps numbers unique."""
+    from lsp_agent.memory.schema import Block
+
+    memory.blocks._append_version(Block(label="fresh", value="lost", version=1), "agent",
+                                  "created", old="")
+    created = memory.blocks.create("fresh", "", "kept")
+    versions = [v.version for v in memory.blocks.history("fresh")]
+    assert versions == [1, 2] and created.version == 2
+    assert memory.blocks.get("fresh").value == "kept"
