@@ -18,7 +18,6 @@ import {
   ShowMessageRequestParams,
   State,
   StaticFeature,
-  TransportKind,
   WorkDoneProgress,
   WorkDoneProgressBegin,
   WorkDoneProgressCancelNotification,
@@ -182,7 +181,7 @@ class AgentUiFeature implements StaticFeature {
     void vscode.window.withProgress(
       {
         location: vscode.ProgressLocation.Notification,
-        title: `LSP Agent: ${value.title}`,
+        title: `LSP Agent: ${value.title.replace(/^lsp-agent:\s*/i, '')}`,
         cancellable: true,
       },
       (progress, cancel) =>
@@ -280,7 +279,6 @@ export class AgentClient implements vscode.Disposable {
     const serverOptions: ServerOptions = {
       command: resolved,
       args: launch.args,
-      transport: TransportKind.stdio,
       options: { cwd, env: { ...process.env, ...env } },
     };
     const clientOptions: LanguageClientOptions = {

@@ -160,11 +160,11 @@ class Extension implements vscode.Disposable {
     if (s?.state) tooltip.appendMarkdown(`state: ${s.state}\n\n`);
     if (s?.model) tooltip.appendMarkdown(`model: \`${s.model}\`\n\n`);
     if (s?.embedder) tooltip.appendMarkdown(`embedder: \`${s.embedder}\`\n\n`);
-    if (s?.counts) {
-      const c = s.counts;
-      tooltip.appendMarkdown(
-        `memory: ${c.blocks} blocks · ${c.messages} messages · ${c.archival} archival · ${c.skills} skills · ${c.code_chunks} code chunks\n\n`,
-      );
+    if (s?.counts && typeof s.counts === 'object') {
+      const parts = Object.entries(s.counts)
+        .filter(([, v]) => typeof v === 'number')
+        .map(([k, v]) => `${v} ${k.replace(/_/g, ' ')}`);
+      if (parts.length) tooltip.appendMarkdown(`memory: ${parts.join(' · ')}\n\n`);
     }
     tooltip.appendMarkdown('_Click for the full status._');
     this.statusItem.tooltip = tooltip;

@@ -94,14 +94,24 @@ spawnSync('git', ['init', '-q'], { cwd: workspace });
 fs.writeFileSync(
   scriptPath,
   JSON.stringify({
+    // 1: "Remember" (the server lets the model file the lesson; a plain reply makes it keep the
+    //    user's words verbatim), 2-3: "Ask" with a shell command that needs approval.
     responses: [
+      { content: 'A fact about the project; noted.' },
       { content: 'Let me check the shell.', tool_calls: [{ name: 'run_command', arguments: { command: 'echo hi' } }] },
       { content: 'Done.' },
     ],
   }),
 );
+// The server is started through a wrapper that copies its stderr into the artifacts.
+const serverWrapper = path.join(tmp, 'lsp-agent-wrapper.sh');
+fs.writeFileSync(
+  serverWrapper,
+  `#!/bin/bash\nexec ${JSON.stringify(bin)} "$@" 2> >(tee -a ${JSON.stringify(path.join(artifacts, 'server-stderr.log'))} >&2)\n`,
+  { mode: 0o755 },
+);
 const settings = {
-  'lspAgent.server.command': bin,
+  'lspAgent.server.command': serverWrapper,
   'lspAgent.model': `scripted/${scriptPath}`,
   'lspAgent.store': store,
   'lspAgent.permissionMode': 'ask',
