@@ -142,7 +142,10 @@ class BlockManager:
                     author=author, reason=reason,
                 )
             self._write_row(shared.model_copy(update={"scope": "shared", "value": ""}))
-            return shared.model_copy(update={"scope": "shared"})
+            attached = shared.model_copy(update={"scope": "shared"})
+            if self.mirror:
+                self.mirror.write(attached)
+            return attached
         with self.store.lock():
             if label in self._rows():
                 raise BlockError(f"A memory block '{label}' already exists; edit it instead.")
@@ -165,7 +168,10 @@ class BlockManager:
         owner = self._owner(label)
         if owner is not self:
             updated = owner.edit(label, change, author=author, reason=reason)
-            return updated.model_copy(update={"scope": "shared"})
+            updated = updated.model_copy(update={"scope": "shared"})
+            if self.mirror:
+                self.mirror.write(updated)
+            return updated
         with self.store.lock():
             block = self._rows().get(label)
             if block is None:
