@@ -204,3 +204,22 @@ def test_agent_edit_does_not_overwrite_pending_person_edit(memory):
     path.write_text(render_text(meta, "typed by a person"), encoding="utf-8")
     memory.blocks.set("notes", "agent text", author="agent")
     assert _front(path)[1] == "typed by a person"
+
+
+def test_shared_block_edit_written_to_own_mirror(tmp_path, home, open_memory):
+    a, b = tmp_path / "wa", tmp_path / "wb"
+    a.mkdir()
+    b.mkdir()
+    mem_a, mem_b = open_memory(a), open_memory(b)
+    mem_a.blocks.create("team", "", "v1", scope="shared")
+    mem_b.blocks.create("team", scope="shared")
+    mem_b.blocks.set("team", "v2 from b", author="user")
+    meta, value = _front(mem_b.memory_folder / "team.md")
+    assert value == "v2 from b" and meta["scope"] == "shared"
+    # a's file catches up when a opens, and a person's edit there reaches b
+    again_a = open_memory(a)
+    path = again_a.memory_folder / "team.md"
+    assert _front(path)[1] == "v2 from b"
+    path.write_text(render_text(_front(path)[0], "v3 typed in a"), encoding="utf-8")
+    open_memory(a)
+    assert mem_b.blocks.get("team").value == "v3 typed in a"
