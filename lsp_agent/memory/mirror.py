@@ -148,7 +148,7 @@ class Mirror:
         try:
             if block is None:
                 manager.create(
-                    label, str(meta.get("description", "")), value,
+                    label, _text(meta.get("description")), value,
                     limit=int(meta.get("limit", 5000)), read_only=bool(meta.get("read_only", False)),
                     author="mirror", reason=f"created from {file.name}",
                 )
@@ -162,7 +162,7 @@ class Mirror:
                 )
             manager.update_settings(
                 label,
-                description=str(meta.get("description", block.description)),
+                description=_text(meta.get("description", block.description)),
                 limit=max(int(meta.get("limit", block.limit)), len(value)) if "limit" in meta
                 else None,
                 read_only=bool(meta.get("read_only", block.read_only)),
@@ -212,6 +212,11 @@ class Mirror:
         self.warnings.append(msg)
         log.warning(msg)
         return msg
+
+
+def _text(value: Any) -> str:
+    """A frontmatter string field; a blank one (`description:`) is YAML null, i.e. empty."""
+    return "" if value is None else str(value)
 
 
 def _atomic_write(path: Path, text: str) -> None:
