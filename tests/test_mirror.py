@@ -223,3 +223,12 @@ def test_shared_block_edit_written_to_own_mirror(tmp_path, home, open_memory):
     path.write_text(render_text(_front(path)[0], "v3 typed in a"), encoding="utf-8")
     open_memory(a)
     assert mem_b.blocks.get("team").value == "v3 typed in a"
+
+
+def test_blank_description_in_file_is_empty_not_none(memory, workspace, open_memory):
+    path = memory.memory_folder / "notes.md"
+    path.write_text("---\ndescription:\nlimit: 6000\n---\nnew text", encoding="utf-8")
+    block = open_memory(workspace).blocks.get("notes")
+    assert block.value == "new text" and block.description == ""
+    (memory.memory_folder / "extra.md").write_text("---\ndescription:\n---\nx", encoding="utf-8")
+    assert open_memory(workspace).blocks.get("extra").description == ""
