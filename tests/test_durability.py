@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 WORKER = r"""
 import sys
 from pathlib import Path
@@ -189,3 +191,53 @@ def test_create_after_interrupted_create(memory):
     versions = [v.version for v in memory.blocks.history("fresh")]
     assert versions == [1, 2] and created.version == 2
     assert memory.blocks.get("fresh").value == "kept"
+
+
+def test_lock_held_by_another_process_times_out_with_advice(tmp_path):
+    from lsp_agent.memory.locking import LockTimeout, file_lock
+
+    lock = tmp_path / "store" / ".lsp-agent.lock"
+    lock.parent.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'w'); "
+         "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)", str(lock)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        start = time.monotonic()
+        with pytest.raises(LockTimeout, match="close other lsp-agent processes"):
+            with file_lock(lock, timeout=0.5):
+                pass
+        assert time.monotonic() - start < 5
+    finally:
+        holder.kill()
+        holder.wait()
+    with file_lock(lock, timeout=5):  # released when its holder died
+        with file_lock(lock, timeout=5):  # re-entrant in the same thread
+            pass
+
+
+def test_threads_of_one_process_lose_no_update(memory):
+    import threading
+
+    memory.blocks.create("log", "", "", limit=10_000)
+    errors: list[BaseException] = []
+
+    def work(tag: str) -> None:
+        try:
+            for i in range(5):
+                line = f"{tag}-{i}"
+                memory.blocks.edit("log", lambda old, line=line: (old + "\n" + line).strip(),
+                                   author="agent", reason=line)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(f"t{n}",)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors
+    lines = memory.blocks.get("log").value.splitlines()
+    assert sorted(lines) == sorted(f"t{n}-{i}" for n in range(3) for i in range(5))
+    assert [v.version for v in memory.blocks.history("log")] == list(range(1, 17))
