@@ -237,9 +237,6 @@ def test_vector_and_hybrid_search(vmemory):
 
 
 @pytest.mark.vectors
-@pytest.mark.xfail(strict=True, reason=(
-    "search.py (working tree): the hybrid 'neighbour_score' boost lets a message that is only "
-    "the neighbour of others outrank the best vector hit when no message matches the words"))
 def test_hybrid_without_text_hits_keeps_vector_order(vmemory):
     rec = vmemory.recall
     conv = rec.new_conversation()

@@ -44,6 +44,9 @@ class ContextIndexing:
     with_speaker: bool = True
     previous_with_speaker: bool = True
     embed_previous: int = 0  # previous messages put before the message in the embedded text
+    # the embedded text reports the message in the third person ('Ann said, "..."'), the way
+    # questions about past conversations are asked; "plain" embeds 'Ann: ...'
+    embed_style: str = "reported"
 
 
 DEFAULT_INDEXING = ContextIndexing()
@@ -179,7 +182,8 @@ class RecallMemory:
             text, before = self._search_text(m)
             texts.append(text)
             embed_texts.append(_embed_text(m, before[-self.indexing.embed_previous:]
-                                           if self.indexing.embed_previous else []))
+                                           if self.indexing.embed_previous else [],
+                                           style=self.indexing.embed_style))
         if defer_vectors:
             vectors: list[list[float] | None] = [None] * len(msgs)
         else:
@@ -300,8 +304,13 @@ class RecallMemory:
 NEIGHBOUR_SCAN_LIMIT = 50_000
 
 
-def _embed_text(msg: Message, before: list[str] | None = None) -> str:
-    text = f"{_speaker(msg)}: {msg.content}" if msg.content else _speaker(msg)
+def _embed_text(msg: Message, before: list[str] | None = None, style: str = "reported") -> str:
+    if not msg.content:
+        text = _speaker(msg)
+    elif style == "reported":
+        text = f'{_speaker(msg)} said, "{msg.content}"'
+    else:
+        text = f"{_speaker(msg)}: {msg.content}"
     if before:
         text = "\n".join([*before, text])
     return text[-2000:] if before else text[:2000]

@@ -21,12 +21,22 @@ Mode = Literal["hybrid", "vector", "text"]
 
 @dataclass(frozen=True)
 class FusionConfig:
-    """Fusion and tokenizer settings, chosen by the LoCoMo benchmark (docs/benchmarks.md)."""
+    """Fusion and tokenizer settings, chosen by the LoCoMo benchmark (docs/benchmarks.md).
+
+    Each retriever contributes `weight / (rrf_k + rank)` for its top `pool` rows: the main
+    full-text column (`text_weight`), the vector (`vector_weight`) and any `extra_text`
+    columns (`(column, weight)`: e.g. a row's raw text beside its contextual search text).
+    `neighbour_share` > 0 lets callers that know a row's neighbours (the messages just before
+    and after it) pass them a share of its score (see `spread_to_neighbours`).
+    """
 
     rrf_k: float = 60.0
     text_weight: float = 1.0
     vector_weight: float = 1.0
     pool: int = 50  # candidates taken from each retriever before fusion
+    extra_text: tuple[tuple[str, float], ...] = ()
+    neighbour_share: float = 0.0
+    neighbour_top: int = 10  # the best hits whose neighbours get a share
 
 
 DEFAULT_FUSION = FusionConfig()
@@ -74,9 +84,15 @@ def text_search(
         return []
 
 
+# Approximate vector search settings (an index exists from VECTOR_INDEX_MIN_ROWS rows on), chosen
+# by benchmarks/search_latency.py for recall@10 >= 0.9 against exact search (docs/benchmarks.md).
+VECTOR_SEARCH: dict[str, int] = {"nprobes": 32, "refine_factor": 5}
+
+
 def vector_search(
     table: Any, vector: list[float] | None, *, where: str | None, limit: int,
-    columns: list[str] | None = None, nprobes: int = 32, refine_factor: int | None = 5,
+    columns: list[str] | None = None, nprobes: int | None = None,
+    refine_factor: int | None = None,
 ) -> list[dict[str, Any]]:
     if vector is None:
         return []
@@ -84,17 +100,19 @@ def vector_search(
     builder = table.search(vector, vector_column_name="vector").metric("cosine")
     builder = builder.where(cond, prefilter=True)
     if has_vector_index(table):
-        builder = builder.nprobes(nprobes)
-        if refine_factor:
-            builder = builder.refine_factor(refine_factor)
+        builder = builder.nprobes(nprobes or VECTOR_SEARCH["nprobes"])
+        refine = VECTOR_SEARCH["refine_factor"] if refine_factor is None else refine_factor
+        if refine:
+            builder = builder.refine_factor(refine)
     if columns:
-        builder = builder.select(columns)
+        builder = builder.select([*columns, "_distance"] if "_distance" not in columns else columns)
     return builder.limit(limit).to_list()
 
 
 def fuse(
     text_rows: list[dict[str, Any]], vector_rows: list[dict[str, Any]], *, limit: int,
     fusion: FusionConfig = DEFAULT_FUSION, key: str = "id",
+    extra_rows: list[tuple[str, float, list[dict[str, Any]]]] | None = None,
 ) -> list[Hit]:
     hits: dict[str, Hit] = {}
     for rank, row in enumerate(text_rows, start=1):
@@ -105,7 +123,42 @@ def fuse(
         hit = hits.setdefault(row[key], Hit(row=row, score=0.0))
         hit.vector_rank, hit.vector_distance = rank, row.get("_distance")
         hit.score += fusion.vector_weight / (fusion.rrf_k + rank)
+    for column, weight, rows in extra_rows or []:
+        for rank, row in enumerate(rows, start=1):
+            hit = hits.setdefault(row[key], Hit(row=row, score=0.0))
+            hit.extra[f"{column}_rank"] = rank
+            hit.score += weight / (fusion.rrf_k + rank)
     return sorted(hits.values(), key=lambda h: -h.score)[:limit]
+
+
+def spread_to_neighbours(
+    hits: list[Hit], neighbours: dict[str, list[dict[str, Any]]], share: float, *,
+    top: int, key: str = "id",
+) -> list[Hit]:
+    """Give each row adjacent to one of the `top` best hits `share` of that hit's score (of its
+    best such neighbour, when it has two: the bonus never adds up).
+
+    `neighbours` maps a hit id to the rows next to it (a reply is often where the answer to
+    a matched question is, and the question is what makes a terse reply findable). Rows not
+    yet among the hits join them. Returns the hits re-sorted.
+    """
+    if share <= 0 or not neighbours:
+        return hits
+    by_id = {h.id: h for h in hits}
+    bonus: dict[str, float] = {}
+    rows: dict[str, dict[str, Any]] = {}
+    for hit in hits[:top]:
+        for row in neighbours.get(hit.id, []):
+            rid = str(row[key])
+            bonus[rid] = max(bonus.get(rid, 0.0), share * hit.score)
+            rows.setdefault(rid, row)
+    for rid, extra in bonus.items():
+        hit = by_id.get(rid)
+        if hit is None:
+            hit = by_id[rid] = Hit(row=rows[rid], score=0.0)
+        hit.extra["neighbour_score"] = extra
+        hit.score += extra
+    return sorted(by_id.values(), key=lambda h: -h.score)
 
 
 def search_table(
@@ -131,7 +184,12 @@ def search_table(
     if mode == "vector":
         return [Hit(row=r, score=1.0 - float(r.get("_distance", 0.0)), vector_rank=i,
                     vector_distance=r.get("_distance")) for i, r in enumerate(vec_rows[:limit], 1)]
-    return fuse(text_rows, vec_rows, limit=limit, fusion=fusion)
+    extra = [
+        (col, weight, text_search(table, query, column=col, where=where, limit=pool,
+                                  columns=columns))
+        for col, weight in fusion.extra_text if weight > 0 and has_fts_index(table, col)
+    ]
+    return fuse(text_rows, vec_rows, limit=limit, fusion=fusion, extra_rows=extra)
 
 
 # -- index upkeep ----------------------------------------------------------------------------
@@ -151,9 +209,14 @@ def has_vector_index(table: Any) -> bool:
     return any(getattr(i, "columns", None) == ["vector"] for i in indices(table))
 
 
+def has_fts_index(table: Any, column: str) -> bool:
+    return any(getattr(i, "index_type", "") == "FTS" and i.columns == [column]
+               for i in indices(table))
+
+
 def ensure_fts_index(table: Any, column: str = "search_text") -> bool:
     """Create the native full-text index on `column` once the table has rows."""
-    if any(getattr(i, "index_type", "") == "FTS" and i.columns == [column] for i in indices(table)):
+    if has_fts_index(table, column):
         return False
     if table.count_rows() == 0:
         return False
@@ -178,9 +241,10 @@ FTS_SETTINGS: dict[str, Any] = {
 }
 
 
-def maintain(table: Any, column: str = "search_text") -> None:
+def maintain(table: Any, column: str = "search_text", extra_columns: tuple[str, ...] = ()) -> None:
     """Optimise a table: compact fragments, fold new rows into its indexes; build missing ones."""
-    if ensure_fts_index(table, column):
+    created = [ensure_fts_index(table, col) for col in (column, *extra_columns)]
+    if any(created):
         return
     rows = table.count_rows()
     if rows >= VECTOR_INDEX_MIN_ROWS and not has_vector_index(table):
@@ -204,7 +268,8 @@ class Maintainer:
         self._lock = threading.Lock()
         self._running: set[int] = set()
 
-    def note_writes(self, table: Any, rows: int, column: str = "search_text") -> None:
+    def note_writes(self, table: Any, rows: int, column: str = "search_text",
+                    extra_columns: tuple[str, ...] = ()) -> None:
         key = id(table)
         with self._lock:
             self._pending[key] = self._pending.get(key, 0) + rows
@@ -217,7 +282,7 @@ class Maintainer:
 
         def run() -> None:
             try:
-                maintain(table, column)
+                maintain(table, column, extra_columns)
             finally:
                 with self._lock:
                     self._running.discard(key)
