@@ -68,13 +68,15 @@ local function test(name, fn, opts)
   if LEGACY then
     name = "[0.10 path] " .. name
   end
+  local t0 = vim.uv.hrtime()
   local ok, err = xpcall(fn, debug.traceback)
+  local took = string.format(" (%.1fs)", (vim.uv.hrtime() - t0) / 1e9)
   if ok then
     passed = passed + 1
-    say("ok - " .. name)
+    say("ok - " .. name .. took)
   else
     failed = failed + 1
-    say("not ok - " .. name)
+    say("not ok - " .. name .. took)
     for _, l in ipairs(vim.split(tostring(err), "\n")) do
       say("    " .. l)
     end
