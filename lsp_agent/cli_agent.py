@@ -13,6 +13,8 @@ from typing import Any
 def add_agent_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
     p = sub.add_parser("serve", help="run the language server (stdio by default)")
     p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    p.add_argument("--stdio", action="store_true",
+                   help="use stdin/stdout (the default; accepted because editors pass it)")
 
     p = sub.add_parser("init", help="research the workspace, fill memory, index the code")
     p.add_argument("--depth", choices=["static", "standard", "deep"], default="static")
