@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from lsp_agent.learning import code_index as ci
@@ -294,6 +295,43 @@ def test_sources_and_agent_tool(mem: AgentMemory) -> None:
     assert hits[0]["location"]["uri"].endswith("src/settings.py")
     text = asyncio.run(tool.fn(None, query="parse_settings", limit=2))
     assert "src/settings.py:" in text and "parse_settings" in text
+
+
+class FakeEmbedder:
+    """Deterministic, instant vectors: for testing the embedding pipeline, not meaning."""
+
+    name, dim = "fake", 384
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail, self.calls = fail, 0
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        if self.fail:
+            raise RuntimeError("model exploded")
+        return np.full((len(texts), self.dim), 1 / self.dim**0.5, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+
+def use_embedder(memory: AgentMemory, embedder: FakeEmbedder) -> None:
+    memory.store._embedder, memory.store._embedder_loaded = embedder, True
+
+
+def test_embed_pending_cancel_resume_and_failure(mem: AgentMemory) -> None:
+    build_index(mem)
+    total = len(rows(mem))
+    use_embedder(mem, FakeEmbedder(fail=True))
+    assert embed_pending(mem, batch=1) == 0
+    assert mem.store._embedder.calls == 1  # a broken embedder is not hammered
+    assert mem.store.warnings and all(r["vector"] is None for r in rows(mem))
+    use_embedder(mem, FakeEmbedder())
+    cancel = threading.Event()
+    assert embed_pending(mem, progress=lambda m, p: cancel.set(), cancel=cancel, batch=1) == 1
+    assert sum(r["vector"] is not None for r in rows(mem)) == 1
+    assert embed_pending(mem) == total - 1
+    assert all(r["embedder"] == "fake" for r in rows(mem))
 
 
 @pytest.mark.vectors

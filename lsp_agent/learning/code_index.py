@@ -319,7 +319,8 @@ def update_paths(target: Any, paths: list[Path], *, embed: bool = True) -> dict[
 def embed_pending(memory: Any, progress: R.Progress | None = None,
                   cancel: threading.Event | None = None, batch: int = 64, *,
                   where: str | None = None, optimize: bool = True) -> int:
-    """Embed chunks that have no vector (or one from another embedder); returns how many.
+    """Embed chunks that have no vector (or one from another embedder); returns how many were
+    embedded.
 
     Texts go through `store.embed_documents`, so its cache makes re-embedding moved or
     re-chunked code free. Cancelling keeps the batches already written.
@@ -339,28 +340,34 @@ def embed_pending(memory: Any, progress: R.Progress | None = None,
     notify = R.throttled(progress)
     reader = (idx.chunks.search().where(cond).select(["id", "path", "kind", "symbol", "text"])
               .limit(total).to_batches(batch))
-    done, since_optimize = 0, 0
+    done = embedded = since_optimize = 0
     pending: list[tuple[str, list[float]]] = []
     for record_batch in reader:
         for group in R.groups(record_batch.to_pylist(), batch):
             vectors = store.embed_documents([R.embed_text(r) for r in group])
-            pending += [(r["id"], v) for r, v in zip(group, vectors, strict=True) if v is not None]
+            got = [(r["id"], v) for r, v in zip(group, vectors, strict=True) if v is not None]
+            if not got:  # the embedder failed (warning in store.warnings): stop, keep the rest
+                log.warning("code embedding stopped: %s", (store.warnings or ["?"])[-1])
+                cancel = threading.Event()
+                cancel.set()
+            pending += got
             done += len(group)
+            embedded += len(got)
             if len(pending) >= EMBED_WRITE_ROWS:
                 since_optimize += _write_vectors(idx, pending, name)
                 pending = []
             notify(f"Embedded {done}/{total} code chunks", 100 * done // total)
             if cancel is not None and cancel.is_set():
                 _write_vectors(idx, pending, name)
-                return done
+                return embedded
         if optimize and since_optimize >= OPTIMIZE_EVERY_ROWS:
             _optimize(idx)
             since_optimize = 0
     _write_vectors(idx, pending, name)
     if optimize:
         _optimize(idx)
-    notify(f"Embedded {done} code chunks", 100, force=True)
-    return done
+    notify(f"Embedded {embedded} code chunks", 100, force=True)
+    return embedded
 
 
 def _write_vectors(idx: _Index, pending: list[tuple[str, list[float]]], name: str) -> int:
