@@ -27,6 +27,7 @@ MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_THREADS = 2
 DEFAULT_BATCH_SIZE = 32
 THREADS_ENV = "LSP_AGENT_EMBED_THREADS"
+_CHARS_PER_TOKEN = 64  # > the longest vocabulary piece of the bundled models, in characters
 
 
 def bundled_models() -> list[str]:
@@ -146,6 +147,7 @@ class OnnxEmbedder:
 
     def count_tokens(self, text: str) -> int:
         """Tokens the model sees for `text` (after truncation, special tokens included)."""
+        text = text[: self.max_length * _CHARS_PER_TOKEN]
         if self._charmap is not None:
             text = text.translate(self._charmap)
         with self._tok_lock:
@@ -156,6 +158,11 @@ class OnnxEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
+        # Tokenising a huge text only to truncate it wastes time. No vocabulary piece is longer
+        # than _CHARS_PER_TOKEN characters, so the cut keeps at least max_length tokens (only
+        # long whitespace runs, which collapse, could make it keep fewer).
+        cap = self.max_length * _CHARS_PER_TOKEN
+        texts = [t[:cap] for t in texts]
         if self._charmap is not None:
             texts = [t.translate(self._charmap) for t in texts]
         with self._tok_lock:
