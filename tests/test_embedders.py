@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -28,7 +30,7 @@ def emb():
 
 def test_default_model_is_bundled():
     assert DEFAULT_MODEL in bundled_models()
-    for name in ("model.onnx", "tokenizer.json", "embedder.json", "LICENSE", "NOTICE"):
+    for name in ("model.onnx", "tokenizer.json", "embedder.json", "LICENSE", "NOTICE.txt"):
         assert (MODELS_DIR / DEFAULT_MODEL / name).is_file(), name
 
 
@@ -55,6 +57,14 @@ def test_e5_prefixes_and_normalisation():
     # The SentencePiece normalisation map folds full-width forms (NFKC) before tokenising.
     a, b = e.embed_documents(["ＡＰＩ key rotation", "API key rotation"])
     assert float(a @ b) > 0.999
+
+
+@pytest.mark.parametrize("name", bundled_models())
+def test_bundled_files_match_recorded_sha256(name):
+    meta = json.loads((MODELS_DIR / name / "embedder.json").read_text())
+    assert meta["sha256"], "embedder.json records the export's sha256 sums"
+    for fname, digest in meta["sha256"].items():
+        assert hashlib.sha256((MODELS_DIR / name / fname).read_bytes()).hexdigest() == digest, fname
 
 
 def test_builtin_kinds_registered():

@@ -5,7 +5,7 @@ A model directory holds:
   tokenizer.json   a Hugging Face `tokenizers` file
   embedder.json    {"name", "dim", "pooling": "mean"|"cls", "max_length",
                     "query_prefix", "document_prefix", ["charmap": "charmap.json"], ...}
-  LICENSE, NOTICE  the model's licence and where it came from
+  LICENSE, NOTICE.txt  the model's licence and where it came from
 
 onnxruntime and tokenizers are imported only when a model is loaded, so importing
 `lsp_agent.memory.embedders` stays cheap. Nothing here ever touches the network.
