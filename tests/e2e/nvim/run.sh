@@ -132,6 +132,7 @@ cat > "$TMP/edit.json" <<'JSON'
   {"content": "Edited.", "expect_last_tool_result_contains": "EDIT_ON_DISK_8080"}
 ]}
 JSON
+cp "$TMP/cancel.json" "$TMP/cancel2.json"
 cat > "$TMP/context.json" <<'JSON'
 {"responses": [{"content": "It sums the line items."}]}
 JSON

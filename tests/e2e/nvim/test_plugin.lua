@@ -598,6 +598,41 @@ test(":LspAgent cancel cancels a running ask", function()
   held_choice = nil
   vim.wait(200)
   run("LspAgent status", "lspAgent.status")
+
+  -- cancelled from a progress UI (window/workDoneProgress/cancel only): the request still ends
+  use_script("cancel2.json")
+  approval_choice, held_choice = "hold", nil
+  before = agent.last
+  nprog = #ui.progress_log
+  vim.cmd("LspAgent ask run a command and wait again")
+  ok, err = pcall(wait_for, function()
+    return held_choice ~= nil
+  end, "the second approval request")
+  approval_choice = "Allow"
+  check(ok, err)
+  local begin = find(vim.list_slice(ui.progress_log, nprog + 1), function(p)
+    return p.kind == "begin"
+  end)
+  check(begin, "progress began", vim.list_slice(ui.progress_log, nprog + 1))
+  local c = agent.client()
+  local token = ui.progress[begin.token] and ui.progress[begin.token].token or begin.token
+  c:notify("window/workDoneProgress/cancel", { token = token })
+  local function ended()
+    return agent.last ~= before and agent.last.command == "lspAgent.ask"
+  end
+  -- the server answers RequestCancelled, which Neovim never hands to a handler: the plugin
+  -- must still finish the request (LspRequest fallback)
+  if not vim.wait(10000, ended, 20) then
+    table.insert(contract_problems, "window/workDoneProgress/cancel ended the progress ('Cancelled') but "
+      .. "the lspAgent.ask request got no reply within 10 s")
+    vim.cmd("LspAgent cancel") -- $/cancelRequest, finished by the plugin at once
+  end
+  held_choice(nil, nil) -- answer the stale approval
+  held_choice = nil
+  wait_for(ended, "the ask cancelled through its progress token to end")
+  check(agent.last.err ~= nil and agent.last.err.code == -32800, "ended as cancelled", agent.last)
+  check(vim.tbl_isempty(agent.pending), "nothing pending", agent.pending)
+  vim.wait(200)
 end)
 
 test("agent edit: approval, workspace/applyEdit into the buffer, saved for the next command", function()

@@ -26,7 +26,7 @@ M.commands_list = {
 -- Last executeCommand outcome: { command, args, err, result, client_id, seq }.
 M.last = nil
 M.seq = 0
--- In-flight requests: request_id -> { client_id, command }.
+-- In-flight requests: "client_id:request_id" -> { client_id, id, command, finish }.
 M.pending = {}
 M._setup_done = false
 
@@ -429,7 +429,7 @@ function M.execute(command, args, opts)
       end
       done = true
       if req_id then
-        M.pending[req_id] = nil
+        M.pending[client.id .. ":" .. req_id] = nil
       end
       M.last = { command = command, args = args, err = err, result = result, client_id = client.id, seq = seq }
       if err then
@@ -468,8 +468,9 @@ function M.execute(command, args, opts)
     end, opts.bufnr or vim.api.nvim_get_current_buf())
     if ok and rid then
       req_id = rid
-      -- Neovim drops the response to a cancelled request, so cancel() finishes it itself.
-      M.pending[rid] = { client_id = client.id, command = command, finish = finish }
+      -- Neovim drops RequestCancelled responses without calling the handler: cancel() and the
+      -- LspRequest autocmd (setup) finish such requests themselves.
+      M.pending[client.id .. ":" .. rid] = { client_id = client.id, id = rid, command = command, finish = finish }
     elseif not ok then
       vim.notify("lsp-agent: could not send " .. command, vim.log.levels.ERROR)
     end
@@ -508,13 +509,13 @@ function M.cancel()
       end
     end
   end
-  for id, p in pairs(M.pending) do
+  for key, p in pairs(M.pending) do
     local client = vim.lsp.get_client_by_id(p.client_id)
     if client then
-      client_cancel(client, id)
+      client_cancel(client, p.id)
       n = n + 1
     end
-    M.pending[id] = nil
+    M.pending[key] = nil
     if p.finish then
       p.finish({ code = -32800, message = "Request cancelled" })
     end
@@ -594,6 +595,30 @@ function M.setup(opts)
       local client = data.client_id and vim.lsp.get_client_by_id(data.client_id)
       if client and client.name == o.name then
         ui.on_progress(data.params, client.id)
+      end
+    end,
+  })
+
+  -- A reply that never reaches our handler (Neovim drops RequestCancelled, e.g. after a cancel
+  -- from a progress UI) still completes the request: finish it as cancelled. Handlers are
+  -- scheduled before this autocmd's callback runs, so a real reply always wins.
+  vim.api.nvim_create_autocmd("LspRequest", {
+    group = augroup,
+    callback = function(ev)
+      local data = ev.data or {}
+      local req = data.request
+      if not (req and req.type == "complete" and data.client_id and data.request_id) then
+        return
+      end
+      local key = data.client_id .. ":" .. data.request_id
+      if M.pending[key] then
+        vim.schedule(function()
+          local p = M.pending[key]
+          if p then
+            M.pending[key] = nil
+            p.finish({ code = -32800, message = "Request cancelled" })
+          end
+        end)
       end
     end,
   })
