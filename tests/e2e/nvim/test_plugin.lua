@@ -622,9 +622,9 @@ test(":LspAgent cancel cancels a running ask", function()
   end
   -- the server answers RequestCancelled, which Neovim never hands to a handler: the plugin
   -- must still finish the request (LspRequest fallback)
-  if not vim.wait(10000, ended, 20) then
+  if not vim.wait(5000, ended, 20) then
     table.insert(contract_problems, "window/workDoneProgress/cancel ended the progress ('Cancelled') but "
-      .. "the lspAgent.ask request got no reply within 10 s")
+      .. "the lspAgent.ask request got no reply within 5 s")
     vim.cmd("LspAgent cancel") -- $/cancelRequest, finished by the plugin at once
   end
   held_choice(nil, nil) -- answer the stale approval
