@@ -138,7 +138,9 @@ class AgentUiFeature implements StaticFeature {
       void fn(params.message);
       return null;
     }
-    log.appendLine(`[${new Date().toISOString().slice(11, 19)}] approval requested: ${params.message}`);
+    log.appendLine(
+      `[${new Date().toISOString().slice(11, 19)}] approval requested: ${params.message.replace(/\s*\n\s*/g, ' ')}`,
+    );
     const items = actions.map((a) => ({ title: a.title, isCloseAffordance: a.title === 'Deny' }));
     const fn =
       params.type === 1
@@ -237,8 +239,10 @@ export class AgentClient implements vscode.Disposable {
   private readonly longRequests = new Set<vscode.CancellationTokenSource>();
   private readonly stateEmitter = new vscode.EventEmitter<'running' | 'stopped' | 'failed'>();
   readonly onDidChangeState = this.stateEmitter.event;
-  /** Called with results of commands executed through the client (e.g. code actions). */
-  onExternalResult: ((command: string, result: unknown) => void) | undefined;
+  /** Wraps commands the client executes itself (commands of code actions resolved by the server). */
+  externalCommandHandler:
+    | ((command: string, args: unknown[], next: (command: string, args: unknown[]) => Promise<unknown>) => Promise<unknown>)
+    | undefined;
 
   constructor() {
     this.output = vscode.window.createOutputChannel('LSP Agent');
@@ -301,9 +305,8 @@ export class AgentClient implements vscode.Disposable {
           },
         },
         executeCommand: async (command, args, next) => {
-          const result = await next(command, args);
-          this.onExternalResult?.(command, result);
-          return result;
+          const run = async (c: string, a: unknown[]): Promise<unknown> => next(c, a);
+          return this.externalCommandHandler ? this.externalCommandHandler(command, args, run) : run(command, args);
         },
       },
       initializationFailedHandler: (error) => {

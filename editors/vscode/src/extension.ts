@@ -34,6 +34,13 @@ const RESULT_TITLES: Record<string, string> = {
   [ServerCommands.conversationList]: 'Agent Conversations',
 };
 
+const EXTERNAL_BUSY: Record<string, string> = {
+  [ServerCommands.remember]: 'remembering',
+  [ServerCommands.search]: 'searching',
+  [ServerCommands.ask]: 'thinking',
+  [ServerCommands.learnSkill]: 'learning a skill',
+};
+
 class Extension implements vscode.Disposable {
   private readonly agent = new AgentClient();
   private readonly results = new ResultDocuments();
@@ -49,7 +56,7 @@ class Extension implements vscode.Disposable {
     this.statusItem.command = 'lspAgent.ui.status';
     this.renderStatus();
     this.statusItem.show();
-    this.agent.onExternalResult = (command, result) => void this.onExternalResult(command, result);
+    this.agent.externalCommandHandler = (command, args, next) => this.runExternal(command, args, next);
     this.disposables.push(
       this.statusItem,
       this.results,
@@ -190,19 +197,62 @@ class Extension implements vscode.Disposable {
     }
   }
 
-  private async onExternalResult(command: string, result: unknown): Promise<void> {
-    // Results of commands run by the client itself (code actions resolved by the server).
-    const r = result as CommandResult | undefined;
-    if (!r || typeof r !== 'object' || typeof r.markdown !== 'string') return;
-    if (command === ServerCommands.remember) {
-      const data = r.data as { block?: string; version?: number };
-      void vscode.window.showInformationMessage(
-        `LSP Agent: remembered in memory block "${data.block}" (version ${data.version}).`,
-      );
-    } else {
-      await this.results.show(RESULT_TITLES[command] ?? 'Agent Result', r.markdown);
+  /** Commands the client runs itself: those of code actions resolved by the server. */
+  private async runExternal(
+    command: string,
+    args: unknown[],
+    next: (command: string, args: unknown[]) => Promise<unknown>,
+  ): Promise<unknown> {
+    const arg = (Array.isArray(args) && args[0] && typeof args[0] === 'object' ? args[0] : {}) as Record<string, unknown>;
+    const busy = EXTERNAL_BUSY[command] ?? 'working';
+    if (command === ServerCommands.ask) this.logQuestion(String(arg.prompt ?? ''));
+    this.busy.push(busy);
+    this.renderStatus();
+    let result: CommandResult | undefined;
+    try {
+      result = (await next(command, args)) as CommandResult | undefined;
+    } catch (error) {
+      const code = (error as { code?: number })?.code;
+      if (code === -32800) void vscode.window.showInformationMessage(`LSP Agent: ${busy} cancelled.`);
+      else void vscode.window.showErrorMessage(`LSP Agent: ${busy} failed: ${errorMessage(error)}`);
+      return undefined;
+    } finally {
+      const i = this.busy.indexOf(busy);
+      if (i >= 0) this.busy.splice(i, 1);
+      this.renderStatus();
+      this.scheduleStatusRefresh(300);
     }
-    this.scheduleStatusRefresh(300);
+    if (!result || typeof result !== 'object' || typeof result.markdown !== 'string') return result;
+    switch (command) {
+      case ServerCommands.remember: {
+        const data = result.data as { block?: string; version?: number };
+        void vscode.window.showInformationMessage(
+          `LSP Agent: remembered in memory block "${data.block}" (version ${data.version}).`,
+        );
+        break;
+      }
+      case ServerCommands.search:
+        await this.showHits(String(arg.query ?? ''), (result.data as { results?: Hit[] }).results ?? []);
+        break;
+      case ServerCommands.ask:
+        await this.showAnswer(result as CommandResult<{ reply: string; steps: number }>);
+        break;
+      default:
+        await this.results.show(RESULT_TITLES[command] ?? 'Agent Result', result.markdown);
+    }
+    return result;
+  }
+
+  private logQuestion(prompt: string): void {
+    const out = this.agent.output;
+    out.appendLine('');
+    out.appendLine(`── you: ${prompt}`);
+    if (vscode.workspace.getConfiguration('lspAgent').get<boolean>('ui.revealOutput', true)) out.show(true);
+  }
+
+  private async showAnswer(result: CommandResult<{ reply: string; steps: number }>): Promise<void> {
+    this.agent.output.appendLine(`── agent (${result.data?.steps ?? '?'} steps): ${result.data?.reply ?? ''}`);
+    await this.results.show(RESULT_TITLES[ServerCommands.ask], result.markdown || result.data?.reply || '');
   }
 
   private selection(): { uri: string; range: vscode.Range; text: string } | undefined {
@@ -327,7 +377,10 @@ class Extension implements vscode.Disposable {
     if (!query?.trim()) return;
     const result = await this.run<{ results: Hit[] }>(ServerCommands.search, { query, kind: 'all', limit: 30 }, 'searching');
     if (!result) return;
-    const hits = result.data?.results ?? [];
+    await this.showHits(query, result.data?.results ?? []);
+  }
+
+  private async showHits(query: string, hits: Hit[]): Promise<void> {
     if (hits.length === 0) {
       void vscode.window.showInformationMessage(`LSP Agent: nothing found for "${query}".`);
       return;
@@ -335,7 +388,12 @@ class Extension implements vscode.Disposable {
     type Item = vscode.QuickPickItem & { hit: Hit };
     const picked = await vscode.window.showQuickPick<Item>(
       hits.map((hit) => ({ ...hitLabel(hit), hit })),
-      { title: `LSP Agent: ${hits.length} result${hits.length === 1 ? '' : 's'} for "${query}"`, placeHolder: 'Open a result', matchOnDescription: true, matchOnDetail: true },
+      {
+        title: `LSP Agent: ${hits.length} result${hits.length === 1 ? '' : 's'} for "${query}"`,
+        placeHolder: 'Open a result',
+        matchOnDescription: true,
+        matchOnDetail: true,
+      },
     );
     if (picked) await this.openHit(picked.hit);
   }
@@ -434,14 +492,9 @@ class Extension implements vscode.Disposable {
         text: sel.text,
       };
     }
-    const out = this.agent.output;
-    out.appendLine('');
-    out.appendLine(`── you: ${prompt}`);
-    if (vscode.workspace.getConfiguration('lspAgent').get<boolean>('ui.revealOutput', true)) out.show(true);
+    this.logQuestion(prompt);
     const result = await this.run<{ reply: string; conversation_id: string; steps: number }>(ServerCommands.ask, args, 'thinking');
-    if (!result) return;
-    out.appendLine(`── agent (${result.data?.steps ?? '?'} steps): ${result.data?.reply ?? ''}`);
-    await this.results.show(RESULT_TITLES[ServerCommands.ask], result.markdown || result.data?.reply || '');
+    if (result) await this.showAnswer(result);
   }
 
   private async reflect(): Promise<void> {

@@ -262,6 +262,7 @@ export function formatEvent(event: AgentEvent, now: Date = new Date()): string {
   const text = event.text ?? '';
   switch (event.type) {
     case 'tool_call': {
+      if (text) return `[${time}] → ${oneLine(text, 400)}`;
       let args = '';
       if (event.arguments !== undefined) {
         try {
@@ -270,7 +271,7 @@ export function formatEvent(event: AgentEvent, now: Date = new Date()): string {
           args = '';
         }
       }
-      return `[${time}] → ${event.tool ?? 'tool'}${args}${text ? ` — ${text}` : ''}`;
+      return `[${time}] → ${event.tool ?? 'tool'}${args}`;
     }
     case 'tool_result':
       return `[${time}] ← ${event.tool ?? 'tool'}: ${text}`;
@@ -281,7 +282,7 @@ export function formatEvent(event: AgentEvent, now: Date = new Date()): string {
     case 'error':
       return `[${time}] error: ${text}`;
     case 'done':
-      return `[${time}] done${text ? `: ${text}` : ''}`;
+      return `[${time}] done`;
     default:
       return `[${time}] ${event.type}: ${text}`;
   }
@@ -298,7 +299,12 @@ export function versionLabel(v: Version): { label: string; description: string; 
 export function conversationLabel(c: Conversation): { label: string; description: string; detail: string } {
   return {
     label: `${c.active ? '$(check) ' : ''}${c.title || c.id}`,
-    description: `${c.messages} message${c.messages === 1 ? '' : 's'}${c.active ? ' · active' : ''}`,
+    description: [
+      typeof c.messages === 'number' ? `${c.messages} message${c.messages === 1 ? '' : 's'}` : '',
+      c.active ? 'active' : '',
+    ]
+      .filter(Boolean)
+      .join(' · '),
     detail: [c.id, formatTime(c.updated_at || c.created_at)].filter(Boolean).join(' · '),
   };
 }

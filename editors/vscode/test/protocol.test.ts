@@ -84,6 +84,10 @@ test('labels and event lines', () => {
     formatEvent({ type: 'tool_call', tool: 'run_command', arguments: { command: 'echo hi' } }, now),
     '[10:11:12] → run_command {"command":"echo hi"}',
   );
+  assert.equal(
+    formatEvent({ type: 'tool_call', tool: 'run_command', text: 'run_command(command="echo hi")' }, now),
+    '[10:11:12] → run_command(command="echo hi")',
+  );
   assert.equal(formatEvent({ type: 'message', text: 'Done.' }, now), '[10:11:12] agent: Done.');
   assert.equal(statusBarText({ state: 'idle', model: 'anthropic/claude-sonnet-4-5' }), '$(hubot) Agent: idle · claude-sonnet-4-5');
   assert.equal(statusBarText({ state: 'idle', model: 'scripted//tmp/x.json' }), '$(hubot) Agent: idle · scripted');

@@ -100,6 +100,11 @@ fs.writeFileSync(
       { content: 'A fact about the project; noted.' },
       { content: 'Let me check the shell.', tool_calls: [{ name: 'run_command', arguments: { command: 'echo hi' } }] },
       { content: 'Done.' },
+      // 4-5: a second "Ask" whose shell command the user denies
+      { content: 'One more check.', tool_calls: [{ name: 'run_command', arguments: { command: 'echo again' } }] },
+      { content: 'Understood, I did not run it.' },
+      // 6: "Remember this" code action
+      { content: 'Noted.' },
     ],
   }),
 );
@@ -204,6 +209,7 @@ async function screenshot(name) {
   shot += 1;
   const file = path.join(artifacts, `${String(shot).padStart(2, '0')}-${name}.png`);
   try {
+    await page.waitForTimeout(400); // let fades and animations settle
     await page.screenshot({ path: file });
   } catch (e) {
     log(`screenshot ${name} failed: ${e.message}`);
@@ -235,7 +241,23 @@ async function runCommand(title) {
     `palette row "${title}" focused`,
     10000,
   );
-  await page.keyboard.press('Enter');
+  // Enter can get lost while the palette is still filtering: retry until the palette has
+  // handed over (closed, or replaced by the command's own input).
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await page.keyboard.press('Enter');
+    try {
+      await waitFor(
+        async () => !(await input.first().isVisible()) || (await input.first().inputValue()) !== `>${title}`,
+        'the palette to run the command',
+        3000,
+        100,
+      );
+      return;
+    } catch {
+      log(`  palette did not take Enter for "${title}", retrying`);
+    }
+  }
+  throw new Error(`the command palette did not run "${title}"`);
 }
 
 /** Types into the open input box (the quick input used by showInputBox) and accepts. */
@@ -255,22 +277,33 @@ async function quickPickRows() {
   return rows.allInnerTexts();
 }
 
-async function pickQuickPickRow(predicate, what) {
-  const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+const ROW_SELECTOR = '.quick-input-widget .quick-input-list .monaco-list-row';
+
+/** Visible quick-pick rows in list order (the DOM order of a virtual list is not the visual one). */
+async function visibleRows() {
+  const rows = await page.$$eval(ROW_SELECTOR, (els) =>
+    els
+      .filter((e) => e.offsetParent !== null && e.getClientRects().length > 0)
+      .map((e) => ({ index: Number(e.getAttribute('data-index')), text: e.innerText.replace(/\u00a0/g, ' ') })),
+  );
+  return rows.sort((x, y) => x.index - y.index);
+}
+
+async function pickQuickPickRow(predicate, what, screenshotName) {
   let seen = [];
-  let index;
+  let row;
   try {
-    index = await waitFor(async () => {
+    row = await waitFor(async () => {
       if (!(await page.locator('.quick-input-widget').first().isVisible())) return false;
-      const texts = (await rows.allInnerTexts()).map((t) => t.replace(/\u00a0/g, ' '));
-      seen = texts;
-      const i = texts.findIndex(predicate);
-      return i >= 0 ? i + 1 : false;
+      const rows = await visibleRows();
+      seen = rows.map((r) => r.text);
+      return rows.find((r) => predicate(r.text)) || false;
     }, what);
   } catch (e) {
     throw new Error(`${e.message}; rows seen: ${JSON.stringify(seen)}`);
   }
-  await rows.nth(index - 1).click();
+  if (screenshotName) await screenshot(screenshotName);
+  await page.locator(`${ROW_SELECTOR}[data-index="${row.index}"]`).filter({ visible: true }).first().click();
 }
 
 async function notificationTexts() {
@@ -351,15 +384,30 @@ async function outputChannelText(channel) {
 
 let abortRest;
 
+async function activeTabLabel() {
+  return (await page.locator('.editor-group-container.active .tabs-container .tab.active').first().getAttribute('aria-label').catch(() => '')) || '';
+}
+
+/** Opens a workspace file by clicking it in the Explorer (Quick Open as a fallback). */
 async function openFile(name) {
   await closeQuickInput();
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
-  await input.fill(name);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: STEP_TIMEOUT });
-  await page.keyboard.press('Enter');
-  await waitTab(new RegExp(`^${name.replace('.', '\\.')}\\b`));
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
+  if (await row.isVisible().catch(() => false)) {
+    await row.click();
+  } else {
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+    await input.fill(name);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().click();
+  }
+  let seen = '';
+  try {
+    await waitFor(async () => (seen = await activeTabLabel()).startsWith(name), `${name} as the active editor`, 20000);
+  } catch (e) {
+    throw new Error(`${e.message}; active tab: ${JSON.stringify(seen)}`);
+  }
+  await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
 }
 
 async function test(name, fn, { critical = false } = {}) {
@@ -412,6 +460,7 @@ async function main() {
   log('workbench loaded');
 
   let blockLabel;
+  let rememberedVersion;
 
   await test('extension activates and the status bar shows agent state and model', async () => {
     const item = page.locator('.part.statusbar .statusbar-item', { hasText: 'Agent' }).first();
@@ -442,6 +491,7 @@ async function main() {
     await answerInput('The aquarium opens at nine; the secret word is pomegranate.', 'remember');
     const note = await waitNotification(/remembered in memory block "([^"]+)" \(version \d+\)/);
     blockLabel = /memory block "([^"]+)"/.exec(note)[1];
+    rememberedVersion = Number(/\(version (\d+)\)/.exec(note)[1]);
     log(`  remembered in block ${blockLabel}`);
     await screenshot('remember');
     await clearNotifications();
@@ -466,8 +516,7 @@ async function main() {
   await test('Search Memory opens a code hit at its range', async () => {
     await runCommand('LSP Agent: Search Memory...');
     await answerInput('greet visitor of the aquarium', 'Search');
-    await screenshot('search-code-results');
-    await pickQuickPickRow((t) => /code · /.test(t) && /greet/.test(t), 'a code hit in the results');
+    await pickQuickPickRow((t) => /code · /.test(t) && /greet/.test(t), 'a code hit in the results', 'search-code-results');
     await waitTab(/^greeter\.py\b/);
     await waitFor(async () => /def greet_visitor/.test(await activeEditorText()), 'greeter.py open');
     await screenshot('search-code-hit');
@@ -516,12 +565,109 @@ async function main() {
     await screenshot('memory-history');
   });
 
+  await test('Edit Memory Block: saving the document stores a new version', async () => {
+    await runCommand('LSP Agent: Edit Memory Block');
+    await pickQuickPickRow((t) => t.trim().startsWith(blockLabel), `block "${blockLabel}" in the picker`);
+    await waitTab(new RegExp(`^${blockLabel}\\.md`));
+    await waitFor(async () => /pomegranate/.test(await activeEditorText()), 'the block value in the editor');
+    await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('Edited from the VS Code e2e test.');
+    await page.keyboard.press('Control+S');
+    await waitNotification(new RegExp(`memory block "${blockLabel}" saved \\(version \\d+\\)`));
+    await screenshot('edit-memory-saved');
+    await runCommand('LSP Agent: Show Memory');
+    await waitWebviewText(/Edited from the VS Code e2e test/, 'memory preview with the edit');
+    await clearNotifications();
+  });
+
+  await test('Revert Memory Block: version picker and modal confirmation', async () => {
+    await runCommand('LSP Agent: Revert Memory Block');
+    await pickQuickPickRow((t) => t.trim().startsWith(blockLabel), `block "${blockLabel}" in the picker`);
+    await pickQuickPickRow((t) => t.trim().startsWith(`v${rememberedVersion}`), `version v${rememberedVersion} in the picker`, 'revert-versions');
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+    await dialog.locator('.monaco-button', { hasText: /^Revert$/ }).first().click();
+    await waitNotification(new RegExp(`reverted to version ${rememberedVersion} \\(now version \\d+\\)`));
+    await runCommand('LSP Agent: Show Memory');
+    await waitFor(async () => {
+      const texts = await webviewTexts();
+      return texts.some((t) => /pomegranate/.test(t) && !/Edited from the VS Code e2e test/.test(t));
+    }, 'memory preview without the edit');
+    await screenshot('revert-memory');
+    await clearNotifications();
+  });
+
+  await test('New, Switch and Fork Conversation', async () => {
+    await runCommand('LSP Agent: New Conversation');
+    await answerInput('E2E side quest', 'Title');
+    await waitNotification(/new conversation "E2E side quest"/);
+    await runCommand('LSP Agent: Switch Conversation');
+    await pickQuickPickRow((t) => !/E2E side quest/.test(t) && /\S/.test(t), 'another conversation in the picker', 'switch-conversation');
+    await waitNotification(/switched to conversation/);
+    await runCommand('LSP Agent: Fork Conversation');
+    await pickQuickPickRow((t) => /Fork the active conversation/.test(t), 'the "fork the active conversation" item');
+    await waitNotification(/forked into conversation/);
+    await screenshot('fork-conversation');
+    await clearNotifications();
+  });
+
+  await test('Ask: denying the approval in the modal refuses the command', async () => {
+    await runCommand('LSP Agent: Ask...');
+    await answerInput('Run it once more', 'Ask');
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+    if (!/echo again/.test(await dialog.innerText())) throw new Error('approval dialog does not mention "echo again"');
+    await dialog.locator('.monaco-button', { hasText: /^Deny$/ }).first().click();
+    await waitWebviewText(/did not run it/, 'answer preview after the denial');
+    const output = await outputChannelText('LSP Agent');
+    if (!output.includes('approval answer: Deny')) throw new Error(`output channel lacks the denial:\n${output}`);
+    await screenshot('ask-denied');
+  });
+
+  await test('Code action "Remember this" on a selection runs through the server', async () => {
+    await openFile('greeter.py');
+    await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
+    await page.keyboard.press('Control+A');
+    await waitFor(async () => /selected/.test(await page.locator('.part.statusbar').innerText()), 'a selection in greeter.py', 10000);
+    await clearNotifications();
+    await runCommand('Refactor...');
+    const row = page.locator('.action-widget .monaco-list-row', { hasText: 'Remember this' }).first();
+    await row.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+    await screenshot('code-actions');
+    await row.click();
+    await waitNotification(/remembered in memory block "[^"]+" \(version \d+\)/);
+    await screenshot('code-action-remembered');
+    await clearNotifications();
+  });
+
   await test('status bar is refreshed after commands', async () => {
     const item = page.locator('.part.statusbar .statusbar-item', { hasText: 'Agent' }).first();
     await waitFor(async () => /Agent: /.test(await item.innerText()), 'status bar text');
     await item.hover();
-    await waitFor(async () => /memory: \d+ blocks/.test(await page.locator('.monaco-hover, .workbench-hover').first().innerText().catch(() => '')), 'status bar tooltip with counts', 15000);
+    await waitFor(async () => {
+      const texts = await page.locator('.monaco-hover, .workbench-hover').filter({ visible: true }).allInnerTexts();
+      return texts.some((t) => /memory: \d+ blocks/.test(t) && /model: .*scripted/.test(t));
+    }, 'status bar tooltip with model and counts', 15000);
     await screenshot('status-tooltip');
+  });
+
+  await test('a server that cannot start gives a clear error with the fix', async () => {
+    // Change lspAgent.server.command in the Settings editor, as a user would.
+    await runCommand('Preferences: Open User Settings');
+    await page.locator('.settings-editor').waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+    await page.locator('.settings-editor .suggest-input-container .monaco-editor').first().click().catch(() => undefined);
+    await page.keyboard.type('lspAgent.server.command');
+    const input = page.locator('.settings-editor .setting-item-contents input.input').filter({ visible: true }).first();
+    await input.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+    await screenshot('settings-server-command');
+    await input.fill(path.join(tmp, 'no-such-dir', 'lsp-agent'));
+    await page.keyboard.press('Tab');
+    await waitNotification(/cannot start the server .*no-such-dir.*pipx install lsp-agent/s, 'the start-failure notification');
+    const item = page.locator('.part.statusbar .statusbar-item', { hasText: 'Agent' }).first();
+    await waitFor(async () => /not running/.test(await item.innerText()), 'status bar "not running"', 20000);
+    await screenshot('server-not-found');
   });
 }
 
