@@ -164,6 +164,18 @@ def test_onnx_by_path_and_thread_setting():
     assert get_embedder(f"onnx:{MODELS_DIR / DEFAULT_MODEL}").dim == e.dim
 
 
+def test_thread_count_from_environment(monkeypatch):
+    monkeypatch.setenv("LSP_AGENT_EMBED_THREADS", "1")
+    assert OnnxEmbedder(MODELS_DIR / DEFAULT_MODEL).intra_op_threads == 1
+    monkeypatch.setenv("LSP_AGENT_EMBED_THREADS", "not-a-number")
+    assert OnnxEmbedder(MODELS_DIR / DEFAULT_MODEL).intra_op_threads == 2
+
+
+def test_missing_model_file_is_unavailable(tmp_path):
+    with pytest.raises(EmbedderUnavailable, match="missing"):
+        OnnxEmbedder(tmp_path)
+
+
 def test_unknown_spec_lists_valid_specs():
     with pytest.raises(EmbedderUnavailable) as info:
         get_embedder("word2vec:big")
