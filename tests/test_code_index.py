@@ -214,6 +214,12 @@ def test_update_paths_reindexes_only_the_saved_file(mem: AgentMemory, repo: Path
     before = versions(mem)
     assert update_paths(mem, [path])["indexed"] == 0
     assert versions(mem) == before
+    # a save the stat cannot tell apart (same size, same mtime) is still noticed
+    stat = path.stat()
+    path.write_text(path.read_text().replace("frobnicate", "defrobulate"))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert update_paths(mem, [path])["indexed"] == 1
+    assert search_code(mem, "defrobulate_widgets")[0]["path"] == "src/settings.py"
 
 
 def test_delete_and_rename(mem: AgentMemory, repo: Path) -> None:

@@ -208,9 +208,11 @@ def _index_files(idx: _Index, todo: list[FileEntry], known: dict[str, dict[str, 
             if result.path in known:
                 drop.append(result.path)
                 idx.forget([result.path])
-        elif result.rows is None:  # touched, same content: remember the new mtime only
+        elif result.rows is None:  # same content: at most remember a new mtime
             report.files_unchanged += 1
-            files.append(result.file_row())
+            old = known.get(result.path) or {}
+            if (old.get("size"), old.get("mtime")) != (result.size, result.mtime):
+                files.append(result.file_row())
         else:
             report.files_indexed += 1
             report.chunks_added += len(result.rows)
@@ -298,7 +300,11 @@ def update_paths(target: Any, paths: list[Path], *, embed: bool = True) -> dict[
         if gone:
             idx.write([], [], gone)
             idx.forget(gone)
-        todo = [e for e in entries if not _same_stat(known.get(e.rel_path), e)]
+        # a file named by the editor is hashed even if its stat looks unchanged (two saves
+        # within one mtime tick); files found by rescanning a directory get the fast check
+        named = set(rels)
+        todo = [e for e in entries
+                if e.rel_path in named or not _same_stat(known.get(e.rel_path), e)]
         report = IndexReport(files_unchanged=len(entries) - len(todo))
         _index_files(idx, todo, known, report, lambda *a, **k: None, None)
         out.update(indexed=report.files_indexed, unchanged=report.files_unchanged,
