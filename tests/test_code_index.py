@@ -340,6 +340,28 @@ def test_embed_pending_cancel_resume_and_failure(mem: AgentMemory) -> None:
     assert all(r["embedder"] == "fake" for r in rows(mem))
 
 
+def test_compaction_while_embedding_and_saving(mem: AgentMemory, repo: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    monkeypatch.setattr(ci, "CLEANUP_GRACE", timedelta(milliseconds=1))
+    monkeypatch.setattr(ci, "OPTIMIZE_EVERY_ROWS", 1)
+    monkeypatch.setattr(ci, "EMBED_WRITE_ROWS", 1)
+    monkeypatch.setattr(ci, "OPTIMIZE_EVERY_COMMITS", 1)
+    build_index(mem)
+    use_embedder(mem, FakeEmbedder())
+    assert embed_pending(mem, batch=1) == len(rows(mem))
+    path = repo / "src" / "settings.py"
+    for i in range(3):
+        path.write_text(SETTINGS_PY + f"\n\ndef version_{i}():\n    return {i}\n")
+        assert update_paths(mem, [path])["indexed"] == 1
+    for thread in threading.enumerate():
+        if thread.name == "lsp-agent-code-optimize":
+            thread.join(timeout=30)
+    assert search_code(mem, "version_2")[0]["path"] == "src/settings.py"
+    assert all(r["vector"] is not None for r in rows(mem))
+
+
 @pytest.mark.vectors
 def test_embed_pending_and_hybrid_search(repo: Path, tmp_path: Path, agent_home: Path) -> None:
     memory = AgentMemory(repo, store_uri=str(tmp_path / "vstore"), embedder="default")

@@ -41,6 +41,8 @@ FLUSH_ROWS = 4000  # chunk rows buffered before a write (fewer, larger fragments
 POOL_MIN_FILES = 200  # below this, chunking in-process beats starting worker processes
 EMBED_WRITE_ROWS = 512  # vectors buffered before a write
 OPTIMIZE_EVERY_ROWS = 8192  # compact while embedding so fragments do not pile up
+OPTIMIZE_EVERY_COMMITS = 50  # editor saves between background compactions
+CLEANUP_GRACE = timedelta(minutes=1)  # old versions kept this long for in-flight readers
 LOCK_TIMEOUT = 600.0
 
 
@@ -70,6 +72,7 @@ class _Index:
 
     def __init__(self, store: MemoryStore, chunks: Any, files: Any) -> None:
         self.store, self.chunks, self.files = store, chunks, files
+        self.commits = 0  # small writes since the last compaction
 
     def known_files(self, paths: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
         """code_files rows by path: all of them, or those of `paths`."""
@@ -85,6 +88,7 @@ class _Index:
     def write(self, rows: list[dict[str, Any]], files: list[dict[str, Any]],
               drop: Iterable[str]) -> None:
         """Replace the chunks of `drop` (and of the files) by `rows`; record `files`."""
+        self.commits += 1
         for group in R.groups(sorted(set(drop)), 500):
             self.chunks.delete("path IN (" + ",".join(sql_str(p) for p in group) + ")")
         if rows:
@@ -310,6 +314,10 @@ def update_paths(target: Any, paths: list[Path], *, embed: bool = True) -> dict[
         out.update(indexed=report.files_indexed, unchanged=report.files_unchanged,
                    removed=len(gone), chunks=report.chunks_added)
     out["index_seconds"] = round(time.perf_counter() - start, 4)
+    if idx.commits >= OPTIMIZE_EVERY_COMMITS:  # many small saves: compact in the background
+        idx.commits = 0
+        threading.Thread(target=_optimize, args=(idx,), name="lsp-agent-code-optimize",
+                         daemon=True).start()
     if embed and report.files_indexed:
         t = time.perf_counter()
         changed = [e.rel_path for e in todo]
@@ -344,12 +352,16 @@ def embed_pending(memory: Any, progress: R.Progress | None = None,
     if not total:
         return 0
     notify = R.throttled(progress)
-    reader = (idx.chunks.search().where(cond).select(["id", "path", "kind", "symbol", "text"])
-              .limit(total).to_batches(batch))
+    # ids first, rows per group later: a long-lived reader could lose its files to compaction
+    ids = (idx.chunks.search().where(cond).select(["id"]).limit(total).to_arrow()["id"]
+           .to_pylist())
     done = embedded = since_optimize = 0
     pending: list[tuple[str, list[float]]] = []
-    for record_batch in reader:
-        for group in R.groups(record_batch.to_pylist(), batch):
+    for id_group in R.groups(ids, max(batch, 256)):
+        where_ids = "id IN (" + ",".join(sql_str(i) for i in id_group) + ")"
+        fetched = (idx.chunks.search().where(where_ids).select(["id", "path", "symbol", "text"])
+                   .limit(len(id_group)).to_list())
+        for group in R.groups(fetched, batch):
             vectors = store.embed_documents([R.embed_text(r) for r in group])
             got = [(r["id"], v) for r, v in zip(group, vectors, strict=True) if v is not None]
             if not got:  # the embedder failed (warning in store.warnings): stop, keep the rest
@@ -392,10 +404,12 @@ def _write_vectors(idx: _Index, pending: list[tuple[str, list[float]]], name: st
 def _optimize(idx: _Index) -> None:
     """Compact fragments, fold new rows into the full-text index, drop superseded files."""
     with _lock(idx.store):
-        try:
-            idx.chunks.optimize(cleanup_older_than=timedelta(minutes=1))
-        except Exception as exc:  # noqa: BLE001 - maintenance must never fail indexing
-            log.info("code index optimize skipped: %s", exc)
+        for table in (idx.chunks, idx.files):
+            try:
+                table.optimize(cleanup_older_than=CLEANUP_GRACE)
+            except Exception as exc:  # noqa: BLE001 - maintenance must never fail indexing
+                log.info("code index optimize skipped: %s", exc)
+        idx.commits = 0
 
 
 # -- searching ---------------------------------------------------------------------------------
