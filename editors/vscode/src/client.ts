@@ -6,7 +6,9 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
   CancellationToken,
+  CloseAction,
   DidChangeConfigurationNotification,
+  ErrorAction,
   ExecuteCommandRequest,
   FeatureState,
   LanguageClient,
@@ -64,6 +66,25 @@ export function resolveExecutable(command: string, cwd?: string): string | undef
     }
   }
   return undefined;
+}
+
+/** The URIs (normalized through vscode.Uri) a WorkspaceEdit touches. */
+export function editedUris(edit: {
+  changes?: { [uri: string]: unknown };
+  documentChanges?: unknown[];
+}): Set<string> {
+  const out = new Set<string>();
+  const add = (uri: unknown): void => {
+    if (typeof uri === 'string') out.add(vscode.Uri.parse(uri).toString());
+  };
+  for (const uri of Object.keys(edit.changes ?? {})) add(uri);
+  for (const change of edit.documentChanges ?? []) {
+    const c = change as { kind?: string; uri?: string; newUri?: string; textDocument?: { uri?: string } };
+    if (c.textDocument) add(c.textDocument.uri);
+    else if (c.kind === 'rename') add(c.newUri);
+    else add(c.uri);
+  }
+  return out;
 }
 
 export function currentLaunch(): { launch: ServerLaunch; viaPython: boolean; env: Record<string, string> } {
@@ -285,6 +306,8 @@ export class AgentClient implements vscode.Disposable {
       args: launch.args,
       options: { cwd, env: { ...process.env, ...env } },
     };
+    let initialized = false;
+    let crashes: number[] = [];
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
       outputChannel: this.serverLog,
@@ -293,6 +316,29 @@ export class AgentClient implements vscode.Disposable {
       progressOnInitialization: false,
       middleware: {
         workspace: {
+          handleApplyEdit: async (params, next) => {
+            // The agent's edits are saved (unless the file had unsaved changes of the user's),
+            // so that its tools - tests, shell commands - see them on disk.
+            const uris = editedUris(params.edit);
+            const dirtyBefore = new Set(
+              vscode.workspace.textDocuments.filter((d) => d.isDirty).map((d) => d.uri.toString()),
+            );
+            const result = await next(params, new vscode.CancellationTokenSource().token as unknown as CancellationToken);
+            const save = vscode.workspace.getConfiguration(SECTION).get<boolean>('ui.saveAgentEdits', true);
+            if (save && result && !(result instanceof Error) && (result as { applied?: boolean }).applied) {
+              for (const doc of vscode.workspace.textDocuments) {
+                const key = doc.uri.toString();
+                if (uris.has(key) && doc.isDirty && !dirtyBefore.has(key)) {
+                  try {
+                    await doc.save();
+                  } catch (error) {
+                    this.serverLog.warn(`could not save ${key}: ${errorMessage(error)}`);
+                  }
+                }
+              }
+            }
+            return result;
+          },
           configuration: async (params, token, next) => {
             const answers = (await next(params, token)) as unknown[];
             if (!Array.isArray(answers)) return answers;
@@ -307,6 +353,29 @@ export class AgentClient implements vscode.Disposable {
         executeCommand: async (command, args, next) => {
           const run = async (c: string, a: unknown[]): Promise<unknown> => next(c, a);
           return this.externalCommandHandler ? this.externalCommandHandler(command, args, run) : run(command, args);
+        },
+      },
+      errorHandler: {
+        error: (_error, _message, count) =>
+          (count ?? 0) <= 3 ? { action: ErrorAction.Continue } : { action: ErrorAction.Shutdown },
+        closed: () => {
+          if (!initialized) {
+            // start() reports the failure itself (with the fix); no second popup.
+            return { action: CloseAction.DoNotRestart, handled: true };
+          }
+          const now = Date.now();
+          crashes = crashes.filter((t) => now - t < 3 * 60 * 1000);
+          crashes.push(now);
+          if (crashes.length <= 4) {
+            this.serverLog.warn(`the server stopped unexpectedly; restarting (${crashes.length} of 4)`);
+            return { action: CloseAction.Restart, handled: true };
+          }
+          return {
+            action: CloseAction.DoNotRestart,
+            message:
+              'LSP Agent: the server stopped 5 times in 3 minutes and will not be restarted. ' +
+              'See the "LSP Agent (server)" output, then run "LSP Agent: Restart Server".',
+          };
         },
       },
       initializationFailedHandler: (error) => {
@@ -333,6 +402,7 @@ export class AgentClient implements vscode.Disposable {
       await this.reportStartFailure(launch, viaPython, errorMessage(error));
       return undefined;
     }
+    initialized = true;
     client.onNotification('lspAgent/event', (event: AgentEvent) => this.onEvent(event));
     this.serverLog.appendLine(`started: ${resolved} ${launch.args.join(' ')}`);
     return client;

@@ -282,7 +282,7 @@ class Extension implements vscode.Disposable {
         detail: b.description || b.value.replace(/\s+/g, ' ').slice(0, 120),
         block: b,
       })),
-      { placeHolder, matchOnDescription: true, matchOnDetail: true },
+      { placeHolder, matchOnDescription: true, matchOnDetail: true, ignoreFocusOut: true },
     );
     return picked?.block;
   }
@@ -306,7 +306,7 @@ class Extension implements vscode.Disposable {
       void vscode.window.showInformationMessage('LSP Agent: there are no conversations yet.');
       return undefined;
     }
-    const picked = await vscode.window.showQuickPick<Item>(items, { placeHolder, matchOnDetail: true, matchOnDescription: true });
+    const picked = await vscode.window.showQuickPick<Item>(items, { placeHolder, matchOnDetail: true, matchOnDescription: true, ignoreFocusOut: true });
     return picked ? { conversation: picked.conversation, item: picked } : undefined;
   }
 
@@ -319,7 +319,7 @@ class Extension implements vscode.Disposable {
         { label: 'standard', detail: 'Static analysis plus a short model summary.' },
         { label: 'deep', detail: 'Let the agent explore the workspace (slow, uses the model).' },
       ],
-      { placeHolder: 'How deeply should the agent learn this workspace?' },
+      { placeHolder: 'How deeply should the agent learn this workspace?', ignoreFocusOut: true },
     );
     if (!picked) return;
     const result = await this.run<{ blocks: string[]; facts: number; indexed_files: number }>(
@@ -393,6 +393,7 @@ class Extension implements vscode.Disposable {
         placeHolder: 'Open a result',
         matchOnDescription: true,
         matchOnDetail: true,
+        ignoreFocusOut: true,
       },
     );
     if (picked) await this.openHit(picked.hit);
@@ -449,7 +450,7 @@ class Extension implements vscode.Disposable {
           { label: 'From the active conversation', id: 'conversation' },
           { label: 'From text I type...', id: 'text' },
         ],
-        { placeHolder: 'What should the skill be learned from?' },
+        { placeHolder: 'What should the skill be learned from?', ignoreFocusOut: true },
       );
       if (!source) return;
       if (source.id === 'text') {
@@ -547,7 +548,7 @@ class Extension implements vscode.Disposable {
     type Item = vscode.QuickPickItem & { version: Version };
     const picked = await vscode.window.showQuickPick<Item>(
       [...versions].sort((a, b) => b.version - a.version).map((v) => ({ ...versionLabel(v), version: v })),
-      { placeHolder: `Revert "${block.label}" to which version?`, matchOnDetail: true },
+      { placeHolder: `Revert "${block.label}" to which version?`, matchOnDetail: true, ignoreFocusOut: true },
     );
     if (!picked) return;
     const confirm = await vscode.window.showWarningMessage(

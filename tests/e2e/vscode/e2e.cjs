@@ -105,6 +105,22 @@ fs.writeFileSync(
       { content: 'Understood, I did not run it.' },
       // 6: "Remember this" code action
       { content: 'Noted.' },
+      // 7: "Learn Skill" from typed text: the model proposes the skill
+      {
+        content: '',
+        tool_calls: [
+          {
+            name: 'propose_skill',
+            arguments: {
+              name: 'greet-visitors',
+              description: 'Greet aquarium visitors by name. Use when adding a new kind of greeting.',
+              body: '# Greet visitors\n\n1. Add a function in greeter.py returning an f-string with the name.\n2. Keep the aquarium wording.\n',
+            },
+          },
+        ],
+      },
+      // 8: "Reflect"
+      { content: 'Nothing new to store.' },
     ],
   }),
 );
@@ -639,6 +655,43 @@ async function main() {
     await row.click();
     await waitNotification(/remembered in memory block "[^"]+" \(version \d+\)/);
     await screenshot('code-action-remembered');
+    await clearNotifications();
+  });
+
+  await test('Learn Skill from typed text writes the SKILL.md through workspace/applyEdit', async () => {
+    await openFile('README.md'); // no selection: the skill's source is asked for
+    await runCommand('LSP Agent: Learn Skill...');
+    await answerInput('greet-visitors', 'Name of the skill');
+    await pickQuickPickRow((t) => /From text I type/.test(t), 'the "from text" source');
+    await answerInput('To greet a visitor: add a function in greeter.py that returns an f-string.', 'Describe the procedure');
+    // An edit in permission mode "ask" may need approval first.
+    await waitFor(async () => {
+      const dialog = page.locator('.monaco-dialog-box');
+      if (await dialog.isVisible().catch(() => false)) {
+        await screenshot('learn-skill-approval');
+        await dialog.locator('.monaco-button', { hasText: /^Allow$/ }).first().click();
+      }
+      const texts = await notificationTexts();
+      return texts.find((t) => /learned skill "greet-visitors"/.test(t));
+    }, 'the "learned skill" notification');
+    const skillFile = path.join(workspace, '.agents', 'skills', 'greet-visitors', 'SKILL.md');
+    await waitFor(() => fs.existsSync(skillFile), `${skillFile} on disk`, 10000);
+    // The extension saves the agent's edits, so the file on disk has the content.
+    let skillText = '';
+    try {
+      await waitFor(() => /Greet aquarium visitors/.test((skillText = fs.readFileSync(skillFile, 'utf8'))), 'SKILL.md with the description', 10000);
+    } catch (e) {
+      throw new Error(`${e.message}; SKILL.md on disk: ${JSON.stringify(skillText)}`);
+    }
+    await screenshot('learn-skill');
+    await clearNotifications();
+  });
+
+  await test('Reflect reports the memory changes', async () => {
+    await runCommand('LSP Agent: Reflect');
+    await waitNotification(/reflection made \d+ memory changes?/);
+    await waitTab(/Agent Reflection/);
+    await screenshot('reflect');
     await clearNotifications();
   });
 
