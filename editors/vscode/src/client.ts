@@ -35,6 +35,7 @@ import {
   startFailureMessage,
   ServerLaunch,
   errorMessage,
+  LongCommands,
 } from './protocol';
 
 export const SECTION = 'lspAgent';
@@ -136,7 +137,9 @@ class AgentUiFeature implements StaticFeature {
     this.client.onRequest(ShowMessageRequest.type, (params) => this.showMessageRequest(params));
     this.client.onRequest(WorkDoneProgressCreateRequest.type, (params) => {
       this.createProgress(params.token);
+      this.agent.claimProgress(String(params.token));
     });
+    this.agent.endProgress = (key) => this.end(key);
   }
 
   clear(): void {
@@ -213,14 +216,15 @@ class AgentUiFeature implements StaticFeature {
           this.progress.set(key, active);
           this.report(key, { kind: 'report', message: value.message, percentage: value.percentage });
           cancel.onCancellationRequested(() => {
-            void this.client.sendNotification(WorkDoneProgressCancelNotification.type, { token });
             this.agent.output.appendLine(
               `[${new Date().toISOString().slice(11, 19)}] cancel requested (${value.title})`,
             );
-            // If the server does not end the work soon, cancel the request itself too.
-            setTimeout(() => {
-              if (this.progress.has(key)) this.agent.cancelLongRequests();
-            }, 5000);
+            // The request this progress belongs to is cancelled with $/cancelRequest, which
+            // gets the request answered (RequestCancelled); progress nobody here asked for is
+            // cancelled with window/workDoneProgress/cancel.
+            if (!this.agent.cancelRequestOfProgress(key)) {
+              void this.client.sendNotification(WorkDoneProgressCancelNotification.type, { token });
+            }
           });
         }),
     );
@@ -257,7 +261,10 @@ export class AgentClient implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private starting: Promise<LanguageClient | undefined> | undefined;
   private readonly disposables: vscode.Disposable[] = [];
-  private readonly longRequests = new Set<vscode.CancellationTokenSource>();
+  /** Long requests in flight, each with the progress token the server created for it. */
+  private readonly longRequests: { source: vscode.CancellationTokenSource; progress?: string }[] = [];
+  /** Set by the UI feature: closes the progress notification of a token. */
+  endProgress: ((key: string) => void) | undefined;
   private readonly stateEmitter = new vscode.EventEmitter<'running' | 'stopped' | 'failed'>();
   readonly onDidChangeState = this.stateEmitter.event;
   /** Wraps commands the client executes itself (commands of code actions resolved by the server). */
@@ -351,7 +358,12 @@ export class AgentClient implements vscode.Disposable {
           },
         },
         executeCommand: async (command, args, next) => {
-          const run = async (c: string, a: unknown[]): Promise<unknown> => next(c, a);
+          // Commands of code actions: sent like the palette's (cancellable, with progress).
+          const run = async (c: string, a: unknown[]): Promise<unknown> => {
+            const arg = Array.isArray(a) && a.length === 1 && a[0] && typeof a[0] === 'object' ? a[0] : undefined;
+            if (!arg) return next(c, a);
+            return this.execute(c, arg as Record<string, unknown>, { long: LongCommands.has(c) });
+          };
           return this.externalCommandHandler ? this.externalCommandHandler(command, args, run) : run(command, args);
         },
       },
@@ -459,8 +471,22 @@ export class AgentClient implements vscode.Disposable {
     return this.ensureStarted();
   }
 
-  cancelLongRequests(): void {
-    for (const source of this.longRequests) source.cancel();
+  /** A progress token the server just created belongs to the newest long request without one. */
+  claimProgress(key: string): void {
+    for (let i = this.longRequests.length - 1; i >= 0; i--) {
+      if (this.longRequests[i].progress === undefined) {
+        this.longRequests[i].progress = key;
+        return;
+      }
+    }
+  }
+
+  /** Cancels the request a progress token belongs to; false when there is none. */
+  cancelRequestOfProgress(key: string): boolean {
+    const entry = this.longRequests.find((r) => r.progress === key);
+    if (!entry) return false;
+    entry.source.cancel();
+    return true;
   }
 
   /**
@@ -476,7 +502,8 @@ export class AgentClient implements vscode.Disposable {
     if (!client) return undefined;
     const source = new vscode.CancellationTokenSource();
     const sub = options.token?.onCancellationRequested(() => source.cancel());
-    if (options.long) this.longRequests.add(source);
+    const entry = { source, progress: undefined as string | undefined };
+    if (options.long) this.longRequests.push(entry);
     try {
       const result = await client.sendRequest(
         ExecuteCommandRequest.type,
@@ -486,7 +513,10 @@ export class AgentClient implements vscode.Disposable {
       return result as CommandResult<T>;
     } finally {
       sub?.dispose();
-      this.longRequests.delete(source);
+      const i = this.longRequests.indexOf(entry);
+      if (i >= 0) this.longRequests.splice(i, 1);
+      // The request is over: its progress notification goes too, whatever the server sent.
+      if (entry.progress !== undefined) this.endProgress?.(entry.progress);
       source.dispose();
     }
   }

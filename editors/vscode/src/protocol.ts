@@ -98,9 +98,10 @@ export const ServerCommands = {
   status: 'lspAgent.status',
 } as const;
 
-/** Commands whose work can be long: the server reports progress for them. */
+/** Commands whose work can be long: the server may report progress for them. */
 export const LongCommands: ReadonlySet<string> = new Set([
   ServerCommands.init,
+  ServerCommands.remember,
   ServerCommands.ask,
   ServerCommands.learnSkill,
   ServerCommands.reflect,

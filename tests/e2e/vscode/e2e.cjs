@@ -121,6 +121,9 @@ fs.writeFileSync(
       },
       // 8: "Reflect"
       { content: 'Nothing new to store.' },
+      // 9: an "Ask" that runs a long command, cancelled from the progress notification
+      { content: 'This takes a while.', tool_calls: [{ name: 'run_command', arguments: { command: 'sleep 60' } }] },
+      { content: 'Finished waiting.' },
     ],
   }),
 );
@@ -692,6 +695,31 @@ async function main() {
     await waitNotification(/reflection made \d+ memory changes?/);
     await waitTab(/Agent Reflection/);
     await screenshot('reflect');
+    await clearNotifications();
+  });
+
+  await test('Cancel on the progress notification stops a long agent turn', async () => {
+    await runCommand('LSP Agent: Ask...');
+    await answerInput('Wait for a while', 'Ask');
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+    if (!/sleep 60/.test(await dialog.innerText())) throw new Error('approval dialog does not mention "sleep 60"');
+    await dialog.locator('.monaco-button', { hasText: /^Always allow$/ }).first().click();
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'LSP Agent' }).filter({
+      has: page.locator('.monaco-button', { hasText: /^Cancel$/ }),
+    });
+    await toast.first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+    await page.waitForTimeout(1500); // let the command start
+    await screenshot('cancel-progress');
+    await toast.first().locator('.monaco-button', { hasText: /^Cancel$/ }).first().click();
+    const started = Date.now();
+    const item = page.locator('.part.statusbar .statusbar-item', { hasText: 'Agent' }).first();
+    await waitFor(async () => !/thinking/.test(await item.innerText()), 'the agent to stop after Cancel', 25000);
+    const took = (Date.now() - started) / 1000;
+    log(`  turn ended ${took.toFixed(1)} s after Cancel`);
+    const output = await outputChannelText('LSP Agent');
+    if (!output.includes('cancel requested')) throw new Error(`output channel lacks "cancel requested":\n${output}`);
+    await screenshot('cancelled');
     await clearNotifications();
   });
 

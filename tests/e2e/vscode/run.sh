@@ -5,8 +5,7 @@
 #
 #   LSP_AGENT_BIN=/path/to/lsp-agent tests/e2e/vscode/run.sh
 #
-# LSP_AGENT_BIN defaults to /work/main/.venv/bin/lsp-agent; LSP_AGENT_BIN=fake uses
-# fake_server.py (a canned stand-in, only for working on the harness itself).
+# LSP_AGENT_BIN defaults to /work/main/.venv/bin/lsp-agent.
 # Exit code: 0 when every check passed. Screenshots and logs: test-artifacts/vscode/.
 set -euo pipefail
 
@@ -76,12 +75,6 @@ npm run --silent test:unit
 cd "$REPO"
 
 # --- the server ------------------------------------------------------------------------------
-if [ "$LSP_AGENT_BIN" = fake ]; then
-  LSP_AGENT_BIN="$CACHE/fake-lsp-agent"
-  printf '#!/bin/sh\nexec python3 %q "$@"\n' "$HERE/fake_server.py" >"$LSP_AGENT_BIN"
-  chmod +x "$LSP_AGENT_BIN"
-  say "WARNING: using the fake server (tests/e2e/vscode/fake_server.py), not lsp-agent"
-fi
 if [ ! -x "$LSP_AGENT_BIN" ]; then
   echo "run.sh: LSP_AGENT_BIN=$LSP_AGENT_BIN is not an executable; install lsp-agent (pip install -e .) or set LSP_AGENT_BIN" >&2
   echo "0 passed, 1 failed"
