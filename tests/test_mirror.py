@@ -144,11 +144,9 @@ def test_file_over_limit_is_not_lost(memory, workspace, open_memory):
     path.write_text(render_text(meta, long_text), encoding="utf-8")
     again = open_memory(workspace)
     block = again.blocks.get("small")
-    kept = [p.read_text() for p in memory.memory_folder.glob("small.rejected-*")]
-    # either taken in (limit raised to fit) or set aside whole: never dropped
-    assert block.value == long_text or any(long_text in k for k in kept)
-    if block.value == long_text:
-        assert block.limit >= len(long_text)
+    # the person wrote it with the frontmatter's limit in view: the limit is raised to fit
+    assert block.value == long_text and block.limit == len(long_text)
+    assert [v.new_value for v in again.blocks.history("small")] == ["short", long_text]
 
 
 def test_file_over_limit_without_limit_field_set_aside(memory, workspace, open_memory):
