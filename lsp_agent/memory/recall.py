@@ -51,11 +51,10 @@ class ContextIndexing:
 
 DEFAULT_INDEXING = ContextIndexing()
 RECALL_FUSION = FusionConfig(rrf_k=10.0, text_weight=1.5, vector_weight=1.0, pool=60,
-                             extra_text=(("content", 0.5),), neighbour_share=0.2,
-                             neighbour_top=10)
-# full-text indexes of the messages table besides `search_text`: the raw message, so a message
-# that itself holds the words is not outranked by the ones that only carry it as context
-EXTRA_TEXT_COLUMNS = ("content",)
+                             neighbour_share=0.2, neighbour_top=10)
+# full-text indexes of the messages table besides `search_text` (e.g. "content", the raw message,
+# fused through RECALL_FUSION.extra_text): none, a raw-text column did not help (docs/benchmarks.md)
+EXTRA_TEXT_COLUMNS: tuple[str, ...] = ()
 _COLUMNS = ["id", "conversation_id", "seq", "role", "content", "name", "created_at", "tool_calls"]
 SEARCHABLE_ROLES = ("user", "assistant", "tool", "system", "summary")
 _seq_lock = threading.Lock()
@@ -263,42 +262,51 @@ class RecallMemory:
             mode = "text"  # no embedder: hybrid is the full-text search, as documented
         expand = mode == "hybrid" and fusion.neighbour_share > 0
         tbl = self.store.table("messages")
+        pool = max(fusion.pool, limit * 2)
         hits = search_table(tbl, query, vector, mode=mode, where=where,
-                            limit=max(limit, 4 * fusion.pool) if expand else limit,
+                            limit=2 * pool if expand else limit, pool=pool,
                             fusion=fusion, columns=_COLUMNS)
         if expand and hits:
             hits = spread_to_neighbours(
-                hits, self._neighbours(hits[: fusion.neighbour_top], where),
+                hits, self._neighbours(hits[: fusion.neighbour_top], hits, where),
                 fusion.neighbour_share, top=fusion.neighbour_top)
         return hits[:limit]
 
-    def _neighbours(self, hits: list[Hit], where: str | None) -> dict[str, list[dict[str, Any]]]:
-        """For each hit, the messages just before and after it in its conversation (that pass
-        `where`)."""
-        convs = sorted({str(h.row["conversation_id"]) for h in hits})
+    def _neighbours(self, top: list[Hit], known: list[Hit],
+                    where: str | None) -> dict[str, list[dict[str, Any]]]:
+        """For each hit of `top`, the messages just before and after it in its conversation
+        (among those that pass `where`). Rows of `known` hits are reused, not read again."""
+        convs = sorted({str(h.row["conversation_id"]) for h in top})
         if not convs:
             return {}
         cond = "conversation_id IN (" + ",".join(sql_str(c) for c in convs) + ")"
         if where:
             cond = f"{cond} AND ({where})"
-        rows = (self.store.table("messages").search().where(cond).select(_COLUMNS)
-                .limit(NEIGHBOUR_SCAN_LIMIT).to_list())
-        by_conv: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
-            by_conv.setdefault(row["conversation_id"], []).append(row)
+        tbl = self.store.table("messages")
+        order = (tbl.search().where(cond).select(["id", "conversation_id", "seq"])
+                 .limit(NEIGHBOUR_SCAN_LIMIT).to_arrow())
+        by_conv: dict[str, list[tuple[int, str]]] = {}
+        for mid, conv_id, seq in zip(order["id"].to_pylist(), order["conversation_id"].to_pylist(),
+                                     order["seq"].to_pylist(), strict=True):
+            by_conv.setdefault(conv_id, []).append((seq, mid))
         position: dict[str, tuple[str, int]] = {}
-        for conv_id, conv_rows in by_conv.items():
-            conv_rows.sort(key=lambda r: r["seq"])
-            for i, row in enumerate(conv_rows):
-                position[row["id"]] = (conv_id, i)
-        out: dict[str, list[dict[str, Any]]] = {}
-        for hit in hits:
-            if hit.id not in position:
-                continue
-            conv_id, i = position[hit.id]
-            conv_rows = by_conv[conv_id]
-            out[hit.id] = [conv_rows[j] for j in (i - 1, i + 1) if 0 <= j < len(conv_rows)]
-        return out
+        for conv_id, seqs in by_conv.items():
+            seqs.sort()
+            for i, (_, mid) in enumerate(seqs):
+                position[mid] = (conv_id, i)
+        wanted: dict[str, list[str]] = {}
+        for hit in top:
+            if hit.id in position:
+                conv_id, i = position[hit.id]
+                seqs = by_conv[conv_id]
+                wanted[hit.id] = [seqs[j][1] for j in (i - 1, i + 1) if 0 <= j < len(seqs)]
+        rows = {h.id: h.row for h in known}
+        missing = sorted({mid for ids in wanted.values() for mid in ids if mid not in rows})
+        if missing:
+            more = cond + " AND id IN (" + ",".join(sql_str(m) for m in missing) + ")"
+            for row in tbl.search().where(more).select(_COLUMNS).limit(len(missing)).to_list():
+                rows[row["id"]] = row
+        return {hid: [rows[m] for m in ids if m in rows] for hid, ids in wanted.items()}
 
 
 NEIGHBOUR_SCAN_LIMIT = 50_000

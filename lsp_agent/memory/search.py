@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -92,21 +93,23 @@ VECTOR_SEARCH: dict[str, int] = {"nprobes": 32, "refine_factor": 5}
 def vector_search(
     table: Any, vector: list[float] | None, *, where: str | None, limit: int,
     columns: list[str] | None = None, nprobes: int | None = None,
-    refine_factor: int | None = None,
+    refine_factor: int | None = None, indexed: bool | None = None,
 ) -> list[dict[str, Any]]:
     if vector is None:
         return []
-    cond = "vector IS NOT NULL" + (f" AND ({where})" if where else "")
+    # rows without a vector (embedder off, or vectors still being backfilled) are skipped by
+    # LanceDB itself; a "vector IS NOT NULL" filter would read every vector (10x slower at 100k)
     builder = table.search(vector, vector_column_name="vector").metric("cosine")
-    builder = builder.where(cond, prefilter=True)
-    if has_vector_index(table):
+    if where:
+        builder = builder.where(where, prefilter=True)
+    if has_vector_index(table) if indexed is None else indexed:
         builder = builder.nprobes(nprobes or VECTOR_SEARCH["nprobes"])
         refine = VECTOR_SEARCH["refine_factor"] if refine_factor is None else refine_factor
         if refine:
             builder = builder.refine_factor(refine)
     if columns:
         builder = builder.select([*columns, "_distance"] if "_distance" not in columns else columns)
-    return builder.limit(limit).to_list()
+    return [r for r in builder.limit(limit).to_list() if r.get("_distance") is not None]
 
 
 def fuse(
@@ -161,41 +164,63 @@ def spread_to_neighbours(
     return sorted(by_id.values(), key=lambda h: -h.score)
 
 
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    """Shared threads for the retrievers of one hybrid search (LanceDB releases the GIL)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lsp-agent-search")
+        return _POOL
+
+
 def search_table(
     table: Any, query: str, vector: list[float] | None, *, mode: Mode = "hybrid",
     where: str | None = None, limit: int = 10, text_column: str = "search_text",
     fusion: FusionConfig = DEFAULT_FUSION, columns: list[str] | None = None,
+    pool: int | None = None,
 ) -> list[Hit]:
-    """Search one table by `mode`; vector mode without a vector falls back to full text."""
-    pool = max(fusion.pool, limit * 2)
+    """Search one table by `mode`; vector mode without a vector falls back to full text.
+
+    Each retriever returns `pool` rows (default: the larger of `fusion.pool` and 2 * limit).
+    In hybrid mode the retrievers (full text, vector, extra full-text columns) run concurrently.
+    """
+    pool = pool or max(fusion.pool, limit * 2)
     if mode == "vector" and vector is None:
         mode = "text"
-    text_rows = (
-        text_search(table, query, column=text_column, where=where, limit=pool, columns=columns)
-        if mode in ("hybrid", "text") else []
-    )
-    vec_rows = (
-        vector_search(table, vector, where=where, limit=pool, columns=columns)
-        if mode in ("hybrid", "vector") else []
-    )
     if mode == "text":
+        text_rows = text_search(table, query, column=text_column, where=where, limit=pool,
+                                columns=columns)
         return [Hit(row=r, score=float(r.get("_score", 0.0)), text_rank=i, text_score=r.get("_score"))
                 for i, r in enumerate(text_rows[:limit], start=1)]
     if mode == "vector":
+        vec_rows = vector_search(table, vector, where=where, limit=pool, columns=columns)
         return [Hit(row=r, score=1.0 - float(r.get("_distance", 0.0)), vector_rank=i,
                     vector_distance=r.get("_distance")) for i, r in enumerate(vec_rows[:limit], 1)]
-    extra = [
-        (col, weight, text_search(table, query, column=col, where=where, limit=pool,
-                                  columns=columns))
-        for col, weight in fusion.extra_text if weight > 0 and has_fts_index(table, col)
-    ]
-    return fuse(text_rows, vec_rows, limit=limit, fusion=fusion, extra_rows=extra)
+    present = indices(table)
+    extra_cols = [(col, weight) for col, weight in fusion.extra_text
+                  if weight > 0 and _has_fts(present, col)]
+    ex = _executor()
+    vec_f = ex.submit(vector_search, table, vector, where=where, limit=pool, columns=columns,
+                      indexed=_has_vector(present))
+    extra_f = [(col, weight, ex.submit(text_search, table, query, column=col, where=where,
+                                       limit=pool, columns=columns))
+               for col, weight in extra_cols]
+    text_rows = text_search(table, query, column=text_column, where=where, limit=pool,
+                            columns=columns)
+    extra = [(col, weight, f.result()) for col, weight, f in extra_f]
+    return fuse(text_rows, vec_f.result(), limit=limit, fusion=fusion, extra_rows=extra)
 
 
 # -- index upkeep ----------------------------------------------------------------------------
 
 _index_lock = threading.Lock()
 VECTOR_INDEX_MIN_ROWS = 50_000
+# columns filtered by equality on every search of their table (messages: a conversation's rows)
+SCALAR_INDEX_COLUMNS = ("conversation_id",)
 
 
 def indices(table: Any) -> list[Any]:
@@ -205,13 +230,20 @@ def indices(table: Any) -> list[Any]:
         return []
 
 
+def _has_vector(present: list[Any]) -> bool:
+    return any(getattr(i, "columns", None) == ["vector"] for i in present)
+
+
+def _has_fts(present: list[Any], column: str) -> bool:
+    return any(getattr(i, "index_type", "") == "FTS" and i.columns == [column] for i in present)
+
+
 def has_vector_index(table: Any) -> bool:
-    return any(getattr(i, "columns", None) == ["vector"] for i in indices(table))
+    return _has_vector(indices(table))
 
 
 def has_fts_index(table: Any, column: str) -> bool:
-    return any(getattr(i, "index_type", "") == "FTS" and i.columns == [column]
-               for i in indices(table))
+    return _has_fts(indices(table), column)
 
 
 def ensure_fts_index(table: Any, column: str = "search_text") -> bool:
@@ -247,7 +279,16 @@ def maintain(table: Any, column: str = "search_text", extra_columns: tuple[str, 
     if any(created):
         return
     rows = table.count_rows()
-    if rows >= VECTOR_INDEX_MIN_ROWS and not has_vector_index(table):
+    present = indices(table)
+    for col in SCALAR_INDEX_COLUMNS:
+        if col in table.schema.names and not any(i.columns == [col] for i in present):
+            try:
+                from lancedb.index import BTree
+
+                table.create_index(col, config=BTree())
+            except Exception as exc:  # noqa: BLE001
+                log.info("scalar index on %s not created: %s", col, exc)
+    if rows >= VECTOR_INDEX_MIN_ROWS and not _has_vector(present):
         try:
             table.create_index(metric="cosine", vector_column_name="vector", index_type="IVF_PQ",
                                num_partitions=max(16, int(rows**0.5)), num_sub_vectors=48)
