@@ -10,6 +10,7 @@ export const MEMORY_SCHEME = 'lsp-agent-memory';
 /** Read-only Markdown documents under `lsp-agent:/<name>.md`, shown as preview or source. */
 export class ResultDocuments implements vscode.TextDocumentContentProvider, vscode.Disposable {
   private readonly contents = new Map<string, string>();
+  private counter = 0;
   private readonly emitter = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.emitter.event;
   private readonly registration: vscode.Disposable;
@@ -29,11 +30,14 @@ export class ResultDocuments implements vscode.TextDocumentContentProvider, vsco
 
   /** Shows `markdown` as `name` (reusing the document of that name when it is open). */
   async show(name: string, markdown: string, options: { preview?: boolean } = {}): Promise<vscode.Uri> {
-    const uri = this.uriFor(name);
-    this.contents.set(uri.path, markdown.endsWith('\n') ? markdown : `${markdown}\n`);
-    this.emitter.fire(uri);
+    const base = this.uriFor(name);
+    this.contents.set(base.path, markdown.endsWith('\n') ? markdown : `${markdown}\n`);
+    this.emitter.fire(base);
     const mode = vscode.workspace.getConfiguration('lspAgent').get<string>('ui.resultView', 'preview');
     const preview = options.preview ?? mode === 'preview';
+    // A preview gets a fresh document each time (same name, new query): a cached virtual
+    // document may not have caught up with the change event yet when the preview reads it.
+    const uri = preview ? base.with({ query: `v=${++this.counter}` }) : base;
     const doc = await vscode.workspace.openTextDocument(uri);
     if (doc.languageId !== 'markdown') {
       try {
