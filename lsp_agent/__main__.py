@@ -1,5 +1,3 @@
-import sys
+from lsp_agent.cli import entry
 
-from lsp_agent.cli import main
-
-sys.exit(main())
+entry()

@@ -286,5 +286,36 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
 
 
+BACKGROUND_WRITERS = {"lsp-agent-maintain": 30.0, "lsp-agent-resume": 10.0,
+                      "lsp-agent-embed-recall": 60.0}
+
+
+def entry() -> None:
+    """The console script: run `main`, let our own background writers finish, then leave
+    without interpreter finalisation, which lance's Rust threads can abort (rc 134) after the
+    work is already committed."""
+    import os
+    import threading
+    import time
+    import traceback
+
+    try:
+        code = main()
+    except SystemExit as exc:  # argparse errors and --help/--version
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+    except BaseException:  # noqa: BLE001 - a bug: show it, still exit cleanly
+        traceback.print_exc()
+        code = 1
+    deadline = {name: time.monotonic() + wait for name, wait in BACKGROUND_WRITERS.items()}
+    for thread in threading.enumerate():
+        if thread.name in deadline:
+            thread.join(max(0.0, deadline[thread.name] - time.monotonic()))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

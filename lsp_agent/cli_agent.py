@@ -22,6 +22,10 @@ def add_agent_commands(sub: Any, common: Callable[[argparse.ArgumentParser], Non
                    help="return once full-text search works (embedding goes on in the background)")
     common(p)
 
+    p = sub.add_parser("index", help="update the code index (and embed it) now")
+    p.add_argument("--embed-only", action="store_true", help="only embed chunks still without vectors")
+    common(p)
+
     p = sub.add_parser("ask", help="one chat turn with the agent")
     p.add_argument("prompt")
     p.add_argument("--conversation", default=None)
@@ -103,8 +107,42 @@ def cmd_init(args: argparse.Namespace) -> None:
 
     session = _session(args)
     data = asyncio.run(run_init(session, depth=args.depth, progress=_terminal_progress,
-                                on_event=_print_event, wait_for_embeddings=not args.background))
+                                on_event=_print_event, wait_for_embeddings=not args.background,
+                                background_embedding=False))
+    if args.background:
+        data["embedding_log"] = str(_spawn_embedding(args, session))
+        data["markdown"] += (f"\nFull-text search is ready; embedding continues in the background "
+                             f"(log: {data['embedding_log']}).")
     emit(args, data, data["markdown"])
+
+
+def _spawn_embedding(args: argparse.Namespace, session: Any) -> Path:
+    """A detached `lsp-agent index --embed-only` that outlives this command."""
+    import subprocess
+
+    log = session.memory.memory_folder.parent / "embedding.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "lsp_agent", "index", "--embed-only",
+           "--workspace", str(session.workspace), "--store", session.memory.store_uri]
+    if args.embedder:
+        cmd += ["--embedder", args.embedder]
+    with open(log, "ab") as out:
+        subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                         start_new_session=True)
+    return log
+
+
+def cmd_index(args: argparse.Namespace) -> None:
+    from lsp_agent.cli import emit
+    from lsp_agent.learning import code_index
+
+    session = _session(args)
+    report: dict[str, Any] = {}
+    if not args.embed_only:
+        rep = code_index.build_index(session.memory, _terminal_progress)
+        report["index"] = rep.model_dump() if hasattr(rep, "model_dump") else vars(rep)
+    report["embedded"] = code_index.embed_pending(session.memory, _terminal_progress)
+    emit(args, report, f"Code index up to date; {report['embedded']} chunks embedded.")
 
 
 def cmd_ask(args: argparse.Namespace) -> None:
@@ -177,7 +215,7 @@ def cmd_conversation(args: argparse.Namespace) -> None:
 
 
 AGENT_HANDLERS: dict[str, Callable[[argparse.Namespace], Any]] = {
-    "serve": cmd_serve, "init": cmd_init, "ask": cmd_ask, "reflect": cmd_reflect,
+    "serve": cmd_serve, "init": cmd_init, "index": cmd_index, "ask": cmd_ask, "reflect": cmd_reflect,
     "learn-skill": cmd_learn_skill, "export": cmd_export, "conversation": cmd_conversation,
 }
 

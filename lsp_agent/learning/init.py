@@ -72,7 +72,8 @@ def _no_progress(_message: str, _pct: int | None = None) -> None:
 
 
 async def run_init(session: Any, *, depth: str = "static", progress: Progress | None = None,
-                   on_event: Any = None, wait_for_embeddings: bool = False) -> dict[str, Any]:
+                   on_event: Any = None, wait_for_embeddings: bool = False,
+                   background_embedding: bool = True) -> dict[str, Any]:
     report: Progress = progress or _no_progress
     memory = session.memory
     report("Researching the workspace files", 5)
@@ -97,7 +98,7 @@ async def run_init(session: Any, *, depth: str = "static", progress: Progress | 
 
             data["embedded_chunks"] = await asyncio.to_thread(code_index.embed_pending, memory,
                                                               embed_progress)
-        else:
+        elif background_embedding:
             start_background_embedding(session, code_index)
     if depth in ("standard", "deep") and session.settings.model:
         report("Deep research with the model", 90)
