@@ -122,8 +122,6 @@ def test_block_description_redacted(memory, table_rows):
     assert AWS not in (memory.memory_folder / "deploy.md").read_text()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "recall.py: conversation titles and summaries are stored without redact()"))
 def test_conversation_title_and_summary_redacted(memory, table_rows):
     conv = memory.recall.new_conversation(f"set up {OPENAI}")
     memory.recall.update_conversation(conv.model_copy(update={"summary": f"key {AWS}"}))

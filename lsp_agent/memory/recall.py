@@ -85,7 +85,7 @@ class RecallMemory:
     # -- conversations ----------------------------------------------------------------------
 
     def new_conversation(self, title: str = "", parent_id: str = "") -> Conversation:
-        conv = Conversation(id=uuid.uuid4().hex[:12], title=title or "New conversation",
+        conv = Conversation(id=uuid.uuid4().hex[:12], title=redact(title or "New conversation"),
                             parent_id=parent_id)
         self.store.table("conversations").add(
             pa.Table.from_pylist([conv.model_dump()], schema=S.CONVERSATIONS)
@@ -105,6 +105,8 @@ class RecallMemory:
         return Conversation(**rows[0])
 
     def update_conversation(self, conv: Conversation) -> None:
+        conv = conv.model_copy(update={"title": redact(conv.title),
+                                       "summary": redact(conv.summary)})
         self.store.table("conversations").merge_insert("id").when_matched_update_all() \
             .when_not_matched_insert_all().execute(
                 pa.Table.from_pylist([conv.model_dump()], schema=S.CONVERSATIONS))
