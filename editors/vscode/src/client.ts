@@ -444,10 +444,9 @@ export class AgentClient implements vscode.Disposable {
     if (!e.affectsConfiguration(SECTION)) return;
     const launchKeys = ['server.command', 'server.args', 'server.env', 'pythonPath'];
     if (launchKeys.some((k) => e.affectsConfiguration(`${SECTION}.${k}`))) {
-      if (this.client) {
-        this.serverLog.appendLine('server settings changed: restarting');
-        await this.restart();
-      }
+      // (Re)start with the new command, also after a failed start: that is how one fixes it.
+      this.serverLog.appendLine('server settings changed: restarting');
+      await this.restart();
       return;
     }
     if (this.isRunning && this.client) {

@@ -429,6 +429,36 @@ async function openFile(name) {
   await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
 }
 
+async function waitStatusBar(re, what, timeout = 30000) {
+  const item = page.locator('.part.statusbar .statusbar-item', { hasText: 'Agent' }).first();
+  return waitFor(async () => re.test(await item.innerText()), what, timeout);
+}
+
+/** Sets a user setting through the Settings editor, as a user would. */
+async function setSetting(key, titleRe, value) {
+  await runCommand('Preferences: Open User Settings');
+  await page.locator('.settings-editor').waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+  await page.locator('.settings-editor .suggest-input-container .monaco-editor').first().click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(key);
+  const item = page.locator('.settings-editor .setting-item-contents').filter({ visible: true }).filter({ hasText: titleRe }).first();
+  await item.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+  const input = item.locator('input.input').first();
+  await input.fill(value);
+  await page.keyboard.press('Tab');
+  await screenshot(`setting-${key.replace(/[^a-z]+/gi, '-')}`);
+  // The Settings editor opens as an overlay here: close it so the palette works again.
+  await page.waitForTimeout(700);
+  await page.keyboard.press('Escape');
+  const settings = page.locator('.settings-editor');
+  try {
+    await settings.first().waitFor({ state: 'hidden', timeout: 3000 });
+  } catch {
+    await page.keyboard.press('Control+W');
+    await settings.first().waitFor({ state: 'hidden', timeout: 5000 }).catch(() => log('  settings editor still open'));
+  }
+}
+
 async function test(name, fn, { critical = false } = {}) {
   const started = Date.now();
   if (abortRest) {
@@ -735,20 +765,25 @@ async function main() {
   });
 
   await test('a server that cannot start gives a clear error with the fix', async () => {
-    // Change lspAgent.server.command in the Settings editor, as a user would.
-    await runCommand('Preferences: Open User Settings');
-    await page.locator('.settings-editor').waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
-    await page.locator('.settings-editor .suggest-input-container .monaco-editor').first().click().catch(() => undefined);
-    await page.keyboard.type('lspAgent.server.command');
-    const input = page.locator('.settings-editor .setting-item-contents input.input').filter({ visible: true }).first();
-    await input.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
-    await screenshot('settings-server-command');
-    await input.fill(path.join(tmp, 'no-such-dir', 'lsp-agent'));
-    await page.keyboard.press('Tab');
+    await setSetting('lspAgent.server.command', /Server: Command/, path.join(tmp, 'no-such-dir', 'lsp-agent'));
     await waitNotification(/cannot start the server .*no-such-dir.*pipx install lsp-agent/s, 'the start-failure notification');
-    const item = page.locator('.part.statusbar .statusbar-item', { hasText: 'Agent' }).first();
-    await waitFor(async () => /not running/.test(await item.innerText()), 'status bar "not running"', 20000);
+    await waitStatusBar(/not running/, 'status bar "not running"');
     await screenshot('server-not-found');
+    await clearNotifications();
+  });
+
+  const venvPython = path.join(path.dirname(bin), 'python');
+  await test('lspAgent.pythonPath: a bad interpreter names the fix, a good one starts "<python> -m lsp_agent serve"', async () => {
+    await setSetting('lspAgent.pythonPath', /Python Path/, path.join(tmp, 'no-such-dir', 'python'));
+    await waitNotification(/no-such-dir\/python -m lsp_agent serve.*-m pip install lsp-agent.*lspAgent\.pythonPath/s, 'the python start-failure notification');
+    await screenshot('python-path-not-found');
+    await clearNotifications();
+    if (!fs.existsSync(venvPython)) throw new Error(`no python beside LSP_AGENT_BIN (${venvPython})`);
+    await setSetting('lspAgent.pythonPath', /Python Path/, venvPython);
+    await waitStatusBar(/Agent: .*scripted/, 'the status bar back to "Agent: <state> · scripted"', 90000);
+    await runCommand('LSP Agent: Status');
+    await waitNotification(/LSP Agent: .* · model scripted\//);
+    await screenshot('python-path-running');
   });
 }
 
