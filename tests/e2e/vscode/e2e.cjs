@@ -1,6 +1,13 @@
 #!/usr/bin/env node
 // End-to-end test of the LSP Agent extension in a real VS Code (code-server), driven through
-// its UI with Chromium via playwright-core. Run by run.sh, which provides:
+// its UI with Chromium via playwright-core, against the real lsp-agent server with a scripted
+// model. Covers: activation and status bar; Status; Init; Remember; Show Memory; Search (block
+// hit and code hit); Ask with a selection (modal approval, progress notification, streamed
+// events, answer); Memory History; Edit and Revert Memory Block; New/Switch/Fork Conversation;
+// a denied approval; the "Remember this" code action; Learn Skill (workspace/applyEdit); Reflect;
+// Cancel from the progress notification; the status bar tooltip; start failures (bad server
+// command, bad lspAgent.pythonPath) and `<python> -m lsp_agent serve`.
+// Run by run.sh, which provides:
 //   E2E_NODE_MODULES  folder holding playwright-core and code-server
 //   E2E_VSIX          the packaged extension
 //   LSP_AGENT_BIN     the lsp-agent executable
@@ -806,7 +813,8 @@ async function main() {
   const passed = results.filter((r) => r.ok).length;
   const failed = results.length - passed + (fatal ? 1 : 0);
   for (const r of results.filter((x) => !x.ok)) console.log(`FAILED: ${r.name}\n  ${r.error && r.error.stack}`);
-  log(`finished in ${((Date.now() - started) / 1000).toFixed(0)} s; artifacts in ${artifacts}`);
+  const total = process.env.E2E_STARTED_AT ? ` (${Math.round(Date.now() / 1000 - Number(process.env.E2E_STARTED_AT))} s with installs and build)` : '';
+  log(`finished in ${((Date.now() - started) / 1000).toFixed(0)} s${total}; artifacts in ${artifacts}`);
   if (!process.env.E2E_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
   console.log(`${passed} passed, ${failed} failed`);
   process.exit(failed === 0 && passed > 0 ? 0 : 1);
