@@ -779,7 +779,17 @@ async function main() {
     await clearNotifications();
   });
 
-  const venvPython = path.join(path.dirname(bin), 'python');
+  // The interpreter of the lsp-agent script (its shebang), else the python beside it.
+  const venvPython = (() => {
+    try {
+      const first = fs.readFileSync(fs.realpathSync(bin), 'utf8').split('\n', 1)[0];
+      const m = /^#!\s*(\S+python\S*)\s*$/.exec(first);
+      if (m && fs.existsSync(m[1])) return m[1];
+    } catch {
+      // not a script
+    }
+    return path.join(path.dirname(fs.realpathSync(bin)), 'python');
+  })();
   await test('lspAgent.pythonPath: a bad interpreter names the fix, a good one starts "<python> -m lsp_agent serve"', async () => {
     await setSetting('lspAgent.pythonPath', /Python Path/, path.join(tmp, 'no-such-dir', 'python'));
     await waitNotification(/no-such-dir\/python -m lsp_agent serve.*-m pip install lsp-agent.*lspAgent\.pythonPath/s, 'the python start-failure notification');
