@@ -87,7 +87,14 @@ def text_search(
 
 # Approximate vector search settings (an index exists from VECTOR_INDEX_MIN_ROWS rows on), chosen
 # by benchmarks/search_latency.py for recall@10 >= 0.9 against exact search (docs/benchmarks.md).
-VECTOR_SEARCH: dict[str, int] = {"nprobes": 32, "refine_factor": 5}
+VECTOR_SEARCH: dict[str, int] = {
+    "nprobes": 32,
+    # PQ distances are re-ranked exactly for about this many candidates (refine_factor =
+    # ceil(refine_candidates / limit), at least 1): recall@10 0.999 at 100k rows
+    "refine_candidates": 100,
+}
+# IVF_PQ built by `maintain`: sqrt(rows) partitions, 4 dimensions per PQ sub-vector
+VECTOR_INDEX_DIMS_PER_SUBVECTOR = 4
 
 
 def vector_search(
@@ -104,7 +111,8 @@ def vector_search(
         builder = builder.where(where, prefilter=True)
     if has_vector_index(table) if indexed is None else indexed:
         builder = builder.nprobes(nprobes or VECTOR_SEARCH["nprobes"])
-        refine = VECTOR_SEARCH["refine_factor"] if refine_factor is None else refine_factor
+        refine = (max(1, -(-VECTOR_SEARCH["refine_candidates"] // max(1, limit)))
+                  if refine_factor is None else refine_factor)
         if refine:
             builder = builder.refine_factor(refine)
     if columns:
@@ -290,8 +298,13 @@ def maintain(table: Any, column: str = "search_text", extra_columns: tuple[str, 
                 log.info("scalar index on %s not created: %s", col, exc)
     if rows >= VECTOR_INDEX_MIN_ROWS and not _has_vector(present):
         try:
-            table.create_index(metric="cosine", vector_column_name="vector", index_type="IVF_PQ",
-                               num_partitions=max(16, int(rows**0.5)), num_sub_vectors=48)
+            from lancedb.index import IvfPq
+
+            dim = table.schema.field("vector").type.list_size
+            subvectors = max(1, dim // VECTOR_INDEX_DIMS_PER_SUBVECTOR)
+            table.create_index("vector", config=IvfPq(
+                distance_type="cosine", num_partitions=max(16, int(rows**0.5)),
+                num_sub_vectors=subvectors))
         except Exception as exc:  # noqa: BLE001
             log.info("vector index not created: %s", exc)
     try:
