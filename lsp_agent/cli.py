@@ -312,8 +312,11 @@ def entry() -> None:
     for thread in threading.enumerate():
         if thread.name in deadline:
             thread.join(max(0.0, deadline[thread.name] - time.monotonic()))
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed by the server's exit, or a gone pipe
+            pass
     os._exit(code)
 
 

@@ -53,10 +53,23 @@ class AgentSession:
         self.turn_lock = asyncio.Lock()
         self.turns_since_reflection = 0
         self.state = "idle"
+        self._conv_lock = threading.Lock()
 
     def update_settings(self, settings: Settings) -> None:
         self.settings = settings
         self.ctx.permission_mode = settings.permission_mode
+
+    def _skills(self) -> list[Any]:
+        from lsp_agent.learning.skills_service import skills
+
+        return skills(self)
+
+    def _code_chunks(self) -> int:
+        from lsp_agent.learning import code_index
+
+        if not code_index.code_index_exists(self.memory):
+            return 0
+        return int(self.memory.store.db.open_table(code_index.CHUNKS).count_rows())
 
     def _search_skills(self, query: str, limit: int) -> list[dict[str, Any]]:
         from lsp_agent.learning.skills_service import search_skills
@@ -67,15 +80,24 @@ class AgentSession:
 
     def active_conversation(self) -> Conversation:
         recall = self.memory.recall
-        active = self.memory.store.get_meta(ACTIVE_KEY)
-        if active:
-            try:
-                return recall.conversation(active)
-            except KeyError:
-                pass
-        conv = recall.new_conversation("Conversation 1" if not recall.conversations() else "")
-        self.memory.store.set_meta(ACTIVE_KEY, conv.id)
-        return conv
+        with self._conv_lock:  # two first requests at once must not make two conversations
+            active = self.memory.store.get_meta(ACTIVE_KEY)
+            if active:
+                try:
+                    return recall.conversation(active)
+                except KeyError:
+                    pass
+            with self.memory.store.lock():
+                active = self.memory.store.get_meta(ACTIVE_KEY)  # another process may have won
+                if active:
+                    try:
+                        return recall.conversation(active)
+                    except KeyError:
+                        pass
+                title = "Conversation 1" if not recall.conversations() else ""
+                conv = recall.new_conversation(title)
+                self.memory.store.set_meta(ACTIVE_KEY, conv.id)
+            return conv
 
     def new_conversation(self, title: str = "") -> Conversation:
         conv = self.memory.recall.new_conversation(title)
@@ -95,13 +117,20 @@ class AgentSession:
 
     def conversations(self) -> list[dict[str, Any]]:
         active = self.active_conversation().id
-        counts = self.memory.recall.message_counts()
-        out = []
-        for c in self.memory.recall.conversations():
-            row = c.model_dump(mode="json", exclude={"summary", "summarized_until"})
-            row.update(messages=counts.get(c.id, 0), active=c.id == active)
-            out.append(row)
-        return out
+        stats = self.memory.recall.message_stats()
+        return [self.describe(c, active, stats) for c in self.memory.recall.conversations()]
+
+    def describe(self, conv: Conversation, active: str | None = None,
+                 stats: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A conversation as the protocol shows it (docs/protocol.md `Conversation`)."""
+        if active is None:
+            active = self.active_conversation().id
+        if stats is None:
+            stats = self.memory.recall.message_stats()
+        count, last = stats.get(conv.id, (0, conv.created_at))
+        row = conv.model_dump(mode="json", exclude={"summary", "summarized_until"})
+        row.update(messages=count, updated_at=last.isoformat(), active=conv.id == active)
+        return row
 
     # -- the agent --------------------------------------------------------------------------
 
@@ -147,6 +176,8 @@ class AgentSession:
 
     def status(self) -> dict[str, Any]:
         data = self.memory.status()
+        data["counts"]["skills"] = len(self._skills())
+        data["counts"]["code_chunks"] = self._code_chunks()
         data.update(model=self.settings.model or "", state=self.state,
                     permission_mode=self.settings.permission_mode.value,
                     active_conversation=self.active_conversation().id)

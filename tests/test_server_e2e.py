@@ -282,3 +282,35 @@ async def test_bad_configuration_is_reported_and_defaults_used() -> None:
     finally:
         await c.shutdown_session()
         await c.stop()
+
+
+async def test_progress_cancel_stops_the_work_and_answers(client: LanguageClient) -> None:
+    write_script(
+        {"content": "", "tool_calls": [{"name": "run_command", "arguments": {
+            "command": "sleep 30 && echo finished > never.txt", "timeout_seconds": 60}}]},
+        {"content": "should not get here"},
+    )
+    before = set(client.progress_reports)
+    started = asyncio.get_running_loop().time()
+    fut = asyncio.ensure_future(client.protocol.send_request_async(
+        T.WORKSPACE_EXECUTE_COMMAND, T.ExecuteCommandParams(
+            command="lspAgent.ask", arguments=[{"prompt": "run the slow thing"}])))
+    token = None
+    for _ in range(200):  # wait until the command is running the shell tool
+        new = set(client.progress_reports) - before
+        events = [e for e in client.recorder.events if e.get("type") == "tool_call"]  # type: ignore[attr-defined]
+        if new and events and events[-1].get("tool") == "run_command":
+            token = new.pop()
+            break
+        await asyncio.sleep(0.1)
+    assert token is not None
+    await asyncio.sleep(1.0)
+    client.protocol.notify(T.WINDOW_WORK_DONE_PROGRESS_CANCEL,
+                           T.WorkDoneProgressCancelParams(token=token))
+    with pytest.raises(Exception, match="cancelled"):
+        await asyncio.wait_for(fut, 15)
+    assert asyncio.get_running_loop().time() - started < 20
+    await asyncio.sleep(0.5)
+    status = await cmd(client, "lspAgent.status")
+    assert status["data"]["state"] == "idle"
+    assert not (WORKSPACE / "never.txt").exists()

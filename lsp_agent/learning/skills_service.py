@@ -162,8 +162,9 @@ async def propose_skill(session: Any, *, name: str | None, conversation_id: str 
 async def save_skill(session: Any, skill: Skill) -> bool:
     """Propose the SKILL.md as an edit; True when the user (or headless host) applied it."""
     assert skill.path is not None
-    return await session.ctx.host.apply_edit(Path(skill.path), render_skill_md(skill),
-                                             f"Learn skill {skill.name}")
+    host = session.ctx.host
+    propose = getattr(host, "propose_edit", host.apply_edit)  # editors review it first
+    return await propose(Path(skill.path), render_skill_md(skill), f"Learn skill {skill.name}")
 
 
 async def learn_skill(session: Any, *, name: str | None = None,

@@ -126,14 +126,21 @@ class RecallMemory:
         return self.conversation(new.id)
 
     def message_counts(self) -> dict[str, int]:
+        return {cid: n for cid, (n, _last) in self.message_stats().items()}
+
+    def message_stats(self) -> dict[str, tuple[int, datetime]]:
+        """conversation id -> (number of messages, time of the newest)."""
         tbl = self.store.table("messages")
         if tbl.count_rows() == 0:
             return {}
-        col = tbl.search().select(["conversation_id"]).limit(10_000_000).to_arrow()["conversation_id"]
-        counts: dict[str, int] = {}
-        for cid in col.to_pylist():
-            counts[cid] = counts.get(cid, 0) + 1
-        return counts
+        data = (tbl.search().select(["conversation_id", "created_at"]).limit(10_000_000)
+                .to_arrow())
+        stats: dict[str, tuple[int, datetime]] = {}
+        for cid, when in zip(data["conversation_id"].to_pylist(),
+                             data["created_at"].to_pylist(), strict=True):
+            n, last = stats.get(cid, (0, when))
+            stats[cid] = (n + 1, max(last, when))
+        return stats
 
     # -- messages ---------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as T
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcRequestCancelled
 from pygls.lsp.server import LanguageServer
 
 from lsp_agent import __version__
@@ -148,17 +148,36 @@ async def refresh_configuration(ls: AgentServer) -> None:
                 T.MessageType.Warning)
 
 
+def _link_cancellation(ls: AgentServer) -> None:
+    """Let `$/cancelRequest` (which cancels only pygls's outer request future) stop the work."""
+    task = asyncio.current_task()
+    msg_id = ls.protocol._ctx_msg_id.get(None)
+    outer = ls.protocol._request_futures.get(msg_id) if msg_id is not None else None
+    if task is None or outer is None or outer is task:
+        return
+    loop = asyncio.get_running_loop()
+
+    def on_done(fut: Any) -> None:
+        if fut.cancelled() and not task.done():
+            loop.call_soon_threadsafe(task.cancel)
+
+    outer.add_done_callback(on_done)
+
+
 def _make_command(name: str) -> Any:
     async def handler(ls: AgentServer, *args: Any) -> Any:
         from lsp_agent.errors import user_facing
         from lsp_agent.server.commands import run_command
 
+        _link_cancellation(ls)
         try:
             return await run_command(ls, name, args)
         except JsonRpcException:
             raise
         except asyncio.CancelledError:
-            raise
+            # pygls runs commands as an inner task whose cancellation it never answers:
+            # turn it into the LSP error so the client always gets a reply
+            raise JsonRpcRequestCancelled(f"{name} was cancelled.") from None
         except ValueError as exc:
             if type(exc).__name__ == "InvalidArguments":
                 raise JsonRpcInvalidParams(f"{name}: {exc}") from exc

@@ -67,8 +67,12 @@ def _events(ls: Any, session: Any, conversation_id: str | None) -> Callable[[dic
 
 async def cmd_status(ls: Any, session: Any, _args: Any) -> tuple[dict[str, Any], str]:
     data = await asyncio.to_thread(session.status)
-    md = "\n".join(f"- **{k}**: {v}" for k, v in data.items())
-    return data, f"### lsp-agent status\n{md}"
+    counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in data["counts"].items())
+    lines = [f"- **{k.replace('_', ' ')}**: {v}" for k, v in data.items()
+             if k not in ("counts", "warnings")]
+    lines.append(f"- **memory**: {counts}")
+    lines += [f"- ⚠ {w}" for w in data.get("warnings", [])]
+    return data, "### lsp-agent status\n" + "\n".join(lines)
 
 
 async def cmd_memory_show(ls: Any, session: Any, args: Any) -> tuple[dict[str, Any], str]:
@@ -174,7 +178,7 @@ async def cmd_reflect(ls: Any, session: Any, args: Any) -> tuple[dict[str, Any],
 
 async def cmd_conv_new(ls: Any, session: Any, args: Any) -> tuple[dict[str, Any], str]:
     conv = await asyncio.to_thread(session.new_conversation, args.title)
-    return {"conversation": _conv(conv, True)}, f"New conversation **{conv.title}** (`{conv.id}`)."
+    return {"conversation": await asyncio.to_thread(session.describe, conv)}, f"New conversation **{conv.title}** (`{conv.id}`)."
 
 
 async def cmd_conv_list(ls: Any, session: Any, args: Any) -> tuple[dict[str, Any], str]:
@@ -185,18 +189,12 @@ async def cmd_conv_list(ls: Any, session: Any, args: Any) -> tuple[dict[str, Any
 
 async def cmd_conv_switch(ls: Any, session: Any, args: Any) -> tuple[dict[str, Any], str]:
     conv = await asyncio.to_thread(session.switch, args.id)
-    return {"conversation": _conv(conv, True)}, f"Switched to **{conv.title}** (`{conv.id}`)."
+    return {"conversation": await asyncio.to_thread(session.describe, conv)}, f"Switched to **{conv.title}** (`{conv.id}`)."
 
 
 async def cmd_conv_fork(ls: Any, session: Any, args: Any) -> tuple[dict[str, Any], str]:
     conv = await asyncio.to_thread(session.fork, args.id, args.title)
-    return {"conversation": _conv(conv, True)}, f"Forked into **{conv.title}** (`{conv.id}`)."
-
-
-def _conv(conv: Any, active: bool) -> dict[str, Any]:
-    data = conv.model_dump(mode="json", exclude={"summary", "summarized_until"})
-    data["active"] = active
-    return data
+    return {"conversation": await asyncio.to_thread(session.describe, conv)}, f"Forked into **{conv.title}** (`{conv.id}`)."
 
 
 HANDLERS: dict[str, tuple[type[A.Args], Handler]] = {

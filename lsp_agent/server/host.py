@@ -39,6 +39,35 @@ class LspToolHost:
             self.always.add(action)
         return title in (ALLOW, ALWAYS)
 
+    async def propose_edit(self, path: Path, new_text: str, description: str) -> bool:
+        """Like apply_edit, but asks the editor to let the user review and accept it first
+        (change annotations with needsConfirmation) where the client supports that."""
+        caps = self.server.client_capabilities
+        ws_edit = caps.workspace.workspace_edit if caps and caps.workspace else None
+        if not (ws_edit and ws_edit.change_annotation_support and ws_edit.document_changes):
+            return await self.apply_edit(path, new_text, description)
+        uri = path.as_uri()
+        note = "lsp-agent"
+        old = path.read_text(encoding="utf-8", errors="replace") if path.exists() else None
+        changes: list[Any] = []
+        if old is None:
+            changes.append(T.CreateFile(uri=uri, annotation_id=note, options=T.CreateFileOptions(
+                overwrite=False, ignore_if_exists=True)))
+        changes.append(T.TextDocumentEdit(
+            text_document=T.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None),
+            edits=[T.AnnotatedTextEdit(range=_full_range(old or ""), new_text=new_text,
+                                       annotation_id=note)]))
+        edit = T.WorkspaceEdit(document_changes=changes, change_annotations={
+            note: T.ChangeAnnotation(label=description[:200], needs_confirmation=True,
+                                     description="Proposed by lsp-agent; review before accepting")})
+        try:
+            result = await self.server.workspace_apply_edit_async(
+                T.ApplyWorkspaceEditParams(edit=edit, label=description[:200]))
+        except Exception as exc:  # noqa: BLE001
+            log.info("applyEdit failed: %s", exc)
+            return False
+        return bool(getattr(result, "applied", False))
+
     async def apply_edit(self, path: Path, new_text: str, description: str) -> bool:
         caps = self.server.client_capabilities
         if not (caps and caps.workspace and caps.workspace.apply_edit):
