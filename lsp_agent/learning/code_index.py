@@ -240,7 +240,7 @@ def _carry_vectors(idx: _Index, rows: list[dict[str, Any]], paths: list[str]) ->
     leaves the rest of the file missing from vector search until it is re-embedded."""
     old: dict[tuple[str, str, str], tuple[Any, str]] = {}
     for group in R.groups(sorted(set(paths)), 200):
-        where = "vector IS NOT NULL AND path IN (" + ",".join(sql_str(p) for p in group) + ")"
+        where = "embedder != '' AND path IN (" + ",".join(sql_str(p) for p in group) + ")"
         query = idx.chunks.search().where(where).select(["path", "symbol", "text", "vector",
                                                           "embedder"])
         for r in query.limit(10_000_000).to_list():
@@ -347,7 +347,8 @@ def embed_pending(memory: Any, progress: R.Progress | None = None,
     if idx is None:
         return 0
     name = store.embedder_name
-    cond = f"(vector IS NULL OR embedder != {sql_str(name)})" + (f" AND ({where})" if where else "")
+    # rows without a vector have embedder "": no need to read the vector column to find them
+    cond = f"embedder != {sql_str(name)}" + (f" AND ({where})" if where else "")
     total = idx.chunks.count_rows(cond)
     if not total:
         return 0
