@@ -55,6 +55,10 @@ def main() -> None:
     overhead = result.step_overhead_ms[1:]  # the first step pays one-off imports and warm-up
     print(f"embedder: {session.memory.store.embedder_name or 'none'}")
     print(f"steps: {result.steps}, stopped: {result.stopped}")
+    t0 = time.perf_counter()
+    recall.backfill.drain(120)
+    print(f"vectors of the turn's {result.steps * 2} messages written "
+          f"{time.perf_counter() - t0:.1f} s after the turn ended")
     print(f"step overhead median {statistics.median(overhead):.1f} ms, "
           f"p95 {sorted(overhead)[int(len(overhead) * 0.95) - 1]:.1f} ms (goal: median <= 30 ms)")
 

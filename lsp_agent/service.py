@@ -168,7 +168,8 @@ class AgentSession:
         async with self.turn_lock:
             self.state = "working"
             try:
-                result = await agent.turn(prompt, conv_id, on_event=on_event)
+                with self.memory.recall.backfill.held():
+                    result = await agent.turn(prompt, conv_id, on_event=on_event)
             finally:
                 self.state = "idle"
         self.turns_since_reflection += 1

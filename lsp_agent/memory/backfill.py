@@ -10,6 +10,9 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
@@ -18,6 +21,7 @@ from lsp_agent.memory.store import MemoryStore
 
 log = logging.getLogger(__name__)
 BATCH = 64
+MAX_HOLD_SECONDS = 30.0  # a long turn still gets its vectors
 
 
 class VectorBackfill:
@@ -31,6 +35,26 @@ class VectorBackfill:
         self._idle.set()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._holds = 0
+        self._held_since = 0.0
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Defer embedding while the agent works (its turn, its tools), for at most
+        MAX_HOLD_SECONDS: the embedder would compete with them for the same cores."""
+        with self._lock:
+            if self._holds == 0:
+                self._held_since = time.monotonic()
+            self._holds += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holds -= 1
+
+    def _wait_while_held(self) -> None:
+        while self._holds and time.monotonic() - self._held_since < MAX_HOLD_SECONDS:
+            time.sleep(0.05)
 
     def submit(self, items: list[tuple[str, str]]) -> None:
         """Queue (row id, text to embed) pairs; returns at once."""
@@ -58,6 +82,7 @@ class VectorBackfill:
                     self._idle.set()
                     return
                 continue
+            self._wait_while_held()
             batch = [first]
             while len(batch) < BATCH:
                 try:

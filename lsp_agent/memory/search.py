@@ -164,11 +164,11 @@ def spread_to_neighbours(
             bonus[rid] = max(bonus.get(rid, 0.0), share * hit.score)
             rows.setdefault(rid, row)
     for rid, extra in bonus.items():
-        hit = by_id.get(rid)
-        if hit is None:
-            hit = by_id[rid] = Hit(row=rows[rid], score=0.0)
-        hit.extra["neighbour_score"] = extra
-        hit.score += extra
+        target = by_id.get(rid)
+        if target is None:
+            target = by_id[rid] = Hit(row=rows[rid], score=0.0)
+        target.extra["neighbour_score"] = extra
+        target.score += extra
     return sorted(by_id.values(), key=lambda h: -h.score)
 
 

@@ -68,6 +68,16 @@ class AgentServer(LanguageServer):
             self.show(w, T.MessageType.Warning)
         return settings
 
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """A client's late answer to a request we already cancelled (an approval asked during
+        a cancelled turn) is expected, not an error to show the user."""
+        import concurrent.futures
+
+        if isinstance(error, (concurrent.futures.InvalidStateError, asyncio.InvalidStateError)):
+            log.debug("late reply to a cancelled request ignored: %s", error)
+            return
+        super().report_server_error(error, source)
+
     def show(self, message: str, kind: T.MessageType = T.MessageType.Info) -> None:
         self.window_show_message(T.ShowMessageParams(type=kind, message=f"lsp-agent: {message}"))
 

@@ -131,7 +131,10 @@ async def cmd_ask(ls: Any, session: Any, args: Any) -> tuple[dict[str, Any], str
         where = args.context.uri or ""
         if args.context.range:
             where += f" line {args.context.range.get('start', {}).get('line', 0) + 1}"
-        prompt += f"\n\nContext from the editor ({where}):\n```\n{args.context.text or ''}\n```"
+        if args.context.text:
+            prompt += f"\n\nContext from the editor ({where}):\n```\n{args.context.text}\n```"
+        else:
+            prompt += f"\n\nThe user is looking at {where}."
     conv_id = args.conversation_id or (await asyncio.to_thread(session.active_conversation)).id
     async with Progress(ls, "lsp-agent: Ask") as progress:
         def on_event(event: dict[str, Any]) -> None:
