@@ -711,6 +711,24 @@ async function main() {
         await screenshot('learn-skill-approval');
         await dialog.locator('.monaco-button', { hasText: /^Allow$/ }).first().click();
       }
+      // The skill is proposed with needsConfirmation: VS Code shows its Refactor Preview and
+      // the skill lands only when the user presses Apply.
+      const apply = page.locator('.monaco-button', { hasText: /^Apply$/ }).first();
+      if (await apply.isVisible().catch(() => false)) {
+        // needsConfirmation changes start unticked: tick the file's change, then Apply
+        const boxes = page.locator('.monaco-list-row .edit-checkbox, .monaco-list-row .monaco-checkbox, .monaco-list-row input[type="checkbox"]');
+        const n = await boxes.count();
+        for (let i = 0; i < n; i++) {
+          const box = boxes.nth(i);
+          if (!(await box.isVisible().catch(() => false))) continue;
+          const checked = (await box.getAttribute('aria-checked').catch(() => null)) === 'true'
+            || (await box.isChecked().catch(() => false));
+          if (!checked) await box.click();
+          break; // the file row comes first; its edits follow it
+        }
+        await screenshot('learn-skill-refactor-preview');
+        await apply.click();
+      }
       const texts = await notificationTexts();
       return texts.find((t) => /learned skill "greet-visitors"/.test(t));
     }, 'the "learned skill" notification');
