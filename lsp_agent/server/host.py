@@ -60,13 +60,7 @@ class LspToolHost:
         edit = T.WorkspaceEdit(document_changes=changes, change_annotations={
             note: T.ChangeAnnotation(label=description[:200], needs_confirmation=True,
                                      description="Proposed by lsp-agent; review before accepting")})
-        try:
-            result = await self.server.workspace_apply_edit_async(
-                T.ApplyWorkspaceEditParams(edit=edit, label=description[:200]))
-        except Exception as exc:  # noqa: BLE001
-            log.info("applyEdit failed: %s", exc)
-            return False
-        return bool(getattr(result, "applied", False))
+        return await self._send(edit, description)
 
     async def apply_edit(self, path: Path, new_text: str, description: str) -> bool:
         caps = self.server.client_capabilities
@@ -94,10 +88,14 @@ class LspToolHost:
         else:
             edit = T.WorkspaceEdit(changes={uri: [T.TextEdit(range=_full_range(old),
                                                              new_text=new_text)]})
+        return await self._send(edit, description)
+
+    async def _send(self, edit: T.WorkspaceEdit, description: str) -> bool:
+        """workspace/applyEdit; True only when the client says it applied the edit."""
         try:
             result = await self.server.workspace_apply_edit_async(
                 T.ApplyWorkspaceEditParams(edit=edit, label=description[:200]))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a client error is a refusal
             log.info("applyEdit failed: %s", exc)
             return False
         return bool(getattr(result, "applied", False))
