@@ -275,7 +275,7 @@ the machine, so wall times are pessimistic; CPU times are given too).
 Throughput is measured on the first {r['sample_arg']} chunks, alternating raw and pipeline runs
 (in turn first) in {r['parts']} rounds so both see the same machine load; the full-embedding time is that
 rate extrapolated, not measured.
-"""
+{r.get("notes", "")}"""
     doc = ROOT / "docs" / "benchmarks.md"
     text = doc.read_text() if doc.exists() else "# Benchmarks\n"
     if SECTION in text:

@@ -10,16 +10,12 @@ writes nothing. `update_paths` re-indexes just the files an editor saved, create
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -206,7 +202,7 @@ def _index_files(idx: _Index, todo: list[FileEntry], known: dict[str, dict[str, 
     drop: list[str] = []
     jobs = [(str(e.path), e.rel_path, e.language, (known.get(e.rel_path) or {}).get("hash"))
             for e in todo]
-    for done, result in enumerate(_chunk_all(jobs), start=1):
+    for done, result in enumerate(R.chunk_all(jobs, POOL_MIN_FILES), start=1):
         if result.rows is None and result.hash == "":  # vanished or unreadable meanwhile
             report.skipped.append((result.path, result.error))
             if result.path in known:
@@ -255,24 +251,6 @@ def _carry_vectors(idx: _Index, rows: list[dict[str, Any]], paths: list[str]) ->
 def _same_stat(old: dict[str, Any] | None, entry: FileEntry) -> bool:
     """The fast pre-check: same size and mtime means same content (hash is the fallback)."""
     return old is not None and old["size"] == entry.size and old["mtime"] == entry.mtime_ns
-
-
-def _chunk_all(jobs: list[R.Job]) -> Iterator[R.FileResult]:
-    """Results in job order; worker processes when there are many files (tree-sitter holds
-    the GIL, so threads would not help), in-process otherwise or if the workers fail."""
-    done = 0
-    if len(jobs) >= POOL_MIN_FILES and (os.cpu_count() or 1) >= 2:
-        # spawn, not fork: the parent runs LanceDB's threads, which must not be forked.
-        pool = ProcessPoolExecutor(min(os.cpu_count() or 2, 4), mp_context=get_context("spawn"))
-        try:
-            for result in pool.map(R.read_and_chunk, jobs, chunksize=8):
-                done += 1
-                yield result
-        except (BrokenProcessPool, OSError) as exc:
-            log.info("chunking workers failed (%s); continuing in-process", exc)
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
-    yield from map(R.read_and_chunk, jobs[done:])
 
 
 def update_paths(target: Any, paths: list[Path], *, embed: bool = True) -> dict[str, Any]:

@@ -7,11 +7,15 @@ and so that what a row holds, and why, reads in one place.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,8 @@ import pyarrow as pa
 
 from lsp_agent.learning import workspace_files as wf
 from lsp_agent.learning.chunker import chunk_file
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[str, "int | None"], None]  # message, percent (None: unknown)
 
@@ -91,6 +97,24 @@ def read_and_chunk(job: Job) -> FileResult:
         for c in chunk_file(rel, text, language)
     ]
     return FileResult(rel, digest, st.st_size, st.st_mtime_ns, rows)
+
+
+def chunk_all(jobs: list[Job], pool_min_files: int) -> Iterator[FileResult]:
+    """Results in job order; worker processes when there are many files (tree-sitter holds
+    the GIL, so threads would not help), in-process otherwise or if the workers fail."""
+    done = 0
+    if len(jobs) >= pool_min_files and (os.cpu_count() or 1) >= 2:
+        # spawn, not fork: the parent runs LanceDB's threads, which must not be forked.
+        pool = ProcessPoolExecutor(min(os.cpu_count() or 2, 4), mp_context=get_context("spawn"))
+        try:
+            for result in pool.map(read_and_chunk, jobs, chunksize=8):
+                done += 1
+                yield result
+        except (BrokenProcessPool, OSError) as exc:
+            log.info("chunking workers failed (%s); continuing in-process", exc)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+    yield from map(read_and_chunk, jobs[done:])
 
 
 def chunk_row(path: str, start: int, end: int, kind: str, symbol: str, language: str,
