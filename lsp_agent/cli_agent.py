@@ -140,7 +140,7 @@ def cmd_index(args: argparse.Namespace) -> None:
     report: dict[str, Any] = {}
     if not args.embed_only:
         rep = code_index.build_index(session.memory, _terminal_progress)
-        report["index"] = rep.model_dump() if hasattr(rep, "model_dump") else vars(rep)
+        report["index"] = rep.to_dict()
     report["embedded"] = code_index.embed_pending(session.memory, _terminal_progress)
     emit(args, report, f"Code index up to date; {report['embedded']} chunks embedded.")
 

@@ -25,16 +25,10 @@ def build_tools(session: AgentSession) -> list[Tool]:
     from lsp_agent.agent.memory_tools import MEMORY_TOOLS
     from lsp_agent.agent.tools.files import FILE_TOOLS
     from lsp_agent.agent.tools.shell import SHELL_TOOLS
+    from lsp_agent.learning.agent_tools import learning_tools
     from lsp_agent.learning.skills_service import LOAD_SKILL
 
-    tools = [*MEMORY_TOOLS, *FILE_TOOLS, *SHELL_TOOLS, LOAD_SKILL]
-    try:
-        from lsp_agent.learning.agent_tools import learning_tools
-
-        tools.extend(learning_tools(session))
-    except ImportError:  # the learning loop is optional for the runtime
-        pass
-    return tools
+    return [*MEMORY_TOOLS, *FILE_TOOLS, *SHELL_TOOLS, LOAD_SKILL, *learning_tools(session)]
 
 
 class AgentSession:
@@ -144,15 +138,11 @@ class AgentSession:
 
     def agent(self, *, reflection: bool = False, tools: list[Tool] | None = None) -> Any:
         from lsp_agent.agent.loop import Agent
+        from lsp_agent.learning.skills_service import skills_catalog
 
-        catalog: Callable[[], str] = lambda: ""  # noqa: E731
-        try:
-            from lsp_agent.learning.skills_service import skills_catalog
+        def catalog() -> str:
+            return skills_catalog(self)
 
-            def catalog() -> str:
-                return skills_catalog(self)
-        except ImportError:
-            pass
         return Agent(self.memory, self.model(reflection=reflection),
                      tools if tools is not None else build_tools(self), self.ctx, self.settings,
                      skills_catalog=catalog)

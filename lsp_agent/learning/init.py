@@ -80,26 +80,23 @@ async def run_init(session: Any, *, depth: str = "static", progress: Progress | 
     changed, facts = await asyncio.to_thread(apply_research, memory)
     report(f"Memory updated from {facts} facts", 25)
     data: dict[str, Any] = {"blocks": changed, "facts": facts, "indexed_files": 0}
-    try:
-        from lsp_agent.learning import code_index
-    except ImportError:
-        code_index = None  # type: ignore[assignment]
-    if code_index is not None:
-        def index_progress(message: str, pct: int | None = None) -> None:
-            report(message, 25 + int((pct or 0) * 0.35))
+    from lsp_agent.learning import code_index
 
-        rep = await asyncio.to_thread(code_index.build_index, memory, index_progress)
-        data["indexed_files"] = getattr(rep, "files_indexed", 0) + getattr(rep, "files_unchanged", 0)
-        data["index"] = rep.model_dump() if hasattr(rep, "model_dump") else getattr(rep, "__dict__", {})
-        report("Full-text code search is ready; embedding code", 60)
-        if wait_for_embeddings:
-            def embed_progress(message: str, pct: int | None = None) -> None:
-                report(message, 60 + int((pct or 0) * 0.3))
+    def index_progress(message: str, pct: int | None = None) -> None:
+        report(message, 25 + int((pct or 0) * 0.35))
 
-            data["embedded_chunks"] = await asyncio.to_thread(code_index.embed_pending, memory,
-                                                              embed_progress)
-        elif background_embedding:
-            start_background_embedding(session, code_index)
+    rep = await asyncio.to_thread(code_index.build_index, memory, index_progress)
+    data["indexed_files"] = rep.files_indexed + rep.files_unchanged
+    data["index"] = rep.to_dict()
+    report("Full-text code search is ready; embedding code", 60)
+    if wait_for_embeddings:
+        def embed_progress(message: str, pct: int | None = None) -> None:
+            report(message, 60 + int((pct or 0) * 0.3))
+
+        data["embedded_chunks"] = await asyncio.to_thread(code_index.embed_pending, memory,
+                                                          embed_progress)
+    elif background_embedding:
+        start_background_embedding(session, code_index)
     if depth in ("standard", "deep") and session.settings.model:
         report("Deep research with the model", 90)
         budget = 15 if depth == "standard" else 40

@@ -223,6 +223,7 @@ async def files_changed(ls: Any, uris: list[str]) -> None:
     """Keep the code index current after saves, renames, deletions and branch switches."""
     if ls._agents is None:
         return
+    from lsp_agent.learning.code_index import update_paths
     from lsp_agent.server.app import uri_to_path
 
     by_session: dict[Any, list[Path]] = {}
@@ -232,10 +233,6 @@ async def files_changed(ls: Any, uris: list[str]) -> None:
             if session.workspace == path or session.workspace in path.parents:
                 by_session.setdefault(session, []).append(path)
     for session, paths in by_session.items():
-        try:
-            from lsp_agent.learning.code_index import update_paths
-        except ImportError:
-            return
         await asyncio.to_thread(update_paths, session, paths)
 
 
