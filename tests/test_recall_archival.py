@@ -216,11 +216,16 @@ def test_vector_and_hybrid_search(vmemory):
     h = by_id[cat.id]
     assert h.text_rank is not None and h.vector_rank == 1
     f = RECALL_FUSION
-    extra = sum(w / (f.rrf_k + h.extra[f"{c}_rank"]) for c, w in f.extra_text
-                if f"{c}_rank" in h.extra)  # the raw-text full-text columns
-    assert h.score == pytest.approx(f.text_weight / (f.rrf_k + h.text_rank)
-                                    + f.vector_weight / (f.rrf_k + h.vector_rank)
-                                    + extra + h.extra.get("neighbour_score", 0.0))
+    assert f.method == "convex"
+    # convex fusion: each retriever adds weight x its normalised score (full text: score / the
+    # best score of its list; vector: similarity min-max scaled over its list)
+    best_text = next(x.text_score for x in hyb if x.text_rank == 1)
+    sims = [1 - x.vector_distance for x in hyb if x.vector_distance is not None]
+    assert len(sims) == 4  # every message has a vector and all four are returned
+    expected = (f.text_weight * h.text_score / best_text
+                + f.vector_weight * ((1 - h.vector_distance) - min(sims)) / (max(sims) - min(sims))
+                + h.extra.get("neighbour_score", 0.0))
+    assert h.score == pytest.approx(expected)
     assert _ids(hyb)[:2].count(cat.id) == 1
     assert [x.score for x in hyb] == sorted((x.score for x in hyb), reverse=True)
     only_conv = rec.search("a feline taking a nap", mode="hybrid", conversation_id=conv.id)

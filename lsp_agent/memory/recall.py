@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from lsp_agent.memory import schema as S
 from lsp_agent.memory.backfill import VectorBackfill
+from lsp_agent.memory.query_dates import date_window
 from lsp_agent.memory.schema import Conversation, Message, utcnow
 from lsp_agent.memory.search import (
     MAINTAINER,
@@ -50,8 +51,13 @@ class ContextIndexing:
 
 
 DEFAULT_INDEXING = ContextIndexing()
-RECALL_FUSION = FusionConfig(rrf_k=10.0, text_weight=1.5, vector_weight=1.0, pool=60,
+RECALL_FUSION = FusionConfig(method="convex", text_weight=0.5, vector_weight=0.5, pool=60,
                              neighbour_share=0.2, neighbour_top=10)
+# A query naming a date ("on 7 July, 2023", "in March 2024", "yesterday") is also searched
+# among the messages of that time (query_dates.date_window); those hits add this share of
+# their score within the window (LoCoMo: docs/benchmarks.md).
+DATE_FOCUS_WEIGHT = 0.3
+DATE_FOCUS_AFTER_DAYS = 10
 # full-text indexes of the messages table besides `search_text` (e.g. "content", the raw message,
 # fused through RECALL_FUSION.extra_text): none, a raw-text column did not help (docs/benchmarks.md)
 EXTRA_TEXT_COLUMNS: tuple[str, ...] = ()
@@ -275,11 +281,44 @@ class RecallMemory:
         hits = search_table(tbl, query, vector, mode=mode, where=where,
                             limit=2 * pool if expand else limit, pool=pool,
                             fusion=fusion, columns=_COLUMNS)
+        if mode == "hybrid" and DATE_FOCUS_WEIGHT > 0:
+            hits = self._date_focus(query, vector, hits, roles=roles,
+                                    conversation_id=conversation_id, start=start, end=end,
+                                    pool=pool)
         if expand and hits:
             hits = spread_to_neighbours(
                 hits, self._neighbours(hits[: fusion.neighbour_top], hits, where),
                 fusion.neighbour_share, top=fusion.neighbour_top)
         return hits[:limit]
+
+    def _date_focus(
+        self, query: str, vector: list[float] | None, hits: list[Hit], *, pool: int,
+        roles: list[str] | None, conversation_id: str | None, start: datetime | None,
+        end: datetime | None,
+    ) -> list[Hit]:
+        """When the query names a date, search again among the messages of that time and add
+        DATE_FOCUS_WEIGHT x each such hit's score: the right day's messages rise, and ones
+        too far down the whole-store lists join. Returns the hits re-sorted."""
+        window = date_window(query, after_days=DATE_FOCUS_AFTER_DAYS)
+        if window is None:
+            return hits
+        lo = max(window.start, start) if start else window.start
+        hi = min(window.end, end) if end else window.end
+        if lo >= hi:
+            return hits
+        where = build_filter(roles=roles, conversation_id=conversation_id, start=lo, end=hi)
+        focused = search_table(self.store.table("messages"), query, vector, mode="hybrid",
+                               where=where, limit=2 * pool, pool=pool, fusion=RECALL_FUSION,
+                               columns=_COLUMNS)
+        by_id = {h.id: h for h in hits}
+        for hit in focused:
+            target = by_id.get(hit.id)
+            if target is None:
+                target = by_id[hit.id] = Hit(row=hit.row, score=0.0, text_rank=None,
+                                             vector_rank=None)
+            target.extra["date_focus_score"] = DATE_FOCUS_WEIGHT * hit.score
+            target.score += DATE_FOCUS_WEIGHT * hit.score
+        return sorted(by_id.values(), key=lambda h: -h.score)
 
     def _neighbours(self, top: list[Hit], known: list[Hit],
                     where: str | None) -> dict[str, list[dict[str, Any]]]:

@@ -24,13 +24,17 @@ Mode = Literal["hybrid", "vector", "text"]
 class FusionConfig:
     """Fusion and tokenizer settings, chosen by the LoCoMo benchmark (docs/benchmarks.md).
 
-    Each retriever contributes `weight / (rrf_k + rank)` for its top `pool` rows: the main
-    full-text column (`text_weight`), the vector (`vector_weight`) and any `extra_text`
-    columns (`(column, weight)`: e.g. a row's raw text beside its contextual search text).
+    `method="rrf"`: each retriever contributes `weight / (rrf_k + rank)` for its top `pool`
+    rows: the main full-text column (`text_weight`), the vector (`vector_weight`) and any
+    `extra_text` columns (`(column, weight)`: e.g. a row's raw text beside its contextual
+    search text). `method="convex"`: each contributes `weight * normalised score` instead
+    (full-text score / the list's best; vector similarity min-max scaled over the list), so
+    how much better the best match is than the next counts, not only the order.
     `neighbour_share` > 0 lets callers that know a row's neighbours (the messages just before
     and after it) pass them a share of its score (see `spread_to_neighbours`).
     """
 
+    method: Literal["rrf", "convex"] = "rrf"
     rrf_k: float = 60.0
     text_weight: float = 1.0
     vector_weight: float = 1.0
@@ -120,25 +124,53 @@ def vector_search(
     return [r for r in builder.limit(limit).to_list() if r.get("_distance") is not None]
 
 
+def _normalised(values: list[float]) -> list[float]:
+    """Min-max scaled to [0, 1]; a list whose values are all equal scales to 1."""
+    if not values:
+        return []
+    lo, hi = min(values), max(values)
+    if hi - lo <= 1e-12:
+        return [1.0] * len(values)
+    return [(v - lo) / (hi - lo) for v in values]
+
+
+def _contributions(rows: list[dict[str, Any]], weight: float, fusion: FusionConfig,
+                   score: str) -> list[float]:
+    """What each row of one retriever's ranked list adds to its fused score."""
+    if fusion.method == "rrf":
+        return [weight / (fusion.rrf_k + rank) for rank in range(1, len(rows) + 1)]
+    if score == "_distance":
+        return [weight * v for v in _normalised([1.0 - float(r.get("_distance") or 0.0)
+                                                 for r in rows])]
+    raw = [float(r.get("_score") or 0.0) for r in rows]
+    best = max(raw, default=0.0)
+    return [weight * (v / best if best > 0 else 1.0) for v in raw]
+
+
 def fuse(
     text_rows: list[dict[str, Any]], vector_rows: list[dict[str, Any]], *, limit: int,
     fusion: FusionConfig = DEFAULT_FUSION, key: str = "id",
     extra_rows: list[tuple[str, float, list[dict[str, Any]]]] | None = None,
 ) -> list[Hit]:
     hits: dict[str, Hit] = {}
-    for rank, row in enumerate(text_rows, start=1):
+    for rank, (row, add) in enumerate(
+            zip(text_rows, _contributions(text_rows, fusion.text_weight, fusion, "_score"),
+                strict=True), start=1):
         hit = hits.setdefault(row[key], Hit(row=row, score=0.0))
         hit.text_rank, hit.text_score = rank, row.get("_score")
-        hit.score += fusion.text_weight / (fusion.rrf_k + rank)
-    for rank, row in enumerate(vector_rows, start=1):
+        hit.score += add
+    for rank, (row, add) in enumerate(
+            zip(vector_rows, _contributions(vector_rows, fusion.vector_weight, fusion, "_distance"),
+                strict=True), start=1):
         hit = hits.setdefault(row[key], Hit(row=row, score=0.0))
         hit.vector_rank, hit.vector_distance = rank, row.get("_distance")
-        hit.score += fusion.vector_weight / (fusion.rrf_k + rank)
+        hit.score += add
     for column, weight, rows in extra_rows or []:
-        for rank, row in enumerate(rows, start=1):
+        for rank, (row, add) in enumerate(
+                zip(rows, _contributions(rows, weight, fusion, "_score"), strict=True), start=1):
             hit = hits.setdefault(row[key], Hit(row=row, score=0.0))
             hit.extra[f"{column}_rank"] = rank
-            hit.score += weight / (fusion.rrf_k + rank)
+            hit.score += add
     return sorted(hits.values(), key=lambda h: -h.score)[:limit]
 
 
