@@ -346,29 +346,46 @@ def maintain(table: Any, column: str = "search_text", extra_columns: tuple[str, 
 
 
 class Maintainer:
-    """Runs `maintain` in a daemon thread after enough writes, never on the caller's thread."""
+    """Runs `maintain` in a daemon thread after enough writes, never on the caller's thread.
+
+    A fold is due after `every_rows` writes, or sooner while the table is small: once it has
+    doubled since the last fold. BM25 scores from an index built over a handful of rows rank
+    indexed rows below unindexed ones, so young tables are refolded often (1, 2, 4, ... rows).
+    """
 
     def __init__(self, every_rows: int = 500) -> None:
         self.every_rows = every_rows
         self._pending: dict[int, int] = {}
+        self._folded: dict[int, int] = {}  # table rows at its last fold
         self._lock = threading.Lock()
         self._running: set[int] = set()
+
+    def _due(self, key: int) -> bool:
+        pending = self._pending.get(key, 0)
+        return pending > 0 and pending >= min(self.every_rows, max(1, self._folded.get(key, 0)))
 
     def note_writes(self, table: Any, rows: int, column: str = "search_text",
                     extra_columns: tuple[str, ...] = ()) -> None:
         key = id(table)
         with self._lock:
+            if key not in self._folded:  # first write of this process: what is folded already
+                self._folded[key] = (table.count_rows() - rows) if indices(table) else 0
             self._pending[key] = self._pending.get(key, 0) + rows
-            first = self._pending[key] == rows and not indices(table)
-            due = self._pending[key] >= self.every_rows or first
-            if not due or key in self._running:
+            if not self._due(key) or key in self._running:
                 return
             self._pending[key] = 0
             self._running.add(key)
 
         def run() -> None:
             try:
-                maintain(table, column, extra_columns)
+                while True:
+                    maintain(table, column, extra_columns)
+                    folded = table.count_rows()
+                    with self._lock:
+                        self._folded[key] = folded
+                        if not self._due(key):
+                            return
+                        self._pending[key] = 0
             finally:
                 with self._lock:
                     self._running.discard(key)
