@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 BACKGROUND_WRITERS = {"lsp-agent-maintain": 30.0, "lsp-agent-resume": 10.0,
-                      "lsp-agent-embed-recall": 60.0}
+                      "lsp-agent-embed-recall": 60.0, "lsp-agent-reply-context": 30.0}
 
 
 def entry() -> None:

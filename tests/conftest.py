@@ -31,9 +31,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _join_maintainers() -> None:
-    """Wait for the background index upkeep threads (they write to the store)."""
+    """Wait for the background index upkeep and reply-context threads (they write to the
+    store)."""
     for t in threading.enumerate():
-        if t.name == "lsp-agent-maintain":
+        if t.name in ("lsp-agent-maintain", "lsp-agent-reply-context"):
             t.join(60)
 
 

@@ -58,7 +58,7 @@ def test_unknown_conversation(memory):
 
 
 @pytest.fixture
-def chat(memory):
+def chat(memory, settle):
     conv = memory.recall.new_conversation("a")
     conv_b = memory.recall.new_conversation("b")
     rec = memory.recall
@@ -72,6 +72,9 @@ def chat(memory):
         "b1": rec.append(conv_b.id, "user", "how do I deploy the docs site",
                          created_at=T0 + timedelta(days=20)),
     }
+    assert rec.replies.drain(30)  # each message's reply joins its search text in the background
+    settle()
+    rec.optimize()  # what upkeep converges to: every row folded into the index
     return memory, conv, conv_b, msgs
 
 
@@ -80,7 +83,8 @@ def test_recall_text_search_with_filters(chat):
     rec = memory.recall
     hits = rec.search("deploy", mode="text")
     assert set(_ids(hits)) >= {m["u1"].id, m["a1"].id, m["b1"].id}
-    assert m["u2"].id not in _ids(hits) or hits[-1].id == m["u2"].id  # context only, ranked low
+    # u2 holds the word only in its context (the messages around it): never the best match
+    assert hits[0].id in {m["u1"].id, m["a1"].id, m["b1"].id}
     for rank, h in enumerate(hits, start=1):
         assert h.text_rank == rank and h.vector_rank is None and h.score > 0
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
@@ -116,7 +120,7 @@ def test_search_text_with_punctuation_does_not_crash(chat):
         memory.archival.search(q, mode="text")
 
 
-def test_rows_after_fts_index_still_found(memory):
+def test_rows_after_fts_index_still_found(memory, settle):
     conv = memory.recall.new_conversation()
     for i in range(5):
         memory.recall.append(conv.id, "user", f"early message {i} about kubernetes")
@@ -124,7 +128,11 @@ def test_rows_after_fts_index_still_found(memory):
     msearch.maintain(tbl)
     assert any(getattr(i, "index_type", "") == "FTS" for i in msearch.indices(tbl))
     late = memory.recall.append(conv.id, "user", "late message mentions zeppelin")
-    assert _ids(memory.recall.search("zeppelin", mode="text")) == [late.id]
+    assert _ids(memory.recall.search("zeppelin", mode="text"))[0] == late.id
+    assert memory.recall.replies.drain(30)
+    # the message before it now carries it as its reply (reply_context.py): found too
+    hits = _ids(memory.recall.search("zeppelin", mode="text"))
+    assert late.id in hits and len(hits) == 2
     assert len(memory.recall.search("kubernetes", mode="text")) == 6  # 5 + late's context
 
     passages = [memory.archival.insert(f"passage {i} on caching") for i in range(3)]
@@ -258,9 +266,9 @@ def test_hybrid_without_text_hits_keeps_vector_order(vmemory):
 
 
 @pytest.fixture
-def passages(memory):
+def passages(memory, settle):
     arch = memory.archival
-    return memory, {
+    found = {
         "py": arch.insert("Tests run with pytest -q in the repo root", [" Python ", "testing"],
                           created_at=T0),
         "js": arch.insert("Frontend tests run with vitest", ["javascript", "testing"],
@@ -268,6 +276,10 @@ def passages(memory):
         "dep": arch.insert("Deploy runs via GitHub Actions after tests pass", ["ci"],
                            created_at=T0 + timedelta(days=30), source="cli"),
     }
+    # a search while the background upkeep folds a young table can miss a row once (LanceDB,
+    # also before the upkeep ran this often); these tests are about filters, not upkeep
+    settle()
+    return memory, found
 
 
 def test_archival_insert_with_tags(passages, workspace, open_memory):

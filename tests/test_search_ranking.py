@@ -96,3 +96,43 @@ def test_query_naming_a_date_prefers_messages_of_that_time(vmemory) -> None:
                          start=datetime(2024, 6, 1, tzinfo=UTC))
     assert all(h.row["conversation_id"] == june.id for h in clipped)
     assert all("date_focus_score" not in h.extra for h in clipped)
+
+
+def _search_texts(mem) -> dict[str, str]:
+    rows = mem.store.table("messages").search().select(["id", "search_text"]).limit(1000).to_list()
+    return {r["id"]: r["search_text"] for r in rows}
+
+
+def test_reply_joins_the_search_text_of_the_message_it_answers(memory, workspace, open_memory):
+    rec = memory.recall
+    conv = rec.new_conversation()
+    q, a = rec.append_many([
+        {"conversation_id": conv.id, "role": "user", "content": "Where did the offsite happen?"},
+        {"conversation_id": conv.id, "role": "assistant", "content": "In Lisbon, near the river."},
+    ])
+    texts = _search_texts(memory)
+    assert "(then: assistant: In Lisbon, near the river.)" in texts[q.id]
+    assert "(then:" not in texts[a.id]  # nothing answered it yet
+    # the answer's words find the question too (before, only the answer itself)
+    assert {h.id for h in rec.search("river", mode="text")} == {q.id, a.id}
+
+    # one message at a time: the reply is added to the stored question in the background
+    c = rec.append(conv.id, "user", "Which hotel did we book?")
+    rec.append(conv.id, "assistant", "", tool_calls=[{"name": "search", "arguments": "{}"}])
+    rec.append(conv.id, "tool", "3 results: Tivoli, Ritz, Ibis", tool_call_id="t1")
+    d = rec.append(conv.id, "assistant", "The Tivoli, two nights.")
+    assert rec.replies.drain(30)
+    texts = _search_texts(memory)
+    assert "The Tivoli" not in texts[c.id].split("(then:")[0]
+    assert texts[c.id].count("(then:") == 1 and "The Tivoli" in texts[c.id]
+    assert "(then: user: Which hotel" in texts[a.id]
+
+    # another process (no cache of this conversation) goes on with it
+    other = open_memory(workspace).recall
+    e = other.append(conv.id, "user", "Book the Tivoli again for March.")
+    assert other.replies.drain(30)
+    texts = _search_texts(memory)
+    assert texts[d.id].count("(then:") == 1 and "again for March" in texts[d.id]
+    assert "(then:" not in texts[e.id]
+    # the contents themselves are untouched
+    assert [m.content for m in rec.messages(conv.id)][-1] == "Book the Tivoli again for March."

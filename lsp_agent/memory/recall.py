@@ -21,6 +21,7 @@ import pyarrow as pa
 from lsp_agent.memory import schema as S
 from lsp_agent.memory.backfill import VectorBackfill
 from lsp_agent.memory.query_dates import date_window
+from lsp_agent.memory.reply_context import ReplyRefresher, with_reply
 from lsp_agent.memory.schema import Conversation, Message, utcnow
 from lsp_agent.memory.search import (
     MAINTAINER,
@@ -87,6 +88,9 @@ class RecallMemory:
         self._recent: dict[str, deque[str]] = {}
         self._lock = threading.Lock()
         self._backfill: VectorBackfill | None = None
+        self._replies: ReplyRefresher | None = None
+        # conversation id -> (id, search text) of its last message written or read here
+        self._last: dict[str, tuple[str, str] | None] = {}
 
     # -- conversations ----------------------------------------------------------------------
 
@@ -190,6 +194,12 @@ class RecallMemory:
             self._backfill = VectorBackfill(self.store, "messages")
         return self._backfill
 
+    @property
+    def replies(self) -> ReplyRefresher:
+        if self._replies is None:
+            self._replies = ReplyRefresher(self.store, "messages")
+        return self._replies
+
     def _write(self, msgs: list[Message], defer_vectors: bool = False) -> None:
         texts, embed_texts = [], []
         for m in msgs:
@@ -198,6 +208,7 @@ class RecallMemory:
             embed_texts.append(_embed_text(m, before[-self.indexing.embed_previous:]
                                            if self.indexing.embed_previous else [],
                                            style=self.indexing.embed_style))
+        refresh = self._add_replies(msgs, texts)
         if defer_vectors:
             vectors: list[list[float] | None] = [None] * len(msgs)
         else:
@@ -213,6 +224,29 @@ class RecallMemory:
         MAINTAINER.note_writes(tbl, len(rows), extra_columns=EXTRA_TEXT_COLUMNS)
         if defer_vectors and self.store.embedder is not None:
             self.backfill.submit([(m.id, t) for m, t in zip(msgs, embed_texts, strict=True)])
+        self.replies.submit(refresh)
+
+    def _add_replies(self, msgs: list[Message], texts: list[str]) -> dict[str, str]:
+        """Give each message's predecessor this message as its reply (reply_context.py):
+        in `texts` when both are in this batch; returned (id -> new search text) for one
+        already stored. Only messages with text that are not tool results take part: the
+        reply to a question is the answer after the agent's tool calls."""
+        refresh: dict[str, str] = {}
+        position: dict[str, int] = {}
+        with self._lock:
+            for i, m in enumerate(msgs):
+                if not m.content or m.role == "tool":
+                    continue
+                prev = self._last.get(m.conversation_id)
+                if prev is not None:
+                    new = with_reply(prev[1], f"{_speaker(m)}: {m.content}")
+                    if prev[0] in position:
+                        texts[position[prev[0]]] = new
+                    else:
+                        refresh[prev[0]] = new
+                position[m.id] = i
+                self._last[m.conversation_id] = (m.id, texts[i])
+        return refresh
 
     def resume_vectors(self) -> int:
         """Queue messages left without vectors (by a crash, or written while deferred)."""
@@ -232,8 +266,10 @@ class RecallMemory:
         with self._lock:
             recent = self._recent.get(msg.conversation_id)
             if recent is None:
-                recent = deque(self._last_texts(msg.conversation_id, keep), maxlen=keep)
+                lines, last = self._load_recent(msg.conversation_id, keep)
+                recent = deque(lines, maxlen=keep)
                 self._recent[msg.conversation_id] = recent
+                self._last[msg.conversation_id] = last
             earlier = list(recent)
             line = f"{_speaker(msg)}: {msg.content}" if ix.with_speaker else msg.content
             recent.append(f"{_speaker(msg)}: {msg.content}"[: ix.previous_chars])
@@ -249,11 +285,19 @@ class RecallMemory:
             parts.append("(after: " + " / ".join(before) + ")")
         return "\n".join(parts), earlier
 
-    def _last_texts(self, conv_id: str, n: int) -> list[str]:
-        if n <= 0:
-            return []
-        msgs = self.messages(conv_id)[-n:]
-        return [f"{_speaker(m)}: {m.content}"[: self.indexing.previous_chars] for m in msgs]
+    def _load_recent(self, conv_id: str, n: int) -> tuple[list[str], tuple[str, str] | None]:
+        """The last `n` messages' context lines of a conversation, and its last message's
+        (id, search text): what a process that did not write them needs to go on."""
+        rows = (self.store.table("messages").search()
+                .where(f"conversation_id = {sql_str(conv_id)}")
+                .select(["id", "seq", "role", "name", "content", "search_text"])
+                .limit(10_000_000).to_list())
+        rows.sort(key=lambda r: r["seq"])
+        lines = [f"{r['name'] or r['role']}: {r['content']}"[: self.indexing.previous_chars]
+                 for r in rows[-n:]] if n > 0 else []
+        chain = [r for r in rows if r["content"] and r["role"] != "tool"]  # see _add_replies
+        last = (chain[-1]["id"], chain[-1]["search_text"] or "") if chain else None
+        return lines, last
 
     def messages(self, conversation_id: str, *, after_seq: int | None = None) -> list[Message]:
         where = f"conversation_id = {sql_str(conversation_id)}"

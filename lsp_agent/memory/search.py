@@ -8,9 +8,11 @@ and unindexed rows do not pile up.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -229,6 +231,7 @@ def search_table(
     In hybrid mode the retrievers (full text, vector, extra full-text columns) run concurrently.
     """
     pool = pool or max(fusion.pool, limit * 2)
+    MAINTAINER.wait_for(table)
     if mode == "vector" and vector is None:
         mode = "text"
     if mode == "text":
@@ -345,6 +348,9 @@ def maintain(table: Any, column: str = "search_text", extra_columns: tuple[str, 
         log.info("optimize skipped: %s", exc)
 
 
+WAIT_FOR_FOLDS_BELOW_ROWS = 20_000
+
+
 class Maintainer:
     """Runs `maintain` in a daemon thread after enough writes, never on the caller's thread.
 
@@ -359,6 +365,18 @@ class Maintainer:
         self._folded: dict[int, int] = {}  # table rows at its last fold
         self._lock = threading.Lock()
         self._running: set[int] = set()
+        self._done: dict[int, threading.Event] = {}
+
+    def wait_for(self, table: Any, timeout: float = 2.0) -> None:
+        """Let a running fold of a small table finish before searching it: a search that runs
+        while LanceDB commits the fold can miss a row once. Large tables are never waited for
+        (their folds take seconds; the miss is rarer than a stall is costly)."""
+        key = id(table)
+        with self._lock:
+            done = self._done.get(key)
+            small = self._folded.get(key, 0) < WAIT_FOR_FOLDS_BELOW_ROWS
+        if done is not None and small:
+            done.wait(timeout)
 
     def _due(self, key: int) -> bool:
         pending = self._pending.get(key, 0)
@@ -375,6 +393,7 @@ class Maintainer:
                 return
             self._pending[key] = 0
             self._running.add(key)
+            done = self._done[key] = threading.Event()
 
         def run() -> None:
             try:
@@ -389,8 +408,18 @@ class Maintainer:
             finally:
                 with self._lock:
                     self._running.discard(key)
+                done.set()
 
         threading.Thread(target=run, name="lsp-agent-maintain", daemon=True).start()
 
+    def finish(self, timeout: float = 30.0) -> None:
+        """Wait for running upkeep (at exit: lance's threads abort an interpreter that shuts
+        down under them)."""
+        deadline = time.monotonic() + timeout
+        for thread in threading.enumerate():
+            if thread.name == "lsp-agent-maintain" and thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+
 
 MAINTAINER = Maintainer()
+atexit.register(MAINTAINER.finish)

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -92,11 +93,7 @@ class MemoryStore:
                 return self._tables[name]
             db = self.db
             if name in self._existing():
-                try:
-                    tbl = db.open_table(name)
-                    _probe(tbl)
-                except Exception as exc:  # noqa: BLE001
-                    raise self._corrupt(name, exc) from exc
+                tbl = self._open_existing(name)
             else:
                 try:
                     tbl = db.create_table(name, schema=self._schema(name), exist_ok=True)
@@ -104,6 +101,20 @@ class MemoryStore:
                     raise self._corrupt(name, exc) from exc
             self._tables[name] = tbl
             return tbl
+
+    def _open_existing(self, name: str, settle_seconds: float = 3.0) -> Any:
+        """Open a listed table. Another process may be creating it right now (listed before
+        its first commit): retry for `settle_seconds` before calling the store unreadable."""
+        deadline = time.monotonic() + settle_seconds
+        while True:
+            try:
+                tbl = self.db.open_table(name)
+                _probe(tbl)
+                return tbl
+            except Exception as exc:  # noqa: BLE001
+                if "not found" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise self._corrupt(name, exc) from exc
+                time.sleep(0.05)
 
     def _corrupt(self, name: str, exc: BaseException) -> StoreError:
         where = local_path(self.uri) if is_local_uri(self.uri) else self.uri
