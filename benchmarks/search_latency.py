@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import deque
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -226,11 +227,14 @@ def write_direct(recall: RecallMemory, n: int, gen: TextGen, batch: int = 50_000
         for i in range(start, min(n, start + batch)):
             if i % 200 == 0:
                 conv = recall.new_conversation("synthetic")
+                recall._recent[conv.id] = deque(maxlen=max(recall.indexing.previous,
+                                                        recall.indexing.embed_previous, 1))
+                recall._last_id[conv.id] = ""  # a new conversation: nothing to look up
             msg = Message(id=f"m{i:08d}", conversation_id=conv.id, seq=seq,
                           role="user" if i % 2 == 0 else "assistant", content=gen.sentence(),
                           created_at=base + timedelta(minutes=i))
             seq += 1
-            text, _ = recall._search_text(msg)
+            text, _ = recall._search_text(msg)  # also sets msg.prev_id
             row = msg.model_dump()
             row.update(search_text=text, vector=_SYNTH._vec(text).tolist(), embedder="synthetic")
             rows.append(row)

@@ -79,6 +79,7 @@ class RecallMemory:
         self.store = store
         self.indexing = indexing or DEFAULT_INDEXING
         self._recent: dict[str, deque[str]] = {}
+        self._last_id: dict[str, str] = {}  # conversation -> id of its newest message
         self._lock = threading.Lock()
         self._backfill: VectorBackfill | None = None
 
@@ -116,10 +117,12 @@ class RecallMemory:
         source = self.conversation(conv_id)
         new = self.new_conversation(title or f"Fork of {source.title}", parent_id=conv_id)
         msgs = self.messages(conv_id)
-        copies = [m.model_copy(update={"id": uuid.uuid4().hex, "conversation_id": new.id})
+        new_ids = {m.id: uuid.uuid4().hex for m in msgs}
+        copies = [m.model_copy(update={"id": new_ids[m.id], "conversation_id": new.id,
+                                       "prev_id": new_ids.get(m.prev_id, "")})
                   for m in msgs]
         if copies:
-            self._write(copies)
+            self._write(copies, keep_prev=True)
         if source.summary:
             self.update_conversation(new.model_copy(update={
                 "summary": source.summary, "summarized_until": source.summarized_until}))
@@ -184,10 +187,12 @@ class RecallMemory:
             self._backfill = VectorBackfill(self.store, "messages")
         return self._backfill
 
-    def _write(self, msgs: list[Message], defer_vectors: bool = False) -> None:
+    def _write(self, msgs: list[Message], defer_vectors: bool = False,
+               keep_prev: bool = False) -> None:
+        """Store `msgs` (each gets its `prev_id` unless `keep_prev`: a fork's copies)."""
         texts, embed_texts = [], []
         for m in msgs:
-            text, before = self._search_text(m)
+            text, before = self._search_text(m, keep_prev=keep_prev)
             texts.append(text)
             embed_texts.append(_embed_text(m, before[-self.indexing.embed_previous:]
                                            if self.indexing.embed_previous else [],
@@ -219,15 +224,24 @@ class RecallMemory:
         """Fold every written message into the search indexes now (upkeep does it over time)."""
         maintain(self.store.table("messages"), "search_text", EXTRA_TEXT_COLUMNS)
 
-    def _search_text(self, msg: Message) -> tuple[str, list[str]]:
-        """The message's full-text search text, and the previous messages' lines it used."""
+    def _search_text(self, msg: Message, keep_prev: bool = False) -> tuple[str, list[str]]:
+        """The message's full-text search text, and the previous messages' lines it used.
+
+        Also sets `msg.prev_id` to the conversation's newest message so far (unless
+        `keep_prev`), and makes `msg` the newest.
+        """
         ix = self.indexing
         keep = max(ix.previous, ix.embed_previous, 1)
         with self._lock:
             recent = self._recent.get(msg.conversation_id)
             if recent is None:
-                recent = deque(self._last_texts(msg.conversation_id, keep), maxlen=keep)
+                texts, last_id = self._last_texts(msg.conversation_id, keep)
+                recent = deque(texts, maxlen=keep)
                 self._recent[msg.conversation_id] = recent
+                self._last_id[msg.conversation_id] = last_id
+            if not keep_prev:
+                msg.prev_id = self._last_id[msg.conversation_id]
+            self._last_id[msg.conversation_id] = msg.id
             earlier = list(recent)
             line = f"{_speaker(msg)}: {msg.content}" if ix.with_speaker else msg.content
             recent.append(f"{_speaker(msg)}: {msg.content}"[: ix.previous_chars])
@@ -243,18 +257,19 @@ class RecallMemory:
             parts.append("(after: " + " / ".join(before) + ")")
         return "\n".join(parts), earlier
 
-    def _last_texts(self, conv_id: str, n: int) -> list[str]:
-        if n <= 0:
-            return []
-        msgs = self.messages(conv_id)[-n:]
-        return [f"{_speaker(m)}: {m.content}"[: self.indexing.previous_chars] for m in msgs]
+    def _last_texts(self, conv_id: str, n: int) -> tuple[list[str], str]:
+        """The lines of the conversation's last `n` messages, and the id of its last one."""
+        msgs = self.messages(conv_id)
+        texts = [f"{_speaker(m)}: {m.content}"[: self.indexing.previous_chars]
+                 for m in (msgs[-n:] if n > 0 else [])]
+        return texts, msgs[-1].id if msgs else ""
 
     def messages(self, conversation_id: str, *, after_seq: int | None = None) -> list[Message]:
         where = f"conversation_id = {sql_str(conversation_id)}"
         if after_seq is not None:
             where += f" AND seq > {int(after_seq)}"
         cols = ["id", "conversation_id", "seq", "role", "content", "tool_calls", "tool_call_id",
-                "name", "created_at"]
+                "name", "created_at", "prev_id"]
         rows = (self.store.table("messages").search().where(where).select(cols)
                 .limit(10_000_000).to_list())
         return sorted((Message(**r) for r in rows), key=lambda m: m.seq)
