@@ -56,6 +56,8 @@ RECALL_FUSION = FusionConfig(rrf_k=10.0, text_weight=1.5, vector_weight=1.0, poo
 # fused through RECALL_FUSION.extra_text): none, a raw-text column did not help (docs/benchmarks.md)
 EXTRA_TEXT_COLUMNS: tuple[str, ...] = ()
 _COLUMNS = ["id", "conversation_id", "seq", "role", "content", "name", "created_at", "tool_calls"]
+_ROW_COLUMNS = [*_COLUMNS, "prev_id"]
+_LEAN_COLUMNS = ["id", "prev_id"]  # what fusion and the neighbour share need of a hit
 SEARCHABLE_ROLES = ("user", "assistant", "tool", "system", "summary")
 _seq_lock = threading.Lock()
 _last_seq = 0
@@ -287,53 +289,55 @@ class RecallMemory:
         expand = mode == "hybrid" and fusion.neighbour_share > 0
         tbl = self.store.table("messages")
         pool = max(fusion.pool, limit * 2)
-        hits = search_table(tbl, query, vector, mode=mode, where=where,
-                            limit=2 * pool if expand else limit, pool=pool,
-                            fusion=fusion, columns=_COLUMNS)
-        if expand and hits:
-            hits = spread_to_neighbours(
-                hits, self._neighbours(hits[: fusion.neighbour_top], hits, where),
-                fusion.neighbour_share, top=fusion.neighbour_top)
-        return hits[:limit]
+        if not expand:
+            return search_table(tbl, query, vector, mode=mode, where=where, limit=limit,
+                                pool=pool, fusion=fusion, columns=_COLUMNS)
+        # fuse on lean rows (id, prev_id); read full rows only for what can be returned
+        hits = search_table(tbl, query, vector, mode=mode, where=where, limit=2 * pool,
+                            pool=pool, fusion=fusion, columns=_LEAN_COLUMNS)
+        if not hits:
+            return hits
+        top = hits[: fusion.neighbour_top]
+        rows = self._rows_for(hits[:limit], top, where)
+        hits = spread_to_neighbours(hits, _neighbours(top, rows), fusion.neighbour_share,
+                                    top=fusion.neighbour_top)[:limit]
+        for hit in hits:
+            full = rows.get(hit.id)
+            if full is not None and full is not hit.row:
+                hit.row = {**full, **hit.row}  # keeps the retrievers' _score / _distance
+        return hits
 
-    def _neighbours(self, top: list[Hit], known: list[Hit],
-                    where: str | None) -> dict[str, list[dict[str, Any]]]:
-        """For each hit of `top`, the messages just before and after it in its conversation
-        (among those that pass `where`). Rows of `known` hits are reused, not read again."""
-        convs = sorted({str(h.row["conversation_id"]) for h in top})
-        if not convs:
-            return {}
-        cond = "conversation_id IN (" + ",".join(sql_str(c) for c in convs) + ")"
+    def _rows_for(self, best: list[Hit], top: list[Hit],
+                  where: str | None) -> dict[str, dict[str, Any]]:
+        """Full rows (that pass `where`) of every message a search can return: the `best`
+        fused hits, and the messages just before and after each of the `top` hits.
+
+        The neighbour share only raises scores, so a hit outside the fused best `limit` can
+        only end up among the results as someone's neighbour: one query reads them all.
+        """
+        ids = {h.id for h in best} | {str(h.row.get("prev_id") or "") for h in top}
+        ids.discard("")
+        cond = (f"id IN ({','.join(sql_str(i) for i in sorted(ids))}) OR "
+                f"prev_id IN ({','.join(sql_str(h.id) for h in top)})")
         if where:
-            cond = f"{cond} AND ({where})"
-        tbl = self.store.table("messages")
-        order = (tbl.search().where(cond).select(["id", "conversation_id", "seq"])
-                 .limit(NEIGHBOUR_SCAN_LIMIT).to_arrow())
-        by_conv: dict[str, list[tuple[int, str]]] = {}
-        for mid, conv_id, seq in zip(order["id"].to_pylist(), order["conversation_id"].to_pylist(),
-                                     order["seq"].to_pylist(), strict=True):
-            by_conv.setdefault(conv_id, []).append((seq, mid))
-        position: dict[str, tuple[str, int]] = {}
-        for conv_id, seqs in by_conv.items():
-            seqs.sort()
-            for i, (_, mid) in enumerate(seqs):
-                position[mid] = (conv_id, i)
-        wanted: dict[str, list[str]] = {}
-        for hit in top:
-            if hit.id in position:
-                conv_id, i = position[hit.id]
-                seqs = by_conv[conv_id]
-                wanted[hit.id] = [seqs[j][1] for j in (i - 1, i + 1) if 0 <= j < len(seqs)]
-        rows = {h.id: h.row for h in known}
-        missing = sorted({mid for ids in wanted.values() for mid in ids if mid not in rows})
-        if missing:
-            more = cond + " AND id IN (" + ",".join(sql_str(m) for m in missing) + ")"
-            for row in tbl.search().where(more).select(_COLUMNS).limit(len(missing)).to_list():
-                rows[row["id"]] = row
-        return {hid: [rows[m] for m in ids if m in rows] for hid, ids in wanted.items()}
+            cond = f"({cond}) AND ({where})"
+        got = (self.store.table("messages").search().where(cond).select(_ROW_COLUMNS)
+               .limit(len(ids) + 4 * len(top) + 16).to_list())
+        return {str(r["id"]): r for r in got}
 
 
-NEIGHBOUR_SCAN_LIMIT = 50_000
+def _neighbours(top: list[Hit], rows: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """For each hit of `top`, the rows of `rows` just before (its prev_id) and after it (rows
+    whose prev_id is the hit): messages outside the search's filter are not in `rows`."""
+    after: dict[str, list[dict[str, Any]]] = {}
+    for row in rows.values():
+        if row.get("prev_id"):
+            after.setdefault(str(row["prev_id"]), []).append(row)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for hit in top:
+        prev = rows.get(str(hit.row.get("prev_id") or ""))
+        out[hit.id] = ([prev] if prev is not None else []) + after.get(hit.id, [])
+    return out
 
 
 def _embed_text(msg: Message, before: list[str] | None = None, style: str = "reported") -> str:
