@@ -304,8 +304,12 @@ def maintain(table: Any, column: str = "search_text", extra_columns: tuple[str, 
 
             dim = table.schema.field("vector").type.list_size
             subvectors = max(1, dim // VECTOR_INDEX_DIMS_PER_SUBVECTOR)
+            # about sqrt(rows) partitions, given as a partition size: LanceDB 0.40 keeps an index
+            # made with `num_partitions` only until the next optimize(), which re-partitions it
+            # to a few huge partitions (4 at 100k rows: every search then scans nearly all PQ
+            # codes); a `target_partition_size` index keeps its partitions (docs/benchmarks.md)
             table.create_index("vector", config=IvfPq(
-                distance_type="cosine", num_partitions=max(16, int(rows**0.5)),
+                distance_type="cosine", target_partition_size=max(256, int(rows**0.5)),
                 num_sub_vectors=subvectors))
         except Exception as exc:  # noqa: BLE001
             log.info("vector index not created: %s", exc)
