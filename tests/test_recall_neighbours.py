@@ -187,3 +187,39 @@ def test_version_1_store_migrates(hmemory, workspace, open_memory):
     # and new messages chain on
     new = again.recall.append(convs[0][0].conversation_id, "user", "after the migration")
     assert new.prev_id == convs[0][-1].id
+
+
+def test_vector_index_keeps_its_partitions_through_upkeep(tmp_path, monkeypatch):
+    """LanceDB 0.40's optimize() re-partitions an IVF_PQ index made with `num_partitions` into a
+    few huge partitions; `maintain` builds it by partition size, which optimize() keeps."""
+    import re
+
+    import lancedb
+    import pyarrow as pa
+
+    monkeypatch.setattr(msearch, "VECTOR_INDEX_MIN_ROWS", 2000)
+    rng = np.random.default_rng(0)
+
+    def rows(start: int, n: int) -> pa.Table:
+        vec = rng.standard_normal((n, DIM)).astype(np.float32)
+        return pa.table({"id": [f"r{i}" for i in range(start, start + n)],
+                         "search_text": [f"row {i}" for i in range(start, start + n)],
+                         "vector": pa.FixedSizeListArray.from_arrays(vec.ravel(), DIM)})
+
+    tbl = lancedb.connect(str(tmp_path / "db")).create_table("t", rows(0, 4000))
+    msearch.maintain(tbl)  # the FTS index
+    msearch.maintain(tbl)  # BTREE on id, IVF_PQ, optimize
+
+    def one_partition() -> int:
+        plan = (tbl.search(rng.standard_normal(DIM).tolist(), vector_column_name="vector")
+                .metric("cosine").nprobes(1).select(["id", "_distance"]).limit(5).analyze_plan())
+        found = re.search(r"ANNSubIndex.*?index_comparisons=([0-9.]+)( K)?", plan)
+        assert found, plan
+        return int(float(found.group(1)) * (1000 if found.group(2) else 1))
+
+    assert msearch.has_vector_index(tbl)
+    assert one_partition() < 400  # about sqrt(4000) = 63 rows per partition
+    for start in (4000, 4500):
+        tbl.add(rows(start, 500))
+        msearch.maintain(tbl)
+    assert one_partition() < 600  # the index plus its deltas: still small partitions
