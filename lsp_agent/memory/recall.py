@@ -81,7 +81,10 @@ class RecallMemory:
         self.store = store
         self.indexing = indexing or DEFAULT_INDEXING
         self._recent: dict[str, deque[str]] = {}
-        self._last_id: dict[str, str] = {}  # conversation -> id of its newest message
+        # conversation -> id of its newest message (the next one's prev_id). Per process, like
+        # `_recent`: if two processes append to the same conversation at once, two messages can
+        # get the same prev_id, and both then count as the message after it.
+        self._last_id: dict[str, str] = {}
         self._lock = threading.Lock()
         self._backfill: VectorBackfill | None = None
 
