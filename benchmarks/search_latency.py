@@ -3,6 +3,8 @@
 
     python benchmarks/search_latency.py                      # 10k and 100k messages
     python benchmarks/search_latency.py --sizes 10000,100000,1000000 --json out.json
+    python benchmarks/search_latency.py --sizes 1000000 --skip-writes --keep DIR  # 1M: ~20 min
+                                                                  # to build, reused from DIR
 
 What it measures
   * write throughput: messages/s through `RecallMemory.append_many` (contextual search text,
@@ -33,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import deque
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -226,11 +229,14 @@ def write_direct(recall: RecallMemory, n: int, gen: TextGen, batch: int = 50_000
         for i in range(start, min(n, start + batch)):
             if i % 200 == 0:
                 conv = recall.new_conversation("synthetic")
+                recall._recent[conv.id] = deque(maxlen=max(recall.indexing.previous,
+                                                        recall.indexing.embed_previous, 1))
+                recall._last_id[conv.id] = ""  # a new conversation: nothing to look up
             msg = Message(id=f"m{i:08d}", conversation_id=conv.id, seq=seq,
                           role="user" if i % 2 == 0 else "assistant", content=gen.sentence(),
                           created_at=base + timedelta(minutes=i))
             seq += 1
-            text, _ = recall._search_text(msg)
+            text, _ = recall._search_text(msg)  # also sets msg.prev_id
             row = msg.model_dump()
             row.update(search_text=text, vector=_SYNTH._vec(text).tolist(), embedder="synthetic")
             rows.append(row)
@@ -275,6 +281,7 @@ def main() -> int:
     ap.add_argument("--sizes", default="10000,100000",
                     help="comma-separated store sizes (1000000 takes a long time: not for CI)")
     ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--repeats", type=int, default=1, help="timed passes over the queries")
     ap.add_argument("--writes", type=int, default=2000,
                     help="messages written for the throughput figure without an embedder")
     ap.add_argument("--writes-embedded", type=int, default=500,
@@ -306,17 +313,21 @@ def main() -> int:
         for n in (int(x) for x in a.sizes.split(",")):
             recall, build_s = build_store(root, n)
             rows = recall.store.table("messages").count_rows()
-            lat = measure_search(recall, queries)
+            load_before = os.getloadavg()[0]
+            lat = measure_search(recall, queries, repeats=a.repeats)
+            load_after = os.getloadavg()[0]
             rec = vector_recall(recall, queries[:100])
             idx = [f"{i.index_type}:{','.join(i.columns)}" for i in msearch.indices(
                 recall.store.table("messages"))]
             result["sizes"][str(n)] = {"rows": rows, "build_s": round(build_s, 1),
                                        "indices": idx, "search": lat,
+                                       "load_1min": [round(load_before, 2), round(load_after, 2)],
                                        "vector_recall@10": round(rec, 3)}
             print(f"{n:>8} rows (built in {build_s:.0f}s, indexes {idx}):", flush=True)
             for mode, v in lat.items():
                 print(f"   {mode:6s} p50 {v['p50_ms']:7.2f} ms  p95 {v['p95_ms']:7.2f} ms", flush=True)
-            print(f"   vector recall@10 vs exact: {rec:.3f}", flush=True)
+            print(f"   vector recall@10 vs exact: {rec:.3f}; load average (1 min) "
+                  f"{load_before:.2f} before the timings, {load_after:.2f} after", flush=True)
     finally:
         if not a.keep:
             shutil.rmtree(root, ignore_errors=True)

@@ -63,6 +63,8 @@ DATE_FOCUS_AFTER_DAYS = 10
 # fused through RECALL_FUSION.extra_text): none, a raw-text column did not help (docs/benchmarks.md)
 EXTRA_TEXT_COLUMNS: tuple[str, ...] = ()
 _COLUMNS = ["id", "conversation_id", "seq", "role", "content", "name", "created_at", "tool_calls"]
+_ROW_COLUMNS = [*_COLUMNS, "prev_id"]
+_LEAN_COLUMNS = ["id", "prev_id"]  # what fusion and the neighbour share need of a hit
 SEARCHABLE_ROLES = ("user", "assistant", "tool", "system", "summary")
 _seq_lock = threading.Lock()
 _last_seq = 0
@@ -86,6 +88,10 @@ class RecallMemory:
         self.store = store
         self.indexing = indexing or DEFAULT_INDEXING
         self._recent: dict[str, deque[str]] = {}
+        # conversation -> id of its newest message (the next one's prev_id). Per process, like
+        # `_recent`: if two processes append to the same conversation at once, two messages can
+        # get the same prev_id, and both then count as the message after it.
+        self._last_id: dict[str, str] = {}
         self._lock = threading.Lock()
         self._backfill: VectorBackfill | None = None
         self._replies: ReplyRefresher | None = None
@@ -126,10 +132,12 @@ class RecallMemory:
         source = self.conversation(conv_id)
         new = self.new_conversation(title or f"Fork of {source.title}", parent_id=conv_id)
         msgs = self.messages(conv_id)
-        copies = [m.model_copy(update={"id": uuid.uuid4().hex, "conversation_id": new.id})
+        new_ids = {m.id: uuid.uuid4().hex for m in msgs}
+        copies = [m.model_copy(update={"id": new_ids[m.id], "conversation_id": new.id,
+                                       "prev_id": new_ids.get(m.prev_id, "")})
                   for m in msgs]
         if copies:
-            self._write(copies)
+            self._write(copies, keep_prev=True)
         if source.summary:
             self.update_conversation(new.model_copy(update={
                 "summary": source.summary, "summarized_until": source.summarized_until}))
@@ -200,10 +208,12 @@ class RecallMemory:
             self._replies = ReplyRefresher(self.store, "messages")
         return self._replies
 
-    def _write(self, msgs: list[Message], defer_vectors: bool = False) -> None:
+    def _write(self, msgs: list[Message], defer_vectors: bool = False,
+               keep_prev: bool = False) -> None:
+        """Store `msgs` (each gets its `prev_id` unless `keep_prev`: a fork's copies)."""
         texts, embed_texts = [], []
         for m in msgs:
-            text, before = self._search_text(m)
+            text, before = self._search_text(m, keep_prev=keep_prev)
             texts.append(text)
             embed_texts.append(_embed_text(m, before[-self.indexing.embed_previous:]
                                            if self.indexing.embed_previous else [],
@@ -259,17 +269,25 @@ class RecallMemory:
         """Fold every written message into the search indexes now (upkeep does it over time)."""
         maintain(self.store.table("messages"), "search_text", EXTRA_TEXT_COLUMNS)
 
-    def _search_text(self, msg: Message) -> tuple[str, list[str]]:
-        """The message's full-text search text, and the previous messages' lines it used."""
+    def _search_text(self, msg: Message, keep_prev: bool = False) -> tuple[str, list[str]]:
+        """The message's full-text search text, and the previous messages' lines it used.
+
+        Also sets `msg.prev_id` to the conversation's newest message so far (unless
+        `keep_prev`), and makes `msg` the newest.
+        """
         ix = self.indexing
         keep = max(ix.previous, ix.embed_previous, 1)
         with self._lock:
             recent = self._recent.get(msg.conversation_id)
             if recent is None:
-                lines, last = self._load_recent(msg.conversation_id, keep)
+                lines, last, last_id = self._load_recent(msg.conversation_id, keep)
                 recent = deque(lines, maxlen=keep)
                 self._recent[msg.conversation_id] = recent
                 self._last[msg.conversation_id] = last
+                self._last_id[msg.conversation_id] = last_id
+            if not keep_prev:
+                msg.prev_id = self._last_id[msg.conversation_id]
+            self._last_id[msg.conversation_id] = msg.id
             earlier = list(recent)
             line = f"{_speaker(msg)}: {msg.content}" if ix.with_speaker else msg.content
             recent.append(f"{_speaker(msg)}: {msg.content}"[: ix.previous_chars])
@@ -285,9 +303,12 @@ class RecallMemory:
             parts.append("(after: " + " / ".join(before) + ")")
         return "\n".join(parts), earlier
 
-    def _load_recent(self, conv_id: str, n: int) -> tuple[list[str], tuple[str, str] | None]:
-        """The last `n` messages' context lines of a conversation, and its last message's
-        (id, search text): what a process that did not write them needs to go on."""
+    def _load_recent(
+        self, conv_id: str, n: int,
+    ) -> tuple[list[str], tuple[str, str] | None, str]:
+        """What a process that did not write a conversation needs to go on with it: the
+        lines of its last `n` messages, the (id, search text) of its last message that can
+        take a reply (see _add_replies), and the id of its last message."""
         rows = (self.store.table("messages").search()
                 .where(f"conversation_id = {sql_str(conv_id)}")
                 .select(["id", "seq", "role", "name", "content", "search_text"])
@@ -295,16 +316,16 @@ class RecallMemory:
         rows.sort(key=lambda r: r["seq"])
         lines = [f"{r['name'] or r['role']}: {r['content']}"[: self.indexing.previous_chars]
                  for r in rows[-n:]] if n > 0 else []
-        chain = [r for r in rows if r["content"] and r["role"] != "tool"]  # see _add_replies
+        chain = [r for r in rows if r["content"] and r["role"] != "tool"]
         last = (chain[-1]["id"], chain[-1]["search_text"] or "") if chain else None
-        return lines, last
+        return lines, last, rows[-1]["id"] if rows else ""
 
     def messages(self, conversation_id: str, *, after_seq: int | None = None) -> list[Message]:
         where = f"conversation_id = {sql_str(conversation_id)}"
         if after_seq is not None:
             where += f" AND seq > {int(after_seq)}"
         cols = ["id", "conversation_id", "seq", "role", "content", "tool_calls", "tool_call_id",
-                "name", "created_at"]
+                "name", "created_at", "prev_id"]
         rows = (self.store.table("messages").search().where(where).select(cols)
                 .limit(10_000_000).to_list())
         return sorted((Message(**r) for r in rows), key=lambda m: m.seq)
@@ -322,23 +343,39 @@ class RecallMemory:
         expand = mode == "hybrid" and fusion.neighbour_share > 0
         tbl = self.store.table("messages")
         pool = max(fusion.pool, limit * 2)
-        hits = search_table(tbl, query, vector, mode=mode, where=where,
-                            limit=2 * pool if expand else limit, pool=pool,
-                            fusion=fusion, columns=_COLUMNS)
-        if mode == "hybrid" and DATE_FOCUS_WEIGHT > 0:
-            hits = self._date_focus(query, vector, hits, roles=roles,
+
+        def focus(found: list[Hit], columns: list[str]) -> list[Hit]:
+            if mode != "hybrid" or DATE_FOCUS_WEIGHT <= 0:
+                return found
+            return self._date_focus(query, vector, found, columns=columns, roles=roles,
                                     conversation_id=conversation_id, start=start, end=end,
                                     pool=pool)
-        if expand and hits:
-            hits = spread_to_neighbours(
-                hits, self._neighbours(hits[: fusion.neighbour_top], hits, where),
-                fusion.neighbour_share, top=fusion.neighbour_top)
-        return hits[:limit]
+
+        if not expand:
+            hits = search_table(tbl, query, vector, mode=mode, where=where,
+                                limit=2 * pool if mode == "hybrid" else limit, pool=pool,
+                                fusion=fusion, columns=_COLUMNS)
+            return focus(hits, _COLUMNS)[:limit]
+        # fuse on lean rows (id, prev_id); read full rows only for what can be returned
+        hits = search_table(tbl, query, vector, mode=mode, where=where, limit=2 * pool,
+                            pool=pool, fusion=fusion, columns=_LEAN_COLUMNS)
+        hits = focus(hits, _LEAN_COLUMNS)
+        if not hits:
+            return hits
+        top = hits[: fusion.neighbour_top]
+        rows = self._rows_for(hits[:limit], top, where)
+        hits = spread_to_neighbours(hits, _neighbours(top, rows), fusion.neighbour_share,
+                                    top=fusion.neighbour_top)[:limit]
+        for hit in hits:
+            full = rows.get(hit.id)
+            if full is not None and full is not hit.row:
+                hit.row = {**full, **hit.row}  # keeps the retrievers' _score / _distance
+        return hits
 
     def _date_focus(
         self, query: str, vector: list[float] | None, hits: list[Hit], *, pool: int,
         roles: list[str] | None, conversation_id: str | None, start: datetime | None,
-        end: datetime | None,
+        end: datetime | None, columns: list[str],
     ) -> list[Hit]:
         """When the query names a date, search again among the messages of that time and add
         DATE_FOCUS_WEIGHT x each such hit's score: the right day's messages rise, and ones
@@ -353,7 +390,7 @@ class RecallMemory:
         where = build_filter(roles=roles, conversation_id=conversation_id, start=lo, end=hi)
         focused = search_table(self.store.table("messages"), query, vector, mode="hybrid",
                                where=where, limit=2 * pool, pool=pool, fusion=RECALL_FUSION,
-                               columns=_COLUMNS)
+                               columns=columns)
         by_id = {h.id: h for h in hits}
         for hit in focused:
             target = by_id.get(hit.id)
@@ -364,44 +401,37 @@ class RecallMemory:
             target.score += DATE_FOCUS_WEIGHT * hit.score
         return sorted(by_id.values(), key=lambda h: -h.score)
 
-    def _neighbours(self, top: list[Hit], known: list[Hit],
-                    where: str | None) -> dict[str, list[dict[str, Any]]]:
-        """For each hit of `top`, the messages just before and after it in its conversation
-        (among those that pass `where`). Rows of `known` hits are reused, not read again."""
-        convs = sorted({str(h.row["conversation_id"]) for h in top})
-        if not convs:
-            return {}
-        cond = "conversation_id IN (" + ",".join(sql_str(c) for c in convs) + ")"
+    def _rows_for(self, best: list[Hit], top: list[Hit],
+                  where: str | None) -> dict[str, dict[str, Any]]:
+        """Full rows (that pass `where`) of every message a search can return: the `best`
+        fused hits, and the messages just before and after each of the `top` hits.
+
+        The neighbour share only raises scores, so a hit outside the fused best `limit` can
+        only end up among the results as someone's neighbour: one query reads them all.
+        """
+        ids = {h.id for h in best} | {str(h.row.get("prev_id") or "") for h in top}
+        ids.discard("")
+        cond = (f"id IN ({','.join(sql_str(i) for i in sorted(ids))}) OR "
+                f"prev_id IN ({','.join(sql_str(h.id) for h in top)})")
         if where:
-            cond = f"{cond} AND ({where})"
-        tbl = self.store.table("messages")
-        order = (tbl.search().where(cond).select(["id", "conversation_id", "seq"])
-                 .limit(NEIGHBOUR_SCAN_LIMIT).to_arrow())
-        by_conv: dict[str, list[tuple[int, str]]] = {}
-        for mid, conv_id, seq in zip(order["id"].to_pylist(), order["conversation_id"].to_pylist(),
-                                     order["seq"].to_pylist(), strict=True):
-            by_conv.setdefault(conv_id, []).append((seq, mid))
-        position: dict[str, tuple[str, int]] = {}
-        for conv_id, seqs in by_conv.items():
-            seqs.sort()
-            for i, (_, mid) in enumerate(seqs):
-                position[mid] = (conv_id, i)
-        wanted: dict[str, list[str]] = {}
-        for hit in top:
-            if hit.id in position:
-                conv_id, i = position[hit.id]
-                seqs = by_conv[conv_id]
-                wanted[hit.id] = [seqs[j][1] for j in (i - 1, i + 1) if 0 <= j < len(seqs)]
-        rows = {h.id: h.row for h in known}
-        missing = sorted({mid for ids in wanted.values() for mid in ids if mid not in rows})
-        if missing:
-            more = cond + " AND id IN (" + ",".join(sql_str(m) for m in missing) + ")"
-            for row in tbl.search().where(more).select(_COLUMNS).limit(len(missing)).to_list():
-                rows[row["id"]] = row
-        return {hid: [rows[m] for m in ids if m in rows] for hid, ids in wanted.items()}
+            cond = f"({cond}) AND ({where})"
+        got = (self.store.table("messages").search().where(cond).select(_ROW_COLUMNS)
+               .limit(len(ids) + 4 * len(top) + 16).to_list())
+        return {str(r["id"]): r for r in got}
 
 
-NEIGHBOUR_SCAN_LIMIT = 50_000
+def _neighbours(top: list[Hit], rows: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """For each hit of `top`, the rows of `rows` just before (its prev_id) and after it (rows
+    whose prev_id is the hit): messages outside the search's filter are not in `rows`."""
+    after: dict[str, list[dict[str, Any]]] = {}
+    for row in rows.values():
+        if row.get("prev_id"):
+            after.setdefault(str(row["prev_id"]), []).append(row)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for hit in top:
+        prev = rows.get(str(hit.row.get("prev_id") or ""))
+        out[hit.id] = ([prev] if prev is not None else []) + after.get(hit.id, [])
+    return out
 
 
 def _embed_text(msg: Message, before: list[str] | None = None, style: str = "reported") -> str:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_DIM = 384
 
 Author = Literal["user", "agent", "reflection", "mirror", "system"]
@@ -81,6 +81,9 @@ def messages_schema(dim: int) -> pa.Schema:
             ("search_text", pa.string()),
             ("vector", pa.list_(pa.float32(), dim)),
             ("embedder", pa.string()),
+            # id of the message before this one in its conversation ("" for the first): a hit's
+            # neighbours are found by id, without scanning its conversation (schema version 2)
+            ("prev_id", pa.string()),
         ]
     )
 
@@ -155,6 +158,7 @@ class Message(BaseModel):
     tool_call_id: str = ""
     name: str = ""
     created_at: datetime = Field(default_factory=utcnow)
+    prev_id: str = ""  # the message before this one in its conversation
 
 
 class Conversation(BaseModel):

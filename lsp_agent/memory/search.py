@@ -83,7 +83,7 @@ def text_search(
     if where:
         builder = builder.where(where, prefilter=True)
     if columns:
-        builder = builder.select([*columns, "_score"]) if "_score" not in columns else builder
+        builder = builder.select(columns if "_score" in columns else [*columns, "_score"])
     try:
         return builder.limit(limit).to_list()
     except Exception as exc:  # noqa: BLE001 - e.g. a query of only stop words
@@ -262,8 +262,10 @@ def search_table(
 
 _index_lock = threading.Lock()
 VECTOR_INDEX_MIN_ROWS = 50_000
-# columns filtered by equality on every search of their table (messages: a conversation's rows)
-SCALAR_INDEX_COLUMNS = ("conversation_id",)
+# columns filtered by equality or IN on every search of their table: messages of a conversation,
+# and a recall search's final rows and neighbours (`id IN (...) OR prev_id IN (...)`: 2-3x faster
+# with these indexes at 100k messages, docs/benchmarks.md)
+SCALAR_INDEX_COLUMNS = ("conversation_id", "id", "prev_id")
 
 
 def indices(table: Any) -> list[Any]:
@@ -337,8 +339,12 @@ def maintain(table: Any, column: str = "search_text", extra_columns: tuple[str, 
 
             dim = table.schema.field("vector").type.list_size
             subvectors = max(1, dim // VECTOR_INDEX_DIMS_PER_SUBVECTOR)
+            # about sqrt(rows) partitions, given as a partition size: LanceDB 0.40 keeps an index
+            # made with `num_partitions` only until the next optimize(), which re-partitions it
+            # to a few huge partitions (4 at 100k rows: every search then scans nearly all PQ
+            # codes); a `target_partition_size` index keeps its partitions (docs/benchmarks.md)
             table.create_index("vector", config=IvfPq(
-                distance_type="cosine", num_partitions=max(16, int(rows**0.5)),
+                distance_type="cosine", target_partition_size=max(256, int(rows**0.5)),
                 num_sub_vectors=subvectors))
         except Exception as exc:  # noqa: BLE001
             log.info("vector index not created: %s", exc)
