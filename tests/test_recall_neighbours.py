@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from lsp_agent.memory import schema
+from lsp_agent.memory import index_upkeep, schema
 from lsp_agent.memory import search as msearch
 from lsp_agent.memory.embedders import register_embedder
 from lsp_agent.memory.recall import _COLUMNS, RECALL_FUSION, RecallMemory, build_filter
@@ -202,7 +202,7 @@ def test_vector_index_keeps_its_partitions_through_upkeep(tmp_path, monkeypatch)
     import lancedb
     import pyarrow as pa
 
-    monkeypatch.setattr(msearch, "VECTOR_INDEX_MIN_ROWS", 2000)
+    monkeypatch.setattr(index_upkeep, "VECTOR_INDEX_MIN_ROWS", 2000)
     rng = np.random.default_rng(0)
 
     def rows(start: int, n: int) -> pa.Table:

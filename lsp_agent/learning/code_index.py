@@ -23,8 +23,9 @@ import pyarrow as pa
 
 from lsp_agent.learning import code_rows as R
 from lsp_agent.learning.workspace_files import FileEntry, SkippedFile, iter_workspace_files
+from lsp_agent.memory.index_upkeep import ensure_fts_index
 from lsp_agent.memory.locking import file_lock
-from lsp_agent.memory.search import Mode, ensure_fts_index, search_table
+from lsp_agent.memory.search import Mode, search_table
 from lsp_agent.memory.store import MemoryStore, sql_str
 
 log = logging.getLogger(__name__)

@@ -8,9 +8,10 @@ from typing import Literal
 
 import pyarrow as pa
 
+from lsp_agent.memory.index_upkeep import MAINTAINER
 from lsp_agent.memory.message_search import build_filter
 from lsp_agent.memory.schema import Passage, utcnow
-from lsp_agent.memory.search import MAINTAINER, FusionConfig, Hit, Mode, search_table
+from lsp_agent.memory.search import FusionConfig, Hit, Mode, search_table
 from lsp_agent.memory.secrets import redact
 from lsp_agent.memory.store import MemoryStore, sql_str
 

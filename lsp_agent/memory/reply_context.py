@@ -17,7 +17,7 @@ import weakref
 
 import pyarrow as pa
 
-from lsp_agent.memory.search import MAINTAINER
+from lsp_agent.memory.index_upkeep import MAINTAINER
 from lsp_agent.memory.store import MemoryStore
 
 log = logging.getLogger(__name__)
