@@ -13,6 +13,7 @@ import atexit
 import logging
 import queue
 import threading
+import time
 import weakref
 
 import pyarrow as pa
@@ -23,6 +24,9 @@ from lsp_agent.memory.store import MemoryStore
 log = logging.getLogger(__name__)
 REPLY_CHARS = 300
 MARK = "\n(then: "
+# refreshes arriving within this time are written as one commit: each commit is a LanceDB
+# Update that can pre-empt a concurrent compaction, so fewer is better
+LINGER_SECONDS = 0.25
 
 
 def with_reply(search_text: str, reply_line: str) -> str:
@@ -83,6 +87,7 @@ class ReplyRefresher:
                         self._thread = None
                         return
                 continue
+            time.sleep(LINGER_SECONDS)
             batch = dict([first])
             while True:
                 try:
