@@ -1,0 +1,237 @@
+"""Facts from per-ecosystem manifests and tool configs: Python, Node/TypeScript, Rust, Go, JVM.
+
+Each reader adds the project's identity, entry points, the commands its manifest defines
+and the style settings its linters and formatters declare.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import re
+import tomllib
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lsp_agent.learning.research_facts import FactCollector, format_options, line_at, line_of
+
+_TS_OPTIONS = ("strict", "noImplicitAny", "strictNullChecks", "noUncheckedIndexedAccess",
+               "target", "module", "moduleResolution", "jsx")  # fmt: skip
+_IMPORT = re.compile(r"""(?:from|require\()\s*['"]([^'"]+)['"]""")
+
+
+def _jsonc(text: str) -> Any:
+    """JSON with comments and trailing commas (tsconfig, .eslintrc)."""
+    text = re.sub(
+        r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/', lambda m: m.group(1) or "", text, flags=re.S
+    )
+    return json.loads(re.sub(r",(\s*[}\]])", r"\1", text))
+
+
+def _ini(text: str) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.read_string(text)
+    return parser
+
+
+def python_facts(ctx: FactCollector) -> None:
+    """pyproject.toml, ruff/flake8/mypy/pytest/tox configs and noxfile.py."""
+    data = ctx.parse("pyproject.toml", tomllib.loads)
+    text = ctx.read("pyproject.toml") or ""
+    if data:
+        src = "pyproject.toml"
+        project = data.get("project") or data.get("tool", {}).get("poetry") or {}
+        ctx.identity(src, text, project.get("name"), project.get("description"))
+        if project.get("requires-python"):
+            python = project["requires-python"]
+            ctx.proj("python", f"Python {python}", src, line_of(text, "requires-python"))
+        for name, target in sorted(project.get("scripts", {}).items()):
+            line = line_of(text, "scripts]", name)
+            ctx.proj("entry-point", f"Console script `{name}` → `{target}`", src, line)
+            ctx.command(name, src, line, "run", note=f"console script → {target}", priority=1)
+        tool = data.get("tool", {})
+        if "pytest" in tool:
+            opts = tool["pytest"].get("ini_options", {})
+            paths = opts.get("testpaths")
+            note = f"testpaths: {' '.join(paths)}" if isinstance(paths, list) else ""
+            ctx.command("pytest", src, line_of(text, "[tool.pytest"), "test", note=note)
+        for env, env_data in sorted(tool.get("hatch", {}).get("envs", {}).items()):
+            prefix = "" if env == "default" else f"{env}:"
+            for name, cmd in sorted(env_data.get("scripts", {}).items()):
+                cmd = " && ".join(cmd) if isinstance(cmd, list) else str(cmd)
+                line = line_of(text, f"{env}.scripts", name)
+                ctx.command(f"hatch run {prefix}{name}", src, line, name, cmd)
+        for name, cmd in sorted(tool.get("pdm", {}).get("scripts", {}).items()):
+            cmd = cmd.get("cmd", cmd.get("shell", "")) if isinstance(cmd, dict) else cmd
+            ctx.command(f"pdm run {name}", src, line_of(text, "pdm.scripts", name), name, str(cmd))
+        _python_tool_facts(ctx, tool, src, text)
+    for rel in ("ruff.toml", ".ruff.toml"):
+        conf = ctx.parse(rel, tomllib.loads)
+        if conf is not None:
+            _python_tool_facts(ctx, {"ruff": conf}, rel, ctx.read(rel) or "")
+    for rel, section, tool in (
+        ("setup.cfg", "flake8", "flake8"),
+        (".flake8", "flake8", "flake8"),
+        ("tox.ini", "flake8", "flake8"),
+        ("setup.cfg", "mypy", "mypy"),
+        ("mypy.ini", "mypy", "mypy"),
+        ("setup.cfg", "isort", "isort"),
+        ("setup.cfg", "tool:pytest", "pytest"),
+        ("pytest.ini", "pytest", "pytest"),
+    ):
+        ini = ctx.parse(rel, _ini)
+        if ini is not None and ini.has_section(section):
+            opts, line = dict(ini.items(section)), line_of(ctx.read(rel) or "", f"[{section}]")
+            if tool == "pytest":
+                ctx.command("pytest", rel, line, "test")
+            elif opts:
+                ctx.conv(tool, f"{tool}: {format_options(opts)}"[:300], rel, line)
+    tox = ctx.parse("tox.ini", _ini)
+    if tox is not None and tox.has_section("tox"):
+        envs = tox.get("tox", "envlist", fallback="").replace("\n", " ").strip()
+        ctx.command("tox", "tox.ini", 1, "test", note=f"envs: {envs}" if envs else "")
+    nox = ctx.read("noxfile.py") or ""
+    for m in re.finditer(r"@nox\.session[^\n]*\n(?:@[^\n]*\n)*def (\w+)", nox):
+        ctx.command(f"nox -s {m.group(1)}", "noxfile.py", line_of(nox, m.group(0)), m.group(1))
+
+
+def _python_tool_facts(ctx: FactCollector, tool: dict[str, Any], src: str, text: str) -> None:
+    prefix = "[tool." if src == "pyproject.toml" else "["
+    ruff = tool.get("ruff")
+    if isinstance(ruff, dict):
+        opts = {k: ruff[k] for k in ("line-length", "target-version", "indent-width") if k in ruff}
+        lint = ruff.get("lint", ruff)
+        keys = ("select", "extend-select", "ignore")
+        opts.update({f"lint.{k}": lint[k] for k in keys if k in lint})
+        fmt = ruff.get("format", {})
+        opts.update({f"format.{k}": fmt[k] for k in ("quote-style", "indent-style") if k in fmt})
+        where = line_of(text, "[tool.ruff") if prefix == "[tool." else 1
+        ctx.conv("ruff", f"Ruff: {format_options(opts)}" if opts else "Ruff configured", src, where)
+        if "line-length" in ruff:
+            length = ruff["line-length"]
+            ctx.conv("line-length", f"Line length {length}", src, line_of(text, "line-length"), 0)
+    for name in ("black", "isort", "mypy", "pyright"):
+        conf = tool.get(name)
+        if isinstance(conf, dict):
+            keep = {k: v for k, v in conf.items() if not isinstance(v, (dict, list))}
+            summary = f"{name}: {format_options(keep)}"[:300] if keep else f"{name} configured"
+            ctx.conv(name, summary, src, line_of(text, f"{prefix}{name}"))
+
+
+def _package_runner(ctx: FactCollector) -> str:
+    locks = {"pnpm-lock.yaml": "pnpm", "yarn.lock": "yarn", "bun.lockb": "bun run"}
+    return next((run for lock, run in locks.items() if (ctx.root / lock).exists()), "npm run")
+
+
+def node_facts(ctx: FactCollector) -> None:
+    """package.json scripts, tsconfig.json, Prettier and ESLint configs."""
+    pkg = ctx.parse("package.json", json.loads)
+    text = ctx.read("package.json") or ""
+    if isinstance(pkg, dict):
+        src = "package.json"
+        ctx.identity(src, text, pkg.get("name"), pkg.get("description"))
+        for key in ("main", "module", "bin"):
+            if pkg.get(key):
+                value = pkg[key] if isinstance(pkg[key], str) else ", ".join(sorted(pkg[key]))
+                ctx.proj("entry-point", f"Entry point ({key}): {value}", src, line_of(text, key))
+        runner = _package_runner(ctx)
+        for name, cmd in (pkg.get("scripts") or {}).items():
+            short = f"{runner.split()[0] if name in ('test', 'start') else runner} {name}"
+            ctx.command(short, src, line_of(text, '"scripts"', f'"{name}"'), name, str(cmd))
+        if isinstance(pkg.get("prettier"), dict):
+            prettier = format_options(pkg["prettier"])
+            ctx.conv("prettier", f"Prettier: {prettier}", src, line_of(text, '"prettier"'))
+    ts = ctx.parse("tsconfig.json", _jsonc)
+    if isinstance(ts, dict):
+        opts = ts.get("compilerOptions", {})
+        shown = {k: opts[k] for k in _TS_OPTIONS if k in opts}
+        strict = "strict mode ON" if opts.get("strict") else "strict mode off"
+        line = line_of(ctx.read("tsconfig.json") or "", "compilerOptions")
+        summary = f"TypeScript {strict}; {format_options(shown)}"
+        ctx.conv("typescript", summary, "tsconfig.json", line, 0)
+    for rel in (".prettierrc", ".prettierrc.json", ".prettierrc.yaml", ".prettierrc.yml"):
+        conf = ctx.parse(rel, yaml.safe_load)  # YAML is a superset of JSON
+        if isinstance(conf, dict):
+            ctx.conv("prettier", f"Prettier: {format_options(conf)}", rel, 1)
+    for rel in ctx.files(".", "prettier.config.*") + ctx.files(".", ".prettierrc.*js"):
+        ctx.conv("prettier", "Prettier configured (JS config)", rel, 1, 2)
+    for rel in ctx.files(".", ".eslintrc*") + ctx.files(".", "eslint.config.*"):
+        text = ctx.read(rel) or ""
+        conf = ctx.parse(rel, yaml.safe_load) if not rel.endswith(("js", "ts")) else None
+        extends = conf.get("extends") if isinstance(conf, dict) else None
+        used = extends or sorted(set(_IMPORT.findall(text)))
+        detail = f": uses {', '.join(used) if isinstance(used, list) else used}" if used else ""
+        ctx.conv("eslint", f"ESLint{detail}", rel, 1)
+
+
+def rust_facts(ctx: FactCollector) -> None:
+    """Cargo.toml, the standard cargo commands, rustfmt/clippy configs."""
+    cargo = ctx.parse("Cargo.toml", tomllib.loads)
+    if not cargo:
+        return
+    text, src = ctx.read("Cargo.toml") or "", "Cargo.toml"
+    package = cargo.get("package", {})
+    ctx.identity(src, text, package.get("name"), package.get("description"), " (Rust crate)")
+    if package.get("edition"):
+        ctx.conv("rust", f"Rust edition {package['edition']}", src, line_of(text, "edition"))
+    members = cargo.get("workspace", {}).get("members")
+    if members:
+        ctx.proj("layout", f"Cargo workspace members: {', '.join(members)}", src)
+    for binary in cargo.get("bin", []):
+        where = binary.get("path", "src/main.rs")
+        ctx.proj("entry-point", f"Binary `{binary.get('name')}` ({where})", src)
+    if (ctx.root / "src/main.rs").exists():
+        ctx.proj("entry-point", "Binary entry point: src/main.rs", "src/main.rs", 1)
+    for cmd in ("cargo build", "cargo test", "cargo clippy", "cargo fmt", "cargo run"):
+        ctx.command(cmd, src, None, priority=1)
+    for rel in ("rustfmt.toml", ".rustfmt.toml", "clippy.toml"):
+        conf = ctx.parse(rel, tomllib.loads)
+        if conf is not None:
+            ctx.conv("rustfmt", f"{rel}: {format_options(conf) or 'present'}", rel, 1)
+
+
+def go_facts(ctx: FactCollector) -> None:
+    """go.mod, the standard go commands, main packages, golangci-lint."""
+    text = ctx.read("go.mod")
+    if text is None:
+        return
+    module = re.search(r"^module\s+(\S+)", text, re.M)
+    if module:
+        ctx.identity("go.mod", text, module.group(1), None, " (Go module)")
+    version = re.search(r"^go\s+(\S+)", text, re.M)
+    if version:
+        ctx.proj("go", f"Go {version.group(1)}", "go.mod", line_at(text, version.start()))
+    for cmd in ("go build ./...", "go test ./...", "go vet ./..."):
+        ctx.command(cmd, "go.mod", None, priority=1)
+    ctx.conv("gofmt", "Go code is formatted with gofmt", "go.mod", None, 2)
+    for rel in ctx.files("cmd", "*/main.go") + (["main.go"] if ctx.read("main.go") else []):
+        pkg = "." if rel == "main.go" else f"./{Path(rel).parent.as_posix()}"
+        ctx.proj("entry-point", f"Entry point: `go run {pkg}`", rel)
+    for rel in (".golangci.yml", ".golangci.yaml", ".golangci.toml"):
+        if ctx.read(rel) is not None:
+            ctx.command("golangci-lint run", rel, None, "lint", priority=1)
+
+
+def jvm_facts(ctx: FactCollector) -> None:
+    """Maven (pom.xml) and Gradle builds, preferring the wrappers."""
+    pom = ctx.read("pom.xml")
+    if pom is not None:
+        try:
+            tree = ET.fromstring(pom)
+            ns = {"m": tree.tag[1:].split("}")[0]} if tree.tag.startswith("{") else {}
+            get = lambda tag: tree.findtext(f"m:{tag}" if ns else tag, None, ns)  # noqa: E731
+            artifact = get("artifactId")
+            ctx.identity("pom.xml", pom, artifact, get("description"), " (Maven artifact)")
+        except ET.ParseError:
+            pass
+        mvn = "./mvnw" if (ctx.root / "mvnw").exists() else "mvn"
+        for goal in ("package", "test", "verify"):
+            ctx.command(f"{mvn} {goal}", "pom.xml", None, goal, priority=1)
+    for rel in ("build.gradle", "build.gradle.kts"):
+        if ctx.read(rel) is not None:
+            gradle = "./gradlew" if (ctx.root / "gradlew").exists() else "gradle"
+            for task in ("build", "test", "run"):
+                ctx.command(f"{gradle} {task}", rel, None, task, priority=1)
