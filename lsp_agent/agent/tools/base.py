@@ -26,6 +26,11 @@ class PermissionMode(StrEnum):
     AUTO = "auto"  # nothing needs approval
 
 
+#: The permission modes in which an edit, or a shell command, must be approved first.
+EDIT_APPROVAL_MODES = frozenset({PermissionMode.ASK})
+COMMAND_APPROVAL_MODES = frozenset({PermissionMode.ASK, PermissionMode.ACCEPT_EDITS})
+
+
 class ToolHost(Protocol):
     """What the environment offers a tool. The LSP server and the CLI each implement it."""
 
@@ -46,6 +51,25 @@ class ToolContext:
     host: ToolHost
     permission_mode: PermissionMode = PermissionMode.ASK
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+async def require_approval(
+    ctx: ToolContext,
+    action: str,
+    detail: str,
+    *,
+    modes: frozenset[PermissionMode],
+    refusal: str,
+) -> None:
+    """Ask the host to allow `action` when the permission mode is in `modes`.
+
+    One place for the approve-or-refuse step so every tool asks and refuses the same way;
+    raises `ToolError(refusal)` when the user says no.
+    """
+    if PermissionMode(ctx.permission_mode) not in modes:
+        return
+    if not await ctx.host.approve(action, detail):
+        raise ToolError(refusal)
 
 
 ToolFn = Callable[..., Awaitable[str]]

@@ -21,7 +21,13 @@ from typing import Any
 
 import pathspec
 
-from lsp_agent.agent.tools.base import PermissionMode, Tool, ToolContext, ToolError
+from lsp_agent.agent.tools.base import (
+    EDIT_APPROVAL_MODES,
+    Tool,
+    ToolContext,
+    ToolError,
+    require_approval,
+)
 from lsp_agent.agent.tools.paths import (
     BINARY_SNIFF_BYTES,
     MAX_FILE_BYTES,
@@ -502,13 +508,16 @@ def _diff_excerpt(lines: list[str]) -> str:
 async def _approve_and_apply(
     ctx: ToolContext, path: Path, rel: str, new_text: str, summary: str, description: str
 ) -> None:
-    if PermissionMode(ctx.permission_mode) == PermissionMode.ASK:
-        allowed = await ctx.host.approve("Edit file", f"{rel}: {summary}")
-        if not allowed:
-            raise ToolError(
-                f"The user refused the edit to {rel}; the file was not changed. "
-                "Ask the user how they would like to proceed."
-            )
+    await require_approval(
+        ctx,
+        "Edit file",
+        f"{rel}: {summary}",
+        modes=EDIT_APPROVAL_MODES,
+        refusal=(
+            f"The user refused the edit to {rel}; the file was not changed. "
+            "Ask the user how they would like to proceed."
+        ),
+    )
     try:
         applied = await ctx.host.apply_edit(path, new_text, description)
     except OSError as exc:
