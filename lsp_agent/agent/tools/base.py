@@ -72,6 +72,26 @@ async def require_approval(
         raise ToolError(refusal)
 
 
+def optional_int_argument(value: Any, name: str, minimum: int = 1) -> int | None:
+    """A model-supplied integer argument: None when absent, `ToolError` when not a valid int."""
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError) as exc:
+        raise ToolError(f"{name} must be an integer, got {value!r}.") from exc
+    if number < minimum:
+        raise ToolError(f"{name} must be at least {minimum}, got {number}.")
+    return number
+
+
+def bool_argument(value: Any) -> bool:
+    """A model-supplied boolean argument; models often send "true"/"false" as strings."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
+
+
 ToolFn = Callable[..., Awaitable[str]]
 
 
