@@ -7,7 +7,6 @@ their output so one call cannot flood the model's context.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -21,18 +20,12 @@ from lsp_agent.agent.tools.base import (
 )
 from lsp_agent.agent.tools.paths import (
     BINARY_SNIFF_BYTES,
-    MAX_FILE_BYTES,
     PATH_ARGUMENT_DOC,
     is_binary_bytes,
     resolve_in_workspace,
     workspace_relative,
 )
-from lsp_agent.agent.tools.workspace_walk import (
-    SKIP_DIRS,
-    WALK_MAX_FILES,
-    compile_glob,
-    walk_files,
-)
+from lsp_agent.agent.tools.workspace_walk import SKIP_DIRS, walk_workspace
 
 READ_MAX_LINES = 2000
 READ_MAX_BYTES = 100_000
@@ -127,27 +120,16 @@ async def read_file(
 
 
 def _list_sync(ctx: ToolContext, user_path: str, pattern: str | None) -> str:
-    root = resolve_in_workspace(ctx.workspace, ".")
-    base = resolve_in_workspace(ctx.workspace, user_path)
-    if not base.exists():
-        raise ToolError(f"Path not found: {user_path!r}.")
-    matches = compile_glob(pattern) if pattern else (lambda _rel: True)
+    walk = walk_workspace(ctx.workspace, user_path, pattern)
     found: list[str] = []
-    seen = 0
     more = False
-    for file in walk_files(root, base):
-        seen += 1
-        if seen > WALK_MAX_FILES:
-            more = True
-            break
-        rel_to_base = file.name if file == base else file.relative_to(base).as_posix()
-        if not matches(rel_to_base):
-            continue
+    for file in walk.files():
         if len(found) >= LIST_MAX_RESULTS:
             more = True
             break
         found.append(_rel(ctx, file))
-    where = _rel(ctx, base)
+    more = more or walk.truncated
+    where = _rel(ctx, walk.base)
     if not found:
         suffix = f" matching {pattern!r}" if pattern else ""
         return f"No files{suffix} under {where} (gitignored files and {', '.join(sorted(SKIP_DIRS))} are skipped)."
@@ -178,35 +160,11 @@ def _grep_sync(
         regex = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
     except re.error as exc:
         raise ToolError(f"Invalid regular expression {pattern!r}: {exc}") from exc
-    root = resolve_in_workspace(ctx.workspace, ".")
-    base = resolve_in_workspace(ctx.workspace, user_path)
-    if not base.exists():
-        raise ToolError(f"Path not found: {user_path!r}.")
-    matches = compile_glob(glob) if glob else (lambda _rel: True)
+    walk = walk_workspace(ctx.workspace, user_path, glob)
     results: list[str] = []
     out_bytes = 0
-    files_seen = 0
     stopped = False
-    for file in walk_files(root, base):
-        files_seen += 1
-        if files_seen > WALK_MAX_FILES:
-            stopped = True
-            break
-        rel_to_base = file.name if file == base else file.relative_to(base).as_posix()
-        if not matches(rel_to_base):
-            continue
-        real = Path(os.path.realpath(file))
-        if real != root and not real.is_relative_to(root):
-            continue  # a symlink pointing out of the workspace
-        try:
-            if not real.is_file() or real.stat().st_size > MAX_FILE_BYTES:
-                continue
-            data = real.read_bytes()
-        except OSError:
-            continue
-        if is_binary_bytes(data[:BINARY_SNIFF_BYTES]):
-            continue
-        text = data.decode("utf-8", errors="replace")
+    for file, text in walk.text_files():
         rel = _rel(ctx, file)
         for number, line in enumerate(text.splitlines(), start=1):
             if not regex.search(line):
@@ -221,8 +179,9 @@ def _grep_sync(
             out_bytes += len(entry) + 1
         if stopped:
             break
+    stopped = stopped or walk.truncated
     if not results:
-        where = _rel(ctx, base)
+        where = _rel(ctx, walk.base)
         scope = f" in files matching {glob!r}" if glob else ""
         return f"No matches for /{pattern}/ under {where}{scope}."
     if stopped:

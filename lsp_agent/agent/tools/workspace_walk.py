@@ -15,6 +15,12 @@ from pathlib import Path
 import pathspec
 
 from lsp_agent.agent.tools.base import ToolError
+from lsp_agent.agent.tools.paths import (
+    BINARY_SNIFF_BYTES,
+    MAX_FILE_BYTES,
+    is_binary_bytes,
+    resolve_in_workspace,
+)
 
 #: Most files a single walk looks at before it stops and reports truncation.
 WALK_MAX_FILES = 50_000
@@ -92,7 +98,7 @@ def _initial_rules(root: Path, start: Path) -> _Rules:
     return rules
 
 
-def walk_files(root: Path, start: Path) -> Iterator[Path]:
+def _walk_files(root: Path, start: Path) -> Iterator[Path]:
     """Files under `start` (a real path inside the real `root`), in a stable order.
 
     Skips `SKIP_DIRS`, gitignored entries and symlinked directories; the explicitly given
@@ -186,3 +192,61 @@ def compile_glob(pattern: str) -> Callable[[str], bool]:
     if "/" not in pat:
         return lambda rel: regex.match(rel.rsplit("/", 1)[-1]) is not None
     return lambda rel: regex.match(rel) is not None
+
+
+# --- the walk list_files and grep share ------------------------------------------------------
+
+
+class WorkspaceWalk:
+    """The files under one search path that pass the ignore rules and an optional glob.
+
+    list_files and grep both walk through this, so they see the same files and stop at the
+    same `WALK_MAX_FILES` limit; `truncated` says whether the walk stopped there.
+    """
+
+    def __init__(self, root: Path, base: Path, glob: str | None):
+        self.root = root
+        self.base = base
+        self._matches = compile_glob(glob) if glob else (lambda _rel: True)
+        self.truncated = False
+
+    def files(self) -> Iterator[Path]:
+        """Matching files in walk order (the glob is matched against the path below `base`)."""
+        seen = 0
+        for file in _walk_files(self.root, self.base):
+            seen += 1
+            if seen > WALK_MAX_FILES:
+                self.truncated = True
+                return
+            rel_to_base = file.name if file == self.base else file.relative_to(self.base).as_posix()
+            if self._matches(rel_to_base):
+                yield file
+
+    def text_files(self) -> Iterator[tuple[Path, str]]:
+        """Matching files with their text, for searching contents.
+
+        Skips symlinks that point out of the workspace, unreadable files, files over
+        `MAX_FILE_BYTES` and binary files.
+        """
+        for file in self.files():
+            real = Path(os.path.realpath(file))
+            if real != self.root and not real.is_relative_to(self.root):
+                continue  # a symlink pointing out of the workspace
+            try:
+                if not real.is_file() or real.stat().st_size > MAX_FILE_BYTES:
+                    continue
+                data = real.read_bytes()
+            except OSError:
+                continue
+            if is_binary_bytes(data[:BINARY_SNIFF_BYTES]):
+                continue
+            yield file, data.decode("utf-8", errors="replace")
+
+
+def walk_workspace(workspace: Path, user_path: str, glob: str | None) -> WorkspaceWalk:
+    """A walk of `user_path` (file or directory) in the workspace; `ToolError` if it is missing."""
+    root = resolve_in_workspace(workspace, ".")
+    base = resolve_in_workspace(workspace, user_path)
+    if not base.exists():
+        raise ToolError(f"Path not found: {user_path!r}.")
+    return WorkspaceWalk(root, base, glob)
