@@ -26,6 +26,11 @@ class PermissionMode(StrEnum):
     AUTO = "auto"  # nothing needs approval
 
 
+#: The permission modes in which an edit, or a shell command, must be approved first.
+EDIT_APPROVAL_MODES = frozenset({PermissionMode.ASK})
+COMMAND_APPROVAL_MODES = frozenset({PermissionMode.ASK, PermissionMode.ACCEPT_EDITS})
+
+
 class ToolHost(Protocol):
     """What the environment offers a tool. The LSP server and the CLI each implement it."""
 
@@ -46,6 +51,45 @@ class ToolContext:
     host: ToolHost
     permission_mode: PermissionMode = PermissionMode.ASK
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+async def require_approval(
+    ctx: ToolContext,
+    action: str,
+    detail: str,
+    *,
+    modes: frozenset[PermissionMode],
+    refusal: str,
+) -> None:
+    """Ask the host to allow `action` when the permission mode is in `modes`.
+
+    One place for the approve-or-refuse step so every tool asks and refuses the same way;
+    raises `ToolError(refusal)` when the user says no.
+    """
+    if PermissionMode(ctx.permission_mode) not in modes:
+        return
+    if not await ctx.host.approve(action, detail):
+        raise ToolError(refusal)
+
+
+def optional_int_argument(value: Any, name: str, minimum: int = 1) -> int | None:
+    """A model-supplied integer argument: None when absent, `ToolError` when not a valid int."""
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError) as exc:
+        raise ToolError(f"{name} must be an integer, got {value!r}.") from exc
+    if number < minimum:
+        raise ToolError(f"{name} must be at least {minimum}, got {number}.")
+    return number
+
+
+def bool_argument(value: Any) -> bool:
+    """A model-supplied boolean argument; models often send "true"/"false" as strings."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
 
 
 ToolFn = Callable[..., Awaitable[str]]

@@ -20,6 +20,11 @@ BINARY_SNIFF_BYTES = 8192
 #: by its output limits instead.
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
+#: Schema description of a tool's `path` argument.
+PATH_ARGUMENT_DOC = (
+    "Path relative to the workspace root (absolute paths inside the workspace also work)."
+)
+
 
 def _real_root(workspace: Path | str) -> Path:
     return Path(os.path.realpath(os.fspath(workspace)))

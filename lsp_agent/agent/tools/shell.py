@@ -14,7 +14,13 @@ import os
 import signal
 from typing import Any
 
-from lsp_agent.agent.tools.base import PermissionMode, Tool, ToolContext, ToolError
+from lsp_agent.agent.tools.base import (
+    COMMAND_APPROVAL_MODES,
+    Tool,
+    ToolContext,
+    ToolError,
+    require_approval,
+)
 from lsp_agent.agent.tools.paths import resolve_in_workspace, workspace_relative
 
 DEFAULT_TIMEOUT_SECONDS = 60
@@ -117,13 +123,16 @@ async def run_command(
     if not workdir.is_dir():
         raise ToolError(f"cwd {cwd!r} is not a directory in the workspace.")
 
-    if PermissionMode(ctx.permission_mode) != PermissionMode.AUTO:
-        allowed = await ctx.host.approve("Run shell command", command)
-        if not allowed:
-            raise ToolError(
-                "The user refused to run this command; nothing was run. "
-                "Ask the user how they would like to proceed."
-            )
+    await require_approval(
+        ctx,
+        "Run shell command",
+        command,
+        modes=COMMAND_APPROVAL_MODES,
+        refusal=(
+            "The user refused to run this command; nothing was run. "
+            "Ask the user how they would like to proceed."
+        ),
+    )
 
     env = {**os.environ, **_ENV_OVERRIDES}
     # Our own pipe rather than asyncio's: asyncio's Process.wait() also waits for its pipes to
