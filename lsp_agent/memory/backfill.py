@@ -7,8 +7,6 @@ without vectors by a crash are picked up again when the store is next opened.
 
 from __future__ import annotations
 
-import logging
-import queue
 import threading
 import time
 from collections.abc import Iterator
@@ -17,9 +15,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from lsp_agent.memory.batch_worker import BatchWorker
 from lsp_agent.memory.store import MemoryStore
 
-log = logging.getLogger(__name__)
 BATCH = 64
 MAX_HOLD_SECONDS = 30.0  # a long turn still gets its vectors
 
@@ -30,13 +28,12 @@ class VectorBackfill:
     def __init__(self, store: MemoryStore, table: str) -> None:
         self.store = store
         self.table_name = table
-        self._queue: queue.Queue[tuple[str, str]] = queue.Queue()
-        self._idle = threading.Event()
-        self._idle.set()
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._holds = 0
         self._held_since = 0.0
+        self._worker: BatchWorker[tuple[str, str]] = BatchWorker(
+            "lsp-agent-embed-recall", self._embed, what="background embedding",
+            batch_size=BATCH, before_batch=self._wait_while_held)
 
     @contextmanager
     def held(self) -> Iterator[None]:
@@ -58,43 +55,11 @@ class VectorBackfill:
 
     def submit(self, items: list[tuple[str, str]]) -> None:
         """Queue (row id, text to embed) pairs; returns at once."""
-        if not items:
-            return
-        self._idle.clear()
-        for item in items:
-            self._queue.put(item)
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="lsp-agent-embed-recall",
-                                                daemon=True)
-                self._thread.start()
+        self._worker.submit(items)
 
     def drain(self, timeout: float | None = None) -> bool:
         """Wait until every queued row has its vector (tests, benchmarks, shutdown)."""
-        return self._idle.wait(timeout)
-
-    def _run(self) -> None:
-        while True:
-            try:
-                first = self._queue.get(timeout=1.0)
-            except queue.Empty:
-                if self._queue.empty():
-                    self._idle.set()
-                    return
-                continue
-            self._wait_while_held()
-            batch = [first]
-            while len(batch) < BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                self._embed(batch)
-            except Exception:  # noqa: BLE001 - rows stay searchable by full text
-                log.warning("background embedding failed for %d rows", len(batch), exc_info=True)
-            if self._queue.empty():
-                self._idle.set()
+        return self._worker.drain(timeout)
 
     def _embed(self, batch: list[tuple[str, str]]) -> None:
         vectors = self.store.embed_documents([text for _id, text in batch])
