@@ -95,8 +95,7 @@ def _date_focus(
     for hit in focused:
         target = by_id.get(hit.id)
         if target is None:
-            target = by_id[hit.id] = Hit(row=hit.row, score=0.0, text_rank=None,
-                                         vector_rank=None)
+            target = by_id[hit.id] = Hit(row=hit.row, score=0.0)
         target.extra["date_focus_score"] = DATE_FOCUS_WEIGHT * hit.score
         target.score += DATE_FOCUS_WEIGHT * hit.score
     return sorted(by_id.values(), key=lambda h: -h.score)

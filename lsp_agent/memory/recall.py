@@ -71,6 +71,17 @@ def _speaker(msg: Message) -> str:
     return msg.name or msg.role
 
 
+def _said(name: str, role: str, content: str) -> str:
+    """A message as one line of context: 'speaker: content' (the speaker is its name or role)."""
+    return f"{name or role}: {content}"
+
+
+def _takes_part_in_replies(role: str, content: str) -> bool:
+    """Whether a message answers its predecessor and can be answered (see _add_replies):
+    the reply to a question is the answer after the agent's tool calls, not the calls."""
+    return bool(content) and role != "tool"
+
+
 class RecallMemory:
     def __init__(self, store: MemoryStore, indexing: ContextIndexing | None = None) -> None:
         self.store = store
@@ -233,11 +244,11 @@ class RecallMemory:
         position: dict[str, int] = {}
         with self._lock:
             for i, m in enumerate(msgs):
-                if not m.content or m.role == "tool":
+                if not _takes_part_in_replies(m.role, m.content):
                     continue
                 prev = self._last.get(m.conversation_id)
                 if prev is not None:
-                    new = with_reply(prev[1], f"{_speaker(m)}: {m.content}")
+                    new = with_reply(prev[1], _said(m.name, m.role, m.content))
                     if prev[0] in position:
                         texts[position[prev[0]]] = new
                     else:
@@ -277,8 +288,9 @@ class RecallMemory:
                 msg.prev_id = self._last_id[msg.conversation_id]
             self._last_id[msg.conversation_id] = msg.id
             earlier = list(recent)
-            line = f"{_speaker(msg)}: {msg.content}" if ix.with_speaker else msg.content
-            recent.append(f"{_speaker(msg)}: {msg.content}"[: ix.previous_chars])
+            said = _said(msg.name, msg.role, msg.content)
+            line = said if ix.with_speaker else msg.content
+            recent.append(said[: ix.previous_chars])
         before = [b if ix.previous_with_speaker else b.split(": ", 1)[-1]
                   for b in (earlier[-ix.previous:] if ix.previous else [])]
         parts = []
@@ -302,9 +314,9 @@ class RecallMemory:
                 .select(["id", "seq", "role", "name", "content", "search_text"])
                 .limit(10_000_000).to_list())
         rows.sort(key=lambda r: r["seq"])
-        lines = [f"{r['name'] or r['role']}: {r['content']}"[: self.indexing.previous_chars]
+        lines = [_said(r["name"], r["role"], r["content"])[: self.indexing.previous_chars]
                  for r in rows[-n:]] if n > 0 else []
-        chain = [r for r in rows if r["content"] and r["role"] != "tool"]
+        chain = [r for r in rows if _takes_part_in_replies(r["role"], r["content"])]
         last = (chain[-1]["id"], chain[-1]["search_text"] or "") if chain else None
         return lines, last, rows[-1]["id"] if rows else ""
 
@@ -335,7 +347,7 @@ def _embed_text(msg: Message, before: list[str] | None = None, style: str = "rep
     elif style == "reported":
         text = f'{_speaker(msg)} said, "{msg.content}"'
     else:
-        text = f"{_speaker(msg)}: {msg.content}"
+        text = _said(msg.name, msg.role, msg.content)
     if before:
         text = "\n".join([*before, text])
     return text[-2000:] if before else text[:2000]
