@@ -28,7 +28,7 @@ def main() -> None:
     from lsp_agent.agent.tools.files import DiskToolHost
     from lsp_agent.config import parse_settings
     from lsp_agent.memory.search import maintain
-    from lsp_agent.service import AgentSession
+    from lsp_agent.service import AgentService
 
     tmp = Path(tempfile.mkdtemp())
     os.environ["LSP_AGENT_HOME"] = str(tmp / "home")
@@ -40,7 +40,7 @@ def main() -> None:
     script.write_text(json.dumps({"responses": [*steps, {"content": "done"}]}))
     settings, _ = parse_settings({"model": f"scripted/{script}", "embedder": args.embedder,
                                   "store": str(tmp / "store"), "maxSteps": args.steps + 5})
-    session = AgentSession(ws, settings, DiskToolHost(True))
+    session = AgentService(ws, settings, DiskToolHost(True))
     recall = session.memory.recall
     t0 = time.perf_counter()
     for c in range(args.messages // 500):
@@ -51,7 +51,7 @@ def main() -> None:
     maintain(session.memory.store.table("messages"))
     fill = time.perf_counter() - t0
     print(f"filled {args.messages} messages in {fill:.1f} s ({args.messages / fill:.0f}/s)")
-    result = asyncio.run(session.ask("go"))
+    result = asyncio.run(session.run_turn("go"))
     overhead = result.step_overhead_ms[1:]  # the first step pays one-off imports and warm-up
     print(f"embedder: {session.memory.store.embedder_name or 'none'}")
     print(f"steps: {result.steps}, stopped: {result.stopped}")

@@ -8,12 +8,20 @@ A bad value never stops anything: it is reported and its default is used.
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from lsp_agent.agent.tools.base import PermissionMode
+
+class PermissionMode(StrEnum):
+    """How much the user lets the agent do without asking."""
+
+    ASK = "ask"  # edits and shell commands need approval
+    ACCEPT_EDITS = "accept-edits"  # edits go through, shell commands need approval
+    AUTO = "auto"  # nothing needs approval
+
 
 ENV_KEYS = {
     "model": "LSP_AGENT_MODEL",

@@ -1,10 +1,55 @@
-"""Turning known failures into one sentence a person can act on (CLI and LSP alike)."""
+"""One exception root for every failure a person must read, mapped once to each face.
+
+`LspAgentError` carries a sentence that says what went wrong and what to do. Each subclass
+names its CLI exit code and its JSON-RPC error code, so the faces map errors by class, never by
+name: the CLI prints `error: <message>` and exits with `exit_code`; the LSP server answers with
+`lsp_code`. Modules at every layer raise these (this module imports nothing of the project).
+
+Exit codes (stable, documented in the README):
+    1 failed (anything else a person must act on)   2 usage (bad arguments)
+    3 not found                                     4 no model configured
+    5 the model call failed                         6 a limit was reached (steps, tokens, time)
+    7 an approval was refused                       130 interrupted
+"""
 
 from __future__ import annotations
 
+#: JSON-RPC codes the server answers with.
+LSP_INVALID_PARAMS = -32602
+LSP_REQUEST_FAILED = -32803
 
-class ModelNotConfigured(RuntimeError):
+
+class LspAgentError(Exception):
+    """Root: an expected failure with a sentence a person can act on."""
+
+    exit_code = 1
+    lsp_code = LSP_REQUEST_FAILED
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else self.__class__.__doc__ or "Failed."
+
+
+class UsageError(LspAgentError, ValueError):
+    """The command's arguments are wrong; the message says what was expected."""
+
+    exit_code = 2
+    lsp_code = LSP_INVALID_PARAMS
+
+
+class InvalidArguments(UsageError):
+    """The arguments do not fit the command's argument model."""
+
+
+class NotFound(LspAgentError, LookupError):
+    """What the command names does not exist (a block, a conversation, a passage...)."""
+
+    exit_code = 3
+
+
+class ModelNotConfigured(LspAgentError):
     """A command needs a model and none is set."""
+
+    exit_code = 4
 
     def __init__(self, what: str = "This command") -> None:
         super().__init__(
@@ -16,22 +61,41 @@ class ModelNotConfigured(RuntimeError):
         )
 
 
-def user_facing(exc: BaseException) -> str | None:
-    """The message to show for an expected failure, or None for a bug (let it surface)."""
-    from lsp_agent.agent.tools.base import ToolError
-    from lsp_agent.memory.blocks import BlockError
-    from lsp_agent.memory.locking import LockTimeout
-    from lsp_agent.memory.store import StoreError
+class ModelError(LspAgentError):
+    """The model call failed; the message says why (bad key, unknown model, network...)."""
 
+    exit_code = 5
+
+
+class LimitReached(LspAgentError):
+    """A turn hit one of its limits (steps, tokens, time)."""
+
+    exit_code = 6
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class ApprovalRefused(LspAgentError):
+    """The user said no to something that needed their approval."""
+
+    exit_code = 7
+
+
+def as_user_error(exc: BaseException) -> LspAgentError | None:
+    """`exc` as the error a person reads, or None for a bug (which must surface as one).
+
+    Our own errors pass through; the standard library's errors that carry a usable sentence
+    (a missing file, a bad value) are wrapped once, here, so no face matches them itself.
+    """
+    if isinstance(exc, LspAgentError):
+        return exc
     if isinstance(exc, KeyError):
-        return str(exc.args[0]) if exc.args else "Not found."
-    if isinstance(exc, (StoreError, BlockError, LockTimeout, ModelNotConfigured, ToolError,
-                        ValueError, FileNotFoundError, PermissionError, IsADirectoryError,
-                        UnicodeDecodeError, TimeoutError)):
-        return str(exc)
-    name = type(exc).__name__
-    if name in ("EmbedderUnavailable", "AgentLimitExceeded", "ModelError", "SkillError"):
-        return str(exc)
-    if type(exc).__module__.startswith("litellm"):
-        return f"The model call failed: {exc}. Check the model name and its API key."
+        return NotFound(str(exc.args[0]) if exc.args else "Not found.")
+    if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError,
+                        NotADirectoryError, UnicodeDecodeError, TimeoutError, ValueError)):
+        return LspAgentError(str(exc))
+    if type(exc).__module__.split(".")[0] == "litellm":  # a provider error not wrapped below us
+        return ModelError(f"The model call failed: {exc}. Check the model name and its API key.")
     return None

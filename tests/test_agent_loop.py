@@ -14,7 +14,7 @@ from lsp_agent.agent.scripted import reset_scripted
 from lsp_agent.agent.tools.files import DiskToolHost
 from lsp_agent.config import parse_settings
 from lsp_agent.errors import ModelNotConfigured
-from lsp_agent.service import AgentSession
+from lsp_agent.service import AgentService
 
 
 class SpyModel(LitellmModel):
@@ -35,17 +35,17 @@ def make_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     ws.mkdir()
     script = tmp_path / "script.json"
 
-    def make(responses: list[dict[str, Any]], **settings: Any) -> tuple[AgentSession, SpyModel]:
+    def make(responses: list[dict[str, Any]], **settings: Any) -> tuple[AgentService, SpyModel]:
         script.write_text(json.dumps({"responses": responses}))
         reset_scripted(str(script))
         model_name = f"scripted/{script}"
         s, warnings = parse_settings({"model": model_name, "embedder": "none",
                                       "store": str(tmp_path / "store"), **settings})
         assert not warnings
-        session = AgentSession(ws, s, DiskToolHost(True, workspace=ws))
+        session = AgentService(ws, s, DiskToolHost(True, workspace=ws))
         spy = SpyModel(model_name, window=s.context_window)
         spy.sent = []
-        session.model = lambda reflection=False: spy  # type: ignore[method-assign]
+        session._model = lambda reflection=False: spy  # type: ignore[method-assign,assignment,return-value]
         return session, spy
 
     return make
@@ -61,7 +61,7 @@ async def test_memory_edit_is_visible_to_the_model_on_its_next_step(make_session
             "label": "human", "new_string": "Name: Ada"}}]},
         {"content": "Hello Ada."},
     ])
-    result = await session.ask("My name is Ada.")
+    result = await session.run_turn("My name is Ada.")
     assert result.reply == "Hello Ada." and result.steps == 2
     assert "Name: Ada" not in system_text(spy.sent[0])
     assert "Name: Ada" in system_text(spy.sent[1])
@@ -71,7 +71,7 @@ async def test_memory_edit_is_visible_to_the_model_on_its_next_step(make_session
 
 async def test_context_shows_blocks_with_sizes_limits_and_metadata(make_session) -> None:
     session, spy = make_session([{"content": "ok"}])
-    await session.ask("hi")
+    await session.run_turn("hi")
     text = system_text(spy.sent[0])
     assert 'label="persona"' in text and "/3000" in text
     assert "recall memory:" in text and "archival memory: 0 passages" in text
@@ -80,7 +80,7 @@ async def test_context_shows_blocks_with_sizes_limits_and_metadata(make_session)
 async def test_step_limit_is_raised_and_reported(make_session) -> None:
     loop = {"content": "", "tool_calls": [{"name": "list_files", "arguments": {}}]}
     session, _spy = make_session([loop] * 10, maxSteps=3)
-    result = await session.ask("loop forever")
+    result = await session.run_turn("loop forever")
     assert result.stopped == "max_steps" and result.steps == 3
     assert "maxSteps" in result.reply
 
@@ -95,7 +95,7 @@ async def test_tool_errors_go_back_to_the_model(make_session) -> None:
             "label": "human", "content": "y" * 5000}}]},
         {"content": "gave up"},
     ])
-    result = await session.ask("try things")
+    result = await session.run_turn("try things")
     outputs = [c["result"] for c in result.tool_calls]
     assert "was not found in block 'persona'" in outputs[0]
     assert "there is no tool 'no_such_tool'" in outputs[1]
@@ -112,7 +112,7 @@ async def test_read_only_block_refuses_the_agent(make_session) -> None:
         {"content": "ok"},
     ])
     session.memory.blocks.update_settings("persona", read_only=True)
-    result = await session.ask("change your persona")
+    result = await session.run_turn("change your persona")
     assert "read-only" in result.tool_calls[0]["result"]
     assert session.memory.blocks.get("persona").value != "evil"
 
@@ -124,8 +124,8 @@ async def test_compaction_summarises_old_messages_and_keeps_them_searchable(make
     session, spy = make_session(responses, contextWindow=4000, keepRecentMessages=2,
                                 compactionThreshold=0.5)
     for i in range(5):
-        await session.ask(f"question {i} about the zebra migration {filler}")
-    conv = session.active_conversation()
+        await session.run_turn(f"question {i} about the zebra migration {filler}")
+    conv = session.conversations.active()
     assert "zebra migration plan" in conv.summary
     assert conv.summarized_until > 0
     last_request = spy.sent[-1]
@@ -142,27 +142,27 @@ async def test_no_model_says_what_to_set(tmp_path: Path, monkeypatch: pytest.Mon
     ws = tmp_path / "ws"
     ws.mkdir()
     s, _ = parse_settings({"embedder": "none", "store": str(tmp_path / "s")})
-    session = AgentSession(ws, s, DiskToolHost(False))
+    session = AgentService(ws, s, DiskToolHost(False))
     with pytest.raises(ModelNotConfigured, match="LSP_AGENT_MODEL"):
-        await session.ask("hello")
+        await session.run_turn("hello")
     assert session.memory.blocks.get("notes") is not None  # memory still works
 
 
 async def test_conversations_new_switch_fork(make_session) -> None:
     session, _ = make_session([{"content": "one"}, {"content": "two"}])
-    first = session.active_conversation()
-    await session.ask("first question")
-    forked = session.fork()
-    assert session.active_conversation().id == forked.id
+    first = session.conversations.active()
+    await session.run_turn("first question")
+    forked = await session.conversation_fork()
+    assert session.conversations.active().id == forked.id
     copied = session.memory.recall.messages(forked.id)
     assert [m.content for m in copied][:2] == ["first question", "one"]
-    other = session.new_conversation("Other")
-    await session.ask("second question")
+    other = await session.conversation_new("Other")
+    await session.run_turn("second question")
     assert [m.content for m in session.memory.recall.messages(other.id)] == [
         "second question", "two"]
-    session.switch(first.id)
-    listed = {c["id"]: c for c in session.conversations()}
-    assert listed[first.id]["active"] and listed[first.id]["messages"] == 2
+    await session.conversation_switch(first.id[:8])  # a unique prefix is enough
+    listed = {c.id: c for c in await session.conversation_list()}
+    assert listed[first.id].active and listed[first.id].messages == 2
 
 
 def test_turn_timeout(make_session) -> None:
@@ -172,5 +172,5 @@ def test_turn_timeout(make_session) -> None:
         await asyncio.sleep(1)
 
     spy.complete = slow  # type: ignore[method-assign]
-    result = asyncio.run(session.ask("hello"))
+    result = asyncio.run(session.run_turn("hello"))
     assert result.stopped == "timeout"

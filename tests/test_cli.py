@@ -18,14 +18,14 @@ def _ok(res):
     return res
 
 
-def _fails(res, *words, code=1):
+def _fails(res, *words, code=1, usage=False):
     assert res.returncode == code, f"{res.args}: rc={res.returncode} {res.stdout} {res.stderr}"
     assert "Traceback" not in res.stderr
     err = res.stderr.strip()
-    if code == 1:
-        assert err.startswith("error: "), err
-    else:
+    if usage:
         assert "usage:" in err, err
+    else:
+        assert err.startswith("error: "), err
     for w in words:
         assert w in err, (w, err)
     return res
@@ -50,13 +50,13 @@ def test_usage_errors_exit_2(run_cli, home):
     }
     results = run_cli.many(*cases, common=False)
     for (_args, words), res in zip(cases.items(), results, strict=True):
-        _fails(res, words, code=2)
+        _fails(res, words, code=2, usage=True)
     assert not (home / "workspaces").exists()  # nothing was created or opened
 
 
 def test_missing_workspace(run_cli, tmp_path, home):
     res = run_cli("status", ws=tmp_path / "nowhere")
-    _fails(res, "does not exist", "--workspace")
+    _fails(res, "does not exist", "--workspace", code=2)
     assert not (home / "workspaces").exists()
 
 
@@ -76,20 +76,23 @@ def test_memory_commands(run_cli, open_memory, workspace, tmp_path):
         ("memory", "history", "api"),
         ("memory", "revert", "api", "1"),
     ))
-    assert "## persona (" in show.stdout and "## notes (0/6000 chars, v1)" in show.stdout
+    assert "persona (" in show.stdout and "notes (0/6000 chars, v1)" in show.stdout
+    assert "**" not in show.stdout and "##" not in show.stdout  # plain text in a terminal
     shown = json.loads(show_one.stdout)
     assert [b["label"] for b in shown["blocks"]] == ["notes"]
     assert shown["blocks"][0]["limit"] == 6000
-    assert "created block api" in create.stdout
-    assert set1.stdout.strip() == "api: now version 2"
-    assert set_file.stdout.strip() == "api: now version 3"
-    assert set_stdin.stdout.strip() == "notes: now version 2"
+    assert "Block api created." in create.stdout
+    assert set1.stdout.strip() == "Block api is now version 2."
+    assert set_file.stdout.strip() == "Block api is now version 3."
+    assert set_stdin.stdout.strip() == "Block notes is now version 2."
     versions = json.loads(hist_json.stdout)["versions"]
     assert [(v["version"], v["author"], v["new"]) for v in versions] == [
         (1, "user", "GET /a"), (2, "user", "GET /b"), (3, "user", "GET /c from a file\n")]
     assert versions[1]["reason"] == "moved"
-    assert hist.stdout.splitlines()[0].startswith("v1 ") and "by user: moved" in hist.stdout
-    assert "restored version 1 as version 4" in revert.stdout
+    assert hist.stdout.splitlines()[0] == "History of api"
+    assert "v2 " in hist.stdout and "by user: moved" in hist.stdout
+    assert "-GET /a\n+GET /b" in hist.stdout  # each version shows its diff
+    assert "version 1 restored as version 4" in revert.stdout
 
     mem = open_memory(workspace)
     api = mem.blocks.get("api")
@@ -121,38 +124,40 @@ def test_bad_arguments_lose_nothing(run_cli, open_memory, workspace, tmp_path, s
     before = {b.label: (b.value, b.version) for b in mem.blocks.list()}
     # in subprocesses, as a user runs them
     cases = [
-        (("memory", "show", "nosuch"), ["No memory block 'nosuch'", "notes"]),
-        (("memory", "set", "notes", LONG), ["7000 characters", "limit of 6000"]),
-        (("memory", "set", "notes"), ["value"]),  # no value and nothing on stdin
-        (("memory", "create", "Bad Label"), ["Invalid block label"]),
-        (("remember", "a lesson", "--block", "nosuch"), ["No memory block 'nosuch'"]),
-        (("archival", "insert", "  "), ["needs some text"]),
+        (("memory", "show", "nosuch"), ["No memory block 'nosuch'", "notes"], 3),
+        (("memory", "set", "notes", LONG), ["7000 characters", "limit of 6000"], 1),
+        (("memory", "set", "notes"), ["VALUE"], 2),  # no value and nothing on stdin
+        (("memory", "create", "Bad Label"), ["Invalid block label"], 1),
+        (("remember", "a lesson", "--block", "nosuch"), ["No memory block 'nosuch'"], 3),
+        (("archival", "insert", "  "), ["some text"], 2),
     ]
-    results = run_cli.many(*(c for c, _ in cases))
-    for (_args, words), res in zip(cases, results, strict=True):
-        _fails(res, *words)
+    results = run_cli.many(*(c for c, _, _ in cases))
+    for (_args, words, code), res in zip(cases, results, strict=True):
+        _fails(res, *words, code=code, usage=code == 2 and "VALUE" not in words)
     # the same entry point in this process (each subprocess costs seconds of imports)
     from lsp_agent.cli import main
 
     in_process = [
-        (("memory", "set", "nosuch", "v"), ["No memory block 'nosuch'"]),
-        (("memory", "set", "notes", "--file", str(tmp_path / "missing.txt")), ["missing.txt"]),
-        (("memory", "create", "notes", "--value", "replaced"), ["already exists"]),
-        (("memory", "create", "big", "--value", "abcdef", "--limit", "3"), ["over its limit"]),
-        (("memory", "history", "nosuch"), ["No memory block 'nosuch'"]),
-        (("memory", "revert", "notes", "99"), ["no version 99"]),
-        (("remember",), ["Give the text"]),
-        (("remember", "   "), ["Nothing to remember"]),
-        (("search", "   "), ["search query"]),
-        (("search", "anything", "--kind", "code"), ["lsp-agent init"]),
-        (("archival", "insert", "y" * 20_001), ["at most 20000"]),
+        (("memory", "set", "nosuch", "v"), ["No memory block 'nosuch'"], 3),
+        (("memory", "set", "notes", "--file", str(tmp_path / "missing.txt")), ["missing.txt"], 1),
+        (("memory", "create", "notes", "--value", "replaced"), ["already exists"], 1),
+        (("memory", "create", "big", "--value", "abcdef", "--limit", "3"), ["over its limit"], 1),
+        (("memory", "history", "nosuch"), ["No memory block 'nosuch'"], 3),
+        (("memory", "revert", "notes", "99"), ["no version 99"], 1),
+        (("remember",), ["needs a model"], 4),
+        (("remember", "   "), ["Nothing to remember"], 2),
+        (("search", "anything", "--kind", "code"), ["lsp-agent init"], 1),
+        (("archival", "insert", "y" * 20_001), ["at most 20000"], 1),
     ]
-    for args, words in in_process:
+    for args, words, expected in in_process:
         capsys.readouterr()
         code = main([*args, "--workspace", str(workspace), "--embedder", "none"])
         err = capsys.readouterr().err
-        assert code == 1, (args, err)
+        assert code == expected, (args, err)
         assert err.startswith("error: ") and all(w in err for w in words), (args, err)
+    with pytest.raises(SystemExit) as blank:  # a blank query is a usage error
+        main(["search", "   ", "--workspace", str(workspace)])
+    assert blank.value.code == 2 and "some words" in capsys.readouterr().err
     again = open_memory(workspace)
     assert {b.label: (b.value, b.version) for b in again.blocks.list()} == before
     assert [p.content for p in again.archival.all()] == ["a passage to keep"]
@@ -166,7 +171,7 @@ def test_remember_and_search(run_cli, open_memory, workspace, settle):
     ))
     assert "Remembered in block 'notes' (version 2)" in first.stdout
     assert "Remembered in block 'commands' (version 2)" in second.stdout
-    assert "(version 2)" in again.stdout
+    assert "Already in block 'notes' (version 2); nothing changed." in again.stdout
     mem = open_memory(workspace)
     assert mem.blocks.get("notes").value == "- Run the tests with pytest -q"
     assert mem.blocks.get("commands").value == "- Lint with ruff check ."
@@ -184,7 +189,8 @@ def test_remember_and_search(run_cli, open_memory, workspace, settle):
     kinds = {h["kind"] for h in json.loads(_ok(everything).stdout)["results"]}
     assert {"block", "message"} <= kinds
     out = _ok(text).stdout
-    assert out.startswith("1. [block] Memory block: commands") and "ruff check" in out
+    assert out.startswith("Results for “ruff”\n\n1. [block] Memory block: commands")
+    assert "ruff check" in out
 
 
 def _seed_archival(open_memory, workspace, settle, embedder="none"):
@@ -212,7 +218,7 @@ def test_archival_commands(run_cli, open_memory, workspace, settle):
         ("archival", "search", "kubernetes"),
     ))
     first = json.loads(first.stdout)
-    assert first["tags"] == ["deploy", "ops"] and first["source"] == "cli"
+    assert first["tags"] == ["deploy", "ops"] and first["created"]
 
     def contents(r):
         return sorted(x["content"] for x in json.loads(r.stdout)["results"])
@@ -220,9 +226,9 @@ def test_archival_commands(run_cli, open_memory, workspace, settle):
     assert contents(anyof) == ["Deploy docs with mkdocs", "Deploys go through ArgoCD"]
     assert contents(allof) == ["Deploys go through ArgoCD"]
     assert len(contents(since)) == 2  # the seeded passage does not mention deploys
-    assert until.stdout.strip() == "No results."
+    assert until.stdout.strip() == "No passages match “deploy”."
     assert len(contents(limited)) == 1
-    assert none.stdout.strip() == "No results."
+    assert none.stdout.strip() == "No passages match “kubernetes”."
     hit = json.loads(limited.stdout)["results"][0]
     assert hit["score"] > 0 and hit["tags"]
     assert len(open_memory(workspace).archival.all()) == 3
@@ -238,16 +244,16 @@ def test_status_settings_and_embedder_fallback(run_cli):
         c("status", "--json", env={"LSP_AGENT_PERMISSION_MODE": "yolo"}),
         c("search", "anything", "--kind", "messages", embedder="onnx:/nonexistent"),
     )
-    assert "embedder: none (full-text search only)" in _ok(plain).stdout
+    assert "embedder:        none (full-text search only)" in _ok(plain).stdout
     data = json.loads(_ok(as_json).stdout)
     assert data["counts"]["blocks"] == 6 and data["counts"]["messages"] == 0
     assert data["store"].endswith("/store") and data["memory_folder"].endswith("/store/memory")
-    assert "none configured" in data["model"]
+    assert data["model"] == ""
     assert json.loads(_ok(flag_model).stdout)["model"] == "openai/gpt-x"
     assert json.loads(_ok(env_model).stdout)["model"] == "anthropic/claude-x"
     assert "warning: Setting 'permissionMode' = 'yolo' is invalid" in _ok(bad_setting).stderr
     assert json.loads(bad_setting.stdout)["counts"]["blocks"] == 6
-    assert _ok(broken).stdout.strip() == "No results."
+    assert _ok(broken).stdout.strip() == "No results for “anything”."
     assert "onnx:/nonexistent" in broken.stderr and "full text" in broken.stderr
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lsp_agent.agent.tools.base import PermissionMode
+from lsp_agent.config import PermissionMode
 from lsp_agent.config import Settings, parse_settings
 
 

@@ -15,12 +15,10 @@ import pytest
 from lsp_agent.agent.scripted import reset_scripted
 from lsp_agent.agent.tools.files import DiskToolHost
 from lsp_agent.config import parse_settings
-from lsp_agent.learning.init import END, START, apply_research, merge_section, run_init
+from lsp_agent.learning.init import END, START, apply_research, merge_section
 from lsp_agent.learning.interop import render_agents_md
-from lsp_agent.learning.reflection import reflect
-from lsp_agent.learning.remember import remember
-from lsp_agent.learning.skills_service import learn_skill, skills_catalog
-from lsp_agent.service import AgentSession
+from lsp_agent.learning.skills_service import skills_catalog
+from lsp_agent.service import AgentService
 
 FIXTURES = Path(__file__).parent / "fixtures" / "repos"
 
@@ -34,7 +32,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def session_for(tmp: Path, ws: Path, responses: list[dict[str, Any]] | None = None,
-                apply: bool = True) -> AgentSession:
+                apply: bool = True) -> AgentService:
     layer: dict[str, Any] = {"embedder": "none", "store": str(tmp / f"store-{ws.name}")}
     if responses is not None:
         script = tmp / f"script-{ws.name}.json"
@@ -48,7 +46,15 @@ def session_for(tmp: Path, ws: Path, responses: list[dict[str, Any]] | None = No
             return False
 
         host.apply_edit = refuse  # type: ignore[method-assign]
-    return AgentSession(ws, settings, host)
+    return AgentService(ws, settings, host)
+
+
+def learn(session: AgentService, **kw: Any) -> dict[str, Any]:
+    """Propose a skill and save it, as the learnSkill command does."""
+    proposal = asyncio.run(session.propose_skill(**kw))
+    applied = asyncio.run(session.save_skill(proposal))
+    return {"name": proposal.skill.name, "applied": applied,
+            "version": proposal.skill.metadata.get("version")}
 
 
 def copy_fixture(name: str, tmp: Path) -> Path:
@@ -101,24 +107,36 @@ def test_run_init_reports_progress_monotonically(env: Path) -> None:
     ws = copy_fixture("python-app", env)
     session = session_for(env, ws)
     seen: list[int] = []
-    data = asyncio.run(run_init(session, progress=lambda m, p=None: seen.append(p or 0),
-                                wait_for_embeddings=True))
+    data = asyncio.run(session.init(progress=lambda m, p=None: seen.append(p or 0),
+                                    embedding="wait"))
     assert seen == sorted(seen) and seen[-1] == 100
-    assert data["facts"] > 3 and "Initialised" in data["markdown"]
+    assert data.facts > 3 and data.indexed_files > 0
+
+
+def test_init_again_on_an_unchanged_workspace_writes_no_version(env: Path) -> None:
+    ws = copy_fixture("python-app", env)
+    session = session_for(env, ws)
+    first = asyncio.run(session.init(embedding="none"))
+    assert first.blocks  # the first run fills project / commands / conventions
+    versions = {b.label: b.version for b in session.memory.blocks.list()}
+    again = asyncio.run(session.init(embedding="none"))
+    assert again.blocks == []
+    assert {b.label: b.version for b in session.memory.blocks.list()} == versions
 
 
 def test_remember_without_a_model_is_verbatim_and_deduplicated(env: Path) -> None:
     ws = env / "ws"
     ws.mkdir()
     session = session_for(env, ws)
-    first = asyncio.run(remember(session, "Use pnpm, not npm.", None))
-    again = asyncio.run(remember(session, "Use pnpm, not npm.", None))
-    assert first["block"] == "notes" and again["version"] == first["version"]
+    first = asyncio.run(session.remember("Use pnpm, not npm."))
+    again = asyncio.run(session.remember("Use pnpm, not npm."))
+    assert first.block == "notes" and first.changed
+    assert again.version == first.version and not again.changed  # said so, no new version
     assert session.memory.blocks.get("notes").value.count("Use pnpm") == 1
-    other = asyncio.run(remember(session, "Tabs, width 4.", "conventions"))
-    assert other["block"] == "conventions"
+    other = asyncio.run(session.remember("Tabs, width 4.", "conventions"))
+    assert other.block == "conventions"
     with pytest.raises(Exception, match="needs a model"):
-        asyncio.run(remember(session, None, None))
+        asyncio.run(session.remember(None))
 
 
 def test_remember_with_a_model_lets_the_agent_choose_the_block(env: Path) -> None:
@@ -129,8 +147,8 @@ def test_remember_with_a_model_lets_the_agent_choose_the_block(env: Path) -> Non
             "label": "human", "content": "Prefers short answers."}}]},
         {"content": "A preference: stored in human."},
     ])
-    data = asyncio.run(remember(session, "I like short answers", None))
-    assert data["block"] == "human" and "human" in data["reply"]
+    data = asyncio.run(session.remember("I like short answers"))
+    assert data.block == "human" and "human" in data.reply
     assert "Prefers short answers." in session.memory.blocks.get("human").value
 
 
@@ -139,18 +157,18 @@ def test_learn_skill_without_model_validates_saves_and_bumps(env: Path) -> None:
     ws.mkdir()
     session = session_for(env, ws)
     text = "Release the package. Bump the version, tag it, push the tag."
-    data = asyncio.run(learn_skill(session, name="release-package", text=text))
+    data = learn(session, name="release-package", text=text)
     path = ws / ".agents" / "skills" / "release-package" / "SKILL.md"
     assert data["applied"] and path.exists() and data["version"] == "1"
     content = path.read_text()
     assert content.startswith("---\n") and "name: release-package" in content
-    data = asyncio.run(learn_skill(session, name="release-package", text=text + " Then announce."))
+    data = learn(session, name="release-package", text=text + " Then announce.")
     assert data["version"] == "2" and "announce" in path.read_text()
     assert len(list((ws / ".agents" / "skills").iterdir())) == 1
-    assert "release-package" in skills_catalog(session)
+    assert "release-package" in skills_catalog(ws, True)
     for bad in ("Bad_Name", "../escape", "a--b", "-x"):
         with pytest.raises(ValueError):
-            asyncio.run(learn_skill(session, name=bad, text=text))
+            learn(session, name=bad, text=text)
     assert not (ws / "escape").exists()
 
 
@@ -158,7 +176,7 @@ def test_learn_skill_refused_lands_nothing(env: Path) -> None:
     ws = env / "ws"
     ws.mkdir()
     session = session_for(env, ws, apply=False)
-    data = asyncio.run(learn_skill(session, name="deploy", text="Deploy with make deploy."))
+    data = learn(session, name="deploy", text="Deploy with make deploy.")
     assert data["applied"] is False
     assert not (ws / ".agents").exists()
 
@@ -175,7 +193,7 @@ def test_learn_skill_from_a_conversation_with_the_model(env: Path) -> None:
             "committing.", "body": "1. Run `make test`.\n2. Fix failures first."}}]},
     ])
     asyncio.run(session.ask("How do I run the tests?"))
-    data = asyncio.run(learn_skill(session))
+    data = learn(session)
     assert data["name"] == "run-tests" and data["applied"]
     assert "make test" in (ws / ".agents/skills/run-tests/SKILL.md").read_text()
 
@@ -192,14 +210,14 @@ def test_reflection_edits_are_versioned_and_revertible(env: Path) -> None:
     session.memory.blocks.set("human", "Prefers concise answers.\nPrefers concise answers!",
                               author="user")
     asyncio.run(session.ask("I usually work late."))
-    data = asyncio.run(reflect(session))
-    assert [c["block"] for c in data["changes"]] == ["human"]
+    data = asyncio.run(session.reflect())
+    assert [c["block"] for c in data.changes] == ["human"]
     history = session.memory.blocks.history("human")
     assert history[-1].author == "reflection"
     session.memory.blocks.revert("human", history[-2].version)
     assert session.memory.blocks.get("human").value.startswith("Prefers concise answers.\n")
-    again = asyncio.run(reflect(session))
-    assert again["changes"] == [] and "No new conversation" in again["note"]
+    again = asyncio.run(session.reflect())
+    assert again.changes == [] and "No new conversation" in again.note
 
 
 def test_export_agents_md(env: Path) -> None:
@@ -209,6 +227,7 @@ def test_export_agents_md(env: Path) -> None:
     session.memory.blocks.set("notes", "- The CI is slow on Mondays.", author="user")
     text = render_agents_md(session.memory)
     assert text.startswith("# AGENTS.md") and "## Commands" in text
+    assert render_agents_md(session.memory, "CLAUDE.md").startswith("# CLAUDE.md")
     assert "slow on Mondays" in text and START not in text
 
 
@@ -222,7 +241,19 @@ def test_cli_init_then_search_code_and_export(env: Path) -> None:
                          timeout=300)
     assert out.returncode == 0, out.stderr
     assert "[100%]" in out.stderr
+    theirs = (ws / "AGENTS.md").read_text()  # the project's own file: never overwritten
     out = subprocess.run(base + ["export", "agents-md", *common[:4]], capture_output=True,
                          text=True, env=run_env, timeout=120)
+    assert out.returncode == 2 and "--force" in out.stderr, out.stderr
+    assert (ws / "AGENTS.md").read_text() == theirs
+    out = subprocess.run(base + ["export", "claude-md", "--output", "-", *common[:4]],
+                         capture_output=True, text=True, env=run_env, timeout=120)
+    assert out.returncode == 0 and out.stdout.startswith("# CLAUDE.md"), out.stderr
+    assert not (ws / "CLAUDE.md").exists()
+    out = subprocess.run(base + ["export", "agents-md", "--force", *common[:4]],
+                         capture_output=True, text=True, env=run_env, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "## Commands" in (ws / "AGENTS.md").read_text()
+    out = subprocess.run(base + ["export", "agents-md", *common[:4]], capture_output=True,
+                         text=True, env=run_env, timeout=120)
+    assert out.returncode == 0, out.stderr  # its own file it may refresh

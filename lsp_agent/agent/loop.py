@@ -25,15 +25,14 @@ from lsp_agent.agent.context import (
 from lsp_agent.agent.model import Model, ModelReply
 from lsp_agent.agent.tools.base import Tool, ToolContext, ToolError
 from lsp_agent.config import Settings
+from lsp_agent.errors import LimitReached
 from lsp_agent.memory.schema import Message
 
 EventSink = Callable[[dict[str, Any]], Awaitable[None] | None]
 
 
-class AgentLimitExceeded(RuntimeError):
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
+class AgentLimitExceeded(LimitReached):
+    """A turn stopped at a limit; `kind` is max_steps, max_tokens or timeout."""
 
 
 @dataclass

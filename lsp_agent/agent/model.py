@@ -10,13 +10,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from lsp_agent.errors import ModelNotConfigured
+from lsp_agent.errors import ModelError, ModelNotConfigured
 
 log = logging.getLogger(__name__)
-
-
-class ModelError(RuntimeError):
-    """The model call failed; the message says why (bad key, unknown model, network...)."""
 
 
 @dataclass

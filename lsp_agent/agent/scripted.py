@@ -33,6 +33,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, cast
 
+from lsp_agent.errors import LspAgentError
+
 PROVIDER = "scripted"
 SCRIPT_ENV_VAR = "LSP_AGENT_SCRIPT_JSON"
 ENV_SCRIPT_NAME = "env"
@@ -44,7 +46,7 @@ _handler: Any = None
 _costed_models: set[str] = set()
 
 
-class ScriptError(ValueError):
+class ScriptError(LspAgentError, ValueError):
     """The script is missing or malformed."""
 
 

@@ -10,6 +10,7 @@ import asyncio
 from typing import Any
 
 from lsp_agent.agent.tools.base import Tool, ToolContext
+from lsp_agent.memory.agent_memory import AgentMemory
 
 MAX_HITS = 20
 SNIPPET_LINES = 4
@@ -20,11 +21,10 @@ NO_INDEX = (
 )
 
 
-def _search_code_tool(session: Any) -> Tool:
+def _search_code_tool(memory: AgentMemory) -> Tool:
     async def run(ctx: ToolContext | None, query: str, limit: int = 8) -> str:
         from lsp_agent.learning.code_index import code_index_exists, search_code
 
-        memory = session.memory
         if not await asyncio.to_thread(code_index_exists, memory):
             return NO_INDEX
         limit = max(1, min(int(limit), MAX_HITS))
@@ -60,7 +60,8 @@ def _format(hit: dict[str, Any]) -> str:
     return f"{hit['title']}\n{body}"
 
 
-def learning_tools(session: Any) -> list[Tool]:
-    """The learning loop's tools for `session`'s agent; append new ones (load_skill) here."""
-    tools = [_search_code_tool(session)]
-    return tools
+def learning_tools(memory: AgentMemory) -> list[Tool]:
+    """The learning loop's tools for the agent of `memory`'s workspace."""
+    from lsp_agent.learning.skills_service import LOAD_SKILL
+
+    return [_search_code_tool(memory), LOAD_SKILL]

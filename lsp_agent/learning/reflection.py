@@ -10,10 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from lsp_agent.agent.context import transcript
-from lsp_agent.agent.tools.base import ToolContext
+from lsp_agent.config import ReflectionSettings
+from lsp_agent.learning.ports import EventSink, ReflectionRunner
+from lsp_agent.memory.agent_memory import AgentMemory
 
 log = logging.getLogger(__name__)
 MARK_KEY = "reflected_until"
@@ -36,8 +40,7 @@ Recent conversations:
 {material}"""
 
 
-def _recent(session: Any) -> tuple[str, int]:
-    memory = session.memory
+def _recent(memory: AgentMemory) -> tuple[str, int]:
     since = int(memory.store.get_meta(MARK_KEY) or -1)
     parts, newest = [], since
     for conv in memory.recall.conversations():
@@ -51,76 +54,85 @@ def _recent(session: Any) -> tuple[str, int]:
     return "\n\n".join(parts)[-50_000:], newest
 
 
-def _changed_files(session: Any) -> list[str]:
+def _changed_files(memory: AgentMemory, workspace: Path) -> list[str]:
     """Workspace files modified since the last reflection (facts about them may be stale)."""
     from lsp_agent.learning.workspace_files import FileEntry, iter_workspace_files
 
-    since = float(session.memory.store.get_meta(TIME_KEY) or 0)
+    since = float(memory.store.get_meta(TIME_KEY) or 0)
     if not since:
         return []
-    changed = [e.rel_path for e in iter_workspace_files(session.workspace)
+    changed = [e.rel_path for e in iter_workspace_files(workspace)
                if isinstance(e, FileEntry) and e.mtime_ns / 1e9 > since]
     return changed[:50]
 
 
-async def reflect(session: Any, on_event: Any = None) -> dict[str, Any]:
+async def reflect(memory: AgentMemory, workspace: Path, runner: ReflectionRunner,
+                  on_event: EventSink | None = None) -> dict[str, Any]:
     """One reflection pass; returns {changes: [{block, reason, version}]}."""
-    from lsp_agent.agent.memory_tools import MEMORY_TOOLS
-
-    material, newest = await asyncio.to_thread(_recent, session)
+    material, newest = await asyncio.to_thread(_recent, memory)
     if not material.strip():
         return {"changes": [], "note": "No new conversation since the last reflection."}
     started = time.time()
-    ctx = ToolContext(workspace=session.workspace, host=session.ctx.host,
-                      permission_mode=session.ctx.permission_mode,
-                      extra={"memory": session.memory, "session": session, "author": "reflection"})
-    agent = session.agent(reflection=True, tools=list(MEMORY_TOOLS))
-    agent.ctx = ctx
-    conv = await asyncio.to_thread(session.memory.recall.new_conversation,
-                                     REFLECTION_TITLE)
-    changed = ", ".join(await asyncio.to_thread(_changed_files, session)) or "none"
+    conv = await asyncio.to_thread(memory.recall.new_conversation, REFLECTION_TITLE)
+    changed = ", ".join(await asyncio.to_thread(_changed_files, memory, workspace)) or "none"
     prompt = REFLECT_PROMPT.format(changed=changed, material=material)
-    result = await agent.turn(prompt, conv.id, on_event=on_event)
-    await asyncio.to_thread(session.memory.store.set_meta, MARK_KEY, str(newest))
-    await asyncio.to_thread(session.memory.store.set_meta, TIME_KEY, str(started))
+    result = await runner.reflection_turn(prompt, conv.id, on_event=on_event)
+    await asyncio.to_thread(memory.store.set_meta, MARK_KEY, str(newest))
+    await asyncio.to_thread(memory.store.set_meta, TIME_KEY, str(started))
     changes = []
-    for block in await asyncio.to_thread(session.memory.blocks.list):
-        for v in await asyncio.to_thread(session.memory.blocks.history, block.label):
+    for block in await asyncio.to_thread(memory.blocks.list):
+        for v in await asyncio.to_thread(memory.blocks.history, block.label):
             if v.author == "reflection" and v.timestamp.timestamp() >= started - 1:
                 changes.append({"block": block.label, "reason": v.reason, "version": v.version})
     return {"changes": changes, "reply": result.reply, "conversation_id": conv.id}
 
 
 class ReflectionScheduler:
-    """Runs `reflect` after the editor has been idle, or every N turns; never blocks."""
+    """Runs a reflection pass after the editor has been idle, or every N turns; never blocks.
 
-    def __init__(self, session: Any) -> None:
-        self.session = session
+    Declared state of its agent service: `run` is the pass, `settings` reads the current
+    reflection settings, and `enabled` says whether a model is configured.
+    """
+
+    def __init__(self, run: Callable[[], Awaitable[object]],
+                 settings: Callable[[], ReflectionSettings],
+                 enabled: Callable[[], bool]) -> None:
+        self._run_pass = run
+        self._settings = settings
+        self._enabled = enabled
         self.last_activity = time.monotonic()
-        self.task: asyncio.Task[Any] | None = None
+        self.turns = 0  # turns since the last pass
+        self.task: asyncio.Task[None] | None = None
 
     def touch(self) -> None:
         self.last_activity = time.monotonic()
         if self.task is not None and not self.task.done():
             self.task.cancel()  # the user is back: reflection yields to real work
 
-    def maybe_start(self) -> asyncio.Task[Any] | None:
-        cfg = self.session.settings.reflection
-        if not cfg.enabled or not self.session.settings.model:
+    def turn_done(self) -> None:
+        self.turns += 1
+
+    def maybe_start(self) -> asyncio.Task[None] | None:
+        cfg = self._settings()
+        if not cfg.enabled or not self._enabled():
             return None
         if self.task is not None and not self.task.done():
             return None
         idle = time.monotonic() - self.last_activity >= cfg.idle_seconds
-        due = self.session.turns_since_reflection >= cfg.every_turns
-        if not (idle and self.session.turns_since_reflection > 0) and not due:
+        due = self.turns >= cfg.every_turns
+        if not (idle and self.turns > 0) and not due:
             return None
-        self.session.turns_since_reflection = 0
+        self.turns = 0
         self.task = asyncio.get_running_loop().create_task(self._run())
         return self.task
 
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
     async def _run(self) -> None:
         try:
-            await reflect(self.session)
+            await self._run_pass()
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - background work must never hurt the editor

@@ -8,7 +8,11 @@ verbatim to the block the user names (or `notes`), once.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from dataclasses import dataclass, field
+
+from lsp_agent.errors import ModelNotConfigured, UsageError
+from lsp_agent.learning.ports import EventSink, TurnRunner
+from lsp_agent.memory.agent_memory import AgentMemory
 
 REMEMBER_PROMPT = """\
 The user asks you to remember this:
@@ -28,43 +32,56 @@ blocks (preferences, corrections, facts about the project, commands, rules), mer
 the blocks already say and never duplicating. Reply with a short list of what you stored where."""
 
 
-def remember_verbatim(memory: Any, text: str, block: str | None) -> Any:
+@dataclass
+class Remembered:
+    """Where a lesson went; `changed` is False when memory already held it (no new version)."""
+
+    block: str
+    version: int
+    changed: bool
+    mode: str  # "verbatim" (no model) or "agent"
+    blocks: list[str] = field(default_factory=list)
+    reply: str = ""
+
+
+def remember_verbatim(memory: AgentMemory, text: str, block: str | None) -> Remembered:
     label = block or "notes"
     entry = " ".join(text.strip().split()) if "\n" not in text.strip() else text.strip()
     if not entry:
-        raise ValueError("Nothing to remember: give some text.")
+        raise UsageError("Nothing to remember: give some text.")
 
     def add(old: str) -> str:
         if entry in old:
             return old
         return (old.rstrip() + "\n" if old.strip() else "") + f"- {entry}"
 
-    return memory.blocks.edit(label, add, author="user", reason="remember")
+    before = memory.blocks.get(label).version
+    updated = memory.blocks.edit(label, add, author="user", reason="remember")
+    return Remembered(updated.label, updated.version, updated.version != before, "verbatim",
+                      [updated.label])
 
 
-async def remember(session: Any, text: str | None, block: str | None,
-                   on_event: Any = None) -> dict[str, Any]:
-    """Returns {block, version, reply?}."""
-    if not session.settings.model:
+async def remember(memory: AgentMemory, text: str | None, block: str | None,
+                   runner: TurnRunner | None, on_event: EventSink | None = None) -> Remembered:
+    """With a `runner` (a model is configured) the agent files the lesson; else verbatim."""
+    if runner is None:
         if not text or not text.strip():
-            from lsp_agent.errors import ModelNotConfigured
-
             raise ModelNotConfigured("Remembering the current conversation (remember without text)")
-        updated = await asyncio.to_thread(remember_verbatim, session.memory, text, block)
-        return {"block": updated.label, "version": updated.version, "mode": "verbatim"}
-    before = {b.label: b.version for b in await asyncio.to_thread(session.memory.blocks.list)}
+        return await asyncio.to_thread(remember_verbatim, memory, text, block)
+    before = {b.label: b.version for b in await asyncio.to_thread(memory.blocks.list)}
     if text and text.strip():
         hint = f" (the user suggests `{block}`)" if block else ""
         prompt = REMEMBER_PROMPT.format(text=text.strip(), block_hint=hint)
     else:
         prompt = REFLECT_PROMPT
-    result = await session.ask(prompt, on_event=on_event)
-    after = await asyncio.to_thread(session.memory.blocks.list)
+    result = await runner.run_turn(prompt, on_event=on_event)
+    after = await asyncio.to_thread(memory.blocks.list)
     changed = [b for b in after if b.version != before.get(b.label)]
     if not changed and text and text.strip():
         # the model answered without storing anything: keep the user's words anyway
-        updated = await asyncio.to_thread(remember_verbatim, session.memory, text, block)
-        changed = [updated]
+        kept = await asyncio.to_thread(remember_verbatim, memory, text, block)
+        kept.mode, kept.reply = "agent", result.reply
+        return kept
     target = changed[0] if changed else None
-    return {"block": target.label if target else "", "version": target.version if target else 0,
-            "blocks": [b.label for b in changed], "reply": result.reply, "mode": "agent"}
+    return Remembered(target.label if target else "", target.version if target else 0,
+                      bool(changed), "agent", [b.label for b in changed], result.reply)

@@ -14,35 +14,38 @@ from pathlib import Path
 from typing import Any
 
 from lsp_agent.agent.context import transcript
-from lsp_agent.agent.tools.base import Tool, ToolContext, ToolError
+from lsp_agent.agent.model import Model
+from lsp_agent.agent.tools.base import Tool, ToolContext, ToolError, ToolHost
+from lsp_agent.errors import ModelNotConfigured
+from lsp_agent.memory.agent_memory import AgentMemory
 from lsp_agent.skills.discovery import catalog_text, discover_skills
 from lsp_agent.skills.skill import (
     Skill,
+    SkillError,
     bump_version,
     render_skill_md,
     skill_folder,
     validate_skill,
 )
 
-
-class SkillError(ValueError):
-    pass
-
-
-def skills(session: Any) -> list[Skill]:
-    return discover_skills(session.workspace, trusted=session.settings.trust_workspace)
+#: ToolContext.extra key saying whether the workspace's own skills may be loaded.
+TRUST_KEY = "trust_workspace"
 
 
-def skills_catalog(session: Any) -> str:
-    found = skills(session)
+def skills(workspace: Path, trusted: bool) -> list[Skill]:
+    return discover_skills(workspace, trusted=trusted)
+
+
+def skills_catalog(workspace: Path, trusted: bool) -> str:
+    found = skills(workspace, trusted)
     if not found:
         return ""
     return catalog_text(found) + "\nLoad a skill with load_skill(name) before following it."
 
 
 async def load_skill(ctx: ToolContext, name: str) -> str:
-    session = ctx.extra["session"]
-    for skill in await asyncio.to_thread(skills, session):
+    trusted = bool(ctx.extra.get(TRUST_KEY, True))
+    for skill in await asyncio.to_thread(skills, ctx.workspace, trusted):
         if skill.name == name:
             extra = ""
             if skill.path is not None:
@@ -53,7 +56,7 @@ async def load_skill(ctx: ToolContext, name: str) -> str:
                     extra = "\n\nFiles of this skill (read with read_file): " + ", ".join(
                         f"{folder / f}" for f in files[:50])
             return f"# Skill: {skill.name}\n{skill.description}\n\n{skill.body}{extra}"
-    names = ", ".join(s.name for s in await asyncio.to_thread(skills, session)) or "none"
+    names = ", ".join(s.name for s in await asyncio.to_thread(skills, ctx.workspace, trusted)) or "none"
     raise ToolError(f"No skill named '{name}'. Available skills: {names}.")
 
 
@@ -62,10 +65,10 @@ LOAD_SKILL = Tool("load_skill", "Load the full instructions of a skill from the 
                    "required": ["name"]}, load_skill)
 
 
-def search_skills(session: Any, query: str, limit: int) -> list[dict[str, Any]]:
+def search_skills(workspace: Path, trusted: bool, query: str, limit: int) -> list[dict[str, Any]]:
     terms = {t for t in re.findall(r"\w+", query.lower()) if len(t) > 1}
     hits: list[dict[str, Any]] = []
-    for skill in skills(session):
+    for skill in skills(workspace, trusted):
         text = f"{skill.name} {skill.description} {skill.body}".lower()
         score = sum(text.count(t) for t in terms) + 3 * sum(t in skill.name for t in terms)
         if score and skill.path is not None:
@@ -94,26 +97,24 @@ Material:
 {material}"""
 
 
-def _material(session: Any, conversation_id: str | None, text: str | None) -> str:
+def _material(memory: AgentMemory, conversation_id: str, text: str | None) -> str:
     if text and text.strip():
         return text.strip()
-    recall = session.memory.recall
-    conv_id = conversation_id or session.active_conversation().id
-    msgs = [m for m in recall.messages(conv_id) if m.role in ("user", "assistant", "tool")]
+    msgs = [m for m in memory.recall.messages(conversation_id) if m.role in ("user", "assistant", "tool")]
     if not msgs:
         raise SkillError("The conversation is empty: there is nothing to learn a skill from yet. "
                          "Work with the agent first, or select text to learn from.")
     return transcript(msgs, max_chars=40_000)
 
 
-def _proposal(session: Any, name: str, description: str, body: str) -> Skill:
+def _proposal(workspace: Path, trusted: bool, name: str, description: str, body: str) -> Skill:
     skill = Skill(name=name, description=description, body=body.strip() + "\n")
     errors = validate_skill(skill, name)
     if errors:
         raise SkillError("; ".join(errors))
-    folder = skill_folder(session.workspace, name)
+    folder = skill_folder(workspace, name)
     path = folder / "SKILL.md"
-    existing = next((s for s in skills(session) if s.name == name and s.source == "project"), None)
+    existing = next((s for s in skills(workspace, trusted) if s.name == name and s.source == "project"), None)
     if existing is not None:
         skill = bump_version(existing, skill)
     else:
@@ -121,17 +122,16 @@ def _proposal(session: Any, name: str, description: str, body: str) -> Skill:
     return skill.model_copy(update={"path": path})
 
 
-async def propose_skill(session: Any, *, name: str | None, conversation_id: str | None,
+async def propose_skill(workspace: Path, memory: AgentMemory, trusted: bool,
+                        model: Model | None, *, name: str | None, conversation_id: str,
                         text: str | None) -> Skill:
-    material = await asyncio.to_thread(_material, session, conversation_id, text)
-    if not session.settings.model:
+    """A skill distilled from `text` or the conversation; without a model, `text` verbatim."""
+    material = await asyncio.to_thread(_material, memory, conversation_id, text)
+    if model is None:
         if not (name and text and text.strip()):
-            from lsp_agent.errors import ModelNotConfigured
-
             raise ModelNotConfigured("Learning a skill from a conversation")
         first = re.split(r"(?<=[.!?])\s|\n", text.strip(), maxsplit=1)[0]
-        return await asyncio.to_thread(_proposal, session, name, first[:1024], text)
-    model = session.model()
+        return await asyncio.to_thread(_proposal, workspace, trusted, name, first[:1024], text)
     hint = f" Name it '{name}'." if name else ""
     messages: list[dict[str, Any]] = [{"role": "user", "content": LEARN_PROMPT.format(
         material=material, name_hint=hint)}]
@@ -145,7 +145,8 @@ async def propose_skill(session: Any, *, name: str | None, conversation_id: str 
             continue
         args = call.arguments
         try:
-            return await asyncio.to_thread(_proposal, session, name or str(args.get("name", "")),
+            return await asyncio.to_thread(_proposal, workspace, trusted,
+                                           name or str(args.get("name", "")),
                                            str(args.get("description", "")),
                                            str(args.get("body", "")))
         except (SkillError, ValueError) as exc:
@@ -159,21 +160,10 @@ async def propose_skill(session: Any, *, name: str | None, conversation_id: str 
     raise SkillError(f"Could not get a valid skill from the model: {last_error}")
 
 
-async def save_skill(session: Any, skill: Skill) -> bool:
+async def save_skill(host: ToolHost, skill: Skill) -> bool:
     """Propose the SKILL.md as an edit; True when the user (or headless host) applied it."""
-    assert skill.path is not None
-    host = session.ctx.host
+    if skill.path is None:
+        raise SkillError(f"Skill {skill.name} has no path to be saved to.")
     propose = getattr(host, "propose_edit", host.apply_edit)  # editors review it first
-    return await propose(Path(skill.path), render_skill_md(skill), f"Learn skill {skill.name}")
-
-
-async def learn_skill(session: Any, *, name: str | None = None,
-                      conversation_id: str | None = None, text: str | None = None,
-                      on_event: Any = None) -> dict[str, Any]:
-    skill = await propose_skill(session, name=name, conversation_id=conversation_id, text=text)
-    applied = await save_skill(session, skill)
-    if on_event:
-        on_event({"type": "message", "text": f"Skill {skill.name} "
-                  + ("saved" if applied else "refused")})
-    return {"name": skill.name, "path": str(skill.path), "applied": applied,
-            "version": skill.metadata.get("version", "1"), "description": skill.description}
+    return bool(await propose(Path(skill.path), render_skill_md(skill),
+                              f"Learn skill {skill.name}"))

@@ -60,14 +60,19 @@ class AgentMemory:
             return local_path(self.store_uri) / "memory"
         return agent_home(self.workspace) / "memory"
 
-    def open(self) -> list[str]:
-        """Prepare the store for use; returns notices for the user (edits taken in, warnings)."""
+    def open(self, *, resume_vectors: bool = True) -> list[str]:
+        """Prepare the store for use; returns notices for the user (edits taken in, warnings).
+
+        `resume_vectors=False` (read-only commands) starts no backfill, which loads the embedder.
+        """
         self.store.ensure_initialized()
         if self.store.get_meta("workspace") is None:
             self.store.set_meta("workspace", str(self.workspace))
         self.blocks.ensure_defaults()
         self.notices = self.mirror.sync(self.blocks) + self.mirror.warnings
-        threading.Thread(target=self._resume_vectors, name="lsp-agent-resume", daemon=True).start()
+        if resume_vectors:
+            threading.Thread(target=self._resume_vectors, name="lsp-agent-resume",
+                             daemon=True).start()
         return self.notices
 
     def _resume_vectors(self) -> None:

@@ -71,6 +71,14 @@ class ArchivalMemory:
         self.get(passage_id)
         self.store.table("archival").delete(f"id = {sql_str(passage_id)}")
 
+    def find(self, content: str, tags: list[str]) -> Passage | None:
+        """The stored passage with exactly this text and these tags, if any (no duplicates)."""
+        wanted = sorted({t.strip().lower() for t in tags if t.strip()})
+        rows = (self.store.table("archival").search()
+                .where(f"content = {sql_str(redact(content))}")
+                .select(["id", "content", "tags", "created_at", "source"]).limit(50).to_list())
+        return next((Passage(**r) for r in rows if sorted(r["tags"] or []) == wanted), None)
+
     def all(self) -> list[Passage]:
         rows = (self.store.table("archival").search()
                 .select(["id", "content", "tags", "created_at", "source"]).limit(10_000_000)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from lsp_agent.errors import LspAgentError, NotFound
 from lsp_agent.memory import schema as S
 from lsp_agent.memory.schema import Block, BlockVersion, utcnow
 from lsp_agent.memory.secrets import redact
@@ -41,11 +42,11 @@ DEFAULT_BLOCKS: list[tuple[str, str, str, int]] = [
 ]
 
 
-class BlockError(ValueError):
+class BlockError(LspAgentError, ValueError):
     """A block operation that cannot be done; the message says why and what to do instead."""
 
 
-class BlockNotFound(BlockError):
+class BlockNotFound(BlockError, NotFound):
     pass
 
 

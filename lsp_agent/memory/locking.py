@@ -15,8 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from lsp_agent.errors import LspAgentError
 
-class LockTimeout(RuntimeError):
+
+class LockTimeout(LspAgentError):
     pass
 
 

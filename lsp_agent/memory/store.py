@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from lsp_agent.errors import LspAgentError
 from lsp_agent.memory import schema as S
 from lsp_agent.memory.locking import file_lock
 from lsp_agent.paths import data_home, is_local_uri, local_path
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 TABLES = ("meta", "blocks", "block_versions", "conversations", "messages", "archival")
 
 
-class StoreError(RuntimeError):
+class StoreError(LspAgentError):
     """The store cannot be opened or read. The message says what to do; nothing was changed."""
 
 

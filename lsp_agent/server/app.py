@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as T
@@ -17,16 +17,14 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcRequ
 from pygls.lsp.server import LanguageServer
 
 from lsp_agent import __version__
+from lsp_agent.commands import COMMANDS
+from lsp_agent.errors import LSP_INVALID_PARAMS
+
+if TYPE_CHECKING:
+    from lsp_agent.service import Workspaces
 
 log = logging.getLogger(__name__)
 
-COMMANDS = [
-    "lspAgent.init", "lspAgent.remember", "lspAgent.search", "lspAgent.learnSkill",
-    "lspAgent.ask", "lspAgent.reflect", "lspAgent.memory.show", "lspAgent.memory.edit",
-    "lspAgent.memory.history", "lspAgent.memory.revert", "lspAgent.conversation.new",
-    "lspAgent.conversation.list", "lspAgent.conversation.switch", "lspAgent.conversation.fork",
-    "lspAgent.status",
-]
 CODE_ACTION_KIND = "refactor.lspAgent"
 
 
@@ -41,7 +39,7 @@ class AgentServer(LanguageServer):
                          text_document_sync_kind=T.TextDocumentSyncKind.Incremental)
         self.raw_init_options: dict[str, Any] = {}
         self.raw_config: dict[str, Any] | None = None
-        self._agents: Any = None
+        self._agents: Workspaces | None = None
         self._host: Any = None
 
     @property
@@ -53,11 +51,11 @@ class AgentServer(LanguageServer):
         return self._host
 
     @property
-    def agents(self) -> Any:
+    def agents(self) -> Workspaces:
         if self._agents is None:
-            from lsp_agent.service import WorkspaceAgents
+            from lsp_agent.service import Workspaces
 
-            self._agents = WorkspaceAgents(self.settings_for, self.host)
+            self._agents = Workspaces(self.settings_for, self.host)
         return self._agents
 
     def settings_for(self, _workspace: Path) -> Any:
@@ -176,7 +174,7 @@ def _link_cancellation(ls: AgentServer) -> None:
 
 def _make_command(name: str) -> Any:
     async def handler(ls: AgentServer, *args: Any) -> Any:
-        from lsp_agent.errors import user_facing
+        from lsp_agent.errors import as_user_error
         from lsp_agent.server.commands import run_command
 
         _link_cancellation(ls)
@@ -188,23 +186,22 @@ def _make_command(name: str) -> Any:
             # pygls runs commands as an inner task whose cancellation it never answers:
             # turn it into the LSP error so the client always gets a reply
             raise JsonRpcRequestCancelled(f"{name} was cancelled.") from None
-        except ValueError as exc:
-            if type(exc).__name__ == "InvalidArguments":
-                raise JsonRpcInvalidParams(f"{name}: {exc}") from exc
-            raise JsonRpcRequestFailed(f"{name}: {exc}") from exc
         except Exception as exc:  # noqa: BLE001 - the server keeps serving whatever happens
-            message = user_facing(exc)
-            if message is None:
+            error = as_user_error(exc)
+            if error is None:
                 log.exception("command %s failed", name)
-                message = f"internal error: {type(exc).__name__}: {exc}"
-            raise JsonRpcRequestFailed(f"{name}: {message}") from exc
+                raise JsonRpcRequestFailed(
+                    f"{name}: internal error: {type(exc).__name__}: {exc}") from exc
+            if error.lsp_code == LSP_INVALID_PARAMS:
+                raise JsonRpcInvalidParams(f"{name}: {error}") from exc
+            raise JsonRpcRequestFailed(f"{name}: {error}") from exc
 
     handler.__name__ = name.replace(".", "_")
     return handler
 
 
-for _name in COMMANDS:
-    server.command(_name)(_make_command(_name))
+for _command in COMMANDS:
+    server.command(_command.lsp_name)(_make_command(_command.lsp_name))
 
 
 @server.feature(T.TEXT_DOCUMENT_CODE_ACTION,
@@ -225,23 +222,32 @@ def on_code_action_resolve(ls: AgentServer, action: T.CodeAction) -> T.CodeActio
 
 @server.feature(T.TEXT_DOCUMENT_DID_SAVE)
 async def on_did_save(ls: AgentServer, params: T.DidSaveTextDocumentParams) -> None:
-    from lsp_agent.server.commands import files_changed
-
     await files_changed(ls, [params.text_document.uri])
 
 
 @server.feature(T.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 async def on_watched(ls: AgentServer, params: T.DidChangeWatchedFilesParams) -> None:
-    from lsp_agent.server.commands import files_changed
-
     await files_changed(ls, [c.uri for c in params.changes])
+
+
+async def files_changed(ls: AgentServer, uris: list[str]) -> None:
+    """Keep each open workspace's code index current after saves, renames and deletions."""
+    if ls._agents is None:
+        return
+    by_service: dict[Any, list[Path]] = {}
+    for uri in uris:
+        path = uri_to_path(uri)
+        service = ls.agents.owner_of(path)
+        if service is not None:
+            by_service.setdefault(service, []).append(path)
+    for service, paths in by_service.items():
+        await service.files_changed(paths)
 
 
 @server.feature(T.SHUTDOWN)
 def on_shutdown(ls: AgentServer, _params: Any) -> None:
-    from lsp_agent.server.commands import shutdown
-
-    shutdown(ls)
+    if ls._agents is not None:
+        ls._agents.close()
 
 
 def serve(tcp: str | None = None) -> None:

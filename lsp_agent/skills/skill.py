@@ -14,6 +14,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field
 
+from lsp_agent.errors import LspAgentError
+
 SKILL_FILE = "SKILL.md"
 MAX_NAME = 64
 MAX_DESCRIPTION = 1024
@@ -30,7 +32,7 @@ _FRONTMATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*(?:\r?\n|\Z)", re.
 SkillSource = Literal["project", "user", "claude"]
 
 
-class SkillError(ValueError):
+class SkillError(LspAgentError, ValueError):
     """A SKILL.md that cannot be read at all (no frontmatter, bad YAML, not a mapping)."""
 
 

@@ -9,21 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
+from lsp_agent.config import PermissionMode
+from lsp_agent.errors import LspAgentError
 
-class ToolError(Exception):
+
+class ToolError(LspAgentError):
     """A failure the model should read and can act on (bad path, no match, refused...)."""
-
-
-class PermissionMode(StrEnum):
-    """How much the user lets the agent do without asking."""
-
-    ASK = "ask"  # edits and shell commands need approval
-    ACCEPT_EDITS = "accept-edits"  # edits go through, shell commands need approval
-    AUTO = "auto"  # nothing needs approval
 
 
 #: The permission modes in which an edit, or a shell command, must be approved first.

@@ -7,8 +7,10 @@ from typing import Protocol
 
 import numpy as np
 
+from lsp_agent.errors import LspAgentError
 
-class EmbedderUnavailable(RuntimeError):
+
+class EmbedderUnavailable(LspAgentError):
     """The embedder cannot load (missing model file, missing key, bad name). Says what to do."""
 
 

@@ -1,0 +1,196 @@
+"""One handler per command: call the service, describe the result once (data + document).
+
+Handlers never touch memory, the agent or learning directly: only `AgentService` methods.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lsp_agent.commands import arguments as A
+from lsp_agent.commands import views as V
+from lsp_agent.commands.spec import Io, Result
+from lsp_agent.errors import ApprovalRefused, UsageError
+from lsp_agent.render import Para, doc
+
+if TYPE_CHECKING:
+    from lsp_agent.service import AgentService
+
+
+async def status(svc: AgentService, _args: A.StatusArgs, _io: Io) -> Result:
+    st = await svc.status()
+    return Result(st.model_dump(), V.status_doc(st))
+
+
+async def init(svc: AgentService, args: A.InitArgs, io: Io) -> Result:
+    async with io.progress("lsp-agent: Init workspace") as report:
+        embedding = ("background" if io.lives_on else "detached") if args.background else (
+            "background" if io.lives_on else "wait")
+        got = await svc.init(depth=args.depth, progress=report, on_event=io.events(None),
+                             embedding=embedding)
+    return Result(got.model_dump(), V.init_doc(svc.workspace.name, got))
+
+
+async def index(svc: AgentService, args: A.IndexArgs, io: Io) -> Result:
+    async with io.progress("lsp-agent: Index code") as report:
+        got = await svc.index(embed_only=args.embed_only, progress=report)
+    return Result(got, doc(Para(f"Code index up to date; {got['embedded']} chunks embedded.")))
+
+
+async def remember(svc: AgentService, args: A.RememberArgs, io: Io) -> Result:
+    async with io.progress("lsp-agent: Remember"):
+        got = await svc.remember(args.text, args.block, on_event=io.events(None))
+    return Result(got.model_dump(), V.remembered_doc(got))
+
+
+async def search(svc: AgentService, args: A.SearchArgs, _io: Io) -> Result:
+    hits = await svc.search(args.query, kind=args.kind, limit=args.limit, mode=args.mode)
+    return Result({"results": hits}, V.hits_doc(args.query, hits))
+
+
+def _editor_context(ctx: A.AskContext | None) -> str:
+    if ctx is None or not (ctx.text or ctx.uri):
+        return ""
+    where = ctx.uri or ""
+    if ctx.range:
+        where += f" line {ctx.range.get('start', {}).get('line', 0) + 1}"
+    if ctx.text:
+        return f"Context from the editor ({where}):\n```\n{ctx.text}\n```"
+    return f"The user is looking at {where}."
+
+
+async def ask(svc: AgentService, args: A.AskArgs, io: Io) -> Result:
+    async with io.progress("lsp-agent: Ask") as report:
+        sink = io.events(args.conversation_id)
+
+        def on_event(event: dict[str, object]) -> None:
+            sink(event)
+            if event.get("type") in ("tool_call", "thinking"):
+                report(str(event.get("text", ""))[:100], None)
+
+        got = await svc.ask(args.prompt, conversation_id=args.conversation_id,
+                            editor_context=_editor_context(args.context), on_event=on_event)
+    return Result(got.model_dump(), doc(V.reply(got.reply)))
+
+
+async def reflect(svc: AgentService, _args: A.ReflectArgs, io: Io) -> Result:
+    async with io.progress("lsp-agent: Reflect") as report:
+        report("Reviewing recent conversations", 10)
+        got = await svc.reflect(on_event=io.events(None))
+    return Result(got.model_dump(), V.reflect_doc(got))
+
+
+async def learn_skill(svc: AgentService, args: A.LearnSkillArgs, io: Io) -> Result:
+    async with io.progress("lsp-agent: Learn skill") as report:
+        report("Distilling the material", 10)
+        proposal = await svc.propose_skill(name=args.name, conversation_id=args.conversation_id,
+                                           text=args.text)
+    skill = proposal.skill
+    if not await io.confirm(f"Save skill {skill.name} to {skill.path}?", proposal.text,
+                            edit_follows=True):
+        raise ApprovalRefused(f"Skill {skill.name} was not saved (not confirmed): {skill.path}")
+    applied = await svc.save_skill(proposal)
+    data = {"name": skill.name, "path": str(skill.path), "applied": applied,
+            "version": skill.metadata.get("version", "1"), "description": skill.description}
+    verb = "saved" if applied else "proposed but not applied (refused)"
+    return Result(data, doc(Para(f"{verb}: {skill.path}", strong=f"Skill {skill.name}")))
+
+
+# -- memory blocks ------------------------------------------------------------------------------
+
+
+async def memory_show(svc: AgentService, args: A.MemoryShowArgs, _io: Io) -> Result:
+    blocks = await svc.memory_show(args.label)
+    return Result({"blocks": blocks}, V.blocks_doc(blocks))
+
+
+async def memory_edit(svc: AgentService, args: A.MemoryEditArgs, _io: Io) -> Result:
+    got = await svc.memory_edit(args.label, args.value, args.reason)
+    text = (f"is now version {got.version}." if got.changed
+            else f"already had that value; no new version (still version {got.version}).")
+    return Result(got.model_dump(), doc(Para(text, strong=f"Block {got.label}")))
+
+
+async def memory_create(svc: AgentService, args: A.MemoryCreateArgs, _io: Io) -> Result:
+    block = await svc.memory_create(args.label, description=args.description, value=args.value,
+                                    limit=args.limit, read_only=args.read_only,
+                                    shared=args.shared)
+    return Result(block, doc(Para("created.", strong=f"Block {block['label']}")))
+
+
+async def memory_history(svc: AgentService, args: A.MemoryHistoryArgs, _io: Io) -> Result:
+    versions = await svc.memory_history(args.label)
+    return Result({"label": args.label, "versions": versions},
+                  V.history_doc(args.label, versions))
+
+
+async def memory_revert(svc: AgentService, args: A.MemoryRevertArgs, _io: Io) -> Result:
+    got = await svc.memory_revert(args.label, args.version)
+    text = (f"version {args.version} restored as version {got.version}." if got.changed
+            else f"already holds version {args.version}'s value; nothing changed.")
+    return Result(got.model_dump(), doc(Para(text, strong=f"Block {got.label}:")))
+
+
+# -- archival and export ------------------------------------------------------------------------
+
+
+async def archival_insert(svc: AgentService, args: A.ArchivalInsertArgs, _io: Io) -> Result:
+    got = await svc.archival_insert(args.text, args.tags)
+    text = (f"Inserted passage {got.id}." if got.created
+            else f"Already stored as passage {got.id} (same text and tags); not stored twice.")
+    return Result(got.model_dump(), doc(Para(text)))
+
+
+async def archival_search(svc: AgentService, args: A.ArchivalSearchArgs, _io: Io) -> Result:
+    rows = await svc.archival_search(args.query, tags=args.tags, all_tags=args.all_tags,
+                                     since=args.since, until=args.until, limit=args.limit,
+                                     mode=args.mode)
+    return Result({"results": rows}, V.passages_doc(rows, f"No passages match “{args.query}”."))
+
+
+async def archival_list(svc: AgentService, args: A.ArchivalListArgs, _io: Io) -> Result:
+    rows = await svc.archival_list(tags=args.tags, limit=args.limit)
+    return Result({"passages": rows}, V.passages_doc(rows, "No archival passages."))
+
+
+async def archival_delete(svc: AgentService, args: A.ArchivalDeleteArgs, io: Io) -> Result:
+    passage = await svc.archival_get(args.id)
+    if not await io.confirm(f"Delete archival passage {passage['id']}?", str(passage["content"])):
+        raise ApprovalRefused(f"Passage {passage['id']} was not deleted (not confirmed).")
+    gone = await svc.archival_delete(str(passage["id"]))
+    return Result({"deleted": gone}, doc(Para(f"Deleted passage {gone['id']}.")))
+
+
+async def export(svc: AgentService, args: A.ExportArgs, _io: Io) -> Result:
+    got = await svc.export(args.format, output=args.output, force=args.force)
+    if not got.written:
+        return Result(got.model_dump(), doc(V.reply(got.text)))
+    return Result(got.model_dump(exclude={"text"}), doc(Para(f"Wrote {got.path}")))
+
+
+# -- conversations ------------------------------------------------------------------------------
+
+
+async def conversation_new(svc: AgentService, args: A.ConversationNewArgs, _io: Io) -> Result:
+    conv = await svc.conversation_new(args.title)
+    return Result({"conversation": conv.model_dump()}, V.conversation_doc("New conversation", conv))
+
+
+async def conversation_list(svc: AgentService, _args: A.ConversationListArgs, _io: Io) -> Result:
+    convs = await svc.conversation_list()
+    active = next((c.id for c in convs if c.active), None)
+    return Result({"conversations": [c.model_dump() for c in convs], "active": active},
+                  V.conversations_doc(convs))
+
+
+async def conversation_switch(svc: AgentService, args: A.ConversationSwitchArgs,
+                              _io: Io) -> Result:
+    conv = await svc.conversation_switch(args.id)
+    return Result({"conversation": conv.model_dump()}, V.conversation_doc("Switched to", conv))
+
+
+async def conversation_fork(svc: AgentService, args: A.ConversationForkArgs, _io: Io) -> Result:
+    if args.id is None and not (await svc.conversation_list()):
+        raise UsageError("There is no conversation to fork yet; ask the agent something first.")
+    conv = await svc.conversation_fork(args.id, args.title)
+    return Result({"conversation": conv.model_dump()}, V.conversation_doc("Forked into", conv))

@@ -1,0 +1,151 @@
+"""How each command's result reads: documents for `lsp_agent.render` (markdown or plain)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from lsp_agent.render import Code, Doc, Fields, Heading, Item, Items, Para, Text, doc
+
+if TYPE_CHECKING:
+    from lsp_agent.service import (
+        ConversationView,
+        InitResult,
+        ReflectResult,
+        Remembered,
+        Status,
+    )
+
+Row = Mapping[str, object]
+
+
+def reply(text: str) -> Text:
+    return Text(text or "(no reply)")
+
+
+def status_doc(st: Status) -> Doc:
+    c = st.counts
+    code = f"{c.get('code_chunks', 0)} chunks"
+    if c.get("code_chunks"):
+        code += f", {c.get('code_chunks_embedded', 0)} embedded"
+        if st.embedding_in_background:
+            code += " (embedding in the background)"
+    rows = [("workspace", st.workspace), ("store", st.store),
+            ("memory folder", st.memory_folder), ("embedder", st.embedder),
+            ("model", st.model or "none configured (set LSP_AGENT_MODEL or --model)"),
+            ("permission mode", st.permission_mode), ("state", st.state),
+            ("conversation", st.active_conversation or "none yet"),
+            ("memory", f"{c.get('blocks', 0)} blocks, {c.get('messages', 0)} messages in "
+                       f"{c.get('conversations', 0)} conversations, "
+                       f"{c.get('archival', 0)} archival passages"),
+            ("skills", str(c.get("skills", 0))), ("code index", code)]
+    out = doc(Heading("lsp-agent status"), Fields(tuple(rows)))
+    if st.warnings:
+        out.add(Items(tuple(Item(f"warning: {w}") for w in st.warnings)))
+    return out
+
+
+def init_doc(name: str, got: InitResult) -> Doc:
+    rows = [("facts", f"{got.facts} from the workspace files"),
+            ("blocks updated", ", ".join(got.blocks) or "none (already current)"),
+            ("code index", f"{got.indexed_files} files, {got.index.get('chunks_total', 0)} chunks")]
+    if got.embedded_chunks is not None:
+        rows.append(("embedded", f"{got.embedded_chunks} chunks"))
+    if got.embedding_log:
+        rows.append(("embedding", f"continues in the background (log: {got.embedding_log})"))
+    out = doc(Heading(f"Initialised {name}"), Fields(tuple(rows)))
+    if got.research:
+        out.add(Text(got.research))
+    return out
+
+
+def remembered_doc(got: Remembered) -> Doc:
+    if not got.changed:
+        text = (f"Already in block '{got.block}' (version {got.version}); nothing changed."
+                if got.block else "Nothing was stored.")
+    else:
+        text = f"Remembered in block '{got.block}' (version {got.version})."
+    out = doc(Para(text))
+    if got.reply:
+        out.add(Text(got.reply))
+    return out
+
+
+def hits_doc(query: str, hits: Sequence[Row]) -> Doc:
+    if not hits:
+        return doc(Para(f"No results for “{query}”."))
+    items = []
+    for h in hits:
+        where = ""
+        loc = h.get("location")
+        if isinstance(loc, Mapping):
+            uri = str(loc.get("uri", "")).removeprefix("file://")
+            start = loc.get("range", {}).get("start", {})  # type: ignore[union-attr]
+            where = f"{uri}:{int(start.get('line', 0)) + 1}"
+        snippet = str(h.get("snippet", "")).strip()
+        snippet = "\n".join(snippet.splitlines()[:4])[:400]
+        score = h.get("score")
+        note = f"score {float(score):.3f}" if isinstance(score, int | float) else ""
+        items.append(Item(f"[{h.get('kind')}] {h.get('title')}", where, snippet, note))
+    return doc(Heading(f"Results for “{query}”"), Items(tuple(items), numbered=True))
+
+
+def blocks_doc(blocks: Sequence[Row]) -> Doc:
+    out = Doc()
+    for b in blocks:
+        flags = (", read-only" if b.get("read_only") else "") + (
+            ", shared" if b.get("scope") == "shared" else "")
+        out.add(Heading(f"{b['label']} ({b['chars']}/{b['limit']} chars, v{b['version']}{flags})"),
+                Para(str(b.get("description") or "")), Text(str(b.get("value") or "(empty)")))
+    return out
+
+
+def history_doc(label: str, versions: Sequence[Row]) -> Doc:
+    """Newest first, each version with the unified diff of what it changed."""
+    out = doc(Heading(f"History of {label}"))
+    for v in reversed(versions):
+        when = str(v.get("timestamp", ""))[:19].replace("T", " ")
+        out.add(Para(f"{when} by {v.get('author')}: {v.get('reason')}",
+                     strong=f"v{v.get('version')}"))
+        diff = "\n".join(difflib.unified_diff(
+            str(v.get("old") or "").splitlines(), str(v.get("new") or "").splitlines(),
+            f"{label} v{int(str(v.get('version'))) - 1}", f"{label} v{v.get('version')}",
+            lineterm="", n=1))
+        out.add(Code(diff or "(no change in text)", "diff"))
+    return out
+
+
+def reflect_doc(got: ReflectResult) -> Doc:
+    if not got.changes:
+        return doc(Heading("Reflection"), Para(got.note or "Nothing to change."))
+    return doc(Heading("Reflection"), Items(tuple(
+        Item(str(c.get("block")), note=f"v{c.get('version')}", body=str(c.get("reason", "")))
+        for c in got.changes)))
+
+
+def passages_doc(rows: Sequence[Row], empty: str) -> Doc:
+    if not rows:
+        return doc(Para(empty))
+    items = []
+    for r in rows:
+        tags = ", ".join(str(t) for t in r.get("tags") or [])  # type: ignore[attr-defined]
+        score = r.get("score")
+        note = f"score {score:.3f}" if isinstance(score, float) else ""
+        when = str(r.get("created_at", ""))[:10]
+        items.append(Item(str(r["id"])[:12], f"{when} [{tags}]" if tags else when,
+                          str(r.get("content", "")), note))
+    return doc(Items(tuple(items), numbered=True))
+
+
+def conversation_doc(what: str, conv: ConversationView) -> Doc:
+    return doc(Para(f"{conv.title or '(untitled)'} ({conv.id})", strong=f"{what}:"))
+
+
+def conversations_doc(convs: Sequence[ConversationView]) -> Doc:
+    if not convs:
+        return doc(Para("No conversations yet; `lsp-agent ask` or `conversation new` starts one."))
+    return doc(Heading("Conversations"), Items(tuple(
+        Item(c.title or "(untitled)", c.id,
+             note=f"{c.messages} messages" + (", active" if c.active else ""))
+        for c in convs)))

@@ -1,0 +1,90 @@
+"""The code index as the service runs it: build, embed (now or in the background), counts.
+
+Background embedding is declared state of the workspace's service (`CodeIndexing.thread`),
+started at most once at a time and cancelled when the service closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from lsp_agent.learning import code_index
+from lsp_agent.memory.agent_memory import AgentMemory
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str, "int | None"], None]
+
+
+class IndexCounts(BaseModel):
+    chunks: int = 0
+    embedded: int = 0  # chunks that have a vector (from any embedder)
+    embedding: bool = False  # a background embedding is running
+
+
+class CodeIndexing:
+    def __init__(self, memory: AgentMemory) -> None:
+        self.memory = memory
+        self.thread: threading.Thread | None = None
+        self.cancel_event = threading.Event()
+
+    def exists(self) -> bool:
+        return code_index.code_index_exists(self.memory)
+
+    def build(self, progress: ProgressFn | None = None) -> code_index.IndexReport:
+        return code_index.build_index(self.memory, progress)
+
+    def embed(self, progress: ProgressFn | None = None) -> int:
+        return code_index.embed_pending(self.memory, progress)
+
+    def update(self, paths: list[Path]) -> None:
+        code_index.update_paths(self.memory, paths)
+
+    def counts(self) -> IndexCounts:
+        """Chunk counts read from the table without loading the embedder."""
+        running = self.thread is not None and self.thread.is_alive()
+        if not self.exists():
+            return IndexCounts(embedding=running)
+        table = self.memory.store.db.open_table(code_index.CHUNKS)
+        return IndexCounts(chunks=int(table.count_rows()),
+                           embedded=int(table.count_rows("embedder != ''")), embedding=running)
+
+    def start_background(self) -> threading.Thread:
+        """Embed the code index in a daemon thread; one at a time."""
+        if self.thread is not None and self.thread.is_alive():
+            return self.thread
+        self.cancel_event = threading.Event()
+        cancel = self.cancel_event
+
+        def run() -> None:
+            try:
+                code_index.embed_pending(self.memory, None, cancel)
+            except Exception:  # noqa: BLE001 - full-text search keeps working without vectors
+                log.warning("background embedding failed", exc_info=True)
+
+        self.thread = threading.Thread(target=run, name="lsp-agent-embed", daemon=True)
+        self.thread.start()
+        return self.thread
+
+    def start_detached(self, embedder: str) -> Path:
+        """Embed in a separate `lsp-agent index --embed-only` process that outlives this one
+        (for a face that exits, like the CLI); returns its log file."""
+        log_file = self.memory.memory_folder.parent / "embedding.log"
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "lsp_agent", "index", "--embed-only",
+               "--workspace", str(self.memory.workspace), "--store", self.memory.store_uri,
+               "--embedder", embedder]
+        with open(log_file, "ab") as out:
+            subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                             start_new_session=True)
+        return log_file
+
+    def stop(self) -> None:
+        self.cancel_event.set()

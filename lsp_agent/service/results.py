@@ -1,0 +1,86 @@
+"""What the service's use cases return: typed, JSON-ready results (the `data` of every face)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lsp_agent.skills.skill import Skill
+
+#: One search result across kinds (docs/protocol.md `Hit`): kind, id, title, snippet, score...
+Hit = dict[str, object]
+
+
+class Status(BaseModel):
+    workspace: str
+    store: str
+    memory_folder: str
+    embedder: str
+    model: str
+    state: str
+    permission_mode: str
+    active_conversation: str
+    counts: dict[str, int]
+    embedding_in_background: bool = False
+    warnings: list[str] = Field(default_factory=list)
+
+
+class Remembered(BaseModel):
+    block: str
+    version: int
+    changed: bool
+    mode: str
+    blocks: list[str] = Field(default_factory=list)
+    reply: str = ""
+
+
+class AskResult(BaseModel):
+    reply: str
+    conversation_id: str
+    steps: int
+    stopped: str
+    usage: dict[str, object]
+    tool_calls: list[dict[str, object]] = Field(default_factory=list)
+
+
+class InitResult(BaseModel):
+    blocks: list[str]
+    facts: int
+    indexed_files: int
+    index: dict[str, object]
+    embedded_chunks: int | None = None
+    embedding_log: str = ""  # where a detached embedding process writes
+    research: str = ""
+
+
+class ReflectResult(BaseModel):
+    changes: list[dict[str, object]] = Field(default_factory=list)
+    note: str = ""
+    reply: str = ""
+    conversation_id: str = ""
+
+
+class SkillProposal(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    skill: Skill
+    text: str  # the SKILL.md as it would be written
+
+
+class BlockEdit(BaseModel):
+    label: str
+    version: int
+    changed: bool  # False: the value was already that; no version was written
+
+
+class ArchivalInsert(BaseModel):
+    id: str
+    content: str
+    tags: list[str]
+    created_at: str
+    created: bool  # False: the same passage with the same tags was already stored
+
+
+class Exported(BaseModel):
+    format: str
+    path: str  # "" when written to standard output
+    text: str
+    written: bool
