@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lsp_agent.config import PermissionMode
-from lsp_agent.config import Settings, parse_settings
+from lsp_agent.config import PermissionMode, Settings, parse_settings
 
 
 @pytest.fixture(autouse=True)

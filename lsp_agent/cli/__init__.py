@@ -72,6 +72,10 @@ def _arguments(ns: argparse.Namespace, command: Command) -> Args:
               if n not in FACE_FIELDS and hasattr(ns, n)}
     _stdin_fields(ns, command, values)
     values = {k: v for k, v in values.items() if v is not None}
+    for name, field in command.args.model_fields.items():  # relative to where the user is
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        if extra.get("path") and values.get(name) not in (None, "-"):
+            values[name] = str(Path(values[name]).expanduser().resolve())
     try:
         return command.args.model_validate(values)
     except ValidationError as exc:

@@ -212,7 +212,7 @@ class ArchivalDeleteArgs(Args):
 class ExportArgs(Args):
     format: Literal["agents-md", "claude-md"] = positional(description="agents-md or claude-md")
     output: str | None = option(None, "file to write ('-': standard output; default: "
-                                "AGENTS.md / CLAUDE.md in the workspace)")
+                                "AGENTS.md / CLAUDE.md in the workspace)", path=True)
     force: bool = option(False, "overwrite a file lsp-agent did not write")
 
 

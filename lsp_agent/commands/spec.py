@@ -58,7 +58,8 @@ Handler = Callable[["AgentService", Any, Io], Coroutine[Any, Any, Result]]
 @dataclass(frozen=True)
 class Command:
     """One command. `name` is its LSP name after `lspAgent.`; `cli` its words on the command
-    line; `reads_only` commands start no background work (and never load the embedder)."""
+    line; `reads_only` commands start no background work, so they load the embedder only when
+    their query needs a vector (never for blocks, skills, history or lists)."""
 
     name: str
     cli: tuple[str, ...]

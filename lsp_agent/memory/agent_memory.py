@@ -144,7 +144,7 @@ class AgentMemory:
             "workspace": str(self.workspace),
             "store": self.store_uri,
             "memory_folder": str(self.memory_folder),
-            "embedder": self.store.embedder_name or "none (full-text search only)",
+            "embedder": self.store.describe_embedder(),
             "counts": counts,
             "warnings": list(self.store.warnings),
         }

@@ -213,8 +213,18 @@ class MemoryStore:
     def embedder_name(self) -> str:
         return self.embedder.name if self.embedder is not None else ""
 
+    def describe_embedder(self) -> str:
+        """The embedder for status lines, without loading it (a read-only command never does)."""
+        if self._embedder_loaded:
+            return self.embedder_name or "none (full-text search only)"
+        if self.embedder_spec in ("none", ""):
+            return "none (full-text search only)"
+        return f"{self.embedder_spec} (loaded on first use)"
+
     @property
     def dim(self) -> int:
+        if not self._embedder_loaded and self.embedder_spec == "default":
+            return S.DEFAULT_DIM  # the bundled model's width: creating a store need not load it
         if self.embedder is not None:
             return int(self.embedder.dim)
         return S.DEFAULT_DIM

@@ -65,7 +65,7 @@ class LspToolHost:
     async def apply_edit(self, path: Path, new_text: str, description: str) -> bool:
         caps = self.server.client_capabilities
         if not (caps and caps.workspace and caps.workspace.apply_edit):
-            from lsp_agent.agent.tools.files import atomic_write_text
+            from lsp_agent.service import atomic_write_text
 
             await asyncio.to_thread(atomic_write_text, path, new_text)
             return True

@@ -128,7 +128,7 @@ class MemoryOps:
             return Exported(format=fmt, path="", text=text, written=False)
         path = Path(output).expanduser() if output else self.workspace / name
         if not path.is_absolute():
-            path = Path.cwd() / path
+            path = self.workspace / path
 
         def write() -> None:
             if path.exists() and not force:

@@ -6,18 +6,19 @@ Only for developing/testing the Neovim plugin without the real server:
 """
 
 import json
+import os
 import re
 import sys
 import time
 import uuid
 
-COMMANDS = [
-    "lspAgent.init", "lspAgent.remember", "lspAgent.search", "lspAgent.learnSkill",
-    "lspAgent.ask", "lspAgent.reflect", "lspAgent.memory.show", "lspAgent.memory.edit",
-    "lspAgent.memory.history", "lspAgent.memory.revert", "lspAgent.conversation.new",
-    "lspAgent.conversation.list", "lspAgent.conversation.switch", "lspAgent.conversation.fork",
-    "lspAgent.status",
-]
+# The command list comes from the registry (lsp_agent/commands/__init__.py imports nothing but
+# the standard library), so the mock advertises exactly what the real server does;
+# tests/commands/test_registry.py checks that it also answers every one of them.
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")))
+from lsp_agent.commands import COMMANDS as REGISTRY  # noqa: E402
+
+COMMANDS = [c.lsp_name for c in REGISTRY]
 
 inp = sys.stdin.buffer
 out = sys.stdout.buffer
@@ -30,6 +31,8 @@ state = {
     "history": {"project": [], "human": [], "notes": []},
     "conversations": [],
     "active": None,
+    "passages": [],
+    "meta": {},  # label -> description, limit, read_only, scope (blocks made by memory.create)
 }
 
 
@@ -89,8 +92,10 @@ def blocks_view(label=None):
         if label and k != label:
             continue
         v = vs[-1]
-        res.append({"label": k, "description": k, "value": v, "limit": 5000, "read_only": False,
-                    "scope": "agent", "chars": len(v)})
+        meta = state["meta"].get(k, {})
+        res.append({"label": k, "description": meta.get("description", k), "value": v,
+                    "limit": meta.get("limit", 5000), "read_only": meta.get("read_only", False),
+                    "scope": meta.get("scope", "agent"), "chars": len(v)})
     return res
 
 
@@ -217,6 +222,54 @@ def execute(cmd, a):
             reply = "Done." if allowed else "Understood."
             return {"reply": reply, "conversation_id": cid, "steps": 2, "usage": {}}, reply
         return progress("Asking", run)
+    if cmd == "lspAgent.index":
+        return progress("Indexing", lambda: ({"index": {"files_indexed": 1}, "embedded": 0}, "Indexed."))
+    if cmd == "lspAgent.memory.create":
+        if "label" not in a:
+            raise InvalidParams("expected {label: str}")
+        if a["label"] in state["blocks"]:
+            raise ValueError("block " + a["label"] + " exists")
+        state["blocks"][a["label"]] = [a.get("value", "")]
+        state["history"][a["label"]] = []
+        state["meta"][a["label"]] = {"description": a.get("description", ""), "limit": a.get("limit", 5000),
+                                     "read_only": bool(a.get("read_only")),
+                                     "scope": "shared" if a.get("shared") else "agent"}
+        return blocks_view(a["label"])[0], f"Block `{a['label']}` created."
+    if cmd == "lspAgent.archival.insert":
+        if not a.get("text"):
+            raise InvalidParams("expected {text: str}")
+        tags = a.get("tags") or []
+        p = {"id": uuid.uuid4().hex[:12], "content": a["text"], "tags": tags if isinstance(tags, list) else [tags],
+             "created_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00"), "source": "user"}
+        state["passages"].append(p)
+        return dict(p, created=True), f"Inserted passage {p['id']}."
+    if cmd == "lspAgent.archival.search":
+        if "query" not in a:
+            raise InvalidParams("expected {query: str}")
+        words = a["query"].lower().split()
+        rows = [dict(p, score=1.0) for p in state["passages"] if any(w in p["content"].lower() for w in words)]
+        return {"results": rows}, "\n".join(f"- {p['id']}: {p['content']}" for p in rows) or "No passages match."
+    if cmd == "lspAgent.archival.list":
+        rows = list(reversed(state["passages"]))
+        return {"passages": rows}, "\n".join(f"- {p['id']}: {p['content']}" for p in rows) or "No archival passages."
+    if cmd == "lspAgent.archival.delete":
+        p = next(p for p in state["passages"] if p["id"] == a.get("id"))
+        res, _ = call_client("window/showMessageRequest", {"type": 2, "message": "lsp-agent wants to delete archival passage " + p["id"] + ":\n" + p["content"], "actions": [{"title": "Allow"}, {"title": "Always allow"}, {"title": "Deny"}]})
+        if not (isinstance(res, dict) and res.get("title") in ("Allow", "Always allow")):
+            raise ValueError("not deleted (not confirmed)")
+        state["passages"].remove(p)
+        return {"deleted": p}, f"Deleted passage {p['id']}."
+    if cmd == "lspAgent.export":
+        if a.get("format") not in ("agents-md", "claude-md"):
+            raise InvalidParams("expected {format: 'agents-md' | 'claude-md'}")
+        name = "AGENTS.md" if a["format"] == "agents-md" else "CLAUDE.md"
+        text = "\n\n".join(f"## {k}\n\n{v[-1]}" for k, v in state["blocks"].items())
+        if a.get("output") == "-":
+            return {"format": a["format"], "path": "", "text": text, "written": False}, text
+        path = a.get("output") or os.path.join(state["root"] or ".", name)
+        with open(path, "w") as f:
+            f.write(text)
+        return {"format": a["format"], "path": path, "written": True}, f"Wrote {path}"
     if cmd == "lspAgent.conversation.new":
         return {"conversation": conv_view(new_conv(a.get("title")))}, "New conversation."
     if cmd == "lspAgent.conversation.list":

@@ -694,14 +694,56 @@ test(":checkhealth lsp_agent", function()
   vim.cmd("bwipeout!")
 end)
 
+test(":LspAgent create / archival insert, list, search, delete / export / index", function()
+  local block = run("LspAgent create e2e_facts limit=300 Facts the e2e test stores", "lspAgent.memory.create")
+  check(block.label == "e2e_facts" and block.limit == 300, "block created with its limit", block)
+  check(tostring(block.description):find("Facts the e2e test stores", 1, true), "description", block)
+
+  local passage = run("LspAgent archival insert tag=e2e,zebra The OSPREY passage of the e2e test", "lspAgent.archival.insert")
+  check(type(passage.id) == "string" and passage.id ~= "", "passage id", passage)
+  check(vim.tbl_contains(passage.tags or {}, "e2e") and vim.tbl_contains(passage.tags or {}, "zebra"), "tags sent as a list", passage)
+  local function has(rows, id)
+    return find(rows, function(p)
+      return p.id == id
+    end) ~= nil
+  end
+  local listed = run("LspAgent archival list tag=e2e limit=5", "lspAgent.archival.list")
+  check(has(listed.passages, passage.id), "listed", listed)
+  local found = run("LspAgent archival search mode=text OSPREY", "lspAgent.archival.search")
+  check(has(found.results, passage.id), "found", found)
+  local ids = commands.complete("", "LspAgent archival delete ", 25)
+  check(vim.tbl_contains(ids, passage.id), "passage ids complete", ids)
+
+  local before_choice = approval_choice
+  approval_choice = "Allow"
+  local deleted = run("LspAgent archival delete " .. passage.id, "lspAgent.archival.delete")
+  approval_choice = before_choice
+  check(type(deleted.deleted) == "table" and deleted.deleted.id == passage.id, "deleted after approval", deleted)
+  listed = run("LspAgent archival list", "lspAgent.archival.list")
+  check(not has(listed.passages, passage.id), "gone", listed)
+
+  local shown = run("LspAgent export agents-md output=-", "lspAgent.export")
+  check(shown.written == false and type(shown.text) == "string" and shown.text ~= "", "export to the float", shown)
+  local path = tmp .. "/EXPORTED.md"
+  local wrote = run("LspAgent export claude-md output=" .. path, "lspAgent.export")
+  check(wrote.written == true and vim.fn.filereadable(path) == 1, "export written", wrote)
+
+  local indexed = run("LspAgent index embed-only", "lspAgent.index")
+  check(type(indexed.embedded) == "number", "index embedded count", indexed)
+end)
+
 test("completion of subcommands, conversation verbs and block labels", function()
   local c = commands.complete("", "LspAgent ", 9)
-  for _, s in ipairs({ "init", "remember", "search", "learn-skill", "ask", "reflect", "memory", "history", "edit", "revert", "status", "conversation" }) do
+  for _, s in ipairs({ "init", "remember", "search", "learn-skill", "ask", "reflect", "memory", "history", "edit", "revert", "status", "conversation", "create", "archival", "export", "index" }) do
     check(vim.tbl_contains(c, s), "completes " .. s, c)
   end
   check(vim.deep_equal(commands.complete("re", "LspAgent re", 11), { "reflect", "remember", "revert" }), "prefix filter", commands.complete("re", "LspAgent re", 11))
   local conv = commands.complete("", "'<,'>LspAgent conversation ", 27)
   check(vim.deep_equal(conv, { "new", "list", "switch", "fork" }), "conversation verbs", conv)
+  local arch = commands.complete("", "LspAgent archival ", 18)
+  check(vim.deep_equal(arch, { "insert", "search", "list", "delete" }), "archival verbs", arch)
+  local formats = commands.complete("", "LspAgent export ", 16)
+  check(vim.deep_equal(formats, { "agents-md", "claude-md" }), "export formats", formats)
   local labels = commands.complete("", "LspAgent history ", 17)
   check(vim.tbl_contains(labels, remembered_label), "block labels", labels)
 end)
@@ -780,6 +822,7 @@ local BLOCK = { "label", "description", "value", "limit", "read_only", "scope", 
 local VERSION = { "version", "author", "timestamp", "reason", "old", "new" }
 local CONVERSATION = { "id", "title", "created_at", "updated_at", "messages", "active" }
 local HIT = { "kind", "id", "title", "snippet", "score" }
+local PASSAGE = { "id", "content", "tags", "created_at", "source" }
 local SHAPES = {
   ["lspAgent.init"] = { keys = { "blocks", "facts", "indexed_files" } },
   ["lspAgent.remember"] = { keys = { "block", "version" } },
@@ -795,6 +838,13 @@ local SHAPES = {
   ["lspAgent.conversation.switch"] = { keys = { "conversation" }, obj = { conversation = CONVERSATION } },
   ["lspAgent.conversation.fork"] = { keys = { "conversation" }, obj = { conversation = CONVERSATION } },
   ["lspAgent.conversation.list"] = { keys = { "conversations", "active" }, list = { conversations = CONVERSATION } },
+  ["lspAgent.memory.create"] = { keys = BLOCK },
+  ["lspAgent.archival.insert"] = { keys = { "id", "content", "tags", "created_at", "created" } },
+  ["lspAgent.archival.search"] = { keys = { "results" }, list = { results = { "id", "content", "tags", "created_at", "source", "score" } } },
+  ["lspAgent.archival.list"] = { keys = { "passages" }, list = { passages = PASSAGE } },
+  ["lspAgent.archival.delete"] = { keys = { "deleted" }, obj = { deleted = PASSAGE } },
+  ["lspAgent.export"] = { keys = { "format", "path", "written" } },
+  ["lspAgent.index"] = { keys = { "embedded" } },
   ["lspAgent.status"] = { keys = { "workspace", "store", "model", "embedder", "state", "counts" },
     obj = { counts = { "blocks", "messages", "archival", "skills", "code_chunks" } } },
 }

@@ -62,6 +62,19 @@ local function parse_opts(rest, allowed)
   return opts, vim.trim(rest)
 end
 
+local function truthy(v)
+  return v == "true" or v == "1" or v == "yes" or v == "on"
+end
+
+-- "a,b" -> { "a", "b" } (nil when empty).
+local function tag_list(v)
+  if not v or v == "" then
+    return nil
+  end
+  local tags = vim.split(v, ",", { trimempty = true })
+  return #tags > 0 and tags or nil
+end
+
 local function input(prompt, default, cb)
   vim.ui.input({ prompt = prompt, default = default }, function(value)
     if value == nil then
@@ -329,6 +342,161 @@ S.revert = function(rest)
   end, "Revert memory block: ")
 end
 
+-- :[range]LspAgent create {label} [limit=N] [read_only=true] [shared=true] [description]
+-- The selection, if any, becomes the block's first value.
+S.create = function(rest, cmd_opts)
+  local label, after = (rest or ""):match("^%s*(%S*)%s*(.-)%s*$")
+  local opts, description = parse_opts(after, { limit = true, read_only = true, shared = true })
+  local sel = M.selection(cmd_opts)
+  local function send(l)
+    if l == "" then
+      return
+    end
+    local args = { label = l }
+    if description ~= "" then
+      args.description = description
+    end
+    if sel and sel.text ~= "" then
+      args.value = sel.text
+    end
+    if opts.limit then
+      args.limit = tonumber(opts.limit)
+    end
+    if opts.read_only then
+      args.read_only = truthy(opts.read_only)
+    end
+    if opts.shared then
+      args.shared = truthy(opts.shared)
+    end
+    agent.execute("lspAgent.memory.create", args)
+  end
+  if label ~= "" then
+    return send(label)
+  end
+  input("New memory block label: ", nil, send)
+end
+
+-- Picks an archival passage id (from args or via vim.ui.select), then calls cb(id).
+local function with_passage(id, cb, prompt)
+  if id and id ~= "" then
+    return cb(id)
+  end
+  agent.execute("lspAgent.archival.list", {}, {
+    render = false,
+    on_result = function(result)
+      local passages = (type(result.data) == "table" and result.data.passages) or {}
+      if #passages == 0 then
+        vim.notify("lsp-agent: no archival passages", vim.log.levels.WARN)
+        return
+      end
+      vim.ui.select(passages, {
+        prompt = prompt or "Passage: ",
+        format_item = function(p)
+          local text = tostring(p.content or ""):gsub("%s+", " ")
+          return string.format("%s  %s", tostring(p.id), text:sub(1, 60))
+        end,
+      }, function(choice)
+        if choice then
+          cb(tostring(choice.id))
+        end
+      end)
+    end,
+  })
+end
+
+local archival = {}
+-- insert [tag=a,b] [text]  (or the selection, or asks)
+archival.insert = function(rest, cmd_opts)
+  local opts, text = parse_opts(rest, { tag = true })
+  local function send(t)
+    if t == "" then
+      return
+    end
+    agent.execute("lspAgent.archival.insert", { text = t, tags = tag_list(opts.tag) })
+  end
+  if text ~= "" then
+    return send(text)
+  end
+  local sel = M.selection(cmd_opts)
+  if sel and sel.text ~= "" then
+    return send(sel.text)
+  end
+  input("Archival passage: ", nil, send)
+end
+-- search [tag=a,b] [all_tags=true] [since=DATE] [until=DATE] [limit=N] [mode=MODE] [query]
+archival.search = function(rest)
+  local opts, query = parse_opts(rest, { tag = true, all_tags = true, since = true, ["until"] = true, limit = true, mode = true })
+  local function send(q)
+    if q == "" then
+      return
+    end
+    local args = { query = q, tags = tag_list(opts.tag), since = opts.since, ["until"] = opts["until"], mode = opts.mode }
+    if opts.all_tags then
+      args.all_tags = truthy(opts.all_tags)
+    end
+    if opts.limit then
+      args.limit = tonumber(opts.limit)
+    end
+    agent.execute("lspAgent.archival.search", args)
+  end
+  if query ~= "" then
+    return send(query)
+  end
+  input("Search archival memory: ", vim.fn.expand("<cword>"), send)
+end
+-- list [tag=a,b] [limit=N]
+archival.list = function(rest)
+  local opts = parse_opts(rest, { tag = true, limit = true })
+  agent.execute("lspAgent.archival.list", { tags = tag_list(opts.tag), limit = tonumber(opts.limit or "") })
+end
+-- delete [id]  (the server asks for confirmation)
+archival.delete = function(rest)
+  with_passage(vim.trim(rest or ""), function(id)
+    agent.execute("lspAgent.archival.delete", { id = id })
+  end, "Delete passage: ")
+end
+M.archival_subcommands = archival
+
+S.archival = function(rest, cmd_opts)
+  local sub, args = (rest or ""):match("^%s*(%S*)%s*(.-)%s*$")
+  if sub == "" then
+    sub = "list"
+  end
+  local fn = archival[sub]
+  if not fn then
+    vim.notify("lsp-agent: unknown archival subcommand " .. sub .. " (insert, search, list, delete)", vim.log.levels.ERROR)
+    return
+  end
+  fn(args, cmd_opts)
+end
+
+-- :LspAgent export [agents-md|claude-md] [output=PATH] [force=true]
+S.export = function(rest)
+  local format, after = (rest or ""):match("^%s*(%S*)%s*(.-)%s*$")
+  local opts = parse_opts(after, { output = true, force = true })
+  local function send(f)
+    local args = { format = f, output = opts.output }
+    if opts.force then
+      args.force = truthy(opts.force)
+    end
+    agent.execute("lspAgent.export", args)
+  end
+  if format ~= "" then
+    return send(format)
+  end
+  vim.ui.select({ "agents-md", "claude-md" }, { prompt = "Export memory as: " }, function(choice)
+    if choice then
+      send(choice)
+    end
+  end)
+end
+
+-- :LspAgent index [embed-only]
+S.index = function(rest)
+  local embed_only = vim.trim(rest or "") == "embed-only"
+  agent.execute("lspAgent.index", embed_only and { embed_only = true } or {})
+end
+
 local conversation = {}
 conversation.new = function(rest)
   local title = vim.trim(rest or "")
@@ -370,11 +538,15 @@ S.cancel = function()
 end
 
 M.order = {
+  "archival",
   "ask",
   "cancel",
   "conversation",
+  "create",
   "edit",
+  "export",
   "history",
+  "index",
   "init",
   "learn-skill",
   "log",
@@ -434,6 +606,32 @@ function M.complete(arglead, cmdline, cursorpos)
     elseif n == 3 and (words[2] == "switch" or words[2] == "fork") then
       return filter(agent.conversation_ids(), arglead)
     end
+  elseif sub == "archival" then
+    if n == 2 then
+      return filter({ "insert", "search", "list", "delete" }, arglead)
+    elseif words[2] == "delete" and n == 3 then
+      local result = agent.execute_sync("lspAgent.archival.list", {}, 500)
+      local ids = {}
+      for _, p in ipairs((result and type(result.data) == "table" and result.data.passages) or {}) do
+        table.insert(ids, tostring(p.id))
+      end
+      return filter(ids, arglead)
+    elseif words[2] == "search" then
+      return filter({ "tag=", "all_tags=true", "since=", "until=", "limit=", "mode=hybrid", "mode=vector", "mode=text" }, arglead)
+    elseif words[2] == "list" then
+      return filter({ "tag=", "limit=" }, arglead)
+    elseif words[2] == "insert" then
+      return filter({ "tag=" }, arglead)
+    end
+  elseif sub == "export" then
+    if n == 2 then
+      return filter({ "agents-md", "claude-md" }, arglead)
+    end
+    return filter({ "output=", "force=true" }, arglead)
+  elseif sub == "index" and n == 2 then
+    return filter({ "embed-only" }, arglead)
+  elseif sub == "create" and n >= 3 then
+    return filter({ "limit=", "read_only=true", "shared=true" }, arglead)
   elseif (sub == "memory" or sub == "history" or sub == "edit" or sub == "revert") and n == 2 then
     return filter(agent.block_labels(), arglead)
   elseif sub == "search" then
