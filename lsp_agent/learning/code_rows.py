@@ -200,25 +200,6 @@ def relative(root: Path, path: Path) -> str | None:
     return rel.as_posix() if rel.parts else None
 
 
-def _classify_one(root: Path, rel: str) -> wf.FileEntry | wf.SkippedFile | None:
-    """The walker's verdict on one file, or None when it is ignored (gitignore, tool dir)."""
-    parts = rel.split("/")
-    rules = wf._root_rules(root)
-    for i, name in enumerate(parts[:-1]):
-        rel_dir = "/".join(parts[: i + 1])
-        if wf._is_skipped_dir(name) or rules.ignored(rel_dir, True):
-            return None
-        rules = rules.with_dir(str(root / rel_dir), rel_dir)
-    if rules.ignored(rel, False):
-        return None
-    path = root / rel
-    if path.is_symlink():
-        target = os.path.realpath(path)
-        if not target.startswith(str(root) + os.sep):
-            return wf.SkippedFile(path, rel, "symlink outside workspace")
-    return wf._classify(path, rel, parts[-1], 1_000_000)
-
-
 def classify_paths(
     root: Path, rels: list[str], known: dict[str, Any], all_known: Callable[[], Iterable[str]],
 ) -> tuple[list[wf.FileEntry], list[str], list[wf.SkippedFile]]:
@@ -245,7 +226,7 @@ def classify_paths(
             if rel not in known:  # maybe a deleted directory
                 gone.update(p for p in all_known() if p.startswith(rel + "/"))
         else:
-            verdict = _classify_one(root, rel)
+            verdict = wf.classify_file(root, rel)
             if isinstance(verdict, wf.FileEntry):
                 entries[rel] = verdict
             else:
