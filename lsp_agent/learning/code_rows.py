@@ -1,7 +1,7 @@
-"""Rows of the codebase index: table schemas, file -> chunk rows, search text, and hits.
+"""Rows of the codebase index: file -> chunk rows, search text, and hits.
 
-Kept apart from `code_index` so that chunking worker processes import only this (no LanceDB),
-and so that what a row holds, and why, reads in one place.
+Kept apart from `code_index` so that chunking worker processes import only this (no LanceDB).
+The rows' tables belong to the store: their schemas are in memory/schema.py.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 from lsp_agent.learning import workspace_files as wf
 from lsp_agent.learning.chunker import chunk_file
 
@@ -31,30 +29,6 @@ Progress = Callable[[str, "int | None"], None]  # message, percent (None: unknow
 MAX_EMBED_CHARS = 1500  # the embedder truncates at ~256 tokens anyway; less to tokenise
 SNIPPET_LINES = 6
 SNIPPET_CHARS = 400
-
-FILES_SCHEMA = pa.schema(
-    [("path", pa.string()), ("hash", pa.string()), ("size", pa.int64()),
-     ("mtime", pa.int64()), ("chunks", pa.int32())]
-)
-
-
-def chunks_schema(dim: int) -> pa.Schema:
-    return pa.schema(
-        [
-            ("id", pa.string()),
-            ("path", pa.string()),  # workspace-relative, POSIX
-            ("start_line", pa.int32()),  # 1-based, inclusive
-            ("end_line", pa.int32()),
-            ("kind", pa.string()),
-            ("symbol", pa.string()),
-            ("language", pa.string()),
-            ("text", pa.string()),
-            ("search_text", pa.string()),
-            ("file_hash", pa.string()),
-            pa.field("vector", pa.list_(pa.float32(), dim), nullable=True),
-            ("embedder", pa.string()),  # "" until embedded
-        ]
-    )
 
 
 # -- files to rows (runs in worker processes) ----------------------------------------------------
