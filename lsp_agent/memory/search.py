@@ -1,6 +1,6 @@
 """Hybrid search over a LanceDB table: native full-text index + vector search, fused by
 normalised scores (convex) or weighted reciprocal rank fusion (RRF). Each hit keeps its text
-and vector ranks. The indexes themselves are kept by index_upkeep.py (re-exported here).
+and vector ranks. The indexes themselves are kept by index_upkeep.py.
 """
 
 from __future__ import annotations
@@ -12,21 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from lsp_agent.memory.index_upkeep import (  # noqa: F401 - re-exported for callers
-    FTS_SETTINGS,
+from lsp_agent.memory.index_upkeep import (
     MAINTAINER,
-    SCALAR_INDEX_COLUMNS,
-    VECTOR_INDEX_DIMS_PER_SUBVECTOR,
-    VECTOR_INDEX_MIN_ROWS,
-    WAIT_FOR_FOLDS_BELOW_ROWS,
-    Maintainer,
-    _has_fts,
-    _has_vector,
-    ensure_fts_index,
-    has_fts_index,
+    fts_index_in,
     has_vector_index,
     indices,
-    maintain,
+    vector_index_in,
 )
 
 log = logging.getLogger(__name__)
@@ -255,10 +246,10 @@ def search_table(
                     vector_distance=r.get("_distance")) for i, r in enumerate(vec_rows[:limit], 1)]
     present = indices(table)
     extra_cols = [(col, weight) for col, weight in fusion.extra_text
-                  if weight > 0 and _has_fts(present, col)]
+                  if weight > 0 and fts_index_in(present, col)]
     ex = _executor()
     vec_f = ex.submit(vector_search, table, vector, where=where, limit=pool, columns=columns,
-                      indexed=_has_vector(present))
+                      indexed=vector_index_in(present))
     extra_f = [(col, weight, ex.submit(text_search, table, query, column=col, where=where,
                                        limit=pool, columns=columns))
                for col, weight in extra_cols]
