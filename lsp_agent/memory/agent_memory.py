@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ from lsp_agent.memory.mirror import Mirror
 from lsp_agent.memory.recall import RecallMemory
 from lsp_agent.memory.search import Mode
 from lsp_agent.memory.store import MemoryStore
+from lsp_agent.memory.terms import best_line, query_terms, term_score, visible
 from lsp_agent.paths import (
     ENV_STORE,
     agent_home,
@@ -32,6 +32,7 @@ from lsp_agent.paths import (
 Kind = Literal["all", "messages", "archival", "blocks", "skills", "code"]
 KINDS: tuple[str, ...] = ("all", "messages", "archival", "blocks", "skills", "code")
 SearchSource = Callable[[str, int], list[dict[str, Any]]]
+BLOCK_NAME_WEIGHT = 0.5  # a term in a block's label or description, beside one in its value
 
 
 class AgentMemory:
@@ -115,21 +116,18 @@ class AgentMemory:
         return sorted(fused.values(), key=lambda h: -h["score"])[:limit]
 
     def _block_hits(self, query: str, limit: int) -> list[dict[str, Any]]:
-        terms = {t for t in re.findall(r"\w+", query.lower()) if len(t) > 1}
+        """Blocks whose value holds the query's terms (stop words and HTML comments left out;
+        a label or description alone never matches, so an empty block never does)."""
+        terms = query_terms(query)
         hits: list[dict[str, Any]] = []
         for block in self.blocks.list():
-            text = f"{block.label} {block.description}\n{block.value}"
-            words = re.findall(r"\w+", text.lower())
-            if not words or not terms:
-                continue
-            matched = sum(1 for t in terms if any(w.startswith(t) for w in words))
-            if not matched:
-                continue
-            line = next((ln for ln in block.value.splitlines()
-                         if any(t in ln.lower() for t in terms)), block.value[:200])
-            hits.append({"kind": "block", "id": block.label, "label": block.label,
-                         "title": f"Memory block: {block.label}", "snippet": line.strip()[:300],
-                         "score": matched / len(terms)})
+            value = visible(block.value)
+            score = term_score(terms, value, name=f"{block.label} {block.description}",
+                               name_weight=BLOCK_NAME_WEIGHT)
+            if score:
+                hits.append({"kind": "block", "id": block.label, "label": block.label,
+                             "title": f"Memory block: {block.label}",
+                             "snippet": best_line(terms, value)[:300], "score": round(score, 6)})
         return sorted(hits, key=lambda h: -h["score"])[:limit]
 
     def status(self) -> dict[str, Any]:
