@@ -374,7 +374,10 @@ _COLUMNS = ["id", "path", "start_line", "end_line", "kind", "symbol", "text"]
 
 def search_code(memory: Any, query: str, limit: int = 10,
                 mode: Mode = "hybrid") -> list[dict[str, Any]]:
-    """Code hits (docs/protocol.md `Hit`, kind "code") best first; [] before the first init."""
+    """Code hits (docs/protocol.md `Hit`, kind "code") best first; [] before the first init.
+
+    `mode` as for memory search: vector mode without an embedder searches full text.
+    """
     memory = _memory(memory)
     idx = _open(memory.store, create=False)
     if idx is None or not query.strip():
@@ -383,6 +386,7 @@ def search_code(memory: Any, query: str, limit: int = 10,
     hits = search_table(idx.chunks, R.expand_query(query), vector, mode=mode,
                         limit=max(3 * limit, 30), text_column="search_text", columns=_COLUMNS)
     # The definition of a searched name beats code that merely mentions it often.
-    ranked = sorted(hits, key=lambda h: (-R.name_tier(h.row["symbol"], query), -h.score))
-    return [R.hit(memory.workspace, h.row, query, h.score, h.text_rank, h.vector_rank)
-            for h in ranked[:limit]]
+    scored = [(R.ranked_score(R.name_tier(h.row["symbol"], query), h.score), h) for h in hits]
+    scored.sort(key=lambda pair: -pair[0])
+    return [R.hit(memory.workspace, h.row, query, score, h.text_rank, h.vector_rank)
+            for score, h in scored[:limit]]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import re
 import time
@@ -159,6 +160,12 @@ def name_tier(symbol: str, query: str) -> int:
         if len(words) <= 4 and set(words) <= set(split_identifier(name)):
             tier = 1
     return tier
+
+
+def ranked_score(tier: int, score: float) -> float:
+    """The score a code hit reports, in the order hits are ranked: its name tier (0-2) plus its
+    search score squashed into (0, 1) (full-text, vector and fused scores have any range)."""
+    return tier + 0.5 + math.atan(score) / math.pi
 
 
 # -- single paths (editor events) ----------------------------------------------------------------

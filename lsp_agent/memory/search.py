@@ -137,15 +137,20 @@ def _normalised(values: list[float]) -> list[float]:
     return [(v - lo) / (hi - lo) for v in values]
 
 
-def _contributions(rows: list[dict[str, Any]], weight: float, fusion: FusionConfig,
-                   score: str) -> list[float]:
-    """What each row of one retriever's ranked list adds to its fused score."""
+def contributions(rows: list[dict[str, Any]], weight: float, fusion: FusionConfig,
+                  score: str) -> list[float]:
+    """What each row of one ranked list adds to its fused score: `weight / (rrf_k + rank)`,
+    or (convex) `weight` times its `score` field normalised over the list ("_distance": the
+    similarity, min-max scaled; any other: divided by the list's best).
+
+    The one fusion rule: the retrievers of a table (`fuse`) and the kinds of memory
+    (AgentMemory.search) are both fused by it."""
     if fusion.method == "rrf":
         return [weight / (fusion.rrf_k + rank) for rank in range(1, len(rows) + 1)]
     if score == "_distance":
         return [weight * v for v in _normalised([1.0 - float(r.get("_distance") or 0.0)
                                                  for r in rows])]
-    raw = [float(r.get("_score") or 0.0) for r in rows]
+    raw = [float(r.get(score) or 0.0) for r in rows]
     best = max(raw, default=0.0)
     return [weight * (v / best if best > 0 else 1.0) for v in raw]
 
@@ -157,20 +162,20 @@ def fuse(
 ) -> list[Hit]:
     hits: dict[str, Hit] = {}
     for rank, (row, add) in enumerate(
-            zip(text_rows, _contributions(text_rows, fusion.text_weight, fusion, "_score"),
+            zip(text_rows, contributions(text_rows, fusion.text_weight, fusion, "_score"),
                 strict=True), start=1):
         hit = hits.setdefault(row[key], Hit(row=row, score=0.0))
         hit.text_rank, hit.text_score = rank, row.get("_score")
         hit.score += add
     for rank, (row, add) in enumerate(
-            zip(vector_rows, _contributions(vector_rows, fusion.vector_weight, fusion, "_distance"),
+            zip(vector_rows, contributions(vector_rows, fusion.vector_weight, fusion, "_distance"),
                 strict=True), start=1):
         hit = hits.setdefault(row[key], Hit(row=row, score=0.0))
         hit.vector_rank, hit.vector_distance = rank, row.get("_distance")
         hit.score += add
     for column, weight, rows in extra_rows or []:
         for rank, (row, add) in enumerate(
-                zip(rows, _contributions(rows, weight, fusion, "_score"), strict=True), start=1):
+                zip(rows, contributions(rows, weight, fusion, "_score"), strict=True), start=1):
             hit = hits.setdefault(row[key], Hit(row=row, score=0.0))
             hit.extra[f"{column}_rank"] = rank
             hit.score += add
