@@ -25,9 +25,9 @@ def main() -> None:
     parser.add_argument("--embedder", default="default")
     args = parser.parse_args()
 
-    from lsp_agent.agent.tools.files import DiskToolHost
+    from lsp_agent.agent.tools.disk_host import DiskToolHost
     from lsp_agent.config import parse_settings
-    from lsp_agent.memory.search import maintain
+    from lsp_agent.memory.index_upkeep import maintain
     from lsp_agent.service import AgentService
 
     tmp = Path(tempfile.mkdtemp())

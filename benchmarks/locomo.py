@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from lsp_agent.memory.agent_memory import AgentMemory
-from lsp_agent.memory.search import MAINTAINER
+from lsp_agent.memory.index_upkeep import MAINTAINER
 
 EMBEDDER = os.environ.get("LOCOMO_EMBEDDER", "default")
 MODE = os.environ.get("LOCOMO_MODE", "hybrid")

@@ -44,6 +44,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from lsp_agent.memory import index_upkeep  # noqa: E402
 from lsp_agent.memory import search as msearch  # noqa: E402
 from lsp_agent.memory.embedders import register_embedder  # noqa: E402
 from lsp_agent.memory.recall import RecallMemory  # noqa: E402
@@ -296,8 +297,8 @@ def main() -> int:
     result: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version()},
-        "settings": {"vector_index_min_rows": msearch.VECTOR_INDEX_MIN_ROWS,
-                     "dims_per_pq_subvector": msearch.VECTOR_INDEX_DIMS_PER_SUBVECTOR,
+        "settings": {"vector_index_min_rows": index_upkeep.VECTOR_INDEX_MIN_ROWS,
+                     "dims_per_pq_subvector": index_upkeep.VECTOR_INDEX_DIMS_PER_SUBVECTOR,
                      **{k: v for k, v in msearch.VECTOR_SEARCH.items()}},
         "sizes": {},
     }
@@ -317,7 +318,7 @@ def main() -> int:
             lat = measure_search(recall, queries, repeats=a.repeats)
             load_after = os.getloadavg()[0]
             rec = vector_recall(recall, queries[:100])
-            idx = [f"{i.index_type}:{','.join(i.columns)}" for i in msearch.indices(
+            idx = [f"{i.index_type}:{','.join(i.columns)}" for i in index_upkeep.indices(
                 recall.store.table("messages"))]
             result["sizes"][str(n)] = {"rows": rows, "build_s": round(build_s, 1),
                                        "indices": idx, "search": lat,

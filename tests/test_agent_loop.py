@@ -11,7 +11,7 @@ import pytest
 
 from lsp_agent.agent.model import LitellmModel
 from lsp_agent.agent.scripted import reset_scripted
-from lsp_agent.agent.tools.files import DiskToolHost
+from lsp_agent.agent.tools.disk_host import DiskToolHost
 from lsp_agent.config import parse_settings
 from lsp_agent.errors import ModelNotConfigured
 from lsp_agent.service import AgentService

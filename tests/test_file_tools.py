@@ -9,20 +9,12 @@ from pathlib import Path
 import pytest
 
 from lsp_agent.agent.tools.base import PermissionMode, ToolContext, ToolError
-from lsp_agent.agent.tools.files import (
-    FILE_TOOLS,
-    READ_MAX_LINES,
-    DiskToolHost,
-    atomic_write_text,
-    compile_glob,
-    edit_file,
-    grep,
-    list_files,
-    read_file,
-    tty_prompt_approver,
-    write_file,
-)
+from lsp_agent.agent.tools.disk_host import DiskToolHost, atomic_write_text, tty_prompt_approver
+from lsp_agent.agent.tools.edit_tools import edit_file, write_file
+from lsp_agent.agent.tools.files import FILE_TOOLS
 from lsp_agent.agent.tools.paths import is_binary_file, resolve_in_workspace
+from lsp_agent.agent.tools.read_tools import READ_MAX_LINES, grep, list_files, read_file
+from lsp_agent.agent.tools.workspace_walk import compile_glob
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from lsp_agent.agent.scripted import reset_scripted
-from lsp_agent.agent.tools.files import DiskToolHost
+from lsp_agent.agent.tools.disk_host import DiskToolHost
 from lsp_agent.config import parse_settings
 from lsp_agent.learning.init import END, START, apply_research, merge_section
 from lsp_agent.learning.interop import render_agents_md

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lsp_agent.memory import search as msearch
+from lsp_agent.memory import index_upkeep
 from lsp_agent.memory.archival import MAX_PASSAGE_CHARS
-from lsp_agent.memory.recall import RECALL_FUSION
+from lsp_agent.memory.message_search import RECALL_FUSION
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -125,8 +125,8 @@ def test_rows_after_fts_index_still_found(memory, settle):
     for i in range(5):
         memory.recall.append(conv.id, "user", f"early message {i} about kubernetes")
     tbl = memory.store.table("messages")
-    msearch.maintain(tbl)
-    assert any(getattr(i, "index_type", "") == "FTS" for i in msearch.indices(tbl))
+    index_upkeep.maintain(tbl)
+    assert any(getattr(i, "index_type", "") == "FTS" for i in index_upkeep.indices(tbl))
     late = memory.recall.append(conv.id, "user", "late message mentions zeppelin")
     assert _ids(memory.recall.search("zeppelin", mode="text"))[0] == late.id
     assert memory.recall.replies.drain(30)
@@ -137,7 +137,7 @@ def test_rows_after_fts_index_still_found(memory, settle):
 
     passages = [memory.archival.insert(f"passage {i} on caching") for i in range(3)]
     atbl = memory.store.table("archival")
-    msearch.maintain(atbl)
+    index_upkeep.maintain(atbl)
     new = memory.archival.insert("a passage about quokkas")
     assert _ids(memory.archival.search("quokkas", mode="text")) == [new.id]
     assert len(memory.archival.search("caching", mode="text")) == len(passages)
@@ -151,8 +151,8 @@ def test_message_with_the_words_ranks_first_after_early_index(memory, settle):
     cat = memory.recall.append(conv.id, "user", "My cat sleeps on the keyboard all afternoon.")
     settle()  # the first write builds the index in the background
     tbl = memory.store.table("messages")
-    msearch.ensure_fts_index(tbl)
-    assert [i.num_indexed_rows for i in msearch.indices(tbl)] == [1]
+    index_upkeep.ensure_fts_index(tbl)
+    assert [i.num_indexed_rows for i in index_upkeep.indices(tbl)] == [1]
     memory.recall.append(conv.id, "assistant", "The database migration added an index to orders.")
     memory.recall.append(conv.id, "user", "Compile the rust crate with the release profile.")
     other = memory.recall.new_conversation()

@@ -12,7 +12,8 @@ import pytest
 from lsp_agent.memory import index_upkeep, schema
 from lsp_agent.memory import search as msearch
 from lsp_agent.memory.embedders import register_embedder
-from lsp_agent.memory.recall import _COLUMNS, RECALL_FUSION, RecallMemory, build_filter
+from lsp_agent.memory.message_search import _COLUMNS, RECALL_FUSION, build_filter
+from lsp_agent.memory.recall import RecallMemory
 
 DIM = 32
 
@@ -168,8 +169,8 @@ def test_fork_remaps_prev_id(hmemory, workspace, open_memory):
 def test_version_1_store_migrates(hmemory, workspace, open_memory):
     convs = _chat(hmemory.recall, conversations=3, turns=8)
     tbl = hmemory.store.table("messages")
-    msearch.maintain(tbl)
-    msearch.maintain(tbl)
+    index_upkeep.maintain(tbl)
+    index_upkeep.maintain(tbl)
     # make it a version-1 store: messages without prev_id
     tbl.drop_columns(["prev_id"])
     hmemory.store.set_meta("schema_version", "1")
@@ -184,7 +185,7 @@ def test_version_1_store_migrates(hmemory, workspace, open_memory):
         assert [m.id for m in stored] == [m.id for m in msgs]
         assert [m.prev_id for m in stored] == ["", *[m.id for m in msgs[:-1]]]
     # the rewritten rows were folded back into the indexes
-    for index in msearch.indices(migrated):
+    for index in index_upkeep.indices(migrated):
         assert migrated.index_stats(index.name).num_unindexed_rows == 0, index.name
     got = again.recall.search("zeppelin kernel", limit=10)
     assert any("neighbour_score" in h.extra for h in got)
@@ -212,8 +213,8 @@ def test_vector_index_keeps_its_partitions_through_upkeep(tmp_path, monkeypatch)
                          "vector": pa.FixedSizeListArray.from_arrays(vec.ravel(), DIM)})
 
     tbl = lancedb.connect(str(tmp_path / "db")).create_table("t", rows(0, 4000))
-    msearch.maintain(tbl)  # the FTS index
-    msearch.maintain(tbl)  # BTREE on id, IVF_PQ, optimize
+    index_upkeep.maintain(tbl)  # the FTS index
+    index_upkeep.maintain(tbl)  # BTREE on id, IVF_PQ, optimize
 
     def one_partition() -> int:
         plan = (tbl.search(rng.standard_normal(DIM).tolist(), vector_column_name="vector")
@@ -222,9 +223,9 @@ def test_vector_index_keeps_its_partitions_through_upkeep(tmp_path, monkeypatch)
         assert found, plan
         return int(float(found.group(1)) * (1000 if found.group(2) else 1))
 
-    assert msearch.has_vector_index(tbl)
+    assert index_upkeep.has_vector_index(tbl)
     assert one_partition() < 400  # about sqrt(4000) = 63 rows per partition
     for start in (4000, 4500):
         tbl.add(rows(start, 500))
-        msearch.maintain(tbl)
+        index_upkeep.maintain(tbl)
     assert one_partition() < 600  # the index plus its deltas: still small partitions

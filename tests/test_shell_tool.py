@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lsp_agent.agent.tools.base import PermissionMode, ToolContext, ToolError
-from lsp_agent.agent.tools.files import DiskToolHost
+from lsp_agent.agent.tools.disk_host import DiskToolHost
 from lsp_agent.agent.tools.shell import (
     OUTPUT_HEAD_BYTES,
     OUTPUT_TAIL_BYTES,

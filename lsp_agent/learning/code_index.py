@@ -24,14 +24,12 @@ import pyarrow as pa
 from lsp_agent.learning import code_rows as R
 from lsp_agent.learning.workspace_files import FileEntry, SkippedFile, iter_workspace_files
 from lsp_agent.memory.index_upkeep import ensure_fts_index
-from lsp_agent.memory.locking import file_lock
 from lsp_agent.memory.search import Mode, search_table
-from lsp_agent.memory.store import MemoryStore, sql_str
+from lsp_agent.memory.store import CODE_INDEX, MemoryStore, sql_str
 
 log = logging.getLogger(__name__)
 
-CHUNKS = "code_chunks"
-FILES = "code_files"
+CHUNKS, FILES = CODE_INDEX  # the store's tables of the code index
 Progress = R.Progress
 
 FLUSH_ROWS = 4000  # chunk rows buffered before a write (fewer, larger fragments)
@@ -65,11 +63,11 @@ class IndexReport:
 
 
 class _Index:
-    """Open handles on the two tables of one store (cached: opening costs milliseconds)."""
+    """The two tables of one store's code index, opened through the store (which owns them:
+    their schemas, their rebuild when the embedder's width changes, and the indexing lock)."""
 
     def __init__(self, store: MemoryStore, chunks: Any, files: Any) -> None:
         self.store, self.chunks, self.files = store, chunks, files
-        self.commits = 0  # small writes since the last compaction
 
     def known_files(self, paths: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
         """code_files rows by path: all of them, or those of `paths`."""
@@ -85,13 +83,13 @@ class _Index:
     def write(self, rows: list[dict[str, Any]], files: list[dict[str, Any]],
               drop: Iterable[str]) -> None:
         """Replace the chunks of `drop` (and of the files) by `rows`; record `files`."""
-        self.commits += 1
+        _commits[self.store] = _commits.get(self.store, 0) + 1
         for group in R.groups(sorted(set(drop)), 500):
             self.chunks.delete("path IN (" + ",".join(sql_str(p) for p in group) + ")")
         if rows:
             self.chunks.add(pa.Table.from_pylist(rows, schema=self.chunks.schema))
         if files:
-            data = pa.Table.from_pylist(files, schema=R.FILES_SCHEMA)
+            data = pa.Table.from_pylist(files, schema=self.files.schema)
             (self.files.merge_insert("path").when_matched_update_all()
              .when_not_matched_insert_all().execute(data))
 
@@ -100,47 +98,25 @@ class _Index:
             self.files.delete("path IN (" + ",".join(sql_str(p) for p in group) + ")")
 
 
-_indexes: weakref.WeakKeyDictionary[MemoryStore, _Index] = weakref.WeakKeyDictionary()
-_indexes_lock = threading.Lock()
-
-
-def _table_names(db: Any) -> set[str]:
-    try:
-        return set(db.list_tables().tables)
-    except AttributeError:  # older API shape
-        return set(db.table_names())
+# small writes (editor saves) since the last compaction, per store
+_commits: weakref.WeakKeyDictionary[MemoryStore, int] = weakref.WeakKeyDictionary()
 
 
 def _open(store: MemoryStore, *, create: bool) -> _Index | None:
-    """The index tables of `store`, created when `create`; rebuilt if the vector size changed."""
-    with _indexes_lock:
-        idx = _indexes.get(store)
-        if idx is not None:
-            return idx
-        db, dim = store.db, store.dim
-        names = _table_names(db)
-        if CHUNKS in names and FILES in names:
-            chunks = db.open_table(CHUNKS)
-            if chunks.schema.field("vector").type.list_size != dim:
-                log.info("code index vectors are not %d wide (embedder changed): rebuilding", dim)
-                db.drop_table(CHUNKS)
-                db.drop_table(FILES)
-                names = set()
-        elif not create:
-            return None
-        if CHUNKS not in names or FILES not in names:
-            if not create:
-                return None
-            db.create_table(CHUNKS, schema=R.chunks_schema(dim), exist_ok=True)
-            db.create_table(FILES, schema=R.FILES_SCHEMA, exist_ok=True)
-        idx = _Index(store, db.open_table(CHUNKS), db.open_table(FILES))
-        _indexes[store] = idx
-        return idx
+    """The index tables of `store`, created when `create`; None when there is no index (yet,
+    or any more: the store drops it when the embedder's vector width changed)."""
+    if not create and not store.has_tables(CHUNKS, FILES):
+        return None
+    chunks = store.table(CHUNKS, create=create)
+    files = store.table(FILES, create=create)
+    if chunks is None or files is None:
+        return None
+    return _Index(store, chunks, files)
 
 
 def _lock(store: MemoryStore, timeout: float = LOCK_TIMEOUT) -> Any:
-    """Indexing has its own lock so a long build never blocks memory edits."""
-    return file_lock(store.lock_path.with_name(store.lock_path.stem + ".code-index.lock"), timeout)
+    """Indexing has its own lock of the store, so a long build never blocks memory edits."""
+    return store.lock("code-index", timeout)
 
 
 def _memory(target: Any) -> Any:
@@ -150,8 +126,7 @@ def _memory(target: Any) -> Any:
 
 def code_index_exists(memory: Any) -> bool:
     """True when this workspace's code has been indexed (the tables exist)."""
-    store = _memory(memory).store
-    return store in _indexes or {CHUNKS, FILES} <= _table_names(store.db)
+    return bool(_memory(memory).store.has_tables(CHUNKS, FILES))
 
 
 # -- building ----------------------------------------------------------------------------------
@@ -293,8 +268,8 @@ def update_paths(target: Any, paths: list[Path], *, embed: bool = True) -> dict[
         out.update(indexed=report.files_indexed, unchanged=report.files_unchanged,
                    removed=len(gone), chunks=report.chunks_added)
     out["index_seconds"] = round(time.perf_counter() - start, 4)
-    if idx.commits >= OPTIMIZE_EVERY_COMMITS:  # many small saves: compact in the background
-        idx.commits = 0
+    if _commits.get(idx.store, 0) >= OPTIMIZE_EVERY_COMMITS:  # many small saves: compact
+        _commits[idx.store] = 0
         threading.Thread(target=_optimize, args=(idx,), name="lsp-agent-code-optimize",
                          daemon=True).start()
     if embed and report.files_indexed:
@@ -389,7 +364,7 @@ def _optimize(idx: _Index) -> None:
                 table.optimize(cleanup_older_than=CLEANUP_GRACE)
             except Exception as exc:  # noqa: BLE001 - maintenance must never fail indexing
                 log.info("code index optimize skipped: %s", exc)
-        idx.commits = 0
+        _commits[idx.store] = 0
 
 
 # -- searching ---------------------------------------------------------------------------------
@@ -399,7 +374,10 @@ _COLUMNS = ["id", "path", "start_line", "end_line", "kind", "symbol", "text"]
 
 def search_code(memory: Any, query: str, limit: int = 10,
                 mode: Mode = "hybrid") -> list[dict[str, Any]]:
-    """Code hits (docs/protocol.md `Hit`, kind "code") best first; [] before the first init."""
+    """Code hits (docs/protocol.md `Hit`, kind "code") best first; [] before the first init.
+
+    `mode` as for memory search: vector mode without an embedder searches full text.
+    """
     memory = _memory(memory)
     idx = _open(memory.store, create=False)
     if idx is None or not query.strip():
@@ -408,6 +386,7 @@ def search_code(memory: Any, query: str, limit: int = 10,
     hits = search_table(idx.chunks, R.expand_query(query), vector, mode=mode,
                         limit=max(3 * limit, 30), text_column="search_text", columns=_COLUMNS)
     # The definition of a searched name beats code that merely mentions it often.
-    ranked = sorted(hits, key=lambda h: (-R.name_tier(h.row["symbol"], query), -h.score))
-    return [R.hit(memory.workspace, h.row, query, h.score, h.text_rank, h.vector_rank)
-            for h in ranked[:limit]]
+    scored = [(R.ranked_score(R.name_tier(h.row["symbol"], query), h.score), h) for h in hits]
+    scored.sort(key=lambda pair: -pair[0])
+    return [R.hit(memory.workspace, h.row, query, score, h.text_rank, h.vector_rank)
+            for score, h in scored[:limit]]

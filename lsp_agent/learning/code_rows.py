@@ -1,13 +1,14 @@
-"""Rows of the codebase index: table schemas, file -> chunk rows, search text, and hits.
+"""Rows of the codebase index: file -> chunk rows, search text, and hits.
 
-Kept apart from `code_index` so that chunking worker processes import only this (no LanceDB),
-and so that what a row holds, and why, reads in one place.
+Kept apart from `code_index` so that chunking worker processes import only this (no LanceDB).
+The rows' tables belong to the store: their schemas are in memory/schema.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import re
 import time
@@ -19,8 +20,6 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 from lsp_agent.learning import workspace_files as wf
 from lsp_agent.learning.chunker import chunk_file
 
@@ -31,30 +30,6 @@ Progress = Callable[[str, "int | None"], None]  # message, percent (None: unknow
 MAX_EMBED_CHARS = 1500  # the embedder truncates at ~256 tokens anyway; less to tokenise
 SNIPPET_LINES = 6
 SNIPPET_CHARS = 400
-
-FILES_SCHEMA = pa.schema(
-    [("path", pa.string()), ("hash", pa.string()), ("size", pa.int64()),
-     ("mtime", pa.int64()), ("chunks", pa.int32())]
-)
-
-
-def chunks_schema(dim: int) -> pa.Schema:
-    return pa.schema(
-        [
-            ("id", pa.string()),
-            ("path", pa.string()),  # workspace-relative, POSIX
-            ("start_line", pa.int32()),  # 1-based, inclusive
-            ("end_line", pa.int32()),
-            ("kind", pa.string()),
-            ("symbol", pa.string()),
-            ("language", pa.string()),
-            ("text", pa.string()),
-            ("search_text", pa.string()),
-            ("file_hash", pa.string()),
-            pa.field("vector", pa.list_(pa.float32(), dim), nullable=True),
-            ("embedder", pa.string()),  # "" until embedded
-        ]
-    )
 
 
 # -- files to rows (runs in worker processes) ----------------------------------------------------
@@ -187,6 +162,12 @@ def name_tier(symbol: str, query: str) -> int:
     return tier
 
 
+def ranked_score(tier: int, score: float) -> float:
+    """The score a code hit reports, in the order hits are ranked: its name tier (0-2) plus its
+    search score squashed into (0, 1) (full-text, vector and fused scores have any range)."""
+    return tier + 0.5 + math.atan(score) / math.pi
+
+
 # -- single paths (editor events) ----------------------------------------------------------------
 
 
@@ -198,25 +179,6 @@ def relative(root: Path, path: Path) -> str | None:
     except ValueError:
         return None
     return rel.as_posix() if rel.parts else None
-
-
-def _classify_one(root: Path, rel: str) -> wf.FileEntry | wf.SkippedFile | None:
-    """The walker's verdict on one file, or None when it is ignored (gitignore, tool dir)."""
-    parts = rel.split("/")
-    rules = wf._root_rules(root)
-    for i, name in enumerate(parts[:-1]):
-        rel_dir = "/".join(parts[: i + 1])
-        if wf._is_skipped_dir(name) or rules.ignored(rel_dir, True):
-            return None
-        rules = rules.with_dir(str(root / rel_dir), rel_dir)
-    if rules.ignored(rel, False):
-        return None
-    path = root / rel
-    if path.is_symlink():
-        target = os.path.realpath(path)
-        if not target.startswith(str(root) + os.sep):
-            return wf.SkippedFile(path, rel, "symlink outside workspace")
-    return wf._classify(path, rel, parts[-1], 1_000_000)
 
 
 def classify_paths(
@@ -245,7 +207,7 @@ def classify_paths(
             if rel not in known:  # maybe a deleted directory
                 gone.update(p for p in all_known() if p.startswith(rel + "/"))
         else:
-            verdict = _classify_one(root, rel)
+            verdict = wf.classify_file(root, rel)
             if isinstance(verdict, wf.FileEntry):
                 entries[rel] = verdict
             else:

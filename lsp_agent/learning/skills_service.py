@@ -66,14 +66,16 @@ LOAD_SKILL = Tool("load_skill", "Load the full instructions of a skill from the 
 
 
 def search_skills(workspace: Path, trusted: bool, query: str, limit: int) -> list[dict[str, Any]]:
-    terms = {t for t in re.findall(r"\w+", query.lower()) if len(t) > 1}
+    from lsp_agent.memory.terms import query_terms, term_score
+
+    terms = query_terms(query)  # memory's term scorer, as for blocks: stop words never match
     hits: list[dict[str, Any]] = []
     for skill in skills(workspace, trusted):
-        text = f"{skill.name} {skill.description} {skill.body}".lower()
-        score = sum(text.count(t) for t in terms) + 3 * sum(t in skill.name for t in terms)
+        text = f"{skill.name} {skill.description} {skill.body}"
+        score = term_score(terms, text, name=skill.name, name_weight=3.0)
         if score and skill.path is not None:
             hits.append({"kind": "skill", "id": skill.name, "title": f"Skill: {skill.name}",
-                         "snippet": skill.description[:300], "score": float(score),
+                         "snippet": skill.description[:300], "score": round(score, 6),
                          "location": {"uri": Path(skill.path).resolve().as_uri(), "range": {
                              "start": {"line": 0, "character": 0},
                              "end": {"line": 0, "character": 0}}}})

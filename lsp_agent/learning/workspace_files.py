@@ -1,10 +1,10 @@
-"""Walk a workspace the way a developer sees it: tracked-looking text sources only.
+"""The workspace's files as the code index and research read them: text sources only.
 
-Indexing and research both need the same answer to "which files matter here?", so the
-rules live in one place: .gitignore files (nested too) are honoured, tool and build
-directories are never entered, and files that would only add noise (binaries, huge files,
-generated code, symlinks leaving the workspace) are reported with a reason instead of
-being silently dropped, so the caller can tell the user why something was not learned.
+Which files exist is the one workspace walk's answer (lsp_agent.workspace_walk, shared with
+grep and list_files); this module adds what indexing needs on top: each file's language, and
+a reason for files that would only add noise (binaries, huge files, generated code, symlinks
+leaving the workspace), reported instead of silently dropped, so the caller can tell the user
+why something was not learned.
 """
 
 from __future__ import annotations
@@ -16,17 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pathspec
-
-# Directories that are never source, whatever .gitignore says (or fails to say).
-SKIP_DIRS = frozenset(
-    {
-        ".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".mypy_cache",
-        ".pytest_cache", ".ruff_cache", ".tox", ".nox", ".eggs", "dist", "build", "target",
-        ".next", ".nuxt", ".svelte-kit", ".gradle", ".terraform", "htmlcov", ".cache",
-        ".idea", ".parcel-cache", ".turbo", "bower_components", ".direnv",
-    }
-)  # fmt: skip
+from lsp_agent.workspace_walk import WalkedFile, walk_files, walked_file
 
 LANGUAGES: dict[str, str] = {
     ".py": "python", ".pyi": "python", ".pyw": "python", ".js": "javascript",
@@ -146,95 +136,31 @@ def _generated_reason(name: str, head: bytes) -> str | None:
     return None
 
 
-class _IgnoreRules:
-    """The stack of .gitignore specs in force for one directory; deeper files win."""
-
-    __slots__ = ("specs",)
-
-    def __init__(self, specs: tuple[tuple[str, pathspec.GitIgnoreSpec], ...]) -> None:
-        self.specs = specs
-
-    def with_dir(self, dir_path: str, rel_dir: str) -> _IgnoreRules:
-        try:
-            with open(
-                os.path.join(dir_path, ".gitignore"), encoding="utf-8", errors="replace"
-            ) as f:
-                lines = f.read().splitlines()
-        except OSError:
-            return self
-        spec = pathspec.GitIgnoreSpec.from_lines(lines)
-        prefix = f"{rel_dir}/" if rel_dir else ""
-        return _IgnoreRules((*self.specs, (prefix, spec)))
-
-    def ignored(self, rel_path: str, is_dir: bool) -> bool:
-        for prefix, spec in reversed(self.specs):
-            sub = rel_path[len(prefix) :] + ("/" if is_dir else "")
-            include = spec.check_file(sub).include
-            if include is not None:
-                return include
-        return False
-
-
-def _root_rules(root: Path) -> _IgnoreRules:
-    rules = _IgnoreRules(())
-    exclude = root / ".git" / "info" / "exclude"
-    if exclude.is_file():
-        lines = exclude.read_text(encoding="utf-8", errors="replace").splitlines()
-        rules = _IgnoreRules((("", pathspec.GitIgnoreSpec.from_lines(lines)),))
-    return rules.with_dir(str(root), "")
-
-
-def _is_skipped_dir(name: str) -> bool:
-    return name in SKIP_DIRS or name.endswith(".egg-info")
-
-
 def iter_workspace_files(
     root: Path, max_bytes: int = 1_000_000
 ) -> Iterator[FileEntry | SkippedFile]:
-    """Yield every file under `root` that is not ignored, in a stable (sorted) order.
+    """Yield every file of the workspace walk (lsp_agent.workspace_walk), in its order.
 
     Ignored paths and tool directories are pruned silently; everything else is either a
     `FileEntry` (readable text) or a `SkippedFile` saying why it was not read.
     """
     root = Path(root).resolve()
-    root_str = str(root)
-    yield from _walk(root_str, "", _root_rules(root), root_str, max_bytes)
+    for found in walk_files(root):
+        yield _verdict(found, max_bytes)
 
 
-def _walk(
-    dir_path: str, rel_dir: str, rules: _IgnoreRules, root_str: str, max_bytes: int
-) -> Iterator[FileEntry | SkippedFile]:
-    try:
-        with os.scandir(dir_path) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except OSError:
-        return
-    for entry in entries:
-        name = entry.name
-        rel = f"{rel_dir}/{name}" if rel_dir else name
-        try:
-            is_link = entry.is_symlink()
-            is_dir = entry.is_dir(follow_symlinks=False)
-        except OSError:
-            continue
-        if is_dir:
-            if _is_skipped_dir(name) or rules.ignored(rel, True):
-                continue
-            yield from _walk(entry.path, rel, rules.with_dir(entry.path, rel), root_str, max_bytes)
-            continue
-        if rules.ignored(rel, False):
-            continue
-        path = Path(entry.path)
-        if is_link:
-            target = os.path.realpath(entry.path)
-            if target != root_str and not target.startswith(root_str + os.sep):
-                yield SkippedFile(path, rel, "symlink outside workspace")
-                continue
-            if not os.path.isfile(target):
-                continue  # a link to a directory inside the workspace: walked there already
-        elif not entry.is_file(follow_symlinks=False):
-            continue  # sockets, fifos, devices
-        yield _classify(path, rel, name, max_bytes)
+def classify_file(root: Path, rel: str,
+                  max_bytes: int = 1_000_000) -> FileEntry | SkippedFile | None:
+    """What `iter_workspace_files` says of one workspace-relative path (an editor's save),
+    or None when the walk leaves it out (ignored, under a skipped directory, gone)."""
+    found = walked_file(Path(root), rel)
+    return None if found is None else _verdict(found, max_bytes)
+
+
+def _verdict(found: WalkedFile, max_bytes: int) -> FileEntry | SkippedFile:
+    if found.outside:
+        return SkippedFile(found.path, found.rel_path, "symlink outside workspace")
+    return _classify(found.path, found.rel_path, found.path.name, max_bytes)
 
 
 def _classify(path: Path, rel: str, name: str, max_bytes: int) -> FileEntry | SkippedFile:

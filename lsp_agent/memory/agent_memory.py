@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -18,8 +17,9 @@ from lsp_agent.memory.archival import ArchivalMemory
 from lsp_agent.memory.blocks import BlockManager
 from lsp_agent.memory.mirror import Mirror
 from lsp_agent.memory.recall import RecallMemory
-from lsp_agent.memory.search import Mode
+from lsp_agent.memory.search import FusionConfig, Mode, contributions
 from lsp_agent.memory.store import MemoryStore
+from lsp_agent.memory.terms import best_line, query_terms, term_score, visible
 from lsp_agent.paths import (
     ENV_STORE,
     agent_home,
@@ -31,7 +31,12 @@ from lsp_agent.paths import (
 
 Kind = Literal["all", "messages", "archival", "blocks", "skills", "code"]
 KINDS: tuple[str, ...] = ("all", "messages", "archival", "blocks", "skills", "code")
-SearchSource = Callable[[str, int], list[dict[str, Any]]]
+# A search the learning loop adds (code, skills): (query, limit, mode) -> hits, best first.
+SearchSource = Callable[[str, int, Mode], list[dict[str, Any]]]
+# `all`: each kind's list adds 1 / (10 + rank) to a hit's score: a kind's best hits stay near
+# the top whichever kind's scores run higher (they are not comparable across kinds).
+KINDS_FUSION = FusionConfig(method="rrf", rrf_k=10.0)
+BLOCK_NAME_WEIGHT = 0.5  # a term in a block's label or description, beside one in its value
 
 
 class AgentMemory:
@@ -50,7 +55,8 @@ class AgentMemory:
         self.blocks = BlockManager(self.store, self.shared, self.mirror)
         self.recall = RecallMemory(self.store)
         self.archival = ArchivalMemory(self.store)
-        self.sources: dict[str, SearchSource] = {}  # "code", "skills": added by the learning loop
+        # "code", "skills": attached by the agent service (SearchSource: query, limit, mode)
+        self.sources: dict[str, Callable[..., list[dict[str, Any]]]] = {}
         self.notices: list[str] = []
         self.settings: Any = None  # the Settings it was opened with, when a caller sets them
 
@@ -86,11 +92,20 @@ class AgentMemory:
     def search(
         self, query: str, *, kind: str = "all", limit: int = 10, mode: Mode = "hybrid",
     ) -> list[dict[str, Any]]:
-        """Unified hits (see docs/protocol.md `Hit`), best first."""
+        """Unified hits (see docs/protocol.md `Hit`), best first by the `score` they report.
+
+        One kind: its own hits and scores. `all`: each kind's list fused by rank
+        (KINDS_FUSION). `mode` goes to every kind that has one (messages, archival, code);
+        vector mode without an embedder searches full text, with a warning.
+        """
         if kind not in KINDS:
             raise ValueError(f"Unknown search kind '{kind}'; use one of: {', '.join(KINDS)}.")
         if not query.strip():
             raise ValueError("Give a search query (some words to look for).")
+        if mode == "vector" and self.store.embedder is None:
+            self._warn_once(
+                f"Vector search needs an embedder and this store has none (embedder "
+                f"'{self.store.embedder_spec}'): searched full text instead.")
         kinds = ["messages", "archival", "blocks", *self.sources] if kind == "all" else [kind]
         per_kind: list[list[dict[str, Any]]] = []
         for k in kinds:
@@ -103,38 +118,34 @@ class AgentMemory:
             elif k == "blocks":
                 per_kind.append(self._block_hits(query, limit))
             elif k in self.sources:
-                per_kind.append(self.sources[k](query, limit))
+                per_kind.append(self.sources[k](query, limit, mode))
             elif kind != "all":
                 raise ValueError(
                     f"Nothing to search for kind '{k}' yet: run `lsp-agent init` to index the code "
                     "and skills of this workspace."
                 )
-        if len(per_kind) == 1:
-            return per_kind[0][:limit]
-        fused: dict[tuple[str, str], dict[str, Any]] = {}
-        for hits in per_kind:
-            for rank, hit in enumerate(hits, start=1):
-                key = (hit["kind"], str(hit["id"]))
-                entry = fused.setdefault(key, {**hit, "score": 0.0})
-                entry["score"] += 1.0 / (10 + rank)
-        return sorted(fused.values(), key=lambda h: -h["score"])[:limit]
+        if kind != "all":
+            return _best_first(per_kind[0])[:limit]
+        return fuse_kinds(per_kind)[:limit]
+
+    def _warn_once(self, message: str) -> None:
+        if message not in self.store.warnings:
+            logging.getLogger(__name__).warning(message)
+            self.store.warnings.append(message)
 
     def _block_hits(self, query: str, limit: int) -> list[dict[str, Any]]:
-        terms = {t for t in re.findall(r"\w+", query.lower()) if len(t) > 1}
+        """Blocks whose value holds the query's terms (stop words and HTML comments left out;
+        a label or description alone never matches, so an empty block never does)."""
+        terms = query_terms(query)
         hits: list[dict[str, Any]] = []
         for block in self.blocks.list():
-            text = f"{block.label} {block.description}\n{block.value}"
-            words = re.findall(r"\w+", text.lower())
-            if not words or not terms:
-                continue
-            matched = sum(1 for t in terms if any(w.startswith(t) for w in words))
-            if not matched:
-                continue
-            line = next((ln for ln in block.value.splitlines()
-                         if any(t in ln.lower() for t in terms)), block.value[:200])
-            hits.append({"kind": "block", "id": block.label, "label": block.label,
-                         "title": f"Memory block: {block.label}", "snippet": line.strip()[:300],
-                         "score": matched / len(terms)})
+            value = visible(block.value)
+            score = term_score(terms, value, name=f"{block.label} {block.description}",
+                               name_weight=BLOCK_NAME_WEIGHT)
+            if score:
+                hits.append({"kind": "block", "id": block.label, "label": block.label,
+                             "title": f"Memory block: {block.label}",
+                             "snippet": best_line(terms, value)[:300], "score": round(score, 6)})
         return sorted(hits, key=lambda h: -h["score"])[:limit]
 
     def status(self) -> dict[str, Any]:
@@ -148,6 +159,21 @@ class AgentMemory:
             "counts": counts,
             "warnings": list(self.store.warnings),
         }
+
+
+def fuse_kinds(per_kind: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Hits of several kinds in one list, fused by rank (KINDS_FUSION), best first."""
+    fused: dict[tuple[str, str], dict[str, Any]] = {}
+    for hits in per_kind:
+        for hit, add in zip(hits, contributions(hits, 1.0, KINDS_FUSION, "score"), strict=True):
+            entry = fused.setdefault((hit["kind"], str(hit["id"])), {**hit, "score": 0.0})
+            entry["score"] += add
+    return _best_first(list(fused.values()))
+
+
+def _best_first(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """By reported score, best first (stable: equal scores keep the source's order)."""
+    return sorted(hits, key=lambda h: -h["score"])
 
 
 def _message_hit(hit: Any) -> dict[str, Any]:

@@ -32,20 +32,20 @@ def indices(table: Any) -> list[Any]:
         return []
 
 
-def _has_vector(present: list[Any]) -> bool:
+def vector_index_in(present: list[Any]) -> bool:
     return any(getattr(i, "columns", None) == ["vector"] for i in present)
 
 
-def _has_fts(present: list[Any], column: str) -> bool:
+def fts_index_in(present: list[Any], column: str) -> bool:
     return any(getattr(i, "index_type", "") == "FTS" and i.columns == [column] for i in present)
 
 
 def has_vector_index(table: Any) -> bool:
-    return _has_vector(indices(table))
+    return vector_index_in(indices(table))
 
 
 def has_fts_index(table: Any, column: str) -> bool:
-    return _has_fts(indices(table), column)
+    return fts_index_in(indices(table), column)
 
 
 def ensure_fts_index(table: Any, column: str = "search_text") -> bool:
@@ -90,7 +90,7 @@ def maintain(table: Any, column: str = "search_text", extra_columns: tuple[str, 
                 table.create_index(col, config=BTree())
             except Exception as exc:  # noqa: BLE001
                 log.info("scalar index on %s not created: %s", col, exc)
-    if rows >= VECTOR_INDEX_MIN_ROWS and not _has_vector(present):
+    if rows >= VECTOR_INDEX_MIN_ROWS and not vector_index_in(present):
         try:
             from lancedb.index import IvfPq
 

@@ -21,12 +21,7 @@ import pyarrow as pa
 from lsp_agent.memory import schema as S
 from lsp_agent.memory.backfill import VectorBackfill
 from lsp_agent.memory.index_upkeep import MAINTAINER, maintain
-from lsp_agent.memory.message_search import (  # noqa: F401 - re-exported
-    _COLUMNS,
-    RECALL_FUSION,
-    build_filter,
-    search_messages,
-)
+from lsp_agent.memory.message_search import search_messages
 from lsp_agent.memory.reply_context import ReplyRefresher, with_reply
 from lsp_agent.memory.schema import Conversation, Message, utcnow
 from lsp_agent.memory.search import Hit, Mode

@@ -1,6 +1,9 @@
 """Table schemas of an agent's store, and the pydantic records read from them.
 
-Bump SCHEMA_VERSION with a migration in `migrations.py` whenever a table changes shape.
+Bump SCHEMA_VERSION with a migration in `migrations.py` whenever a table of memories changes
+shape. Tables derived from the workspace or from other rows (the code index, the embedding
+cache: `store.REBUILDABLE`) need no migration: the store drops them and they are built anew
+when their columns or vector width are not the ones below.
 """
 
 from __future__ import annotations
@@ -101,6 +104,33 @@ def archival_schema(dim: int) -> pa.Schema:
             ("embedder", pa.string()),
         ]
     )
+
+
+def code_chunks_schema(dim: int) -> pa.Schema:
+    """The code index: one row per chunk of a workspace file (learning/code_index.py)."""
+    return pa.schema(
+        [
+            ("id", pa.string()),
+            ("path", pa.string()),  # workspace-relative, POSIX
+            ("start_line", pa.int32()),  # 1-based, inclusive
+            ("end_line", pa.int32()),
+            ("kind", pa.string()),
+            ("symbol", pa.string()),
+            ("language", pa.string()),
+            ("text", pa.string()),
+            ("search_text", pa.string()),
+            ("file_hash", pa.string()),
+            pa.field("vector", pa.list_(pa.float32(), dim), nullable=True),
+            ("embedder", pa.string()),  # "" until embedded
+        ]
+    )
+
+
+# The files the code index has read: how it notices changed files without reading them.
+CODE_FILES = pa.schema(
+    [("path", pa.string()), ("hash", pa.string()), ("size", pa.int64()),
+     ("mtime", pa.int64()), ("chunks", pa.int32())]
+)
 
 
 def embedding_cache_schema(dim: int) -> pa.Schema:

@@ -1,6 +1,6 @@
 """Hybrid search over a LanceDB table: native full-text index + vector search, fused by
 normalised scores (convex) or weighted reciprocal rank fusion (RRF). Each hit keeps its text
-and vector ranks. The indexes themselves are kept by index_upkeep.py (re-exported here).
+and vector ranks. The indexes themselves are kept by index_upkeep.py.
 """
 
 from __future__ import annotations
@@ -12,21 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from lsp_agent.memory.index_upkeep import (  # noqa: F401 - re-exported for callers
-    FTS_SETTINGS,
+from lsp_agent.memory.index_upkeep import (
     MAINTAINER,
-    SCALAR_INDEX_COLUMNS,
-    VECTOR_INDEX_DIMS_PER_SUBVECTOR,
-    VECTOR_INDEX_MIN_ROWS,
-    WAIT_FOR_FOLDS_BELOW_ROWS,
-    Maintainer,
-    _has_fts,
-    _has_vector,
-    ensure_fts_index,
-    has_fts_index,
+    fts_index_in,
     has_vector_index,
     indices,
-    maintain,
+    vector_index_in,
 )
 
 log = logging.getLogger(__name__)
@@ -146,15 +137,20 @@ def _normalised(values: list[float]) -> list[float]:
     return [(v - lo) / (hi - lo) for v in values]
 
 
-def _contributions(rows: list[dict[str, Any]], weight: float, fusion: FusionConfig,
-                   score: str) -> list[float]:
-    """What each row of one retriever's ranked list adds to its fused score."""
+def contributions(rows: list[dict[str, Any]], weight: float, fusion: FusionConfig,
+                  score: str) -> list[float]:
+    """What each row of one ranked list adds to its fused score: `weight / (rrf_k + rank)`,
+    or (convex) `weight` times its `score` field normalised over the list ("_distance": the
+    similarity, min-max scaled; any other: divided by the list's best).
+
+    The one fusion rule: the retrievers of a table (`fuse`) and the kinds of memory
+    (AgentMemory.search) are both fused by it."""
     if fusion.method == "rrf":
         return [weight / (fusion.rrf_k + rank) for rank in range(1, len(rows) + 1)]
     if score == "_distance":
         return [weight * v for v in _normalised([1.0 - float(r.get("_distance") or 0.0)
                                                  for r in rows])]
-    raw = [float(r.get("_score") or 0.0) for r in rows]
+    raw = [float(r.get(score) or 0.0) for r in rows]
     best = max(raw, default=0.0)
     return [weight * (v / best if best > 0 else 1.0) for v in raw]
 
@@ -166,20 +162,20 @@ def fuse(
 ) -> list[Hit]:
     hits: dict[str, Hit] = {}
     for rank, (row, add) in enumerate(
-            zip(text_rows, _contributions(text_rows, fusion.text_weight, fusion, "_score"),
+            zip(text_rows, contributions(text_rows, fusion.text_weight, fusion, "_score"),
                 strict=True), start=1):
         hit = hits.setdefault(row[key], Hit(row=row, score=0.0))
         hit.text_rank, hit.text_score = rank, row.get("_score")
         hit.score += add
     for rank, (row, add) in enumerate(
-            zip(vector_rows, _contributions(vector_rows, fusion.vector_weight, fusion, "_distance"),
+            zip(vector_rows, contributions(vector_rows, fusion.vector_weight, fusion, "_distance"),
                 strict=True), start=1):
         hit = hits.setdefault(row[key], Hit(row=row, score=0.0))
         hit.vector_rank, hit.vector_distance = rank, row.get("_distance")
         hit.score += add
     for column, weight, rows in extra_rows or []:
         for rank, (row, add) in enumerate(
-                zip(rows, _contributions(rows, weight, fusion, "_score"), strict=True), start=1):
+                zip(rows, contributions(rows, weight, fusion, "_score"), strict=True), start=1):
             hit = hits.setdefault(row[key], Hit(row=row, score=0.0))
             hit.extra[f"{column}_rank"] = rank
             hit.score += add
@@ -255,10 +251,10 @@ def search_table(
                     vector_distance=r.get("_distance")) for i, r in enumerate(vec_rows[:limit], 1)]
     present = indices(table)
     extra_cols = [(col, weight) for col, weight in fusion.extra_text
-                  if weight > 0 and _has_fts(present, col)]
+                  if weight > 0 and fts_index_in(present, col)]
     ex = _executor()
     vec_f = ex.submit(vector_search, table, vector, where=where, limit=pool, columns=columns,
-                      indexed=_has_vector(present))
+                      indexed=vector_index_in(present))
     extra_f = [(col, weight, ex.submit(text_search, table, query, column=col, where=where,
                                        limit=pool, columns=columns))
                for col, weight in extra_cols]

@@ -1,5 +1,5 @@
 """The agent's store: one LanceDB database holding blocks, versions, conversations, messages,
-archival passages and the embedding cache.
+archival passages, the embedding cache and the code index.
 
 The store is the source of truth. It opens lazily (lancedb is imported on first use, never at
 server start), refuses to touch a store it cannot read, and migrates old schemas on open.
@@ -29,6 +29,14 @@ from lsp_agent.paths import data_home, is_local_uri, local_path
 log = logging.getLogger(__name__)
 
 TABLES = ("meta", "blocks", "block_versions", "conversations", "messages", "archival")
+CODE_INDEX = ("code_chunks", "code_files")
+# Tables whose rows can be made again (from the workspace, or by embedding again), in groups
+# that are only meaningful together: when one of them does not have the columns or the vector
+# width this store would create it with (the embedder changed), the group is dropped and
+# created empty, to be rebuilt. Tables of memories (messages, archival) are never dropped.
+REBUILDABLE: dict[str, tuple[str, ...]] = {
+    "code_chunks": CODE_INDEX, "code_files": CODE_INDEX, "embedding_cache": ("embedding_cache",),
+}
 
 
 class StoreError(LspAgentError):
@@ -87,14 +95,24 @@ class MemoryStore:
         except AttributeError:  # older API shape
             return set(self.db.table_names())
 
-    def table(self, name: str) -> Any:
-        """Open `name`, creating it empty if it does not exist. Never recreates a broken table."""
+    def table(self, name: str, *, create: bool = True) -> Any:
+        """Open `name`, creating it empty if it does not exist (None instead when not `create`).
+
+        Never recreates a broken table; a rebuildable one that no longer fits the store is
+        dropped with its group first (see REBUILDABLE).
+        """
         with self._open_lock:
             if name in self._tables:
                 return self._tables[name]
             db = self.db
+            if name in REBUILDABLE:
+                self._drop_stale_group(REBUILDABLE[name])
+            if name in self._tables:  # opened (and found fitting) by the check
+                return self._tables[name]
             if name in self._existing():
                 tbl = self._open_existing(name)
+            elif not create:
+                return None
             else:
                 try:
                     tbl = db.create_table(name, schema=self._schema(name), exist_ok=True)
@@ -102,6 +120,34 @@ class MemoryStore:
                     raise self._corrupt(name, exc) from exc
             self._tables[name] = tbl
             return tbl
+
+    def has_tables(self, *names: str) -> bool:
+        """Whether all of `names` exist (cheap once they are open)."""
+        missing = [n for n in names if n not in self._tables]
+        return not missing or set(missing) <= self._existing()
+
+    def _drop_stale_group(self, group: tuple[str, ...]) -> None:
+        """Drop the tables of `group` when one of them does not fit (columns, vector width);
+        keep the handles of the ones checked otherwise."""
+        existing = self._existing()
+        opened = {n: self._tables.get(n) or self._open_existing(n) for n in group if n in existing}
+        stale = [n for n, tbl in opened.items() if not self._fits(n, tbl)]
+        if not stale:
+            self._tables.update(opened)
+            return
+        log.info("%s no longer fit this store (embedder changed?): rebuilding %s",
+                 ", ".join(stale), ", ".join(opened))
+        for n in opened:
+            self._tables.pop(n, None)
+            self.db.drop_table(n)
+
+    def _fits(self, name: str, tbl: Any) -> bool:
+        """Same columns as this store would create, and vectors of its width."""
+        want = self._schema(name)
+        if set(tbl.schema.names) != set(want.names):
+            return False
+        return "vector" not in want.names or (
+            tbl.schema.field("vector").type.list_size == want.field("vector").type.list_size)
 
     def _open_existing(self, name: str, settle_seconds: float = 3.0) -> Any:
         """Open a listed table. Another process may be creating it right now (listed before
@@ -135,12 +181,20 @@ class MemoryStore:
             "messages": S.messages_schema(dim),
             "archival": S.archival_schema(dim),
             "embedding_cache": S.embedding_cache_schema(dim),
+            "code_chunks": S.code_chunks_schema(dim),
+            "code_files": S.CODE_FILES,
         }[name]
 
     @contextmanager
-    def lock(self) -> Iterator[None]:
-        """Exclusive across processes: wrap every read-modify-write in it."""
-        with file_lock(self.lock_path):
+    def lock(self, name: str = "", timeout: float = 30.0) -> Iterator[None]:
+        """Exclusive across processes: wrap every read-modify-write in it.
+
+        A named lock (e.g. "code-index") is another lock beside the store, for long work on
+        tables of its own: a code index build must never block memory edits.
+        """
+        path = (self.lock_path.with_name(f"{self.lock_path.stem}.{name}.lock") if name
+                else self.lock_path)
+        with file_lock(path, timeout):
             yield
 
     # -- meta and schema version -----------------------------------------------------------

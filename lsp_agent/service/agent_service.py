@@ -124,7 +124,7 @@ class AgentService(MemoryOps):
                                        limit)
 
     def _search_code(self, query: str, limit: int, mode: str = "hybrid") -> list[Hit]:
-        return search_code(self.memory, query, limit)
+        return search_code(self.memory, query, limit, mode)  # type: ignore[arg-type]
 
     # -- the agent ----------------------------------------------------------------------------
 

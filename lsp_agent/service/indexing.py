@@ -52,7 +52,7 @@ class CodeIndexing:
         running = self.thread is not None and self.thread.is_alive()
         if not self.exists():
             return IndexCounts(embedding=running)
-        table = self.memory.store.db.open_table(code_index.CHUNKS)
+        table = self.memory.store.table(code_index.CHUNKS, create=False)
         return IndexCounts(chunks=int(table.count_rows()),
                            embedded=int(table.count_rows("embedder != ''")), embedding=running)
 

@@ -1,43 +1,22 @@
-"""The file tools for the agent, in one place: read, list, grep, edit and write.
+"""The file tools the agent is given: read, list, grep, edit and write.
 
-A facade over the modules that implement them, so callers need one import:
-`read_tools` (read_file, list_files, grep), `edit_tools` (edit_file, write_file),
-`workspace_walk` (the .gitignore-aware walk and globs) and `disk_host` (the headless host).
+Each tool lives in the module of its concern: `read_tools` (read_file, list_files, grep),
+`edit_tools` (edit_file, write_file), `workspace_walk` (globs and the tools' walk limits) and
+`disk_host` (the headless host); import them from there. This module only lists them.
 """
 
 from __future__ import annotations
 
 from lsp_agent.agent.tools.base import Tool
-from lsp_agent.agent.tools.disk_host import DiskToolHost, atomic_write_text, tty_prompt_approver
-from lsp_agent.agent.tools.edit_tools import EDIT_FILE, WRITE_FILE, edit_file, write_file
-from lsp_agent.agent.tools.read_tools import (
-    GREP,
-    LIST_FILES,
-    READ_FILE,
-    READ_MAX_LINES,
-    grep,
-    list_files,
-    read_file,
+
+# TODO(one-door): faces import from disk_host (cli_agent.py: DiskToolHost, tty_prompt_approver;
+# server/host.py: atomic_write_text); drop these three names once they do.
+from lsp_agent.agent.tools.disk_host import (  # noqa: F401
+    DiskToolHost,
+    atomic_write_text,
+    tty_prompt_approver,
 )
-from lsp_agent.agent.tools.workspace_walk import compile_glob
+from lsp_agent.agent.tools.edit_tools import EDIT_FILE, WRITE_FILE
+from lsp_agent.agent.tools.read_tools import GREP, LIST_FILES, READ_FILE
 
 FILE_TOOLS: list[Tool] = [READ_FILE, LIST_FILES, GREP, EDIT_FILE, WRITE_FILE]
-
-__all__ = [
-    "FILE_TOOLS",
-    "READ_FILE",
-    "LIST_FILES",
-    "GREP",
-    "EDIT_FILE",
-    "WRITE_FILE",
-    "READ_MAX_LINES",
-    "DiskToolHost",
-    "atomic_write_text",
-    "compile_glob",
-    "edit_file",
-    "grep",
-    "list_files",
-    "read_file",
-    "tty_prompt_approver",
-    "write_file",
-]

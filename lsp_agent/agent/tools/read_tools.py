@@ -25,7 +25,7 @@ from lsp_agent.agent.tools.paths import (
     resolve_in_workspace,
     workspace_relative,
 )
-from lsp_agent.agent.tools.workspace_walk import SKIP_DIRS, walk_workspace
+from lsp_agent.agent.tools.workspace_walk import walk_workspace
 
 READ_MAX_LINES = 2000
 READ_MAX_BYTES = 100_000
@@ -132,7 +132,9 @@ def _list_sync(ctx: ToolContext, user_path: str, pattern: str | None) -> str:
     where = _rel(ctx, walk.base)
     if not found:
         suffix = f" matching {pattern!r}" if pattern else ""
-        return f"No files{suffix} under {where} (gitignored files and {', '.join(sorted(SKIP_DIRS))} are skipped)."
+        return (f"No files{suffix} under {where} (gitignored files and tool, dependency and "
+                "build directories such as .git, node_modules, .venv, dist and build are "
+                "skipped; name such a directory as the path to list it).")
     if more:
         found.append(
             f"[Truncated after {len(found)} files. Narrow the search with a more specific "

@@ -1,8 +1,8 @@
-"""Which workspace files list_files and grep look at: a .gitignore-aware walk and glob matching.
+"""Which workspace files list_files and grep look at: the workspace walk, a glob, limits.
 
-The walk mirrors what a developer sees in `git status`: ignored paths and tool caches
-(`SKIP_DIRS`) are left out, symlinked directories are not followed, and the order is stable so
-results are reproducible.
+The walk itself is the one the code index uses too (lsp_agent.workspace_walk: .gitignore
+honoured, tool and build directories skipped, stable order), so grep and the index agree on
+which files exist; this module adds glob matching and what the tools may read (size, binary).
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pathspec
-
 from lsp_agent.agent.tools.base import ToolError
 from lsp_agent.agent.tools.paths import (
     BINARY_SNIFF_BYTES,
@@ -21,112 +19,13 @@ from lsp_agent.agent.tools.paths import (
     is_binary_bytes,
     resolve_in_workspace,
 )
+from lsp_agent.workspace_walk import walk_files
 
 #: Most files a single walk looks at before it stops and reports truncation.
 WALK_MAX_FILES = 50_000
 
-#: Directories never descended into, ignored or not.
-SKIP_DIRS = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        "node_modules",
-        ".venv",
-        "venv",
-        "__pycache__",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        ".tox",
-    }
-)
 
-
-# --- .gitignore-aware walking ---------------------------------------------------------------
-
-_Rules = list[tuple[Path, pathspec.GitIgnoreSpec]]
-
-
-def _load_spec(file: Path) -> pathspec.GitIgnoreSpec | None:
-    try:
-        lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
-    lines = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
-    if not lines:
-        return None
-    return pathspec.GitIgnoreSpec.from_lines(lines)
-
-
-def _rules_for_dir(directory: Path, inherited: _Rules) -> _Rules:
-    spec = _load_spec(directory / ".gitignore")
-    return inherited if spec is None else [*inherited, (directory, spec)]
-
-
-def _is_ignored(path: Path, is_dir: bool, rules: _Rules) -> bool:
-    """Gitignore semantics: the last matching rule wins, deeper .gitignore files come later."""
-    decision: bool | None = None
-    for base, spec in rules:
-        try:
-            rel = path.relative_to(base).as_posix()
-        except ValueError:
-            continue
-        if is_dir:
-            rel += "/"
-        result = spec.check_file(rel)
-        if result.include is not None:
-            decision = result.include
-    return bool(decision)
-
-
-def _initial_rules(root: Path, start: Path) -> _Rules:
-    rules: _Rules = []
-    exclude = _load_spec(root / ".git" / "info" / "exclude")
-    if exclude is not None:
-        rules.append((root, exclude))
-    rules = _rules_for_dir(root, rules)
-    if start != root:
-        current = root
-        for part in start.relative_to(root).parts:
-            current = current / part
-            if _is_ignored(current, True, rules):
-                # An ignored directory named explicitly is searched anyway; only the
-                # .gitignore files inside it then apply.
-                rules = []
-            rules = _rules_for_dir(current, rules)
-    return rules
-
-
-def _walk_files(root: Path, start: Path) -> Iterator[Path]:
-    """Files under `start` (a real path inside the real `root`), in a stable order.
-
-    Skips `SKIP_DIRS`, gitignored entries and symlinked directories; the explicitly given
-    `start` is walked even if it is itself ignored.
-    """
-    if start.is_file():
-        yield start
-        return
-    dir_rules: dict[str, _Rules] = {str(start): _initial_rules(root, start)}
-    for dirpath, dirnames, filenames in os.walk(start, followlinks=False):
-        here = Path(dirpath)
-        rules = dir_rules.pop(dirpath, None)
-        if rules is None:
-            rules = _initial_rules(root, here)
-        kept = []
-        for name in sorted(dirnames):
-            if name in SKIP_DIRS:
-                continue
-            child = here / name
-            if child.is_symlink() or _is_ignored(child, True, rules):
-                continue
-            kept.append(name)
-            dir_rules[str(child)] = _rules_for_dir(child, rules)
-        dirnames[:] = kept
-        for name in sorted(filenames):
-            child = here / name
-            if not _is_ignored(child, False, rules):
-                yield child
+# --- globs ---------------------------------------------------------------------------------
 
 
 def _glob_body(pattern: str) -> str:
@@ -213,7 +112,10 @@ class WorkspaceWalk:
     def files(self) -> Iterator[Path]:
         """Matching files in walk order (the glob is matched against the path below `base`)."""
         seen = 0
-        for file in _walk_files(self.root, self.base):
+        for found in walk_files(self.root, self.base):
+            if found.outside:
+                continue  # a symlink leaving the workspace: read_file would refuse it
+            file = found.path
             seen += 1
             if seen > WALK_MAX_FILES:
                 self.truncated = True
