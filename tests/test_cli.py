@@ -145,7 +145,7 @@ def test_bad_arguments_lose_nothing(run_cli, open_memory, workspace, tmp_path, s
         (("memory", "history", "nosuch"), ["No memory block 'nosuch'"], 3),
         (("memory", "revert", "notes", "99"), ["no version 99"], 1),
         (("remember",), ["needs a model"], 4),
-        (("remember", "   "), ["Nothing to remember"], 2),
+        (("remember", "   "), ["needs a model"], 4),  # blank text: the conversation
         (("search", "anything", "--kind", "code"), ["lsp-agent init"], 1),
         (("archival", "insert", "y" * 20_001), ["at most 20000"], 1),
     ]

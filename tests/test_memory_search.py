@@ -68,11 +68,11 @@ def skill_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SimpleName
 def test_skills_use_the_same_term_scorer(tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     session = skill_session(tmp_path, monkeypatch)
-    assert search_skills(session, "how is it done here", 10) == []  # stop words only
-    hits = search_skills(session, "run tests", 10)
+    assert search_skills(session.workspace, True, "how is it done here", 10) == []  # stop words only
+    hits = search_skills(session.workspace, True, "run tests", 10)
     assert [h["id"] for h in hits] == ["run-tests", "release"]  # the name counts most
     assert hits[0]["score"] > hits[1]["score"] > 0
-    assert [h["id"] for h in search_skills(session, "greetings", 10)] == ["greet-users"]
+    assert [h["id"] for h in search_skills(session.workspace, True, "greetings", 10)] == ["greet-users"]
 
 
 # --- modes, order and fusion of AgentMemory.search ------------------------------------------
@@ -156,17 +156,12 @@ def test_vector_mode_without_an_embedder_says_it_searched_full_text(
     assert len(warnings) == 1 and "full text" in warnings[0] and "'none'" in warnings[0]
 
 
-def test_sources_without_a_mode_still_work(code_memory: AgentMemory) -> None:
-    code_memory.sources["code"] = lambda query, limit: search_code(code_memory, query, limit)
-    assert code_memory.search("frobnicate", kind="code", mode="text")[0]["symbol"] == "frobnicate"
-
-
 def test_every_kind_is_best_first_by_its_score(code_memory: AgentMemory, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     mem = code_memory
     add_code_source(mem)
     session = skill_session(tmp_path, monkeypatch)
-    mem.sources["skills"] = lambda query, limit, mode: search_skills(session, query, limit)
+    mem.sources["skills"] = lambda query, limit, mode: search_skills(session.workspace, True, query, limit)
     conv = mem.recall.new_conversation()
     for text in ("run the tests", "the tests run slowly when we frobnicate", "tests tests tests"):
         mem.recall.append(conv.id, "user", text)
