@@ -14,7 +14,7 @@ from lsp_agent.agent.tools.edit_tools import edit_file, write_file
 from lsp_agent.agent.tools.files import FILE_TOOLS
 from lsp_agent.agent.tools.paths import is_binary_file, resolve_in_workspace
 from lsp_agent.agent.tools.read_tools import READ_MAX_LINES, grep, list_files, read_file
-from lsp_agent.agent.tools.workspace_walk import compile_glob
+from lsp_agent.agent.tools.tool_walk import compile_glob
 
 
 @pytest.fixture

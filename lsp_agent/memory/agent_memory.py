@@ -56,7 +56,7 @@ class AgentMemory:
         self.recall = RecallMemory(self.store)
         self.archival = ArchivalMemory(self.store)
         # "code", "skills": attached by the agent service (SearchSource: query, limit, mode)
-        self.sources: dict[str, Callable[..., list[dict[str, Any]]]] = {}
+        self.sources: dict[str, SearchSource] = {}
         self.notices: list[str] = []
         self.settings: Any = None  # the Settings it was opened with, when a caller sets them
 

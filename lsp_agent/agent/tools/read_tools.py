@@ -25,7 +25,7 @@ from lsp_agent.agent.tools.paths import (
     resolve_in_workspace,
     workspace_relative,
 )
-from lsp_agent.agent.tools.workspace_walk import walk_workspace
+from lsp_agent.agent.tools.tool_walk import walk_workspace
 
 READ_MAX_LINES = 2000
 READ_MAX_BYTES = 100_000
