@@ -114,6 +114,14 @@ def maintain(table: Any, column: str = "search_text", extra_columns: tuple[str, 
 WAIT_FOR_FOLDS_BELOW_ROWS = 20_000
 
 
+def _table_key(table: Any) -> str:
+    """A table's dataset location: the same for every handle of it, and never reused by
+    another table the way `id()` of a collected handle is (which once gave a new table the
+    stale fold count of an old one)."""
+    uri = getattr(table, "uri", None)
+    return str(uri) if uri else f"id:{id(table)}"
+
+
 class Maintainer:
     """Runs `maintain` in a daemon thread after enough writes, never on the caller's thread.
 
@@ -124,30 +132,30 @@ class Maintainer:
 
     def __init__(self, every_rows: int = 500) -> None:
         self.every_rows = every_rows
-        self._pending: dict[int, int] = {}
-        self._folded: dict[int, int] = {}  # table rows at its last fold
+        self._pending: dict[str, int] = {}
+        self._folded: dict[str, int] = {}  # table rows at its last fold
         self._lock = threading.Lock()
-        self._running: set[int] = set()
-        self._done: dict[int, threading.Event] = {}
+        self._running: set[str] = set()
+        self._done: dict[str, threading.Event] = {}
 
     def wait_for(self, table: Any, timeout: float = 2.0) -> None:
         """Let a running fold of a small table finish before searching it: a search that runs
         while LanceDB commits the fold can miss a row once. Large tables are never waited for
         (their folds take seconds; the miss is rarer than a stall is costly)."""
-        key = id(table)
+        key = _table_key(table)
         with self._lock:
             done = self._done.get(key)
             small = self._folded.get(key, 0) < WAIT_FOR_FOLDS_BELOW_ROWS
         if done is not None and small:
             done.wait(timeout)
 
-    def _due(self, key: int) -> bool:
+    def _due(self, key: str) -> bool:
         pending = self._pending.get(key, 0)
         return pending > 0 and pending >= min(self.every_rows, max(1, self._folded.get(key, 0)))
 
     def note_writes(self, table: Any, rows: int, column: str = "search_text",
                     extra_columns: tuple[str, ...] = ()) -> None:
-        key = id(table)
+        key = _table_key(table)
         with self._lock:
             if key not in self._folded:  # first write of this process: what is folded already
                 self._folded[key] = (table.count_rows() - rows) if indices(table) else 0
