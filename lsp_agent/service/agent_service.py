@@ -21,7 +21,8 @@ from lsp_agent.learning import skills_service as skill_ops
 from lsp_agent.learning.code_index import search_code
 from lsp_agent.learning.ports import EventSink, ProgressFn
 from lsp_agent.learning.reflection import ReflectionScheduler, reflect
-from lsp_agent.memory.agent_memory import KINDS, AgentMemory
+from lsp_agent.memory.agent_memory import KINDS, AgentMemory, Kind
+from lsp_agent.memory.search import Mode
 from lsp_agent.memory.schema import Block, BlockVersion
 from lsp_agent.service.conversations import Conversations, ConversationView
 from lsp_agent.service.indexing import CodeIndexing
@@ -104,27 +105,27 @@ class AgentService(MemoryOps):
 
         return await asyncio.to_thread(run)
 
-    async def search(self, query: str, *, kind: str = "all", limit: int = 10,
-                     mode: str = "hybrid") -> list[Hit]:
+    async def search(self, query: str, *, kind: Kind = "all", limit: int = 10,
+                     mode: Mode = "hybrid") -> list[Hit]:
         if kind not in KINDS:
             raise UsageError(f"Unknown search kind '{kind}'; use one of: {', '.join(KINDS)}.")
 
         def run() -> list[Hit]:
             if "code" not in self.memory.sources and self.code.exists():
                 self.memory.sources["code"] = self._search_code
-            return self.memory.search(query, kind=kind, limit=limit, mode=mode)  # type: ignore[arg-type]
+            return self.memory.search(query, kind=kind, limit=limit, mode=mode)
 
         return await asyncio.to_thread(run)
 
     def _skills(self) -> list[Skill]:
         return skill_ops.skills(self.workspace, self.settings.trust_workspace)
 
-    def _search_skills(self, query: str, limit: int, mode: str = "hybrid") -> list[Hit]:
+    def _search_skills(self, query: str, limit: int, mode: Mode = "hybrid") -> list[Hit]:
         return skill_ops.search_skills(self.workspace, self.settings.trust_workspace, query,
                                        limit)
 
-    def _search_code(self, query: str, limit: int, mode: str = "hybrid") -> list[Hit]:
-        return search_code(self.memory, query, limit, mode)  # type: ignore[arg-type]
+    def _search_code(self, query: str, limit: int, mode: Mode = "hybrid") -> list[Hit]:
+        return search_code(self.memory, query, limit, mode)
 
     # -- the agent ----------------------------------------------------------------------------
 

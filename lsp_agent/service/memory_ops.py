@@ -14,6 +14,7 @@ from lsp_agent.errors import UsageError
 from lsp_agent.learning.interop import EXPORT_MARK, render_agents_md
 from lsp_agent.memory.agent_memory import AgentMemory
 from lsp_agent.memory.schema import Passage
+from lsp_agent.memory.search import Mode
 from lsp_agent.service.results import ArchivalInsert, BlockEdit, Exported
 
 EXPORT_FILES = {"agents-md": "AGENTS.md", "claude-md": "CLAUDE.md"}
@@ -84,11 +85,11 @@ class MemoryOps:
     async def archival_search(self, query: str, *, tags: list[str] | None = None,
                               all_tags: bool = False, since: datetime | None = None,
                               until: datetime | None = None, limit: int = 10,
-                              mode: str = "hybrid") -> list[dict[str, object]]:
+                              mode: Mode = "hybrid") -> list[dict[str, object]]:
         hits = await asyncio.to_thread(
             self.memory.archival.search, query, tags=tags or None,
             tag_match="all" if all_tags else "any", start=since, end=until, top_k=limit,
-            mode=mode)  # type: ignore[arg-type]
+            mode=mode)
         return [_passage(Passage(**{k: h.row[k] for k in ("id", "content", "tags",
                                                           "created_at", "source")}), h.score)
                 for h in hits]
