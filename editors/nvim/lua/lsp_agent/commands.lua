@@ -109,30 +109,34 @@ local function with_label(label, cb, prompt)
   })
 end
 
-local function with_conversation(id, cb, prompt)
-  if id and id ~= "" then
-    return cb(id)
-  end
-  agent.execute("lspAgent.conversation.list", {}, {
+-- Asks the server for a list (`command`'s result.data[field]) and lets the user pick one item;
+-- calls cb(item.id). Used for conversations and archival passages.
+local function pick_by_id(command, field, empty, prompt, format_item, cb)
+  agent.execute(command, {}, {
     render = false,
     on_result = function(result)
-      local convs = (type(result.data) == "table" and result.data.conversations) or {}
-      if #convs == 0 then
-        vim.notify("lsp-agent: no conversations", vim.log.levels.WARN)
+      local items = (type(result.data) == "table" and result.data[field]) or {}
+      if #items == 0 then
+        vim.notify("lsp-agent: " .. empty, vim.log.levels.WARN)
         return
       end
-      vim.ui.select(convs, {
-        prompt = prompt or "Conversation: ",
-        format_item = function(c)
-          return string.format("%s%s  (%s messages)  %s", c.active and "* " or "  ", tostring(c.title or c.id), tostring(c.messages or 0), tostring(c.id))
-        end,
-      }, function(choice)
+      vim.ui.select(items, { prompt = prompt, format_item = format_item }, function(choice)
         if choice then
           cb(tostring(choice.id))
         end
       end)
     end,
   })
+end
+
+local function with_conversation(id, cb, prompt)
+  if id and id ~= "" then
+    return cb(id)
+  end
+  pick_by_id("lspAgent.conversation.list", "conversations", "no conversations",
+    prompt or "Conversation: ", function(c)
+      return string.format("%s%s  (%s messages)  %s", c.active and "* " or "  ", tostring(c.title or c.id), tostring(c.messages or 0), tostring(c.id))
+    end, cb)
 end
 
 -- Opens a memory block in an editable buffer; :w saves it with lspAgent.memory.edit.
@@ -381,27 +385,11 @@ local function with_passage(id, cb, prompt)
   if id and id ~= "" then
     return cb(id)
   end
-  agent.execute("lspAgent.archival.list", {}, {
-    render = false,
-    on_result = function(result)
-      local passages = (type(result.data) == "table" and result.data.passages) or {}
-      if #passages == 0 then
-        vim.notify("lsp-agent: no archival passages", vim.log.levels.WARN)
-        return
-      end
-      vim.ui.select(passages, {
-        prompt = prompt or "Passage: ",
-        format_item = function(p)
-          local text = tostring(p.content or ""):gsub("%s+", " ")
-          return string.format("%s  %s", tostring(p.id), text:sub(1, 60))
-        end,
-      }, function(choice)
-        if choice then
-          cb(tostring(choice.id))
-        end
-      end)
-    end,
-  })
+  pick_by_id("lspAgent.archival.list", "passages", "no archival passages", prompt or "Passage: ",
+    function(p)
+      local text = tostring(p.content or ""):gsub("%s+", " ")
+      return string.format("%s  %s", tostring(p.id), text:sub(1, 60))
+    end, cb)
 end
 
 local archival = {}
