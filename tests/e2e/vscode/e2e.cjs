@@ -792,7 +792,8 @@ async function main() {
     await runCommand('LSP Agent: Insert Archival Passage');
     await answerInput('The sea turtle tank is cleaned every Tuesday.', 'passage to store');
     await answerInput('tanks, schedule', 'Tags');
-    const note = await waitNotification(/stored archival passage (\S+) \(tags: tanks, schedule\)\./);
+    // the server keeps tags lowercase and sorted
+    const note = await waitNotification(/stored archival passage (\S+) \(tags: schedule, tanks\)\./);
     passageId = /archival passage (\S+) \(tags/.exec(note)[1];
     log(`  passage ${passageId}`);
     await clearNotifications();
