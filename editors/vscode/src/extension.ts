@@ -6,8 +6,11 @@ import {
   Block,
   CommandResult,
   Conversation,
+  Exported,
   Hit,
+  IndexReport,
   LongCommands,
+  Passage,
   ServerCommands,
   Status,
   Version,
@@ -16,7 +19,11 @@ import {
   errorMessage,
   hitAction,
   hitLabel,
+  indexSummary,
+  isForeignFileError,
   messageHitMarkdown,
+  parseTags,
+  passageLabel,
   statusBarText,
   versionLabel,
 } from './protocol';
@@ -32,6 +39,8 @@ const RESULT_TITLES: Record<string, string> = {
   [ServerCommands.memoryHistory]: 'Agent Memory History',
   [ServerCommands.status]: 'Agent Status',
   [ServerCommands.conversationList]: 'Agent Conversations',
+  [ServerCommands.archivalSearch]: 'Agent Archival Search',
+  [ServerCommands.archivalList]: 'Agent Archival Memory',
 };
 
 const EXTERNAL_BUSY: Record<string, string> = {
@@ -80,6 +89,13 @@ class Extension implements vscode.Disposable {
       memoryHistory: () => this.memoryHistory(),
       editMemory: () => this.editMemory(),
       revertMemory: () => this.revertMemory(),
+      createMemory: () => this.createMemory(),
+      indexCode: () => this.indexCode(),
+      insertArchival: () => this.insertArchival(),
+      searchArchival: () => this.searchArchival(),
+      listArchival: () => this.listArchival(),
+      deleteArchival: () => this.deleteArchival(),
+      exportMemory: () => this.exportMemory(),
       newConversation: () => this.newConversation(),
       switchConversation: () => this.switchConversation(),
       forkConversation: () => this.forkConversation(),
@@ -124,12 +140,15 @@ class Extension implements vscode.Disposable {
     return folder ? { ...args, workspace: folder.uri.toString() } : args;
   }
 
-  /** Runs a server command, showing busy state and errors. Undefined on failure/cancel. */
+  /**
+   * Runs a server command, showing busy state and errors. Undefined on failure/cancel.
+   * `onError` sees an error answer first; when it returns true the error is not shown.
+   */
   private async run<T = Record<string, unknown>>(
     command: string,
     args: Record<string, unknown>,
     busy: string,
-    options: { quiet?: boolean; token?: vscode.CancellationToken } = {},
+    options: { quiet?: boolean; token?: vscode.CancellationToken; onError?: (message: string) => boolean } = {},
   ): Promise<CommandResult<T> | undefined> {
     this.busy.push(busy);
     this.renderStatus();
@@ -146,6 +165,8 @@ class Extension implements vscode.Disposable {
       const code = (error as { code?: number })?.code;
       if (code === -32800) {
         void vscode.window.showInformationMessage(`LSP Agent: ${busy} cancelled.`);
+      } else if (options.onError?.(errorMessage(error))) {
+        // handled by the caller
       } else if (!options.quiet) {
         void vscode.window.showErrorMessage(`LSP Agent: ${busy} failed: ${errorMessage(error)}`);
       }
@@ -524,15 +545,56 @@ class Extension implements vscode.Disposable {
     if (block.read_only) {
       void vscode.window.showWarningMessage(`LSP Agent: memory block "${block.label}" is read-only.`);
     }
-    const folder = this.workspaceFolder();
-    const uri = MemoryFileSystem.uriFor(block.label, folder?.uri.toString());
-    const doc = await vscode.workspace.openTextDocument(uri);
-    await vscode.window.showTextDocument(doc, { preview: false });
+    await this.openBlock(block.label);
     if (!block.read_only) {
       void vscode.window.showInformationMessage(
         `LSP Agent: editing memory block "${block.label}" — save (Ctrl+S) to store a new version.`,
       );
     }
+  }
+
+  /** Opens a block as a document of the memory file system (saving stores a new version). */
+  private async openBlock(label: string): Promise<void> {
+    const folder = this.workspaceFolder();
+    const doc = await vscode.workspace.openTextDocument(MemoryFileSystem.uriFor(label, folder?.uri.toString()));
+    await vscode.window.showTextDocument(doc, { preview: false });
+  }
+
+  private async createMemory(): Promise<void> {
+    const title = 'LSP Agent: Create Memory Block';
+    const label = await vscode.window.showInputBox({
+      title,
+      prompt: 'Label of the new block (lowercase letters, digits, "_" or "-")',
+      placeHolder: 'e.g. conventions',
+      validateInput: (v) => (v.trim() ? undefined : 'A block needs a label.'),
+      ignoreFocusOut: true,
+    });
+    if (!label?.trim()) return;
+    const description = await vscode.window.showInputBox({
+      title,
+      prompt: 'What is the block for? (optional; shown to the agent)',
+      ignoreFocusOut: true,
+    });
+    if (description === undefined) return;
+    const sel = this.selection();
+    let value: string | undefined;
+    if (sel) {
+      value = sel.text;
+    } else {
+      value = await vscode.window.showInputBox({ title, prompt: 'Its first value (optional)', ignoreFocusOut: true });
+      if (value === undefined) return;
+    }
+    const args: Record<string, unknown> = { label: label.trim() };
+    if (description.trim()) args.description = description.trim();
+    if (value.trim()) args.value = value;
+    const result = await this.run<Block>(ServerCommands.memoryCreate, args, 'creating a memory block');
+    if (!result) return;
+    const created = result.data?.label ?? label.trim();
+    const choice = await vscode.window.showInformationMessage(
+      `LSP Agent: created memory block "${created}"${sel ? ' from the selection' : ''}.`,
+      'Edit Block',
+    );
+    if (choice === 'Edit Block') await this.openBlock(created);
   }
 
   private async revertMemory(): Promise<void> {
@@ -568,6 +630,126 @@ class Extension implements vscode.Disposable {
       );
     }
   }
+
+  private async indexCode(): Promise<void> {
+    const result = await this.run<{ index?: IndexReport; embedded: number }>(ServerCommands.index, {}, 'indexing');
+    if (result) void vscode.window.showInformationMessage(`LSP Agent: ${indexSummary(result.data)}`);
+  }
+
+  // ---- archival memory ------------------------------------------------------------------
+
+  private async insertArchival(): Promise<void> {
+    const title = 'LSP Agent: Insert Archival Passage';
+    const sel = this.selection();
+    let text = sel?.text;
+    if (!text?.trim()) {
+      text = await vscode.window.showInputBox({
+        title,
+        prompt: 'The passage to store in archival memory',
+        validateInput: (v) => (v.trim() ? undefined : 'The passage must contain some text.'),
+        ignoreFocusOut: true,
+      });
+      if (!text?.trim()) return;
+    }
+    const tags = await vscode.window.showInputBox({
+      title,
+      prompt: 'Tags (comma separated, optional)',
+      placeHolder: 'e.g. deploy, ci',
+      ignoreFocusOut: true,
+    });
+    if (tags === undefined) return;
+    const result = await this.run<Passage & { created: boolean }>(
+      ServerCommands.archivalInsert,
+      { text, tags: parseTags(tags) },
+      'storing a passage',
+    );
+    if (!result) return;
+    const d = result.data;
+    const tagged = d?.tags?.length ? ` (tags: ${d.tags.join(', ')})` : '';
+    void vscode.window.showInformationMessage(
+      d?.created === false
+        ? `LSP Agent: already stored as archival passage ${d.id}; not stored twice.`
+        : `LSP Agent: stored archival passage ${d?.id}${tagged}.`,
+    );
+  }
+
+  private async searchArchival(): Promise<void> {
+    const sel = this.selection();
+    const query = await vscode.window.showInputBox({
+      title: 'LSP Agent: Search Archival Memory',
+      prompt: 'Search the passages of archival memory',
+      value: sel ? sel.text.slice(0, 200) : '',
+      ignoreFocusOut: true,
+    });
+    if (!query?.trim()) return;
+    const result = await this.run<{ results: Passage[] }>(ServerCommands.archivalSearch, { query }, 'searching');
+    if (result) await this.results.show(RESULT_TITLES[ServerCommands.archivalSearch], result.markdown);
+  }
+
+  private async listArchival(): Promise<void> {
+    const result = await this.run<{ passages: Passage[] }>(ServerCommands.archivalList, {}, 'loading archival memory');
+    if (result) await this.results.show(RESULT_TITLES[ServerCommands.archivalList], result.markdown);
+  }
+
+  private async deleteArchival(): Promise<void> {
+    const list = await this.run<{ passages: Passage[] }>(
+      ServerCommands.archivalList,
+      { limit: 500 },
+      'loading archival memory',
+    );
+    if (!list) return;
+    const passages = list.data?.passages ?? [];
+    if (passages.length === 0) {
+      void vscode.window.showInformationMessage('LSP Agent: archival memory has no passages.');
+      return;
+    }
+    type Item = vscode.QuickPickItem & { passage: Passage };
+    const picked = await vscode.window.showQuickPick<Item>(
+      passages.map((p) => ({ ...passageLabel(p), passage: p })),
+      { placeHolder: 'Delete which archival passage?', matchOnDescription: true, matchOnDetail: true, ignoreFocusOut: true },
+    );
+    if (!picked) return;
+    // The server asks for approval (window/showMessageRequest, shown as a modal) before it deletes.
+    let refused = false;
+    const result = await this.run<{ deleted: Passage }>(ServerCommands.archivalDelete, { id: picked.passage.id }, 'deleting a passage', {
+      onError: (message) => (refused = /not confirmed/.test(message)),
+    });
+    if (refused) {
+      void vscode.window.showInformationMessage(`LSP Agent: archival passage ${picked.passage.id} was not deleted.`);
+    } else if (result) {
+      void vscode.window.showInformationMessage(`LSP Agent: deleted archival passage ${result.data?.deleted?.id ?? picked.passage.id}.`);
+    }
+  }
+
+  private async exportMemory(): Promise<void> {
+    const picked = await vscode.window.showQuickPick(
+      [
+        { label: 'AGENTS.md', description: 'agents-md', detail: 'Write AGENTS.md in the workspace folder.', format: 'agents-md' },
+        { label: 'CLAUDE.md', description: 'claude-md', detail: 'Write CLAUDE.md in the workspace folder.', format: 'claude-md' },
+      ],
+      { placeHolder: 'Export memory as which file?', ignoreFocusOut: true },
+    );
+    if (!picked) return;
+    let foreign: string | undefined;
+    let result = await this.run<Exported>(ServerCommands.export, { format: picked.format }, 'exporting', {
+      onError: (message) => (isForeignFileError(message) ? ((foreign = message), true) : false),
+    });
+    if (!result && foreign !== undefined) {
+      const choice = await vscode.window.showWarningMessage(
+        `${picked.label} exists and was not written by lsp-agent. Overwrite it?`,
+        { modal: true, detail: foreign },
+        'Overwrite',
+      );
+      if (choice !== 'Overwrite') return;
+      result = await this.run<Exported>(ServerCommands.export, { format: picked.format, force: true }, 'exporting');
+    }
+    if (!result) return;
+    const file = result.data?.path;
+    const choice = await vscode.window.showInformationMessage(`LSP Agent: Wrote ${file}`, ...(file ? ['Open File'] : []));
+    if (choice === 'Open File' && file) await vscode.window.showTextDocument(vscode.Uri.file(file));
+  }
+
+  // ---- conversations --------------------------------------------------------------------
 
   private async newConversation(): Promise<void> {
     const title = await vscode.window.showInputBox({

@@ -70,6 +70,36 @@ export interface Status {
   counts: { blocks: number; messages: number; archival: number; skills: number; code_chunks: number };
 }
 
+/** An archival memory passage (`score` on search results only). */
+export interface Passage {
+  id: string;
+  content: string;
+  tags: string[];
+  created_at: string | number;
+  source?: string;
+  score?: number;
+}
+
+export interface IndexReport {
+  files_seen: number;
+  files_indexed: number;
+  files_unchanged: number;
+  files_removed: number;
+  chunks_added: number;
+  chunks_total: number;
+  skipped: { path: string; reason: string }[];
+  seconds: number;
+  cancelled: boolean;
+}
+
+/** `data` of lspAgent.export. */
+export interface Exported {
+  format: 'agents-md' | 'claude-md';
+  path: string;
+  written: boolean;
+  text?: string;
+}
+
 export interface AgentEvent {
   workspace?: string;
   conversation_id?: string;
@@ -87,10 +117,17 @@ export const ServerCommands = {
   learnSkill: 'lspAgent.learnSkill',
   ask: 'lspAgent.ask',
   reflect: 'lspAgent.reflect',
+  index: 'lspAgent.index',
   memoryShow: 'lspAgent.memory.show',
   memoryEdit: 'lspAgent.memory.edit',
+  memoryCreate: 'lspAgent.memory.create',
   memoryHistory: 'lspAgent.memory.history',
   memoryRevert: 'lspAgent.memory.revert',
+  archivalInsert: 'lspAgent.archival.insert',
+  archivalSearch: 'lspAgent.archival.search',
+  archivalList: 'lspAgent.archival.list',
+  archivalDelete: 'lspAgent.archival.delete',
+  export: 'lspAgent.export',
   conversationNew: 'lspAgent.conversation.new',
   conversationList: 'lspAgent.conversation.list',
   conversationSwitch: 'lspAgent.conversation.switch',
@@ -101,6 +138,7 @@ export const ServerCommands = {
 /** Commands whose work can be long: the server may report progress for them. */
 export const LongCommands: ReadonlySet<string> = new Set([
   ServerCommands.init,
+  ServerCommands.index,
   ServerCommands.remember,
   ServerCommands.ask,
   ServerCommands.learnSkill,
@@ -317,6 +355,44 @@ export function hitLabel(hit: Hit): { label: string; description: string; detail
     description: [describeHitKind(hit.kind), score].filter(Boolean).join(' · '),
     detail: oneLine(hit.snippet ?? '', 200),
   };
+}
+
+export function passageLabel(p: Passage): { label: string; description: string; detail: string } {
+  return {
+    label: oneLine(p.content ?? '', 80) || p.id,
+    description: [(p.tags ?? []).map((t) => `#${t}`).join(' '), formatTime(p.created_at)].filter(Boolean).join(' · '),
+    detail: p.id,
+  };
+}
+
+/** Tags typed as one comma-separated string: trimmed, without empty ones. */
+export function parseTags(text: string): string[] {
+  return text
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+}
+
+/** The notification sentence for the `data` of lspAgent.index. */
+export function indexSummary(data: { index?: Partial<IndexReport>; embedded?: number } | undefined): string {
+  const n = (count: number | undefined, one: string, many = `${one}s`): string => `${count ?? 0} ${count === 1 ? one : many}`;
+  const embedded = `${n(data?.embedded, 'chunk')} embedded`;
+  const r = data?.index;
+  if (!r) return `code index: ${embedded}.`;
+  const parts = [
+    `${n(r.files_indexed, 'file')} indexed`,
+    `${r.files_unchanged ?? 0} unchanged`,
+    ...(r.files_removed ? [`${r.files_removed} removed`] : []),
+    ...(r.skipped?.length ? [`${r.skipped.length} skipped`] : []),
+    `${n(r.chunks_total, 'chunk')} (${r.chunks_added ?? 0} new)`,
+    embedded,
+  ];
+  return `${r.cancelled ? 'code indexing cancelled' : 'code index up to date'} — ${parts.join(', ')}.`;
+}
+
+/** True when lspAgent.export refused to overwrite a file lsp-agent did not write. */
+export function isForeignFileError(message: string): boolean {
+  return /exists and was not written by lsp-agent/.test(message);
 }
 
 /** Markdown for a block shown read-only. */

@@ -6,6 +6,10 @@ import {
   formatEvent,
   hitAction,
   hitLabel,
+  indexSummary,
+  isForeignFileError,
+  parseTags,
+  passageLabel,
   serverLaunch,
   startFailureMessage,
   statusBarText,
@@ -92,4 +96,28 @@ test('labels and event lines', () => {
   assert.equal(statusBarText({ state: 'idle', model: 'anthropic/claude-sonnet-4-5' }), '$(hubot) Agent: idle · claude-sonnet-4-5');
   assert.equal(statusBarText({ state: 'idle', model: 'scripted//tmp/x.json' }), '$(hubot) Agent: idle · scripted');
   assert.match(statusBarText(undefined, 'thinking'), /spin/);
+});
+
+test('archival passages: tags typed comma separated, quick-pick labels', () => {
+  assert.deepEqual(parseTags(' deploy, ci ,,  '), ['deploy', 'ci']);
+  assert.deepEqual(parseTags(''), []);
+  const p = passageLabel({ id: 'p1', content: 'Deploys go\nthrough CI.', tags: ['deploy', 'ci'], created_at: '2026-01-02T03:04:05Z' });
+  assert.equal(p.label, 'Deploys go through CI.');
+  assert.equal(p.description, '#deploy #ci · 2026-01-02 03:04:05Z');
+  assert.equal(p.detail, 'p1');
+  assert.equal(passageLabel({ id: 'p2', content: '', tags: [], created_at: '' }).label, 'p2');
+});
+
+test('index summary and the export refusal', () => {
+  assert.equal(
+    indexSummary({
+      index: { files_indexed: 2, files_unchanged: 1, files_removed: 0, chunks_total: 9, chunks_added: 4, skipped: [], cancelled: false },
+      embedded: 4,
+    }),
+    'code index up to date — 2 files indexed, 1 unchanged, 9 chunks (4 new), 4 chunks embedded.',
+  );
+  assert.equal(indexSummary({ embedded: 1 }), 'code index: 1 chunk embedded.');
+  assert.match(indexSummary({ index: { cancelled: true }, embedded: 0 }), /^code indexing cancelled/);
+  assert.ok(isForeignFileError('lspAgent.export: /w/AGENTS.md exists and was not written by lsp-agent; pass --force'));
+  assert.ok(!isForeignFileError('lspAgent.export: something else'));
 });

@@ -5,6 +5,8 @@
 // hit and code hit); Ask with a selection (modal approval, progress notification, streamed
 // events, answer); Memory History; Edit and Revert Memory Block; New/Switch/Fork Conversation;
 // a denied approval; the "Remember this" code action; Learn Skill (workspace/applyEdit); Reflect;
+// Index Code; Create Memory Block; Insert / List / Search / Delete (modal approval) Archival
+// Passage; Export Memory (and Overwrite of a file lsp-agent did not write);
 // Cancel from the progress notification; the status bar tooltip; start failures (bad server
 // command, bad lspAgent.pythonPath) and `<python> -m lsp_agent serve`.
 // Run by run.sh, which provides:
@@ -750,6 +752,117 @@ async function main() {
     await waitNotification(/reflection made \d+ memory changes?/);
     await waitTab(/Agent Reflection/);
     await screenshot('reflect');
+    await clearNotifications();
+  });
+
+  await test('Index Code updates the code index and reports it in a notification', async () => {
+    fs.writeFileSync(
+      path.join(workspace, 'tanks.py'),
+      'def clean_turtle_tank(day: str) -> str:\n    return f"The sea turtle tank is cleaned on {day}."\n',
+    );
+    await clearNotifications();
+    await runCommand('LSP Agent: Index Code');
+    let sawIndexProgress = false;
+    const note = await waitFor(async () => {
+      const texts = await notificationTexts();
+      if (texts.some((t) => /LSP Agent: Index code/i.test(t))) sawIndexProgress = true;
+      return texts.find((t) => /code index up to date — \d+ files? indexed, \d+ unchanged, .*\d+ chunks? embedded\./.test(t));
+    }, 'the "code index up to date" notification', STEP_TIMEOUT, 100);
+    log(`  notification: ${note.replace(/\s+/g, ' ').slice(0, 200)}; progress notification seen: ${sawIndexProgress}`);
+    await screenshot('index-code');
+    await clearNotifications();
+  });
+
+  await test('Create Memory Block asks label, description and value; Show Memory has it', async () => {
+    await openFile('README.md'); // no selection: the value is asked for
+    await runCommand('LSP Agent: Create Memory Block');
+    await answerInput('tank-rules', 'Label of the new block');
+    await answerInput('Rules for visitors at the fish tanks', 'What is the block for?');
+    await answerInput('Never tap on the glass.', 'Its first value');
+    await waitNotification(/created memory block "tank-rules"/);
+    await runCommand('LSP Agent: Show Memory');
+    await waitWebviewText(/Never tap on the glass/, 'memory preview with the new block');
+    await screenshot('create-memory');
+    await clearNotifications();
+  });
+
+  let passageId;
+  await test('Insert Archival Passage with tags; List and Search Archival show it', async () => {
+    await openFile('README.md');
+    await runCommand('LSP Agent: Insert Archival Passage');
+    await answerInput('The sea turtle tank is cleaned every Tuesday.', 'passage to store');
+    await answerInput('tanks, schedule', 'Tags');
+    // the server keeps tags lowercase and sorted
+    const note = await waitNotification(/stored archival passage (\S+) \(tags: schedule, tanks\)\./);
+    passageId = /archival passage (\S+) \(tags/.exec(note)[1];
+    log(`  passage ${passageId}`);
+    await clearNotifications();
+    await runCommand('LSP Agent: List Archival Passages');
+    await waitTab(/Agent Archival Memory/);
+    await waitWebviewText(/sea turtle tank is cleaned every Tuesday/, 'archival list preview with the passage');
+    await screenshot('archival-list');
+    await runCommand('LSP Agent: Search Archival Memory');
+    await answerInput('turtle tank cleaning', 'Search the passages');
+    await waitTab(/Agent Archival Search/);
+    // search results carry a score; the list does not
+    await waitFor(
+      async () => (await webviewTexts()).some((t) => /sea turtle tank/.test(t) && /score \d/.test(t)),
+      'archival search preview with the passage and its score',
+    );
+    await screenshot('archival-search');
+  });
+
+  await test('Delete Archival Passage: the server asks in a modal; Deny keeps it, Allow deletes it', async () => {
+    const pickAndAnswer = async (button) => {
+      await runCommand('LSP Agent: Delete Archival Passage');
+      await pickQuickPickRow((t) => /sea turtle tank/.test(t), 'the passage in the picker', `archival-delete-pick-${button}`);
+      const dialog = page.locator('.monaco-dialog-box');
+      await dialog.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+      const text = await dialog.innerText();
+      if (!/delete archival passage/i.test(text) || !/sea turtle tank/.test(text)) throw new Error(`approval dialog: ${text}`);
+      await dialog.locator('.monaco-button', { hasText: new RegExp(`^${button}$`) }).first().click();
+    };
+    await pickAndAnswer('Deny');
+    await waitNotification(/archival passage \S+ was not deleted\./);
+    await clearNotifications();
+    await pickAndAnswer('Allow');
+    await waitNotification(new RegExp(`deleted archival passage ${passageId}\\.`));
+    await screenshot('archival-deleted');
+    await clearNotifications();
+    // the passage is gone from the picker (or the picker has nothing left to offer)
+    await runCommand('LSP Agent: Delete Archival Passage');
+    await waitFor(async () => {
+      if ((await notificationTexts()).some((t) => /archival memory has no passages/.test(t))) return true;
+      const rows = (await page.locator('.quick-input-widget').first().isVisible()) ? await visibleRows() : [];
+      const passages = rows.filter((r) => /#|\d{4}-\d\d-\d\d/.test(r.text));
+      return passages.length > 0 && !passages.some((r) => /sea turtle tank/.test(r.text));
+    }, 'the deleted passage to be gone');
+    await closeQuickInput();
+    await clearNotifications();
+  });
+
+  await test('Export Memory writes AGENTS.md, and offers Overwrite for a CLAUDE.md it did not write', async () => {
+    const agentsMd = path.join(workspace, 'AGENTS.md');
+    const claudeMd = path.join(workspace, 'CLAUDE.md');
+    fs.writeFileSync(claudeMd, '# Notes of my own\n');
+    await runCommand('LSP Agent: Export Memory (AGENTS.md / CLAUDE.md)');
+    await pickQuickPickRow((t) => t.trim().startsWith('AGENTS.md'), 'AGENTS.md in the format picker', 'export-formats');
+    await waitNotification(/Wrote \S*AGENTS\.md/);
+    const exported = /^# AGENTS\.md — [\s\S]*Generated by lsp-agent from its memory/;
+    await waitFor(() => fs.existsSync(agentsMd) && exported.test(fs.readFileSync(agentsMd, 'utf8')), 'AGENTS.md on disk, written by lsp-agent');
+    await clearNotifications();
+    await runCommand('LSP Agent: Export Memory (AGENTS.md / CLAUDE.md)');
+    await pickQuickPickRow((t) => t.trim().startsWith('CLAUDE.md'), 'CLAUDE.md in the format picker');
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+    const text = await dialog.innerText();
+    if (!/not written by lsp-agent/.test(text)) throw new Error(`overwrite dialog: ${text}`);
+    await screenshot('export-overwrite');
+    if (fs.readFileSync(claudeMd, 'utf8') !== '# Notes of my own\n') throw new Error('CLAUDE.md changed before Overwrite');
+    await dialog.locator('.monaco-button', { hasText: /^Overwrite$/ }).first().click();
+    await waitNotification(/Wrote \S*CLAUDE\.md/);
+    await waitFor(() => /^# CLAUDE\.md — [\s\S]*Generated by lsp-agent/.test(fs.readFileSync(claudeMd, 'utf8')), 'CLAUDE.md overwritten by the export');
+    await screenshot('export-written');
     await clearNotifications();
   });
 
