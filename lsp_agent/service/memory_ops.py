@@ -136,7 +136,8 @@ class MemoryOps:
                 current = path.read_text(encoding="utf-8", errors="replace")
                 if EXPORT_MARK not in current:
                     raise UsageError(f"{path} exists and was not written by lsp-agent; "
-                                     "pass --force to overwrite it, or --output FILE.")
+                                     "export with force (--force) to overwrite it, or choose "
+                                     "another output file.")
             path.write_text(text, encoding="utf-8")
 
         await asyncio.to_thread(write)
