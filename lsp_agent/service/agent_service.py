@@ -22,8 +22,8 @@ from lsp_agent.learning.code_index import search_code
 from lsp_agent.learning.ports import EventSink, ProgressFn
 from lsp_agent.learning.reflection import ReflectionScheduler, reflect
 from lsp_agent.memory.agent_memory import KINDS, AgentMemory, Kind
-from lsp_agent.memory.search import Mode
 from lsp_agent.memory.schema import Block, BlockVersion
+from lsp_agent.memory.search import Mode
 from lsp_agent.service.conversations import Conversations, ConversationView
 from lsp_agent.service.indexing import CodeIndexing
 from lsp_agent.service.memory_ops import MemoryOps
