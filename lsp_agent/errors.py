@@ -88,6 +88,7 @@ def as_user_error(exc: BaseException) -> LspAgentError | None:
 
     Our own errors pass through; the standard library's errors that carry a usable sentence
     (a missing file, a bad value) are wrapped once, here, so no face matches them itself.
+    Provider errors are wrapped where the model is called (`ModelError` in agent/model.py).
     """
     if isinstance(exc, LspAgentError):
         return exc
@@ -96,6 +97,4 @@ def as_user_error(exc: BaseException) -> LspAgentError | None:
     if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError,
                         NotADirectoryError, UnicodeDecodeError, TimeoutError, ValueError)):
         return LspAgentError(str(exc))
-    if type(exc).__module__.split(".")[0] == "litellm":  # a provider error not wrapped below us
-        return ModelError(f"The model call failed: {exc}. Check the model name and its API key.")
     return None
