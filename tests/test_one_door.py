@@ -4,6 +4,7 @@ through the CLI (subprocesses, as a user runs it) and the LSP server (a real ser
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -216,3 +217,7 @@ async def test_lsp_the_same_commands_behave_the_same(client: LanguageClient) -> 
     assert exported["data"]["text"].startswith("# CLAUDE.md")
     status = await cmd(client, "status")
     assert status["data"]["counts"]["skills"] == 1 and status["data"]["active_conversation"] == ""
+
+
+def teardown_module() -> None:
+    shutil.rmtree(ROOT, ignore_errors=True)

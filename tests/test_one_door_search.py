@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -118,3 +119,7 @@ async def test_lsp_search_defects_fixed(client: LanguageClient) -> None:
         return found[(query, kind, mode)]
 
     assert_search_is_right(search)
+
+
+def teardown_module() -> None:
+    shutil.rmtree(ROOT, ignore_errors=True)
