@@ -3,6 +3,11 @@
 Sources, later wins: defaults, environment (LSP_AGENT_MODEL, ...), the editor's
 `initializationOptions` / `workspace/configuration` section `lspAgent`, command-line flags.
 A bad value never stops anything: it is reported and its default is used.
+
+A workspace is untrusted until the editor (VS Code's workspace trust, Neovim's `trust`
+option) or the user (`--trust`, LSP_AGENT_TRUST_WORKSPACE=1) says otherwise: a cloned
+repository's files are text written by strangers, so an untrusted one gets no imported
+instruction files, no project skills and no `auto` permission mode.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import os
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -29,7 +34,16 @@ ENV_KEYS = {
     "embedder": "LSP_AGENT_EMBEDDER",
     "store": "LSP_AGENT_STORE",
     "permission_mode": "LSP_AGENT_PERMISSION_MODE",
+    "trust_workspace": "LSP_AGENT_TRUST_WORKSPACE",
 }
+
+#: Settings an untrusted workspace's own configuration must not choose (VS Code declares them
+#: in `restrictedConfigurations`; the server also refuses `auto` while untrusted).
+RESTRICTED = ("permission_mode", "store")
+
+AUTO_UNTRUSTED = ("permissionMode 'auto' is not allowed in an untrusted workspace; using 'ask'. "
+                  "Trust the workspace (your editor's workspace trust, or --trust / "
+                  "LSP_AGENT_TRUST_WORKSPACE=1 on the command line) to use it.")
 
 
 class _Model(BaseModel):
@@ -54,8 +68,15 @@ class Settings(_Model):
     context_window: int | None = Field(None, ge=1000)
     compaction_threshold: float = Field(0.8, gt=0.1, le=0.99)
     keep_recent_messages: int = Field(12, ge=2)
-    trust_workspace: bool = True
+    trust_workspace: bool = False
     reflection: ReflectionSettings = Field(default_factory=lambda: ReflectionSettings())
+
+    @model_validator(mode="after")
+    def _no_auto_untrusted(self) -> Settings:
+        """`auto` runs shell commands without asking: never on an untrusted workspace."""
+        if not self.trust_workspace and self.permission_mode is PermissionMode.AUTO:
+            self.permission_mode = PermissionMode.ASK
+        return self
 
 
 def parse_settings(*layers: dict[str, Any] | None) -> tuple[Settings, list[str]]:
@@ -105,7 +126,10 @@ def parse_settings(*layers: dict[str, Any] | None) -> tuple[Settings, list[str]]
                 f"Setting '{to_camel(name)}' = {value!r} is invalid ({err['msg']}); "
                 f"using the default {default!r}."
             )
-    return Settings.model_validate(good), warnings
+    settings = Settings.model_validate(good)
+    if good.get("permission_mode") == PermissionMode.AUTO and settings.permission_mode != "auto":
+        warnings.append(AUTO_UNTRUSTED)
+    return settings, warnings
 
 
 def _nested_model(name: str) -> type[BaseModel] | None:

@@ -116,3 +116,42 @@ def test_nested_object_merges_across_layers():
                                         {"reflection": {"every_turns": 4}})
     assert warnings == []
     assert settings.reflection.enabled is False and settings.reflection.every_turns == 4
+
+
+# -- workspace trust ---------------------------------------------------------------------------
+
+def test_untrusted_by_default_and_auto_is_downgraded_with_a_warning():
+    settings, warnings = parse_settings({"permissionMode": "auto"})
+    assert settings.trust_workspace is False
+    assert settings.permission_mode == PermissionMode.ASK
+    assert len(warnings) == 1 and "untrusted workspace" in warnings[0] and "--trust" in warnings[0]
+    # whatever builds the settings: a Settings object never holds auto while untrusted
+    assert Settings(permission_mode=PermissionMode.AUTO).permission_mode == PermissionMode.ASK
+
+
+def test_trusted_keeps_auto_and_accept_edits_needs_no_trust():
+    settings, warnings = parse_settings({"permissionMode": "auto", "trustWorkspace": True})
+    assert warnings == [] and settings.permission_mode == PermissionMode.AUTO
+    settings, warnings = parse_settings({"permissionMode": "accept-edits"})
+    assert warnings == [] and settings.permission_mode == PermissionMode.ACCEPT_EDITS
+
+
+def test_trust_from_the_environment_and_the_editor_wins(monkeypatch):
+    monkeypatch.setenv("LSP_AGENT_TRUST_WORKSPACE", "1")
+    monkeypatch.setenv("LSP_AGENT_PERMISSION_MODE", "auto")
+    settings, warnings = parse_settings()
+    assert warnings == [] and settings.trust_workspace
+    assert settings.permission_mode == PermissionMode.AUTO
+    # the editor saying "not trusted" (VS Code restricted mode) beats the environment
+    settings, warnings = parse_settings({"trustWorkspace": False})
+    assert not settings.trust_workspace and settings.permission_mode == PermissionMode.ASK
+    assert len(warnings) == 1 and "untrusted" in warnings[0]
+
+
+def test_cli_trust_flag():
+    from lsp_agent.cli.parser import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["status", "--trust"]).trust is True
+    # not given: None, so the CLI does not hide LSP_AGENT_TRUST_WORKSPACE
+    assert parser.parse_args(["init"]).trust is None

@@ -158,10 +158,11 @@ def test_cli_search_finds_skills_and_orders_scores(cli_env, workspace: Path) -> 
     env = {**cli_env, "LSP_AGENT_EMBEDDER": "none"}
     ws = ["--workspace", str(workspace)]
     _cli(["remember", "Release notes go in CHANGES.md", *ws], env, workspace)
-    found = _cli(["search", "release", "--kind", "skills", "--json", *ws], env, workspace)
+    found = _cli(["search", "release", "--kind", "skills", "--json", "--trust", *ws], env,
+                 workspace)
     assert found.returncode == 0, found.stderr
     assert [h["id"] for h in json.loads(found.stdout)["results"]] == ["release-package"]
-    every = json.loads(_cli(["search", "release package", "--json", *ws], env,
+    every = json.loads(_cli(["search", "release package", "--json", "--trust", *ws], env,
                             workspace).stdout)["results"]
     assert {"skill", "block"} <= {h["kind"] for h in every}
     scores = [h["score"] for h in every]
@@ -185,7 +186,7 @@ async def client(lsp_client: LanguageClient):
     await lsp_client.initialize_session(T.InitializeParams(
         capabilities=client_capabilities("visual-studio-code"), root_uri=WS.as_uri(),
         workspace_folders=[T.WorkspaceFolder(uri=WS.as_uri(), name="ws")],
-        initialization_options={"lspAgent": {"embedder": "none",
+        initialization_options={"lspAgent": {"embedder": "none", "trustWorkspace": True,
                                              "store": str(ROOT / "store")}}))
     yield
     await lsp_client.shutdown_session()

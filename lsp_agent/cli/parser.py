@@ -55,6 +55,10 @@ def common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="litellm model string for commands that use one")
     p.add_argument("--permission-mode", choices=["ask", "accept-edits", "auto"], default=None,
                    help="what the agent may do without asking")
+    p.add_argument("--trust", action="store_true", default=None,
+                   help="trust this workspace for this command: import its instruction files "
+                        "(AGENTS.md, README, ...), load its skills, allow --permission-mode auto "
+                        "(or set LSP_AGENT_TRUST_WORKSPACE=1)")
     p.add_argument("--yes", action="store_true",
                    help="answer yes to confirmations (needed when there is no terminal)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")

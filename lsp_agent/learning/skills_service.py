@@ -116,7 +116,9 @@ def _proposal(workspace: Path, trusted: bool, name: str, description: str, body:
         raise SkillError("; ".join(errors))
     folder = skill_folder(workspace, name)
     path = folder / "SKILL.md"
-    existing = next((s for s in skills(workspace, trusted) if s.name == name and s.source == "project"), None)
+    # the file about to be replaced is read for its version even when untrusted (never for the
+    # prompt): otherwise an update would overwrite it as version 1
+    existing = next((s for s in skills(workspace, True) if s.name == name and s.source == "project"), None)
     if existing is not None:
         skill = bump_version(existing, skill)
     else:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from lsp_agent.learning.command_sources import (
@@ -187,12 +188,23 @@ def _layout(ctx: FactCollector) -> None:
             break
 
 
-def research_workspace(root: Path) -> Research:
-    """Facts about the workspace at `root`, from its files only (no network, no model)."""
+#: What an untrusted workspace gives: what its file names show (languages, folders, package
+#: manager), never text copied out of its files (instructions, README, Makefile, CI, scripts).
+UNTRUSTED_STEPS = ("_layout",)
+
+
+def research_workspace(root: Path, *, trusted: bool = True) -> Research:
+    """Facts about the workspace at `root`, from its files only (no network, no model).
+
+    Untrusted, only the layout is read: the files' words are a stranger's, and memory blocks
+    go into every prompt."""
     ctx = FactCollector(Path(root).resolve())
-    steps = (_readme, python_facts, node_facts, rust_facts, go_facts, jvm_facts,
-             make_targets, just_recipes, ci_commands, script_commands,
-             _editorconfig, _instructions, _layout)  # fmt: skip
+    steps: tuple[Callable[[FactCollector], None], ...] = (
+        _readme, python_facts, node_facts, rust_facts, go_facts, jvm_facts,
+        make_targets, just_recipes, ci_commands, script_commands,
+        _editorconfig, _instructions, _layout)  # fmt: skip
+    if not trusted:
+        steps = tuple(step for step in steps if step.__name__ in UNTRUSTED_STEPS)
     for step in steps:
         try:
             step(ctx)

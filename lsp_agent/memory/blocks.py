@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 LABEL_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 PEOPLE = {"user", "mirror"}  # authors allowed to change read-only blocks
+INIT = "init"  # the author of text `init` imported from the workspace's files (not the agent)
 
 DEFAULT_BLOCKS: list[tuple[str, str, str, int]] = [
     (

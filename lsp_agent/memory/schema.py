@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 SCHEMA_VERSION = 2
 DEFAULT_DIM = 384
 
-Author = Literal["user", "agent", "reflection", "mirror", "system"]
+Author = Literal["user", "agent", "reflection", "mirror", "system", "init"]
 Scope = Literal["agent", "shared"]
 
 

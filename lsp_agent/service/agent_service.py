@@ -223,7 +223,11 @@ class AgentService(MemoryOps):
         with a model at `standard`/`deep`, research with it."""
         report: ProgressFn = progress or _quiet
         report("Researching the workspace files", 5)
-        changed, facts = await asyncio.to_thread(research.apply_research, self.memory)
+        trusted = self.settings.trust_workspace
+        changed, facts = await asyncio.to_thread(
+            lambda: research.apply_research(self.memory, trusted=trusted))
+        if not trusted:
+            report(research.UNTRUSTED_NOTE, 20)
         report(f"Memory updated from {facts} facts", 25)
 
         def index_progress(message: str, pct: int | None = None) -> None:
