@@ -102,7 +102,7 @@ export function currentLaunch(): { launch: ServerLaunch; viaPython: boolean; env
 
 export function serverConfig(scope?: vscode.Uri): Record<string, unknown> {
   const cfg = vscode.workspace.getConfiguration(SECTION, scope ?? null);
-  return buildServerConfig((key) => cfg.get(key));
+  return buildServerConfig((key) => cfg.get(key), vscode.workspace.isTrusted);
 }
 
 interface ActiveProgress {
@@ -281,6 +281,8 @@ export class AgentClient implements vscode.Disposable {
       this.serverLog,
       this.traceLog,
       vscode.workspace.onDidChangeConfiguration((e) => this.onConfigurationChanged(e)),
+      // granting trust takes effect at once: the server gets trustWorkspace: true
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.sendConfiguration()),
     );
   }
 
@@ -449,6 +451,11 @@ export class AgentClient implements vscode.Disposable {
       await this.restart();
       return;
     }
+    await this.sendConfiguration();
+  }
+
+  /** workspace/didChangeConfiguration with the current settings and workspace trust. */
+  private async sendConfiguration(): Promise<void> {
     if (this.isRunning && this.client) {
       await this.client.sendNotification(DidChangeConfigurationNotification.type, {
         settings: { [SECTION]: serverConfig() },

@@ -166,9 +166,11 @@ function isEmpty(value: unknown): boolean {
  * Builds the object relayed to the server (as `initializationOptions` and as the answer to
  * `workspace/configuration` for section `lspAgent`) from a getter of the VS Code settings.
  * Unset / empty settings are left out so that the server uses its own defaults.
+ * `trustWorkspace` is always VS Code's own workspace trust (`trusted`), never a setting: a
+ * repository's `.vscode/settings.json` must not be able to declare itself trusted.
  */
-export function buildServerConfig(get: (key: string) => unknown): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+export function buildServerConfig(get: (key: string) => unknown, trusted = false): Record<string, unknown> {
+  const out: Record<string, unknown> = { trustWorkspace: trusted === true };
   for (const key of ServerConfigKeys) {
     if (key === 'reflection') {
       const reflection: Record<string, unknown> = {};

@@ -1,6 +1,8 @@
 // Extension-host-free unit tests of the pure protocol helpers (node --test).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   buildServerConfig,
   formatEvent,
@@ -31,6 +33,7 @@ test('buildServerConfig keeps only set protocol keys and nests reflection', () =
   };
   const out = buildServerConfig((k) => settings[k]);
   assert.deepEqual(out, {
+    trustWorkspace: false,
     model: 'scripted//tmp/s.json',
     permissionMode: 'ask',
     maxSteps: 7,
@@ -120,4 +123,23 @@ test('index summary and the export refusal', () => {
   assert.match(indexSummary({ index: { cancelled: true }, embedded: 0 }), /^code indexing cancelled/);
   assert.ok(isForeignFileError('lspAgent.export: /w/AGENTS.md exists and was not written by lsp-agent; pass --force'));
   assert.ok(!isForeignFileError('lspAgent.export: something else'));
+});
+
+test('workspace trust is relayed from VS Code, never from a setting', () => {
+  const planted: Record<string, unknown> = { trustWorkspace: true, permissionMode: 'auto' };
+  assert.equal(buildServerConfig((k) => planted[k]).trustWorkspace, false);
+  assert.equal(buildServerConfig((k) => planted[k], false).trustWorkspace, false);
+  assert.equal(buildServerConfig((k) => planted[k], true).trustWorkspace, true);
+});
+
+test('an untrusted workspace cannot set the restricted settings', () => {
+  const manifest = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
+  const untrusted = manifest.capabilities.untrustedWorkspaces;
+  assert.equal(untrusted.supported, 'limited');
+  const restricted: string[] = untrusted.restrictedConfigurations;
+  for (const key of ['permissionMode', 'store', 'model', 'reflectionModel', 'embedder',
+    'server.command', 'server.args', 'server.env', 'pythonPath']) {
+    assert.ok(restricted.includes(`lspAgent.${key}`), `lspAgent.${key} is not restricted`);
+    assert.ok(`lspAgent.${key}` in manifest.contributes.configuration.properties, key);
+  }
 });
