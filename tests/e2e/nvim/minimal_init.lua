@@ -26,6 +26,7 @@ require("lsp_agent").setup({
     permissionMode = "ask",
     reflection = { idleSeconds = 3600, everyTurns = 1000 },
   },
+  trust = true, -- the trust tests switch it to false and "prompt"
   ui = { output = "float" },
   progress = "notify",
 })

@@ -28,6 +28,12 @@ M.defaults = {
   -- Keys (all optional): model, reflectionModel, embedder, store, permissionMode, maxSteps,
   -- maxTokensPerTurn, turnTimeoutSeconds, reflection = { idleSeconds, everyTurns }.
   settings = {},
+  -- Workspace trust, sent as `trustWorkspace`: "prompt" asks once per workspace folder through
+  -- Neovim's trust database (vim.secure, 0.11+; :trust / :trust ++deny change the answer),
+  -- true / false decide for every folder, or a function(root) -> boolean. Untrusted, the agent
+  -- imports none of the folder's files into memory, loads none of its skills and never runs
+  -- in permissionMode "auto".
+  trust = "prompt",
   ui = {
     -- Where command results go: "float" or "split" (a scratch buffer in a split).
     output = "float",

@@ -122,6 +122,59 @@ local function show_message_request(_, params, ctx)
   return result
 end
 
+---------------------------------------------------------------------------
+-- Workspace trust
+---------------------------------------------------------------------------
+
+-- Decided once per root: the `trust` option (true, false, or a function(root) -> boolean), or
+-- with "prompt" Neovim's own trust database (vim.secure, as for 'exrc'): asked once per folder,
+-- the answer kept (:trust / :trust ++deny / :trust ++remove change it). Untrusted, the server
+-- imports none of the workspace's files into memory, loads none of its skills and never runs
+-- in permissionMode "auto".
+local trust_of = {}
+
+function M.is_trusted(root)
+  local t = config.options.trust
+  if type(t) == "function" then
+    return t(root) == true
+  elseif t == true or t == false then
+    return t
+  end
+  if not root or root == "" then
+    return false
+  end
+  if trust_of[root] == nil then
+    local ok, res = false, nil
+    if vim.fn.has("nvim-0.11") == 1 and vim.fn.isdirectory(root) == 1 then
+      ok, res = pcall(vim.secure.read, root)
+    end
+    trust_of[root] = ok and res == true
+    if not trust_of[root] then
+      vim.notify("lsp-agent: " .. root .. " is not trusted: its files are not imported into memory "
+        .. "and its skills are not loaded (:trust it, or set `trust = true`).", vim.log.levels.INFO)
+    end
+  end
+  return trust_of[root]
+end
+
+-- Forget the remembered answers (after :trust changed them); running clients keep theirs.
+function M.reset_trust()
+  trust_of = {}
+end
+
+-- The `lspAgent` section for a client rooted at `root`: the settings plus its trust.
+local function settings_for(root)
+  local s = vim.deepcopy(config.options.settings or {})
+  s.trustWorkspace = M.is_trusted(root)
+  return config.as_object(s)
+end
+M.settings_for = settings_for
+
+local function client_root(client_id)
+  local client = client_id and vim.lsp.get_client_by_id(client_id)
+  return client and client.root_dir or nil
+end
+
 -- workspace/configuration: answer the `lspAgent` section from our settings.
 local function workspace_configuration(_, params, ctx)
   local out = {}
@@ -129,9 +182,9 @@ local function workspace_configuration(_, params, ctx)
     local section = item.section
     local value
     if section == nil or section == "" then
-      value = { lspAgent = config.settings() }
+      value = { lspAgent = settings_for(client_root(ctx and ctx.client_id)) }
     elseif section == "lspAgent" then
-      value = config.settings()
+      value = settings_for(client_root(ctx and ctx.client_id))
     elseif section:sub(1, 9) == "lspAgent." then
       value = config.options.settings or {}
       for part in section:sub(10):gmatch("[^.]+") do
@@ -259,6 +312,14 @@ function M.client_config()
       ["window/showMessage"] = show_message,
     },
     commands = client_commands(M.commands_list),
+    before_init = function(params, cfg)
+      -- the root is known only now: relay its trust with the settings
+      local section = settings_for(cfg.root_dir)
+      params.initializationOptions = section
+      cfg.init_options = section
+      cfg.settings = type(cfg.settings) == "table" and cfg.settings or {}
+      cfg.settings.lspAgent = section
+    end,
     on_init = function(client)
       -- Route any other advertised lspAgent.* command through us as well.
       local provider = client.server_capabilities and client.server_capabilities.executeCommandProvider
@@ -671,7 +732,7 @@ end
 function M.update_settings(settings)
   config.options.settings = vim.tbl_deep_extend("force", config.options.settings or {}, settings or {})
   for _, client in ipairs(get_clients()) do
-    client.settings = { lspAgent = config.settings() }
+    client.settings = { lspAgent = settings_for(client.root_dir) }
     if has_011 then
       client:notify("workspace/didChangeConfiguration", { settings = client.settings })
     else
