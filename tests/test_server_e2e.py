@@ -42,7 +42,7 @@ def setup_module() -> None:
 def init_params(**options: object) -> T.InitializeParams:
     setup_module()
     opts = {"model": f"scripted/{SCRIPT}", "store": str(STORE), "embedder": "none",
-            "permissionMode": "ask", **options}
+            "permissionMode": "ask", "trustWorkspace": True, **options}
     return T.InitializeParams(
         capabilities=client_capabilities("visual-studio-code"),
         root_uri=WORKSPACE.as_uri(),
