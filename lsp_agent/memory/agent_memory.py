@@ -71,10 +71,19 @@ class AgentMemory:
 
         `resume_vectors=False` (read-only commands) starts no backfill, which loads the embedder.
         """
+        if self.store.db is not None and self.store.damage:
+            # read-only until the user acts: no defaults, no repair, no mirror rewrite
+            from lsp_agent.memory.damage import notice
+
+            self.notices = [notice(self.store)]
+            return self.notices
         self.store.ensure_initialized()
         if self.store.get_meta("workspace") is None:
             self.store.set_meta("workspace", str(self.workspace))
         self.blocks.ensure_defaults()
+        from lsp_agent.memory.damage import record_tables
+
+        record_tables(self.store)
         self.notices = self.mirror.sync(self.blocks) + self.mirror.warnings
         if resume_vectors:
             threading.Thread(target=self._resume_vectors, name="lsp-agent-resume",
@@ -149,6 +158,12 @@ class AgentMemory:
         return sorted(hits, key=lambda h: -h["score"])[:limit]
 
     def status(self) -> dict[str, Any]:
+        """Counts and settings; a damaged store is refused with the report (a status that
+        counted only the intact tables would show a damaged store as a sound, emptier one)."""
+        if self.store.db is not None and self.store.damage:
+            from lsp_agent.memory.damage import StoreDamaged, describe
+
+            raise StoreDamaged(describe(self.store))
         counts = self.store.counts()
         counts["blocks"] = len(self.blocks.list())
         return {

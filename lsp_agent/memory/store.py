@@ -50,6 +50,8 @@ class MemoryStore:
         self.uri = uri
         self.embedder_spec = embedder_spec
         self.warnings: list[str] = []
+        #: table -> what is wrong with it, found on open; non-empty: read-only (memory/damage.py)
+        self.damage: dict[str, str] = {}
         self._db: Any = None
         self._tables: dict[str, Any] = {}
         self._embedder: Any = None
@@ -82,8 +84,10 @@ class MemoryStore:
                     # consistency interval 0: every read sees other processes' commits
                     self._db = lancedb.connect(self.uri, read_consistency_interval=timedelta(0))
                 except Exception as exc:  # noqa: BLE001 - reported with advice
+                    from lsp_agent.memory.damage import clean
+
                     raise StoreError(
-                        f"Cannot open the memory store {self.uri}: {exc}. Check the URI and "
+                        f"Cannot open the memory store {self.uri}: {clean(exc)}. Check the URI and "
                         "credentials (object storage reads keys from the environment)."
                     ) from exc
                 self._check_schema_version()
@@ -99,12 +103,18 @@ class MemoryStore:
         """Open `name`, creating it empty if it does not exist (None instead when not `create`).
 
         Never recreates a broken table; a rebuildable one that no longer fits the store is
-        dropped with its group first (see REBUILDABLE).
+        dropped with its group first (see REBUILDABLE). In a damaged store a damaged table is
+        refused and the others are read-only (memory/damage.py).
         """
+        created = False
         with self._open_lock:
+            db = self.db
+            if self.damage:
+                from lsp_agent.memory.damage import read_only_table
+
+                return read_only_table(self, name, create)
             if name in self._tables:
                 return self._tables[name]
-            db = self.db
             if name in REBUILDABLE:
                 self._drop_stale_group(REBUILDABLE[name])
             if name in self._tables:  # opened (and found fitting) by the check
@@ -118,8 +128,23 @@ class MemoryStore:
                     tbl = db.create_table(name, schema=self._schema(name), exist_ok=True)
                 except Exception as exc:  # noqa: BLE001
                     raise self._corrupt(name, exc) from exc
+                created = name != "meta"
             self._tables[name] = tbl
-            return tbl
+        if created:  # its absence from now on is damage, not a new store
+            from lsp_agent.memory.damage import CREATED_PREFIX
+
+            self.set_meta(CREATED_PREFIX + name, "1")
+        return tbl
+
+    def reset(self) -> None:
+        """Forget the connection and what was found, so the next use opens and checks again
+        (after `doctor --repair` changed the tables)."""
+        with self._open_lock:
+            self._db, self._tables, self.damage = None, {}, {}
+
+    @property
+    def where(self) -> str:
+        return str(local_path(self.uri)) if is_local_uri(self.uri) else self.uri
 
     def has_tables(self, *names: str) -> bool:
         """Whether all of `names` exist (cheap once they are open)."""
@@ -164,9 +189,11 @@ class MemoryStore:
                 time.sleep(0.05)
 
     def _corrupt(self, name: str, exc: BaseException) -> StoreError:
-        where = local_path(self.uri) if is_local_uri(self.uri) else self.uri
+        from lsp_agent.memory.damage import clean
+
+        where = self.where
         return StoreError(
-            f"The memory store {where} cannot be read (table '{name}': {exc}). Nothing was "
+            f"The memory store {where} cannot be read (table '{name}': {clean(exc)}). Nothing was "
             f"changed or overwritten. Move it aside (e.g. `mv {where} {where}.broken`) to start "
             "with empty memory, or restore it from a backup, then restart lsp-agent."
         )
@@ -210,21 +237,21 @@ class MemoryStore:
         )
 
     def _check_schema_version(self) -> None:
-        names = self._existing()
-        if "meta" not in names:
-            return  # new store: versioned on first write via ensure_initialized
-        try:
-            meta = self._db.open_table("meta")
-            rows = meta.search().where("key = 'schema_version'").limit(1).to_list()
-        except Exception as exc:  # noqa: BLE001
-            raise self._corrupt("meta", exc) from exc
+        """Find damage (every table), refuse a newer schema, migrate an older one."""
+        from lsp_agent.memory.damage import inspect
+
+        self.damage, opened = inspect(self)
+        self._tables.update(opened)
+        if "meta" not in opened:
+            return  # new store (versioned on first write via ensure_initialized), or damaged
+        rows = opened["meta"].search().where("key = 'schema_version'").limit(1).to_list()
         version = int(rows[0]["value"]) if rows else 0
         if version > S.SCHEMA_VERSION:
             raise StoreError(
                 f"The memory store {self.uri} was written by a newer lsp-agent (schema {version}, "
                 f"this one reads {S.SCHEMA_VERSION}). Upgrade lsp-agent; the store was not changed."
             )
-        if version < S.SCHEMA_VERSION:
+        if version < S.SCHEMA_VERSION and not self.damage:
             from lsp_agent.memory.migrations import migrate
 
             migrate(self, version)
