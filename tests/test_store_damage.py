@@ -193,14 +193,21 @@ def _every_command(conv: str, passage: str) -> dict[tuple[str, ...], tuple[str, 
     return args
 
 
-def _run_all(run_cli, env: dict[str, str], conv: str, passage: str):
-    commands = _every_command(conv, passage)
+class Ran:
+    def __init__(self, returncode: int, stderr: str) -> None:
+        self.returncode, self.stderr = returncode, stderr
+
+
+def _run_all(workspace: Path, conv: str, passage: str, capsys) -> dict[tuple[str, ...], Ran]:
+    """Every registry command through the CLI's `main` (in this process: a process each
+    would cost ~3 s of start-up; the subprocess tests below cover the console script)."""
+    from lsp_agent.cli import main
+
     results = {}
-    names = list(commands)
-    for start in range(0, len(names), 6):  # 6 processes at a time: 2 shared cores
-        batch = names[start:start + 6]
-        got = run_cli.many(*(run_cli.cmd(*w, *commands[w], env=env) for w in batch))
-        results.update(zip(batch, got, strict=True))
+    for words, extra in _every_command(conv, passage).items():
+        capsys.readouterr()
+        code = main([*words, *extra, "--workspace", str(workspace), "--embedder", "none"])
+        results[words] = Ran(code, capsys.readouterr().err)
     return results
 
 
@@ -221,37 +228,41 @@ READS = {c.cli for c in BY_CLI.values() if c.reads_only}
 
 
 @pytest.fixture
-def on_tmpfs(filled, tmp_path, run_cli):
+def on_tmpfs(filled, tmp_path, monkeypatch):
     """The filled store copied to a 3 MB tmpfs, used through LSP_AGENT_STORE."""
     with _tmpfs(tmp_path / "mnt", "3m") as mnt:
         store = mnt / "store"
         shutil.copytree(filled.store_uri, store)
         env = {"LSP_AGENT_STORE": str(store)}
+        monkeypatch.setenv("LSP_AGENT_STORE", str(store))
         conv = filled.recall.conversations()[0].id
         passage = filled.archival.all()[0].id
         yield mnt, store, env, conv, passage
 
 
-def test_full_disk_every_command_a_sentence(on_tmpfs, run_cli, workspace, table_rows):
+def test_full_disk_every_command_a_sentence(on_tmpfs, run_cli, workspace, table_rows, capsys):
     mnt, store, env, conv, passage = on_tmpfs
     rows = {t: len(table_rows(store, t)) for t in ("blocks", "block_versions", "messages")}
     _fill(mnt)
-    results = _run_all(run_cli, env, conv, passage)
+    results = _run_all(workspace, conv, passage, capsys)
     _assert_clean(results, must_work=READS)
     full = results[("memory", "set")]
     assert full.returncode == 1 and str(store) in full.stderr and "full" in full.stderr
     assert "Free some space" in full.stderr
+    for args in (("memory", "set", "notes", "new"), ("status",)):  # the console script too
+        res = run_cli(*args, env=env)
+        assert "Traceback" not in res.stderr and res.returncode == (1 if len(args) > 1 else 0)
     (mnt / "filler").unlink()
     assert {t: len(table_rows(store, t)) for t in rows} == rows  # nothing lost
     shown = run_cli("memory", "show", "notes", env=env)
     assert shown.returncode == 0 and PRECIOUS in shown.stdout
 
 
-def test_read_only_store_reads_work_writes_say_so(on_tmpfs, run_cli, tree_digest):
+def test_read_only_store_reads_work_writes_say_so(on_tmpfs, workspace, tree_digest, capsys):
     mnt, store, env, conv, passage = on_tmpfs
     before = _digest(tree_digest, store)
     subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True)
-    results = _run_all(run_cli, env, conv, passage)
+    results = _run_all(workspace, conv, passage, capsys)
     _assert_clean(results, must_work=READS)
     refused = results[("memory", "set")]
     assert refused.returncode == 1 and "read-only file system" in refused.stderr

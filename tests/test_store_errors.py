@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from lsp_agent.memory import schema
-from lsp_agent.memory.damage import StoreDamaged
 from lsp_agent.memory.agent_memory import AgentMemory
+from lsp_agent.memory.damage import StoreDamaged
 from lsp_agent.memory.store import MemoryStore, StoreError
 
 

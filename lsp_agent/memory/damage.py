@@ -24,7 +24,8 @@ ALWAYS = ("meta", "blocks", "block_versions")
 #: meta key recording that a table was created (so its absence later is damage).
 CREATED_PREFIX = "table:"
 #: Tables whose rows can be made again (the code index by `lsp-agent index`, the cache by
-#: embedding again): checked when present, never expected.
+#: embedding again): never expected, and a broken one (e.g. half made on a full disk) is
+#: dropped and made again on use rather than making the whole store read-only.
 REBUILDABLE = ("embedding_cache", "code_chunks", "code_files")
 WRITES = frozenset({
     "add", "merge_insert", "delete", "update", "add_columns", "alter_columns", "drop_columns",
@@ -99,7 +100,7 @@ def inspect(store: MemoryStore) -> tuple[dict[str, str], dict[str, Any]]:
     elif existing & set(TABLES):
         damage["meta"] = "is missing (the other tables are there)"
         expected.update(ALWAYS)
-    for name in (*TABLES, *REBUILDABLE):
+    for name in TABLES:  # rebuildable tables: checked on use, dropped and made again
         if name == "meta" or name in damage:
             continue
         if name not in existing:
@@ -109,7 +110,7 @@ def inspect(store: MemoryStore) -> tuple[dict[str, str], dict[str, Any]]:
         tbl, why = _check_table(db, name)
         if why:
             damage[name] = why
-        elif name in TABLES:
+        else:
             opened[name] = tbl
     return damage, opened
 

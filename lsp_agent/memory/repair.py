@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from lsp_agent.memory import schema as S
 from lsp_agent.memory.blocks import DEFAULT_BLOCKS
-from lsp_agent.memory.damage import CREATED_PREFIX, REBUILDABLE, StoreDamaged
+from lsp_agent.memory.damage import CREATED_PREFIX, REBUILDABLE, StoreDamaged, _check_table
 from lsp_agent.memory.mirror import Mirror, parse
 from lsp_agent.memory.schema import Block, BlockVersion, utcnow
 from lsp_agent.memory.store import TABLES, MemoryStore, StoreError
@@ -48,6 +48,10 @@ def check(store: MemoryStore) -> list[TableState]:
                 out.append(TableState(name, "missing", why.removeprefix("is missing").strip(" ()")))
             else:
                 out.append(TableState(name, "damaged", why))
+        elif name in REBUILDABLE and name in existing:  # read here: table() would drop it
+            tbl, why = _check_table(store._db, name)
+            out.append(TableState(name, "intact", rows=tbl.count_rows()) if tbl is not None
+                       else TableState(name, "damaged", f"{why}; rebuilt on next use"))
         elif name in existing:
             out.append(TableState(name, "intact", rows=store.table(name).count_rows()))
         else:
@@ -113,9 +117,6 @@ def repair(store: MemoryStore, mirror: Mirror, workspace: Path) -> list[str]:
             make(name, [])
             done.append(f"{name}: cannot be rebuilt from other tables; made again empty "
                         "(the damaged files are kept, see above)")
-    for name in REBUILDABLE:
-        if name in damage:
-            done.append(f"{name}: dropped; `lsp-agent index` (or init) builds it again")
     store.reset()
     _ = store.db
     if store.damage:

@@ -128,17 +128,14 @@ class MemoryStore:
                     tbl = db.create_table(name, schema=self._schema(name), exist_ok=True)
                 except Exception as exc:  # noqa: BLE001
                     raise self._corrupt(name, exc) from exc
-                created = name != "meta"
+                created = name in TABLES and name != "meta"
             self._tables[name] = tbl
         if created:  # its absence from now on is damage, not a new store
-            from lsp_agent.memory.damage import CREATED_PREFIX
-
-            self.set_meta(CREATED_PREFIX + name, "1")
+            self.set_meta(f"table:{name}", "1")  # damage.CREATED_PREFIX
         return tbl
 
     def reset(self) -> None:
-        """Forget the connection and what was found, so the next use opens and checks again
-        (after `doctor --repair` changed the tables)."""
+        """Forget the connection and damage found: the next use opens and checks again."""
         with self._open_lock:
             self._db, self._tables, self.damage = None, {}, {}
 
@@ -155,14 +152,20 @@ class MemoryStore:
         """Drop the tables of `group` when one of them does not fit (columns, vector width);
         keep the handles of the ones checked otherwise."""
         existing = self._existing()
-        opened = {n: self._tables.get(n) or self._open_existing(n) for n in group if n in existing}
-        stale = [n for n, tbl in opened.items() if not self._fits(n, tbl)]
+        opened: dict[str, Any] = {}
+        stale: list[str] = []
+        for n in (n for n in group if n in existing):
+            try:
+                opened[n] = self._tables.get(n) or self._open_existing(n, settle_seconds=0.5)
+            except StoreError:  # unreadable (half made on a full disk?): rows can be made again
+                stale.append(n)
+        stale += [n for n, tbl in opened.items() if not self._fits(n, tbl)]
         if not stale:
             self._tables.update(opened)
             return
-        log.info("%s no longer fit this store (embedder changed?): rebuilding %s",
-                 ", ".join(stale), ", ".join(opened))
-        for n in opened:
+        log.info("%s unreadable or no longer fit this store (embedder changed?): rebuilding %s",
+                 ", ".join(stale), ", ".join(group))
+        for n in (n for n in group if n in existing):
             self._tables.pop(n, None)
             self.db.drop_table(n)
 
