@@ -50,7 +50,8 @@ class AgentMemory:
         self.store_uri = store_uri or os.environ.get(ENV_STORE) or default_store_uri(self.workspace)
         self.store = MemoryStore(self.store_uri, embedder_spec=embedder)
         shared = shared_uri or shared_store_uri()
-        self.shared = MemoryStore(shared, embedder_spec="none") if shared != self.store_uri else None
+        self.shared = (MemoryStore(shared, embedder_spec="none", expects_meta=False)
+                       if shared != self.store_uri else None)
         self.mirror = Mirror(self.memory_folder)
         self.blocks = BlockManager(self.store, self.shared, self.mirror)
         self.recall = RecallMemory(self.store)

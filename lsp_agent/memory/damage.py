@@ -14,12 +14,12 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from lsp_agent.memory import schema as S
-from lsp_agent.memory.store import TABLES, StoreError, _probe
+from lsp_agent.memory.store import TABLES, StoreError
 
 if TYPE_CHECKING:
     from lsp_agent.memory.store import MemoryStore
 
-#: Tables every versioned store has (made by the same open that records the version).
+#: Tables every store has once opened (expected when its meta is lost).
 ALWAYS = ("meta", "blocks", "block_versions")
 #: meta key recording that a table was created (so its absence later is damage).
 CREATED_PREFIX = "table:"
@@ -63,14 +63,14 @@ def _required_columns(name: str) -> set[str]:
     return names
 
 
-def _check_table(db: Any, name: str) -> tuple[Any, str]:
+def _check_table(store: MemoryStore, name: str) -> tuple[Any, str]:
     """(the opened table, "") or (None, what is wrong with it). A rebuildable table of
     another shape is not damage: the store drops and rebuilds it (store.REBUILDABLE)."""
     try:
-        tbl = db.open_table(name)
-        _probe(tbl)
-    except Exception as exc:  # noqa: BLE001 - any failure to read is damage, reported
-        return None, f"cannot be read ({clean(exc)})"
+        tbl = store._open_existing(name)  # waits for a table another process is making
+    except StoreError as exc:
+        cause = exc.__cause__ or exc
+        return None, f"cannot be read ({clean(cause)})"
     if name in REBUILDABLE:
         return tbl, ""
     missing = sorted(_required_columns(name) - set(tbl.schema.names))
@@ -81,23 +81,22 @@ def _check_table(db: Any, name: str) -> tuple[Any, str]:
 
 def inspect(store: MemoryStore) -> tuple[dict[str, str], dict[str, Any]]:
     """(damage: table -> what is wrong, opened: intact core tables by name)."""
-    db = store._db
     existing = store._existing()
     damage: dict[str, str] = {}
     opened: dict[str, Any] = {}
     expected: set[str] = set()
     if "meta" in existing:
-        tbl, why = _check_table(db, "meta")
+        tbl, why = _check_table(store, "meta")
         if why:
             damage["meta"] = why
             expected.update(ALWAYS)
         else:
             opened["meta"] = tbl
+            # only tables recorded once made: a version alone is no promise (another process
+            # may be between writing the version and making the blocks)
             keys = [r["key"] for r in tbl.search().select(["key"]).limit(10_000).to_list()]
-            if "schema_version" in keys:
-                expected.update(ALWAYS)
             expected.update(k[len(CREATED_PREFIX):] for k in keys if k.startswith(CREATED_PREFIX))
-    elif existing & set(TABLES):
+    elif store.expects_meta and existing & set(TABLES):
         damage["meta"] = "is missing (the other tables are there)"
         expected.update(ALWAYS)
     for name in TABLES:  # rebuildable tables: checked on use, dropped and made again
@@ -107,7 +106,7 @@ def inspect(store: MemoryStore) -> tuple[dict[str, str], dict[str, Any]]:
             if name in expected:
                 damage[name] = "is missing"
             continue
-        tbl, why = _check_table(db, name)
+        tbl, why = _check_table(store, name)
         if why:
             damage[name] = why
         else:

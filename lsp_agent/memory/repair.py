@@ -49,7 +49,7 @@ def check(store: MemoryStore) -> list[TableState]:
             else:
                 out.append(TableState(name, "damaged", why))
         elif name in REBUILDABLE and name in existing:  # read here: table() would drop it
-            tbl, why = _check_table(store._db, name)
+            tbl, why = _check_table(store, name)
             out.append(TableState(name, "intact", rows=tbl.count_rows()) if tbl is not None
                        else TableState(name, "damaged", f"{why}; rebuilt on next use"))
         elif name in existing:

@@ -46,9 +46,11 @@ class StoreError(LspAgentError):
 class MemoryStore:
     """A LanceDB database for one agent (or the user's shared blocks)."""
 
-    def __init__(self, uri: str, *, embedder_spec: str = "default") -> None:
+    def __init__(self, uri: str, *, embedder_spec: str = "default",
+                 expects_meta: bool = True) -> None:
         self.uri = uri
         self.embedder_spec = embedder_spec
+        self.expects_meta = expects_meta  # False: the shared store (blocks were made without)
         self.warnings: list[str] = []
         #: table -> what is wrong with it, found on open; non-empty: read-only (memory/damage.py)
         self.damage: dict[str, str] = {}
