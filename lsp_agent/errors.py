@@ -14,6 +14,10 @@ Exit codes (stable, documented in the README):
 
 from __future__ import annotations
 
+import errno
+import os
+import re
+
 #: JSON-RPC codes the server answers with.
 LSP_INVALID_PARAMS = -32602
 LSP_REQUEST_FAILED = -32803
@@ -83,6 +87,53 @@ class ApprovalRefused(LspAgentError):
     exit_code = 7
 
 
+class StorageUnavailable(LspAgentError):
+    """The disk under the store (or a file being written) is full or read-only."""
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+_READ_ONLY = (errno.EROFS,)
+_RUST_OS_ERROR = re.compile(r"\(os error (\d+)\)")  # how Rust's io::Error names errno
+STORE_FIX = ("point `store` elsewhere (--store DIR, LSP_AGENT_STORE, or the lspAgent.store "
+             "setting) at a folder on another disk")
+
+
+def _os_errno(exc: BaseException) -> tuple[int, str | None] | None:
+    """(errno, file name) of `exc` or what caused it, for a full or read-only disk."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        code = seen.errno if isinstance(seen, OSError) else None
+        if code is None:  # lance (Rust) errors carry errno only in their text
+            found = _RUST_OS_ERROR.search(str(seen))
+            code = int(found.group(1)) if found else None
+        if code in _FULL or code in _READ_ONLY:
+            name = seen.filename if isinstance(seen, OSError) else None
+            return code, (os.fsdecode(name) if name is not None else None)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def storage_error(exc: BaseException, folder: str | None = None) -> StorageUnavailable | None:
+    """`exc` as one sentence naming the folder and the fix when the disk is full or
+    read-only (None otherwise). `folder` is where the store is, when the caller knows."""
+    if isinstance(exc, StorageUnavailable):
+        return exc
+    found = _os_errno(exc)
+    if found is None:
+        return None
+    code, name = found
+    where = (os.path.dirname(name) if name else "") or folder or "the store's folder"
+    if code in _READ_ONLY:
+        return StorageUnavailable(
+            f"{where} is on a read-only file system, so nothing could be written there; "
+            f"reading memory still works. Make that disk writable, or {STORE_FIX}.")
+    return StorageUnavailable(
+        f"The disk holding {where} is full ({os.strerror(code)}), so nothing could be written; "
+        f"what was stored before is kept. Free some space on that disk, or {STORE_FIX}.")
+
+
 def as_user_error(exc: BaseException) -> LspAgentError | None:
     """`exc` as the error a person reads, or None for a bug (which must surface as one).
 
@@ -92,6 +143,9 @@ def as_user_error(exc: BaseException) -> LspAgentError | None:
     """
     if isinstance(exc, LspAgentError):
         return exc
+    disk = storage_error(exc)
+    if disk is not None:
+        return disk
     if isinstance(exc, KeyError):
         return NotFound(str(exc.args[0]) if exc.args else "Not found.")
     if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError,

@@ -11,6 +11,7 @@ import pytest
 
 from lsp_agent.memory import schema
 from lsp_agent.memory.agent_memory import AgentMemory
+from lsp_agent.memory.damage import StoreDamaged
 from lsp_agent.memory.store import MemoryStore, StoreError
 
 
@@ -48,11 +49,19 @@ def test_corrupt_table_refused_and_untouched(filled, workspace, tree_digest, how
     CORRUPTIONS[how](store)
     before = _digest(tree_digest, store)
     mem = AgentMemory(workspace, embedder="none")
-    with pytest.raises(StoreError) as err:
-        mem.open()
+    notices = mem.open()  # opens read-only: nothing repaired, created or rewritten
+    assert len(notices) == 1 and "is damaged" in notices[0] and "lsp-agent doctor" in notices[0]
+    table = how.split("-")[0].replace("versions", "block_versions")
+    with pytest.raises(StoreDamaged) as err:
+        mem.store.table(table)
     msg = str(err.value)
-    assert str(store) in msg and "cannot be read" in msg
-    assert "Move it aside" in msg and "restore it from a backup" in msg
+    assert str(store) in msg and "cannot be read" in msg and f"table '{table}'" in msg
+    assert "move it aside" in msg and "restore it from a backup" in msg
+    assert "doctor --repair" in msg and "/rustc/" not in msg and ".rs:" not in msg
+    with pytest.raises(StoreDamaged):
+        mem.status()
+    with pytest.raises(StoreError):  # a write to an intact table is refused too
+        mem.archival.insert("more")
     assert _digest(tree_digest, store) == before
 
 
@@ -61,8 +70,10 @@ def test_corrupt_messages_refused_on_use(filled, workspace, tree_digest):
     _garbage(list((store / "messages.lance" / "data").glob("*.lance")))
     before = _digest(tree_digest, store)
     mem = AgentMemory(workspace, embedder="none")
-    mem.open()  # blocks are fine: the agent still starts
+    mem.open()  # blocks are fine: the agent still starts, read-only
     assert mem.blocks.get("notes").value == "precious knowledge"
+    with pytest.raises(StoreDamaged, match="table 'messages'"):
+        mem.blocks.set("notes", "changed", author="user")
     with pytest.raises(StoreError, match="table 'messages'"):
         mem.recall.messages("x")
     with pytest.raises(StoreError, match="table 'messages'"):
@@ -78,8 +89,9 @@ def test_cli_reports_corrupt_store(filled, workspace, run_cli, tree_digest):
                  ["remember", "a lesson"]):
         res = run_cli(*args)
         assert res.returncode == 1, (args, res.stderr)
-        assert res.stderr.startswith("error: The memory store"), res.stderr
-        assert "Traceback" not in res.stderr
+        last = res.stderr.strip().splitlines()[-1]
+        assert last.startswith("error: The memory store") and "is damaged" in last, res.stderr
+        assert "Traceback" not in res.stderr and "/rustc/" not in res.stderr
     assert _digest(tree_digest, store) == before
 
 

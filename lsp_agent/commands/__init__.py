@@ -15,6 +15,8 @@ from lsp_agent.commands.spec import Command
 COMMANDS: tuple[Command, ...] = (
     Command("status", ("status",), "StatusArgs", "status",
             "where the agent's store is and what it holds", reads_only=True),
+    Command("doctor", ("doctor",), "DoctorArgs", "doctor",
+            "check the store for damage; --repair rebuilds damaged tables from intact ones"),
     Command("init", ("init",), "InitArgs", "init",
             "research the workspace, fill memory, index the code"),
     Command("index", ("index",), "IndexArgs", "index", "update the code index and embed it now"),

@@ -140,6 +140,12 @@ class StatusArgs(Args):
     pass
 
 
+class DoctorArgs(Args):
+    repair: bool = option(False, "rebuild damaged tables from the intact ones")
+    # --scrub (scrubbing secrets out of the history) is another part of issue 11: its flag
+    # goes here when that function exists.
+
+
 class MemoryShowArgs(Args):
     label: str | None = positional(None, "one block (default: all)")
 

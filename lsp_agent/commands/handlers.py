@@ -22,6 +22,11 @@ async def status(svc: AgentService, _args: A.StatusArgs, _io: Io) -> Result:
     return Result(st.model_dump(), V.status_doc(st))
 
 
+async def doctor(svc: AgentService, args: A.DoctorArgs, _io: Io) -> Result:
+    got = await svc.doctor(repair=args.repair)
+    return Result(got.model_dump(), V.doctor_doc(got))
+
+
 async def init(svc: AgentService, args: A.InitArgs, io: Io) -> Result:
     async with io.progress("lsp-agent: Init workspace") as report:
         embedding = ("background" if io.lives_on else "detached") if args.background else (

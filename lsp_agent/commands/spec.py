@@ -79,5 +79,18 @@ class Command:
 
     @property
     def run(self) -> Handler:
+        """The handler; a full or read-only disk under it is told as one sentence naming the
+        store's folder (never a traceback, never the server's "internal error")."""
         handler: Handler = getattr(import_module("lsp_agent.commands.handlers"), self.handler)
-        return handler
+
+        async def run(svc: AgentService, args: Any, io: Io) -> Result:
+            try:
+                return await handler(svc, args, io)
+            except Exception as exc:
+                disk = svc.storage_error(exc)
+                if disk is None or disk is exc:
+                    raise
+                raise disk from exc
+
+        run.__name__ = run.__qualname__ = self.handler
+        return run

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         Remembered,
         Status,
     )
+    from lsp_agent.service.results import DoctorReport
 
 Row = Mapping[str, object]
 
@@ -43,6 +44,23 @@ def status_doc(st: Status) -> Doc:
     out = doc(Heading("lsp-agent status"), Fields(tuple(rows)))
     if st.warnings:
         out.add(Items(tuple(Item(f"warning: {w}") for w in st.warnings)))
+    return out
+
+
+def doctor_doc(got: DoctorReport) -> Doc:
+    def line(t: object) -> str:
+        name, state, detail, rows = (getattr(t, k) for k in ("name", "state", "detail", "rows"))
+        if state == "intact":
+            return f"intact ({rows} rows)"
+        if state == "absent":
+            return "not made yet"
+        return f"{state}: {detail}" if detail else str(state)
+
+    out = doc(Heading(f"lsp-agent doctor: {'healthy' if got.healthy else 'DAMAGED'}"),
+              Fields((("store", got.store), *((t.name, line(t)) for t in got.tables))))
+    if got.repaired:
+        out.add(Items(tuple(Item(f"repaired: {r}") for r in got.repaired)))
+    out.add(Para(got.advice))
     return out
 
 

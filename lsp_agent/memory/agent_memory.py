@@ -50,7 +50,8 @@ class AgentMemory:
         self.store_uri = store_uri or os.environ.get(ENV_STORE) or default_store_uri(self.workspace)
         self.store = MemoryStore(self.store_uri, embedder_spec=embedder)
         shared = shared_uri or shared_store_uri()
-        self.shared = MemoryStore(shared, embedder_spec="none") if shared != self.store_uri else None
+        self.shared = (MemoryStore(shared, embedder_spec="none", expects_meta=False)
+                       if shared != self.store_uri else None)
         self.mirror = Mirror(self.memory_folder)
         self.blocks = BlockManager(self.store, self.shared, self.mirror)
         self.recall = RecallMemory(self.store)
@@ -71,10 +72,19 @@ class AgentMemory:
 
         `resume_vectors=False` (read-only commands) starts no backfill, which loads the embedder.
         """
+        if self.store.db is not None and self.store.damage:
+            # read-only until the user acts: no defaults, no repair, no mirror rewrite
+            from lsp_agent.memory.damage import notice
+
+            self.notices = [notice(self.store)]
+            return self.notices
         self.store.ensure_initialized()
         if self.store.get_meta("workspace") is None:
             self.store.set_meta("workspace", str(self.workspace))
         self.blocks.ensure_defaults()
+        from lsp_agent.memory.damage import record_tables
+
+        record_tables(self.store)
         self.notices = self.mirror.sync(self.blocks) + self.mirror.warnings
         if resume_vectors:
             threading.Thread(target=self._resume_vectors, name="lsp-agent-resume",
@@ -149,6 +159,12 @@ class AgentMemory:
         return sorted(hits, key=lambda h: -h["score"])[:limit]
 
     def status(self) -> dict[str, Any]:
+        """Counts and settings; a damaged store is refused with the report (a status that
+        counted only the intact tables would show a damaged store as a sound, emptier one)."""
+        if self.store.db is not None and self.store.damage:
+            from lsp_agent.memory.damage import StoreDamaged, describe
+
+            raise StoreDamaged(describe(self.store))
         counts = self.store.counts()
         counts["blocks"] = len(self.blocks.list())
         return {

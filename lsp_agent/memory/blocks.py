@@ -94,7 +94,8 @@ class BlockManager:
         raise BlockNotFound(f"No memory block '{label}'. Existing blocks: {labels}.")
 
     def history(self, label: str) -> builtins.list[BlockVersion]:
-        owner = self._owner(label)
+        _ = self.store.db  # opened and checked: with its blocks damaged, the versions still read
+        owner = self if "blocks" in self.store.damage else self._owner(label)
         if owner is not self:
             return owner.history(label)
         tbl = self.store.table("block_versions")
@@ -254,23 +255,34 @@ class BlockManager:
         return self.list()
 
     def repair(self) -> None:
-        """Finish an edit whose version was written but whose block row was not (a crash)."""
+        """Finish an edit whose version was written but whose block row was not (a crash).
+
+        Looks first without the lock: opening a sound store (every read-only command) takes
+        no lock and writes nothing, so it works on a full or read-only disk."""
+        if not self._unfinished():
+            return
         with self.store.lock():
-            rows = self._rows()
-            tbl = self.store.table("block_versions")
-            latest: dict[str, BlockVersion] = {}
-            for r in tbl.search().limit(1_000_000).to_list():
-                v = BlockVersion(**r)
-                if v.label not in latest or v.version > latest[v.label].version:
-                    latest[v.label] = v
-            for label, v in latest.items():
-                block = rows.get(label)
-                if block is None and v.version == 1:
-                    continue  # creation interrupted: the user may create it again
-                if block is not None and v.version > block.version and block.scope == "agent":
-                    self._write_row(block.model_copy(update={
-                        "value": v.new_value, "version": v.version, "updated_by": v.author,
-                        "updated_at": v.timestamp}))
+            for block, v in self._unfinished():
+                self._write_row(block.model_copy(update={
+                    "value": v.new_value, "version": v.version, "updated_by": v.author,
+                    "updated_at": v.timestamp}))
+
+    def _unfinished(self) -> builtins.list[tuple[Block, BlockVersion]]:
+        """(block row, its newer version) for every agent block whose row lags its versions."""
+        rows = self._rows()
+        latest = self.latest_versions()
+        return [(rows[label], v) for label, v in latest.items()
+                if label in rows and v.version > rows[label].version
+                and rows[label].scope == "agent"]
+
+    def latest_versions(self) -> dict[str, BlockVersion]:
+        """The newest version of each label in the versions table (what doctor rebuilds from)."""
+        latest: dict[str, BlockVersion] = {}
+        for r in self.store.table("block_versions").search().limit(1_000_000).to_list():
+            v = BlockVersion(**r)
+            if v.label not in latest or v.version > latest[v.label].version:
+                latest[v.label] = v
+        return latest
 
     # -- internals --------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ stores, which protects the processes of one machine).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import threading
@@ -48,7 +49,7 @@ def file_lock(path: Path, timeout: float = 30.0) -> Iterator[None]:
             tlock.release()
         return
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = _open_lock_file(path)
         try:
             while True:
                 try:
@@ -71,3 +72,17 @@ def file_lock(path: Path, timeout: float = 30.0) -> Iterator[None]:
             os.close(fd)
     finally:
         tlock.release()
+
+
+def _open_lock_file(path: Path) -> int:
+    """The lock file's descriptor. On read-only media an existing lock file is opened for
+    reading (flock works on it), so reading a store there still excludes writers."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        try:
+            return os.open(path, os.O_RDONLY)
+        except OSError:
+            raise exc from None

@@ -125,14 +125,39 @@ class Mirror:
                     continue
                 taken.extend(self._take_in(manager, file, text, blocks.get(label), known))
             blocks = {b.label: b for b in manager.list()}
+            before = dict(state)
             for block in blocks.values():
-                if block.label in skipped:
+                if block.label in skipped or self._behind(block, state.get(block.label)):
                     continue
                 rendered = render(block)
-                _atomic_write(self.path(block.label), rendered)
-                state[block.label] = {"version": block.version, "hash": _hash(rendered)}
-            self._save_state(state)
+                entry = {"version": block.version, "hash": _hash(rendered)}
+                if not self._holds(block.label, rendered):  # a sound open writes nothing
+                    _atomic_write(self.path(block.label), rendered)
+                state[block.label] = entry
+            if state != before or not (self.folder / STATE_FILE).exists():
+                self._save_state(state)
         return taken
+
+    def _holds(self, label: str, text: str) -> bool:
+        try:
+            return self.path(label).read_bytes() == text.encode("utf-8")
+        except OSError:
+            return False
+
+    def _behind(self, block: Block, known: dict[str, Any] | None) -> bool:
+        """Whether the store holds an older version than the file was written from: the store
+        lost something (restored from an old backup, damaged). The file is kept as it is,
+        never rewritten with less; the store's history keeps both."""
+        if known is None or int(known.get("version", 0)) <= block.version:
+            return False
+        msg = (f"{self.path(block.label).name} was written from version {known['version']} of "
+               f"'{block.label}', but the store holds version {block.version}: the file was "
+               "left as it is. Check the store (`lsp-agent doctor`), then edit the file or the "
+               "block to settle it.")
+        if msg not in self.warnings:
+            self.warnings.append(msg)
+            log.warning(msg)
+        return True
 
     def _take_in(
         self, manager: BlockManager, file: Path, text: str, block: Block | None,

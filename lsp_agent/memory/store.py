@@ -46,10 +46,14 @@ class StoreError(LspAgentError):
 class MemoryStore:
     """A LanceDB database for one agent (or the user's shared blocks)."""
 
-    def __init__(self, uri: str, *, embedder_spec: str = "default") -> None:
+    def __init__(self, uri: str, *, embedder_spec: str = "default",
+                 expects_meta: bool = True) -> None:
         self.uri = uri
         self.embedder_spec = embedder_spec
+        self.expects_meta = expects_meta  # False: the shared store (blocks were made without)
         self.warnings: list[str] = []
+        #: table -> what is wrong with it, found on open; non-empty: read-only (memory/damage.py)
+        self.damage: dict[str, str] = {}
         self._db: Any = None
         self._tables: dict[str, Any] = {}
         self._embedder: Any = None
@@ -82,8 +86,10 @@ class MemoryStore:
                     # consistency interval 0: every read sees other processes' commits
                     self._db = lancedb.connect(self.uri, read_consistency_interval=timedelta(0))
                 except Exception as exc:  # noqa: BLE001 - reported with advice
+                    from lsp_agent.memory.damage import clean
+
                     raise StoreError(
-                        f"Cannot open the memory store {self.uri}: {exc}. Check the URI and "
+                        f"Cannot open the memory store {self.uri}: {clean(exc)}. Check the URI and "
                         "credentials (object storage reads keys from the environment)."
                     ) from exc
                 self._check_schema_version()
@@ -99,12 +105,18 @@ class MemoryStore:
         """Open `name`, creating it empty if it does not exist (None instead when not `create`).
 
         Never recreates a broken table; a rebuildable one that no longer fits the store is
-        dropped with its group first (see REBUILDABLE).
+        dropped with its group first (see REBUILDABLE). In a damaged store a damaged table is
+        refused and the others are read-only (memory/damage.py).
         """
+        created = False
         with self._open_lock:
+            db = self.db
+            if self.damage:
+                from lsp_agent.memory.damage import read_only_table
+
+                return read_only_table(self, name, create)
             if name in self._tables:
                 return self._tables[name]
-            db = self.db
             if name in REBUILDABLE:
                 self._drop_stale_group(REBUILDABLE[name])
             if name in self._tables:  # opened (and found fitting) by the check
@@ -118,8 +130,20 @@ class MemoryStore:
                     tbl = db.create_table(name, schema=self._schema(name), exist_ok=True)
                 except Exception as exc:  # noqa: BLE001
                     raise self._corrupt(name, exc) from exc
+                created = name in TABLES and name != "meta"
             self._tables[name] = tbl
-            return tbl
+        if created:  # its absence from now on is damage, not a new store
+            self.set_meta(f"table:{name}", "1")  # damage.CREATED_PREFIX
+        return tbl
+
+    def reset(self) -> None:
+        """Forget the connection and damage found: the next use opens and checks again."""
+        with self._open_lock:
+            self._db, self._tables, self.damage = None, {}, {}
+
+    @property
+    def where(self) -> str:
+        return str(local_path(self.uri)) if is_local_uri(self.uri) else self.uri
 
     def has_tables(self, *names: str) -> bool:
         """Whether all of `names` exist (cheap once they are open)."""
@@ -130,14 +154,20 @@ class MemoryStore:
         """Drop the tables of `group` when one of them does not fit (columns, vector width);
         keep the handles of the ones checked otherwise."""
         existing = self._existing()
-        opened = {n: self._tables.get(n) or self._open_existing(n) for n in group if n in existing}
-        stale = [n for n, tbl in opened.items() if not self._fits(n, tbl)]
+        opened: dict[str, Any] = {}
+        stale: list[str] = []
+        for n in (n for n in group if n in existing):
+            try:
+                opened[n] = self._tables.get(n) or self._open_existing(n, settle_seconds=0.5)
+            except StoreError:  # unreadable (half made on a full disk?): rows can be made again
+                stale.append(n)
+        stale += [n for n, tbl in opened.items() if not self._fits(n, tbl)]
         if not stale:
             self._tables.update(opened)
             return
-        log.info("%s no longer fit this store (embedder changed?): rebuilding %s",
-                 ", ".join(stale), ", ".join(opened))
-        for n in opened:
+        log.info("%s unreadable or no longer fit this store (embedder changed?): rebuilding %s",
+                 ", ".join(stale), ", ".join(group))
+        for n in (n for n in group if n in existing):
             self._tables.pop(n, None)
             self.db.drop_table(n)
 
@@ -164,9 +194,11 @@ class MemoryStore:
                 time.sleep(0.05)
 
     def _corrupt(self, name: str, exc: BaseException) -> StoreError:
-        where = local_path(self.uri) if is_local_uri(self.uri) else self.uri
+        from lsp_agent.memory.damage import clean
+
+        where = self.where
         return StoreError(
-            f"The memory store {where} cannot be read (table '{name}': {exc}). Nothing was "
+            f"The memory store {where} cannot be read (table '{name}': {clean(exc)}). Nothing was "
             f"changed or overwritten. Move it aside (e.g. `mv {where} {where}.broken`) to start "
             "with empty memory, or restore it from a backup, then restart lsp-agent."
         )
@@ -210,21 +242,21 @@ class MemoryStore:
         )
 
     def _check_schema_version(self) -> None:
-        names = self._existing()
-        if "meta" not in names:
-            return  # new store: versioned on first write via ensure_initialized
-        try:
-            meta = self._db.open_table("meta")
-            rows = meta.search().where("key = 'schema_version'").limit(1).to_list()
-        except Exception as exc:  # noqa: BLE001
-            raise self._corrupt("meta", exc) from exc
+        """Find damage (every table), refuse a newer schema, migrate an older one."""
+        from lsp_agent.memory.damage import inspect
+
+        self.damage, opened = inspect(self)
+        self._tables.update(opened)
+        if "meta" not in opened:
+            return  # new store (versioned on first write via ensure_initialized), or damaged
+        rows = opened["meta"].search().where("key = 'schema_version'").limit(1).to_list()
         version = int(rows[0]["value"]) if rows else 0
         if version > S.SCHEMA_VERSION:
             raise StoreError(
                 f"The memory store {self.uri} was written by a newer lsp-agent (schema {version}, "
                 f"this one reads {S.SCHEMA_VERSION}). Upgrade lsp-agent; the store was not changed."
             )
-        if version < S.SCHEMA_VERSION:
+        if version < S.SCHEMA_VERSION and not self.damage:
             from lsp_agent.memory.migrations import migrate
 
             migrate(self, version)

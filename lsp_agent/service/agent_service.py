@@ -14,7 +14,7 @@ from lsp_agent.agent.loop import Agent, TurnResult
 from lsp_agent.agent.model import LitellmModel
 from lsp_agent.agent.tools.base import Tool, ToolContext, ToolHost
 from lsp_agent.config import Settings
-from lsp_agent.errors import ModelNotConfigured, UsageError
+from lsp_agent.errors import ModelNotConfigured, StorageUnavailable, UsageError, storage_error
 from lsp_agent.learning import init as research
 from lsp_agent.learning import remember as remembering
 from lsp_agent.learning import skills_service as skill_ops
@@ -25,6 +25,7 @@ from lsp_agent.memory.agent_memory import KINDS, AgentMemory, Kind
 from lsp_agent.memory.schema import Block, BlockVersion
 from lsp_agent.memory.search import Mode
 from lsp_agent.service.conversations import Conversations, ConversationView
+from lsp_agent.service.doctor import DoctorOps
 from lsp_agent.service.indexing import CodeIndexing
 from lsp_agent.service.memory_ops import MemoryOps
 from lsp_agent.service.results import (
@@ -43,7 +44,7 @@ def _quiet(_message: str, _pct: int | None = None) -> None:
     return None
 
 
-class AgentService(MemoryOps):
+class AgentService(MemoryOps, DoctorOps):
     """The agent of `workspace`: its memory, settings, conversations, model and background work.
 
     `background=False` opens it for a read-only command: nothing starts that could load the
@@ -57,7 +58,13 @@ class AgentService(MemoryOps):
         self.host = host
         self.memory = AgentMemory(self.workspace, store_uri=settings.store,
                                   embedder=settings.embedder)
-        self.notices: list[str] = self.memory.open(resume_vectors=background)
+        try:
+            self.notices: list[str] = self.memory.open(resume_vectors=background)
+        except Exception as exc:
+            disk = self.storage_error(exc)
+            if disk is None or disk is exc:
+                raise
+            raise disk from exc
         self.ctx = ToolContext(workspace=self.workspace, host=host,
                                permission_mode=settings.permission_mode,
                                extra={"memory": self.memory,
@@ -75,6 +82,10 @@ class AgentService(MemoryOps):
         self.settings = settings
         self.ctx.permission_mode = settings.permission_mode
         self.ctx.extra[skill_ops.TRUST_KEY] = settings.trust_workspace
+
+    def storage_error(self, exc: BaseException) -> StorageUnavailable | None:
+        """`exc` as a sentence naming the store's folder, when the disk is full or read-only."""
+        return storage_error(exc, self.memory.store.where)
 
     def take_notices(self) -> list[str]:
         """Notices for the user from opening memory (edits taken in, warnings), once."""

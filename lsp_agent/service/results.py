@@ -84,3 +84,18 @@ class Exported(BaseModel):
     path: str  # "" when written to standard output
     text: str
     written: bool
+
+
+class TableCheck(BaseModel):
+    name: str
+    state: str  # intact, damaged, missing, absent (not made yet)
+    detail: str = ""
+    rows: int | None = None
+
+
+class DoctorReport(BaseModel):
+    store: str
+    healthy: bool
+    tables: list[TableCheck]
+    repaired: list[str] = Field(default_factory=list)
+    advice: str = ""

@@ -138,6 +138,10 @@ def execute(cmd, a):
              "model": state["settings"].get("model"), "embedder": "default", "state": "idle",
              "counts": {"blocks": len(state["blocks"]), "messages": 0, "archival": 0, "skills": 0, "code_chunks": 0}}
         return d, "**store** " + str(d["store"]) + "\n\n**model** " + str(d["model"])
+    if cmd == "lspAgent.doctor":
+        d = {"store": state["settings"].get("store"), "healthy": True, "tables": [],
+             "repaired": [], "advice": "Every table is intact."}
+        return d, "**lsp-agent doctor: healthy**"
     if cmd == "lspAgent.remember":
         label = a.get("block", "project")
         cur = state["blocks"].get(label, ["(empty)"])[-1]

@@ -209,6 +209,12 @@ S.status = function()
   agent.execute("lspAgent.status", {})
 end
 
+-- :LspAgent doctor [--repair]: what is damaged in the store; --repair rebuilds it
+S.doctor = function(rest)
+  local repair = vim.trim(rest or "") == "--repair"
+  agent.execute("lspAgent.doctor", repair and { repair = true } or {})
+end
+
 S.init = function(rest)
   local depth = vim.trim(rest or "")
   agent.execute("lspAgent.init", depth ~= "" and { depth = depth } or {})
@@ -531,6 +537,7 @@ M.order = {
   "cancel",
   "conversation",
   "create",
+  "doctor",
   "edit",
   "export",
   "history",
@@ -586,7 +593,9 @@ function M.complete(arglead, cmdline, cursorpos)
   end
   local sub = words[1]
   local n = #words -- position of the word being completed
-  if sub == "init" and n == 2 then
+  if sub == "doctor" and n == 2 then
+    return filter({ "--repair" }, arglead)
+  elseif sub == "init" and n == 2 then
     return filter({ "static", "standard", "deep" }, arglead)
   elseif sub == "conversation" then
     if n == 2 then

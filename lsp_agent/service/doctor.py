@@ -1,0 +1,43 @@
+"""The service's store check and repair (`lsp-agent doctor [--repair]`).
+
+A mixin of `AgentService`. A damaged store opens read-only (memory/damage.py); this is where
+the user acts on it: see what is damaged and what is intact, then repair from what is intact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from lsp_agent.memory import repair as fix
+from lsp_agent.memory.agent_memory import AgentMemory
+from lsp_agent.service.results import DoctorReport, TableCheck
+
+
+class DoctorOps:
+    memory: AgentMemory
+    workspace: Path
+    notices: list[str]
+
+    async def doctor(self, *, repair: bool = False) -> DoctorReport:
+        """Check every table; with `repair`, rebuild the damaged ones from the intact ones and
+        open the memory again (defaults, mirror) as a sound store."""
+        def run() -> DoctorReport:
+            store = self.memory.store
+            done: list[str] = []
+            if repair and fix.check(store) and store.damage:
+                done = fix.repair(store, self.memory.mirror, self.workspace)
+                self.notices = self.memory.open(resume_vectors=False)
+            # --scrub (issue 11, another part): scrubbing secrets out of the history plugs in
+            # here, after the repair and before the check below; it is not implemented here.
+            tables = [TableCheck(**t.__dict__) for t in fix.check(store)]
+            healthy = not store.damage
+            if healthy:
+                advice = "Every table is intact." if not done else "The store is repaired."
+            else:
+                advice = ("Run `lsp-agent doctor --repair` to rebuild what can be rebuilt; "
+                          "until then memory is read-only.")
+            return DoctorReport(store=store.where, healthy=healthy, tables=tables,
+                                repaired=done, advice=advice)
+
+        return await asyncio.to_thread(run)
