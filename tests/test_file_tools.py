@@ -462,7 +462,7 @@ def test_catastrophic_patterns_neither_hang_grep_nor_stall_the_loop(ws: Path) ->
     # one that does backtrack there too: stopped after the per-line limit, with a clear error
     assert alternation["out"].startswith("ERROR The pattern /(a|aa)+$/ took more than 1 s")
     assert "a.txt:2" in alternation["out"] and "simpler pattern" in alternation["out"]
-    assert alternation["elapsed"] < 3
+    assert alternation["elapsed"] < 10  # 1 s of CPU time: more on a loaded machine
     # meanwhile the event loop kept turning (the match runs without the GIL)
     assert nested["max_gap"] < 0.5 and alternation["max_gap"] < 0.5
 

@@ -11,7 +11,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -94,11 +93,11 @@ async def test_a_runaway_grep_leaves_the_server_responsive_and_cancellable() -> 
                {"content": "gave up", "expect_last_tool_result_contains": "backtracks"})
         ask = command(client, "lspAgent.ask", {"prompt": "find the a's"})
         await asyncio.wait_for(until_grep_runs(seen), 30)
-        t0 = time.monotonic()
-        status = await asyncio.wait_for(command(client, "lspAgent.status", {}), 5)
-        answered_in = time.monotonic() - t0
-        assert status["ok"] and answered_in < 2  # before: only once re gave up, minutes later
-        result = await asyncio.wait_for(ask, 10)
+        status = await asyncio.wait_for(command(client, "lspAgent.status", {}), 10)
+        # before: status waited for re to give up, minutes later; now it is answered while the
+        # grep is still matching (its result is sent after a second of matching)
+        assert status["ok"] and "tool_result" not in seen["events"]
+        result = await asyncio.wait_for(ask, 30)
         assert result["data"]["reply"] == "gave up"
         assert "took more than 1 s on one line" in result["data"]["tool_calls"][0]["result"]
 

@@ -44,6 +44,7 @@ GREP_MAX_PATTERN_CHARS = 2000
 #: How long one grep or list_files call may run (walk and search) before it stops.
 TOOL_TIME_LIMIT_SECONDS = 20.0
 #: How long the pattern may take on a single line: past it, it backtracks catastrophically.
+#: The regex engine counts CPU time, so on a loaded machine the wall time is longer.
 GREP_LINE_SECONDS = 1.0
 
 
