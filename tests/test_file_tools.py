@@ -402,3 +402,116 @@ def test_tool_schemas() -> None:
         schema = tool.schema()
         assert schema["type"] == "function"
         assert schema["function"]["parameters"]["type"] == "object"
+
+
+# --- runaway work: catastrophic patterns, time limits, cancellation --------------------------
+
+#: Runs grep in a child process while a ticker measures how long the event loop ever stalls.
+#: A child, so that a regression (a regex holding the GIL for minutes) fails the test on the
+#: subprocess timeout instead of hanging the suite.
+_GREP_IN_A_CHILD = r"""
+import asyncio, json, sys, time
+from pathlib import Path
+from lsp_agent.agent.tools.base import ToolContext, ToolError
+from lsp_agent.agent.tools.disk_host import DiskToolHost
+from lsp_agent.agent.tools.read_tools import grep
+
+async def one(ctx, pattern):
+    gaps, stop = [], False
+    async def ticker():
+        last = time.monotonic()
+        while not stop:
+            await asyncio.sleep(0.01)
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
+    task = asyncio.create_task(ticker())
+    t0 = time.monotonic()
+    try:
+        out = await grep(ctx, pattern=pattern)
+    except ToolError as exc:
+        out = "ERROR " + str(exc)
+    elapsed = time.monotonic() - t0
+    stop = True
+    await task
+    return {"out": out, "elapsed": elapsed, "max_gap": max(gaps, default=0.0)}
+
+async def main():
+    ctx = ToolContext(workspace=Path(sys.argv[1]), host=DiskToolHost(False))
+    print(json.dumps([await one(ctx, p) for p in sys.argv[2:]]))
+
+asyncio.run(main())
+"""
+
+
+def grep_in_a_child(ws: Path, *patterns: str) -> list[dict]:
+    import json
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-c", _GREP_IN_A_CHILD, str(ws), *patterns],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_catastrophic_patterns_neither_hang_grep_nor_stall_the_loop(ws: Path) -> None:
+    (ws / "a.txt").write_text("first line\n" + "a" * 48 + "!\n")
+    nested, alternation = grep_in_a_child(ws, r"(a+)+$", r"(a|aa)+$")
+    # the report's pattern: the regex engine needs no backtracking for it at all
+    assert nested["out"].startswith("No matches") and nested["elapsed"] < 2
+    # one that does backtrack there too: stopped after the per-line limit, with a clear error
+    assert alternation["out"].startswith("ERROR The pattern /(a|aa)+$/ took more than 1 s")
+    assert "a.txt:2" in alternation["out"] and "simpler pattern" in alternation["out"]
+    assert alternation["elapsed"] < 10  # 1 s of CPU time: more on a loaded machine
+    # meanwhile the event loop kept turning (the match runs without the GIL)
+    assert nested["max_gap"] < 0.5 and alternation["max_gap"] < 0.5
+
+
+async def test_grep_and_list_files_stop_at_the_time_limit(
+        ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import lsp_agent.agent.tools.read_tools as read_tools
+
+    (ws / "a.txt").write_text("hit\n")
+    monkeypatch.setattr(read_tools, "TOOL_TIME_LIMIT_SECONDS", 0.0)
+    with pytest.raises(ToolError, match="0 s time limit .*narrow it with path or glob"):
+        await grep(ctx_for(ws), pattern="hit")
+    with pytest.raises(ToolError, match="0 s time limit .*list a narrower path"):
+        await list_files(ctx_for(ws))
+
+
+async def test_cancelling_a_bounded_call_stops_its_worker_thread() -> None:
+    import asyncio
+    import threading
+    import time
+
+    from lsp_agent.agent.tools.budget import OutOfTime, run_in_thread
+
+    stopped = threading.Event()
+
+    def work(budget) -> None:
+        while not budget.exhausted():
+            time.sleep(0.005)
+        stopped.set()
+        budget.check()
+
+    task = asyncio.create_task(run_in_thread(work, 60))
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await asyncio.to_thread(stopped.wait, 2)
+    with pytest.raises(OutOfTime, match="time limit"):
+        await run_in_thread(lambda budget: budget.check(), 0)
+
+
+async def test_a_glob_that_backtracks_is_refused(ws: Path) -> None:
+    (ws / ("a" * 40 + "c")).write_text("x\n")
+    with pytest.raises(ToolError, match="simplify it"):
+        await list_files(ctx_for(ws), pattern="{a,a}" * 30)
+
+
+async def test_grep_refuses_empty_and_huge_patterns(ws: Path) -> None:
+    with pytest.raises(ToolError, match="pattern is empty"):
+        await grep(ctx_for(ws), pattern="")
+    with pytest.raises(ToolError, match="longer than"):
+        await grep(ctx_for(ws), pattern="a" * 5000)

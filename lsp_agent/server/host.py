@@ -13,6 +13,9 @@ from lsprotocol import types as T
 log = logging.getLogger(__name__)
 
 ALLOW, ALWAYS, DENY = "Allow", "Always allow", "Deny"
+#: Approvals asked every time, never remembered: PROTECTED_ACTION of agent/tools/protected.py
+#: (a write that makes code run by itself; the server may not import the agent).
+ASK_EVERY_TIME = frozenset({"Write a protected file"})
 
 
 class LspToolHost:
@@ -23,11 +26,12 @@ class LspToolHost:
     async def approve(self, action: str, detail: str) -> bool:
         if action in self.always:
             return True
+        once = action in ASK_EVERY_TIME
+        choices = [ALLOW, DENY] if once else [ALLOW, ALWAYS, DENY]
         params = T.ShowMessageRequestParams(
             type=T.MessageType.Warning,
             message=f"lsp-agent wants to {action.lower()}:\n{detail[:2000]}",
-            actions=[T.MessageActionItem(ALLOW), T.MessageActionItem(ALWAYS),
-                     T.MessageActionItem(DENY)],
+            actions=[T.MessageActionItem(c) for c in choices],
         )
         try:
             choice = await self.server.window_show_message_request_async(params)
@@ -35,6 +39,8 @@ class LspToolHost:
             log.info("approval request failed: %s", exc)
             return False
         title = getattr(choice, "title", None)
+        if once:
+            return title == ALLOW
         if title == ALWAYS:
             self.always.add(action)
         return title in (ALLOW, ALWAYS)

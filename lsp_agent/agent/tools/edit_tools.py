@@ -3,7 +3,8 @@
 Writes never touch the disk directly: they are handed to the `ToolHost`, which in the LSP
 server becomes a `workspace/applyEdit` (so the user sees and can undo the change in the editor)
 and in headless use is `DiskToolHost`, an atomic disk write. In `PermissionMode.ASK` every
-edit first asks the host for approval.
+edit first asks the host for approval; a protected path (`protected.py`: files that make code
+run by themselves) asks in every mode, with the reason.
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ from lsp_agent.agent.tools.paths import (
     is_binary_bytes,
     resolve_in_workspace,
     workspace_relative,
+)
+from lsp_agent.agent.tools.protected import (
+    PROTECTED_ACTION,
+    describe,
+    own_folders,
+    protection_reason,
 )
 
 DIFF_EXCERPT_LINES = 80
@@ -97,19 +104,40 @@ def _diff_excerpt(lines: list[str]) -> str:
     return text
 
 
+async def _approve(ctx: ToolContext, user_path: str, path: Path, rel: str, summary: str) -> None:
+    """Ask as the permission mode says; a protected path asks in every mode, with its reason."""
+    reason = protection_reason(ctx.workspace, user_path, path, own_folders(ctx.extra))
+    if reason is None:
+        await require_approval(
+            ctx,
+            "Edit file",
+            f"{rel}: {summary}",
+            modes=EDIT_APPROVAL_MODES,
+            refusal=(
+                f"The user refused the edit to {rel}; the file was not changed. "
+                "Ask the user how they would like to proceed."
+            ),
+        )
+        return
+    what = describe(ctx.workspace, user_path, rel, reason)
+    if not await ctx.host.approve(PROTECTED_ACTION, f"{what}\n{summary}"):
+        raise ToolError(
+            f"Writing {rel} needs the user's explicit approval because {reason}, and it was "
+            "not given (refused, or there was no one to ask), so nothing was written. Do not "
+            "try to write it another way: tell the user what you wanted to change and why."
+        )
+
+
 async def _approve_and_apply(
-    ctx: ToolContext, path: Path, rel: str, new_text: str, summary: str, description: str
+    ctx: ToolContext,
+    user_path: str,
+    path: Path,
+    rel: str,
+    new_text: str,
+    summary: str,
+    description: str,
 ) -> None:
-    await require_approval(
-        ctx,
-        "Edit file",
-        f"{rel}: {summary}",
-        modes=EDIT_APPROVAL_MODES,
-        refusal=(
-            f"The user refused the edit to {rel}; the file was not changed. "
-            "Ask the user how they would like to proceed."
-        ),
-    )
+    await _approve(ctx, user_path, path, rel, summary)
     try:
         applied = await ctx.host.apply_edit(path, new_text, description)
     except OSError as exc:
@@ -167,7 +195,7 @@ async def edit_file(
     replaced = count if every else 1
     noun = "occurrence" if replaced == 1 else "occurrences"
     summary = f"replace {replaced} {noun} (+{added} -{removed} lines)"
-    await _approve_and_apply(ctx, target, rel, new_text, summary, f"Edit {rel}")
+    await _approve_and_apply(ctx, path, target, rel, new_text, summary, f"Edit {rel}")
     return f"Edited {rel}: replaced {replaced} {noun}.\n{_diff_excerpt(lines)}"
 
 
@@ -186,13 +214,13 @@ async def write_file(ctx: ToolContext, path: str, content: str) -> str:
     line_count = len(content.splitlines())
     if old_text is None:
         summary = f"create file ({line_count} lines)"
-        await _approve_and_apply(ctx, target, rel, content, summary, f"Create {rel}")
+        await _approve_and_apply(ctx, path, target, rel, content, summary, f"Create {rel}")
         return f"Created {rel} ({line_count} lines)."
     if old_text == content:
         return f"{rel} already has exactly this content; nothing was changed."
     lines, added, removed = _diff(old_text, content, rel)
     summary = f"overwrite (+{added} -{removed} lines)"
-    await _approve_and_apply(ctx, target, rel, content, summary, f"Overwrite {rel}")
+    await _approve_and_apply(ctx, path, target, rel, content, summary, f"Overwrite {rel}")
     return f"Wrote {rel} ({line_count} lines).\n{_diff_excerpt(lines)}"
 
 

@@ -1,15 +1,19 @@
 """The read-only file tools: read_file, list_files and grep.
 
 They read straight from disk (never through the host), stay inside the workspace and bound
-their output so one call cannot flood the model's context.
+their output so one call cannot flood the model's context. list_files and grep are bounded in
+time too (`budget.py`): grep's regular expressions run on the `regex` engine with a per-line
+timeout and the GIL released, so a catastrophic pattern such as `(a|aa)+$` returns a clear
+error instead of freezing the server.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 from pathlib import Path
 from typing import Any
+
+import regex
 
 from lsp_agent.agent.tools.base import (
     Tool,
@@ -18,6 +22,7 @@ from lsp_agent.agent.tools.base import (
     bool_argument,
     optional_int_argument,
 )
+from lsp_agent.agent.tools.budget import Budget, OutOfTime, run_in_thread
 from lsp_agent.agent.tools.paths import (
     BINARY_SNIFF_BYTES,
     PATH_ARGUMENT_DOC,
@@ -35,6 +40,12 @@ GREP_DEFAULT_RESULTS = 100
 GREP_MAX_RESULTS = 1000
 GREP_MAX_BYTES = 100_000
 GREP_MAX_LINE_CHARS = 300
+GREP_MAX_PATTERN_CHARS = 2000
+#: How long one grep or list_files call may run (walk and search) before it stops.
+TOOL_TIME_LIMIT_SECONDS = 20.0
+#: How long the pattern may take on a single line: past it, it backtracks catastrophically.
+#: The regex engine counts CPU time, so on a loaded machine the wall time is longer.
+GREP_LINE_SECONDS = 1.0
 
 
 def _rel(ctx: ToolContext, path: Path) -> str:
@@ -119,8 +130,8 @@ async def read_file(
 # --- listing --------------------------------------------------------------------------------
 
 
-def _list_sync(ctx: ToolContext, user_path: str, pattern: str | None) -> str:
-    walk = walk_workspace(ctx.workspace, user_path, pattern)
+def _list_sync(ctx: ToolContext, user_path: str, pattern: str | None, budget: Budget) -> str:
+    walk = walk_workspace(ctx.workspace, user_path, pattern, budget)
     found: list[str] = []
     more = False
     for file in walk.files():
@@ -128,26 +139,64 @@ def _list_sync(ctx: ToolContext, user_path: str, pattern: str | None) -> str:
             more = True
             break
         found.append(_rel(ctx, file))
+    if budget.cancelled.is_set():
+        budget.check()  # cancelled: nobody reads the answer
     more = more or walk.truncated
     where = _rel(ctx, walk.base)
+    if not found and budget.exhausted():
+        raise OutOfTime(
+            f"list_files found nothing under {where} in its {budget.seconds:g} s time limit "
+            f"({walk.files_seen:,} files looked at); list a narrower path."
+        )
     if not found:
         suffix = f" matching {pattern!r}" if pattern else ""
         return (f"No files{suffix} under {where} (gitignored files and tool, dependency and "
                 "build directories such as .git, node_modules, .venv, dist and build are "
                 "skipped; name such a directory as the path to list it).")
     if more:
+        why = " (the time limit ran out)" if budget.exhausted() else ""
         found.append(
-            f"[Truncated after {len(found)} files. Narrow the search with a more specific "
+            f"[Truncated after {len(found)} files{why}. Narrow the search with a more specific "
             "path or pattern.]"
         )
     return "\n".join(found)
 
 
 async def list_files(ctx: ToolContext, path: str = ".", pattern: str | None = None) -> str:
-    return await asyncio.to_thread(_list_sync, ctx, path or ".", pattern or None)
+    return await run_in_thread(
+        lambda budget: _list_sync(ctx, path or ".", pattern or None, budget),
+        TOOL_TIME_LIMIT_SECONDS,
+    )
 
 
 # --- grep -----------------------------------------------------------------------------------
+
+
+def _compile(pattern: Any, ignore_case: bool) -> regex.Pattern[str]:
+    if not isinstance(pattern, str) or not pattern:
+        raise ToolError("pattern is empty; give a regular expression to search for.")
+    if len(pattern) > GREP_MAX_PATTERN_CHARS:
+        raise ToolError(f"pattern is longer than {GREP_MAX_PATTERN_CHARS} characters.")
+    try:
+        return regex.compile(pattern, regex.IGNORECASE if ignore_case else 0)
+    except (regex.error, ValueError, OverflowError) as exc:
+        raise ToolError(f"Invalid regular expression {pattern!r}: {exc}") from exc
+
+
+def _line_matches(compiled: regex.Pattern[str], line: str, budget: Budget, where: str) -> bool:
+    """One line searched within `GREP_LINE_SECONDS` (and the budget), the GIL released."""
+    limit = min(GREP_LINE_SECONDS, max(budget.remaining(), 0.001))
+    try:
+        return compiled.search(line, timeout=limit, concurrent=True) is not None
+    except TimeoutError:
+        if budget.exhausted():
+            return False  # the caller sees the budget ran out and stops
+        raise ToolError(
+            f"The pattern /{compiled.pattern}/ took more than {GREP_LINE_SECONDS:g} s on one "
+            f"line ({where}): it backtracks catastrophically (nested repetition such as "
+            "(a+)+ or (a|aa)+). Search again with a simpler pattern: no repetition inside "
+            "a repeated group, or a literal part to anchor it."
+        ) from None
 
 
 def _grep_sync(
@@ -157,19 +206,20 @@ def _grep_sync(
     glob: str | None,
     ignore_case: bool,
     max_results: int,
+    budget: Budget,
 ) -> str:
-    try:
-        regex = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
-    except re.error as exc:
-        raise ToolError(f"Invalid regular expression {pattern!r}: {exc}") from exc
-    walk = walk_workspace(ctx.workspace, user_path, glob)
+    compiled = _compile(pattern, ignore_case)
+    walk = walk_workspace(ctx.workspace, user_path, glob, budget)
     results: list[str] = []
     out_bytes = 0
     stopped = False
     for file, text in walk.text_files():
         rel = _rel(ctx, file)
         for number, line in enumerate(text.splitlines(), start=1):
-            if not regex.search(line):
+            if budget.exhausted():
+                stopped = True
+                break
+            if not _line_matches(compiled, line, budget, f"{rel}:{number}"):
                 continue
             if len(line) > GREP_MAX_LINE_CHARS:
                 line = line[:GREP_MAX_LINE_CHARS] + " [...]"
@@ -181,15 +231,24 @@ def _grep_sync(
             out_bytes += len(entry) + 1
         if stopped:
             break
+    if budget.cancelled.is_set():
+        budget.check()  # cancelled: nobody reads the answer
+    out_of_time = budget.exhausted()
     stopped = stopped or walk.truncated
+    where = _rel(ctx, walk.base)
+    if not results and out_of_time:
+        raise OutOfTime(
+            f"grep found no match for /{pattern}/ under {where} in its {budget.seconds:g} s "
+            f"time limit ({walk.files_seen:,} files searched); narrow it with path or glob."
+        )
     if not results:
-        where = _rel(ctx, walk.base)
         scope = f" in files matching {glob!r}" if glob else ""
         return f"No matches for /{pattern}/ under {where}{scope}."
     if stopped:
+        why = f": the {budget.seconds:g} s time limit ran out" if out_of_time else ""
         results.append(
-            f"[Stopped after {len(results)} matches. Narrow the search with path or glob, "
-            "or raise max_results.]"
+            f"[Stopped after {len(results)} matches{why}. Narrow the search with path or "
+            "glob, or raise max_results.]"
         )
     return "\n".join(results)
 
@@ -204,8 +263,12 @@ async def grep(
 ) -> str:
     limit = optional_int_argument(max_results, "max_results") or GREP_DEFAULT_RESULTS
     limit = min(limit, GREP_MAX_RESULTS)
-    return await asyncio.to_thread(
-        _grep_sync, ctx, pattern, path or ".", glob or None, bool_argument(ignore_case), limit
+    nocase = bool_argument(ignore_case)
+    return await run_in_thread(
+        lambda budget: _grep_sync(
+            ctx, pattern, path or ".", glob or None, nocase, limit, budget
+        ),
+        TOOL_TIME_LIMIT_SECONDS,
     )
 
 
@@ -259,7 +322,9 @@ GREP = Tool(
     description=(
         "Search file contents with a Python regular expression. Returns 'path:line:text' "
         "lines. Gitignored, binary and very large files are skipped. Use `glob` to restrict "
-        "the files searched (e.g. '*.py')."
+        "the files searched (e.g. '*.py'). A call stops after "
+        f"{TOOL_TIME_LIMIT_SECONDS:g} s, and a pattern that takes over {GREP_LINE_SECONDS:g} s "
+        "on one line is refused."
     ),
     parameters={
         "type": "object",

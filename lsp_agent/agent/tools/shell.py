@@ -4,6 +4,11 @@ The command runs through `/bin/sh -c` in its own session (so its own process gro
 or cancellation the whole group is killed, so children such as `sleep 30 &` or a test runner's
 workers do not outlive the call. stdout and stderr are merged; only the head and the tail of
 long output are kept.
+
+Every command needs approval in `ask` and `accept-edits`. In `auto` none does: choosing `auto`
+is the user's explicit choice to let the agent run commands, and a command can write anything
+(`.git/config` included), so the protected paths of `protected.py` guard the file tools only;
+a shell command cannot be judged by its text (`cd .g''it` is `.git`).
 """
 
 from __future__ import annotations

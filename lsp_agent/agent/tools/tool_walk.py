@@ -12,7 +12,10 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import regex
+
 from lsp_agent.agent.tools.base import ToolError
+from lsp_agent.agent.tools.budget import Budget
 from lsp_agent.agent.tools.paths import (
     BINARY_SNIFF_BYTES,
     MAX_FILE_BYTES,
@@ -23,6 +26,8 @@ from lsp_agent.workspace_walk import walk_files
 
 #: Most files a single walk looks at before it stops and reports truncation.
 WALK_MAX_FILES = 50_000
+#: Longest a glob may take to match one path (a glob of many `*` can backtrack badly).
+GLOB_MATCH_SECONDS = 0.5
 
 
 # --- globs ---------------------------------------------------------------------------------
@@ -85,12 +90,22 @@ def compile_glob(pattern: str) -> Callable[[str], bool]:
     if not pat:
         return lambda _rel: True
     try:
-        regex = re.compile(_glob_body(pat) + r"\Z")
-    except re.error as exc:
+        compiled = regex.compile(_glob_body(pat) + r"\Z")
+    except regex.error as exc:
         raise ToolError(f"Invalid glob pattern {pattern!r}: {exc}") from exc
+
+    def matches(text: str) -> bool:
+        try:
+            return compiled.match(text, timeout=GLOB_MATCH_SECONDS, concurrent=True) is not None
+        except TimeoutError:
+            raise ToolError(
+                f"The glob {pattern!r} took more than {GLOB_MATCH_SECONDS:g} s to match one "
+                "path; simplify it (fewer '*' and '{...}' alternatives)."
+            ) from None
+
     if "/" not in pat:
-        return lambda rel: regex.match(rel.rsplit("/", 1)[-1]) is not None
-    return lambda rel: regex.match(rel) is not None
+        return lambda rel: matches(rel.rsplit("/", 1)[-1])
+    return matches
 
 
 # --- the walk list_files and grep share ------------------------------------------------------
@@ -100,26 +115,30 @@ class WorkspaceWalk:
     """The files under one search path that pass the ignore rules and an optional glob.
 
     list_files and grep both walk through this, so they see the same files and stop at the
-    same `WALK_MAX_FILES` limit; `truncated` says whether the walk stopped there.
+    same `WALK_MAX_FILES` limit, or when their `budget` runs out; `truncated` says whether the
+    walk stopped early, `files_seen` how many files it looked at.
     """
 
-    def __init__(self, root: Path, base: Path, glob: str | None):
+    def __init__(self, root: Path, base: Path, glob: str | None, budget: Budget | None = None):
         self.root = root
         self.base = base
         self._matches = compile_glob(glob) if glob else (lambda _rel: True)
+        self.budget = budget
         self.truncated = False
+        self.files_seen = 0
 
     def files(self) -> Iterator[Path]:
         """Matching files in walk order (the glob is matched against the path below `base`)."""
-        seen = 0
         for found in walk_files(self.root, self.base):
             if found.outside:
                 continue  # a symlink leaving the workspace: read_file would refuse it
             file = found.path
-            seen += 1
-            if seen > WALK_MAX_FILES:
+            if self.files_seen >= WALK_MAX_FILES or (
+                self.budget is not None and self.budget.exhausted()
+            ):
                 self.truncated = True
                 return
+            self.files_seen += 1
             rel_to_base = file.name if file == self.base else file.relative_to(self.base).as_posix()
             if self._matches(rel_to_base):
                 yield file
@@ -145,10 +164,12 @@ class WorkspaceWalk:
             yield file, data.decode("utf-8", errors="replace")
 
 
-def walk_workspace(workspace: Path, user_path: str, glob: str | None) -> WorkspaceWalk:
+def walk_workspace(
+    workspace: Path, user_path: str, glob: str | None, budget: Budget | None = None
+) -> WorkspaceWalk:
     """A walk of `user_path` (file or directory) in the workspace; `ToolError` if it is missing."""
     root = resolve_in_workspace(workspace, ".")
     base = resolve_in_workspace(workspace, user_path)
     if not base.exists():
         raise ToolError(f"Path not found: {user_path!r}.")
-    return WorkspaceWalk(root, base, glob)
+    return WorkspaceWalk(root, base, glob, budget)
