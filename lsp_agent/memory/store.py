@@ -24,6 +24,7 @@ import pyarrow as pa
 from lsp_agent.errors import LspAgentError
 from lsp_agent.memory import schema as S
 from lsp_agent.memory.locking import file_lock
+from lsp_agent.memory.redacting_table import guard
 from lsp_agent.paths import data_home, is_local_uri, local_path
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,8 @@ class MemoryStore:
         """Open `name`, creating it empty if it does not exist (None instead when not `create`).
 
         Never recreates a broken table; a rebuildable one that no longer fits the store is
-        dropped with its group first (see REBUILDABLE).
+        dropped with its group first (see REBUILDABLE). Every table handed out redacts
+        secrets from what is written to it (redacting_table.py): the one choke point.
         """
         with self._open_lock:
             if name in self._tables:
@@ -118,8 +120,8 @@ class MemoryStore:
                     tbl = db.create_table(name, schema=self._schema(name), exist_ok=True)
                 except Exception as exc:  # noqa: BLE001
                     raise self._corrupt(name, exc) from exc
-            self._tables[name] = tbl
-            return tbl
+            self._tables[name] = guard(tbl)
+            return self._tables[name]
 
     def has_tables(self, *names: str) -> bool:
         """Whether all of `names` exist (cheap once they are open)."""
@@ -130,7 +132,8 @@ class MemoryStore:
         """Drop the tables of `group` when one of them does not fit (columns, vector width);
         keep the handles of the ones checked otherwise."""
         existing = self._existing()
-        opened = {n: self._tables.get(n) or self._open_existing(n) for n in group if n in existing}
+        opened = {n: self._tables.get(n) or guard(self._open_existing(n))
+                  for n in group if n in existing}
         stale = [n for n, tbl in opened.items() if not self._fits(n, tbl)]
         if not stale:
             self._tables.update(opened)
