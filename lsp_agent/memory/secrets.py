@@ -7,8 +7,8 @@ values starting with `$`), command-line passwords (`mysql -p...`) and AWS secret
 The guarantee is the store's write path (redacting_table.py): every text column of every row
 written passes `redact()`. Writers that hand back or embed what they store (blocks, messages,
 archival) and the mirror's files call it too, so what they return, embed or show is what was
-stored. A redacted secret becomes `[REDACTED <kind> #<8 hex of its sha256>]`, so two mentions of the
-same key can still be told apart without storing it. Redacted text is left as it is.
+stored. A redacted secret becomes `[REDACTED <kind> #<8 hex of its sha256>]`, so two mentions
+of the same key can still be told apart without storing it. Redacted text is left as it is.
 """
 
 from __future__ import annotations
@@ -71,8 +71,9 @@ _VALUES: list[tuple[str, re.Pattern[str], re.Pattern[str], tuple[str, ...]]] = [
      ("bearer",)),
     ("url-credentials", r"://[^/\s:@]*:(?P<v>[^/\s@]{3,})@", ("://",)),
     # key: "a quoted phrase", a password is '...', "password": "..."
-    ("secret", _KEY + r"[\"']?\s*(?:[:=]|\s+(?:is|was|of))\s*(?P<q>[\"'])(?P<v>[^\"'\n]{3,200})(?P=q)", _KEY_WORDS),
-    # key=value / key: value / KEY value unquoted (.env, YAML, INI, shell)
+    ("secret", _KEY + r"[\"']?\s*(?:[:=]|\s+(?:is|was|of))\s*(?P<q>[\"'])"
+               r"(?P<v>[^\"'\n]{3,200})(?P=q)", _KEY_WORDS),
+    # key=value unquoted (.env, INI, shell)
     ("secret", _KEY + r"[\"']?[ \t]*=[ \t]*(?P<v>[^\s\"'`,;]{3,})", _KEY_WORDS),
     # after a colon (YAML, prose) a bare word is no secret: the value needs a digit or sign
     ("secret", _KEY + r"[\"']?[ \t]*:[ \t]*(?P<v>(?=[^\s\"'`,;]*[^a-z\s\"'`,;])[^\s\"'`,;]{3,})",
@@ -91,7 +92,7 @@ _VALUES: list[tuple[str, re.Pattern[str], re.Pattern[str], tuple[str, ...]]] = [
 _NOT_A_VALUE = re.compile(
     r"(?i)^(?:none|null|nil|true|false|undefined|required|optional|str|string|bytes|int|"
     r"empty|redacted|changeme|example|xxx+|\*+|\.\.\.|-+|n/a|os\.|self\.|settings\.|config\.|"
-    r"env\.|process\.env|getenv|environ|\$\{|\$\(|\{|\[|(?-i:\$[A-Z_][A-Z0-9_]*$)|\{\{|<|%\(|\[REDACTED)")
+    r"env\.|process\.env|getenv|environ|\$\{|\$\(|\{|\[|(?-i:\$[A-Z_][A-Z0-9_]*$)|<|%\()")
 _CODE_REF = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*(?:[(\[].*)?[)\]}:,]*$")
 _NUMBER = re.compile(r"^[\^~<>=v]*\d+(?:\.\d+)+$|^\d{1,3}$")  # versions, decimals, small counts
 _SECRET_WORD = re.compile(r"(?i)pass|pwd|secret|token|key|cred|auth")
@@ -235,7 +236,8 @@ def find_secrets(text: str) -> list[tuple[str, str]]:
         return []
     low = text.lower()
     lower_needs, other_needs = _all_needs()
-    present = frozenset([n for n in lower_needs if n in low] + [n for n in other_needs if n in text])
+    present = frozenset([n for n in lower_needs if n in low]
+                        + [n for n in other_needs if n in text])
     found: list[tuple[str, str]] = [("private-key", m.group(0))
                                     for m in _PRIVATE_KEY.finditer(text)]
     for kind, pattern in _TOKENS:
