@@ -32,6 +32,8 @@ def status_doc(st: Status) -> Doc:
         code += f", {c.get('code_chunks_embedded', 0)} embedded"
         if st.embedding_in_background:
             code += " (embedding in the background)"
+    if c.get("code_files_secret"):
+        code += f"; {c['code_files_secret']} files holding secrets not indexed"
     rows = [("workspace", st.workspace), ("store", st.store),
             ("memory folder", st.memory_folder), ("embedder", st.embedder),
             ("model", st.model or "none configured (set LSP_AGENT_MODEL or --model)"),

@@ -14,7 +14,6 @@ import threading
 import time
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from lsp_agent.learning import code_rows as R
+from lsp_agent.learning.code_rows import IndexReport
 from lsp_agent.learning.workspace_files import FileEntry, SkippedFile, iter_workspace_files
 from lsp_agent.memory.index_upkeep import ensure_fts_index
 from lsp_agent.memory.search import Mode, search_table
@@ -39,24 +39,7 @@ OPTIMIZE_EVERY_ROWS = 8192  # compact while embedding so fragments do not pile u
 OPTIMIZE_EVERY_COMMITS = 50  # editor saves between background compactions
 CLEANUP_GRACE = timedelta(minutes=1)  # old versions kept this long for in-flight readers
 LOCK_TIMEOUT = 600.0
-
-
-@dataclass
-class IndexReport:
-    """What one indexing run did; `skipped` lists (path, reason) for files left out."""
-
-    files_seen: int = 0
-    files_indexed: int = 0
-    files_unchanged: int = 0
-    files_removed: int = 0
-    chunks_added: int = 0
-    chunks_total: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    seconds: float = 0.0
-    cancelled: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "skipped": [{"path": p, "reason": r} for p, r in self.skipped]}
+SECRET_FILES_META = "code_index_secret_files"  # files the last full run left out for secrets
 
 
 # -- tables ------------------------------------------------------------------------------------
@@ -124,6 +107,14 @@ def _memory(target: Any) -> Any:
     return getattr(target, "memory", target)
 
 
+def secret_files_skipped(target: Any) -> int:
+    """How many files the last full index run left out for holding secrets (for status)."""
+    store = _memory(target).store
+    if not store.has_tables("meta"):
+        return 0
+    return int(store.get_meta(SECRET_FILES_META) or 0)
+
+
 def code_index_exists(memory: Any) -> bool:
     """True when this workspace's code has been indexed (the tables exist)."""
     return bool(_memory(memory).store.has_tables(CHUNKS, FILES))
@@ -165,6 +156,9 @@ def build_index(target: Any, progress: R.Progress | None = None,
         _index_files(idx, todo, known, report, notify, cancel)
         ensure_fts_index(idx.chunks, "search_text")
         report.chunks_total = idx.chunks.count_rows()
+        if not report.cancelled:
+            with memory.store.lock():
+                memory.store.set_meta(SECRET_FILES_META, str(report.secret_files))
     report.seconds = round(time.perf_counter() - start, 3)
     notify(f"Indexed {report.files_indexed} files ({report.chunks_added} chunks)", 100, force=True)
     return report

@@ -15,13 +15,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 from lsp_agent.learning import workspace_files as wf
 from lsp_agent.learning.chunker import chunk_file
+from lsp_agent.memory.secrets import find_secrets
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,30 @@ Progress = Callable[[str, "int | None"], None]  # message, percent (None: unknow
 MAX_EMBED_CHARS = 1500  # the embedder truncates at ~256 tokens anyway; less to tokenise
 SNIPPET_LINES = 6
 SNIPPET_CHARS = 400
+
+
+@dataclass
+class IndexReport:
+    """What one indexing run did; `skipped` lists (path, reason) for files left out."""
+
+    files_seen: int = 0
+    files_indexed: int = 0
+    files_unchanged: int = 0
+    files_removed: int = 0
+    chunks_added: int = 0
+    chunks_total: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    cancelled: bool = False
+
+    @property
+    def secret_files(self) -> int:
+        """Files left out because they hold secrets (by name, or the detector found one)."""
+        return sum(r.startswith(wf.SECRET_REASON) for _, r in self.skipped)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "secret_files": self.secret_files,
+                "skipped": [{"path": p, "reason": r} for p, r in self.skipped]}
 
 
 # -- files to rows (runs in worker processes) ----------------------------------------------------
@@ -66,6 +91,9 @@ def read_and_chunk(job: Job) -> FileResult:
     if digest == old_hash:
         return FileResult(rel, digest, st.st_size, st.st_mtime_ns, None)
     text = data.decode("utf-8", errors="replace")
+    found = find_secrets(text)
+    if found:  # left out whole (and its old rows dropped): the index never holds a secret
+        return FileResult(rel, "", 0, 0, None, f"{wf.SECRET_REASON} ({found[0][0]})")
     rows = [
         chunk_row(rel, c.start_line, c.end_line, c.kind, c.symbol or "", language or "", c.text,
                   digest)

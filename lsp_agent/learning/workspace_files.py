@@ -75,6 +75,15 @@ _GENERATED_HEADER = re.compile(
     rb"|^[\s#/*;!<>\"'-]*(this (file|code|module) (is|was) )?generated (by|from)\b",
     re.IGNORECASE | re.MULTILINE,
 )
+# Files that hold credentials by their nature: never read into memory, whatever they contain.
+_SECRET_NAME = re.compile(
+    r"^(?:\.env(?:\..*)?|.*\.env|\.netrc|_netrc|\.pgpass|\.htpasswd|\.git-credentials|"
+    r"id_(?:rsa|dsa|ecdsa|ed25519)(?:\..*)?|.*\.(?:pem|key|p12|pfx|jks|keystore|kdbx|ppk|"
+    r"asc|gpg|ovpn|tfvars|tfstate)|credentials(?:\.json)?|secrets?\.(?:ya?ml|json|toml)|"
+    r"service[-_]account.*\.json)$",
+    re.IGNORECASE,
+)
+SECRET_REASON = "holds secrets"  # every reason for a secret-holding file starts with this
 _HEAD_BYTES = 8192
 _HEADER_LINES = 5
 
@@ -163,7 +172,15 @@ def _verdict(found: WalkedFile, max_bytes: int) -> FileEntry | SkippedFile:
     return _classify(found.path, found.rel_path, found.path.name, max_bytes)
 
 
+def secret_file_reason(name: str) -> str | None:
+    """Why a file of this name is never indexed (.env files, keys, credential stores)."""
+    return f"{SECRET_REASON} (by file name)" if _SECRET_NAME.match(name) else None
+
+
 def _classify(path: Path, rel: str, name: str, max_bytes: int) -> FileEntry | SkippedFile:
+    secret = secret_file_reason(name)
+    if secret:
+        return SkippedFile(path, rel, secret)
     try:
         st = path.stat()
     except OSError as exc:

@@ -21,6 +21,7 @@ import yaml
 
 from lsp_agent.memory.locking import file_lock
 from lsp_agent.memory.schema import Block
+from lsp_agent.memory.secrets import redact
 
 if TYPE_CHECKING:
     from lsp_agent.memory.blocks import BlockManager
@@ -30,16 +31,17 @@ STATE_FILE = ".mirror-state.json"
 
 
 def render(block: Block) -> str:
+    """The block's file text; secrets redacted even if a block was stored before redaction."""
     front = {
         "label": block.label,
-        "description": block.description,
+        "description": redact(block.description),
         "limit": block.limit,
         "read_only": block.read_only,
         "scope": block.scope,
         "version": block.version,
     }
     head = yaml.safe_dump(front, sort_keys=False, allow_unicode=True).strip()
-    return f"---\n{head}\n---\n{block.value}"
+    return f"---\n{head}\n---\n{redact(block.value)}"
 
 
 def parse(text: str) -> tuple[dict[str, Any], str]:
@@ -214,9 +216,11 @@ class Mirror:
         """Keep a file that cannot be taken in beside the mirror, so the edit is not lost.
 
         `text` is what was read from the file: it is saved as such (other writes may have
-        replaced the file since), under a name no earlier rejected file uses.
+        replaced the file since), under a name no earlier rejected file uses, secrets redacted
+        (undecodable bytes are kept as they are).
         """
-        data = text.encode("utf-8") if isinstance(text, str) else text
+        raw = text.encode("utf-8") if isinstance(text, str) else text
+        data = redact(raw.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
         stamp, n = int(time.time()), 0
         while True:
             kept = file.with_name(f"{file.stem}.rejected-{stamp}{f'-{n}' if n else ''}.md.txt")
@@ -229,7 +233,7 @@ class Mirror:
             except FileExistsError:
                 n += 1
         try:
-            if file.read_bytes() == data:
+            if file.read_bytes() == raw:
                 file.unlink()
         except OSError:
             pass

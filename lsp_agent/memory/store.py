@@ -24,6 +24,7 @@ import pyarrow as pa
 from lsp_agent.errors import LspAgentError
 from lsp_agent.memory import schema as S
 from lsp_agent.memory.locking import file_lock
+from lsp_agent.memory.redacting_table import guard
 from lsp_agent.paths import data_home, is_local_uri, local_path
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,8 @@ class MemoryStore:
 
         Never recreates a broken table; a rebuildable one that no longer fits the store is
         dropped with its group first (see REBUILDABLE). In a damaged store a damaged table is
-        refused and the others are read-only (memory/damage.py).
+        refused and the others are read-only (memory/damage.py). Every table handed out redacts
+        secrets from what is written to it (redacting_table.py): the one choke point.
         """
         created = False
         with self._open_lock:
@@ -131,7 +133,8 @@ class MemoryStore:
                 except Exception as exc:  # noqa: BLE001
                     raise self._corrupt(name, exc) from exc
                 created = name in TABLES and name != "meta"
-            self._tables[name] = tbl
+            self._tables[name] = guard(tbl)
+            tbl = self._tables[name]
         if created:  # its absence from now on is damage, not a new store
             self.set_meta(f"table:{name}", "1")  # damage.CREATED_PREFIX
         return tbl
@@ -158,7 +161,8 @@ class MemoryStore:
         stale: list[str] = []
         for n in (n for n in group if n in existing):
             try:
-                opened[n] = self._tables.get(n) or self._open_existing(n, settle_seconds=0.5)
+                opened[n] = self._tables.get(n) or guard(self._open_existing(n,
+                                                                              settle_seconds=0.5))
             except StoreError:  # unreadable (half made on a full disk?): rows can be made again
                 stale.append(n)
         stale += [n for n, tbl in opened.items() if not self._fits(n, tbl)]

@@ -18,7 +18,7 @@ from lsp_agent.errors import ModelNotConfigured, StorageUnavailable, UsageError,
 from lsp_agent.learning import init as research
 from lsp_agent.learning import remember as remembering
 from lsp_agent.learning import skills_service as skill_ops
-from lsp_agent.learning.code_index import search_code
+from lsp_agent.learning.code_index import search_code, secret_files_skipped
 from lsp_agent.learning.ports import EventSink, ProgressFn
 from lsp_agent.learning.reflection import ReflectionScheduler, reflect
 from lsp_agent.memory.agent_memory import KINDS, AgentMemory, Kind
@@ -105,7 +105,8 @@ class AgentService(MemoryOps, DoctorOps):
             counts = dict(data["counts"])
             code = self.code.counts()
             counts.update(skills=len(self._skills()), code_chunks=code.chunks,
-                          code_chunks_embedded=code.embedded)
+                          code_chunks_embedded=code.embedded,
+                          code_files_secret=secret_files_skipped(self.memory))
             return Status(workspace=str(self.workspace), store=data["store"],
                           memory_folder=data["memory_folder"], embedder=data["embedder"],
                           model=self.settings.model or "", state=self.state,
