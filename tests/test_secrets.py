@@ -391,3 +391,30 @@ def test_scrub_removes_secrets_stored_before_redaction(memory, workspace, home, 
     assert any("canary" in h.row["content"] for h in again.recall.search("quartz canary"))
     assert build_index(again).secret_files == 0  # app.py is read again (it is clean on disk)
     assert scrub_store(again.store).secrets_found is False  # idempotent
+
+
+def test_cli_doctor_scrub_asks_then_rewrites_history(memory, workspace, home, cli_env):
+    """`lsp-agent doctor --scrub` needs a confirmation (`--yes` without a terminal), then no
+    stored version of an old secret is left in the store's files."""
+    import json
+    import subprocess
+    import sys
+
+    secret = "ghp_" + "Q7xK2mP9vL4nR8tW1yZ5aB3cD6eF0gH2jK4m"
+    memory.blocks.set("notes", "plain notes", author="user")
+    memory.store.table("blocks").inner.update(where="label = 'notes'",
+                                              values={"value": f"token {secret}"})
+    memory.store.table("blocks").inner.update(where="label = 'notes'",
+                                              values={"value": "plain notes"})
+    assert _raw_leaks(home, [secret])
+    base = [sys.executable, "-m", "lsp_agent", "doctor", "--scrub", "--workspace",
+            str(workspace), "--embedder", "none"]
+    refused = subprocess.run(base, env=cli_env, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "--yes" in refused.stderr, refused.stderr
+    assert _raw_leaks(home, [secret])  # nothing was rewritten
+    done = subprocess.run([*base, "--yes", "--json"], env=cli_env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["healthy"] and report["scrubbed"]["versions_removed"] > 0
+    assert not _raw_leaks(home, [secret])

@@ -142,8 +142,8 @@ class StatusArgs(Args):
 
 class DoctorArgs(Args):
     repair: bool = option(False, "rebuild damaged tables from the intact ones")
-    # --scrub (scrubbing secrets out of the history) is another part of issue 11: its flag
-    # goes here when that function exists.
+    scrub: bool = option(False, "redact secrets from every stored version (rewrites history; "
+                                "run it with no other lsp-agent using this store)")
 
 
 class MemoryShowArgs(Args):

@@ -23,7 +23,13 @@ async def status(svc: AgentService, _args: A.StatusArgs, _io: Io) -> Result:
 
 
 async def doctor(svc: AgentService, args: A.DoctorArgs, _io: Io) -> Result:
-    got = await svc.doctor(repair=args.repair)
+    if args.scrub and not await _io.confirm(
+            "Rewrite the whole store with secrets redacted and delete its old versions?",
+            "Every table is rewritten and LanceDB's older versions are deleted, so no earlier "
+            "copy of a secret remains; block history is kept (redacted). Stop other lsp-agent "
+            "processes using this store first.", edit_follows=False):
+        raise ApprovalRefused("The store was not scrubbed (not confirmed).")
+    got = await svc.doctor(repair=args.repair, scrub=args.scrub)
     return Result(got.model_dump(), V.doctor_doc(got))
 
 

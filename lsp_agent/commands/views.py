@@ -62,6 +62,16 @@ def doctor_doc(got: DoctorReport) -> Doc:
               Fields((("store", got.store), *((t.name, line(t)) for t in got.tables))))
     if got.repaired:
         out.add(Items(tuple(Item(f"repaired: {r}") for r in got.repaired)))
+    if got.scrubbed is not None:
+        s = got.scrubbed
+        rows = s.get("rows_redacted") or {}
+        redacted = sum(rows.values()) if isinstance(rows, dict) else 0
+        files = s.get("code_files_dropped") or []
+        mirror = s.get("mirror_files") or []
+        out.add(Para(f"{redacted} rows redacted, {len(files) if isinstance(files, list) else 0} "
+                     f"code files dropped from the index, {s.get('versions_removed', 0)} old "
+                     f"versions deleted, {len(mirror) if isinstance(mirror, list) else 0} "
+                     "mirror files rewritten.", strong="Scrubbed:"))
     out.add(Para(got.advice))
     return out
 

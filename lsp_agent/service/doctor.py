@@ -11,6 +11,8 @@ from pathlib import Path
 
 from lsp_agent.memory import repair as fix
 from lsp_agent.memory.agent_memory import AgentMemory
+from lsp_agent.memory.damage import StoreDamaged
+from lsp_agent.memory.scrub import scrub_store
 from lsp_agent.service.results import DoctorReport, TableCheck
 
 
@@ -19,7 +21,7 @@ class DoctorOps:
     workspace: Path
     notices: list[str]
 
-    async def doctor(self, *, repair: bool = False) -> DoctorReport:
+    async def doctor(self, *, repair: bool = False, scrub: bool = False) -> DoctorReport:
         """Check every table; with `repair`, rebuild the damaged ones from the intact ones and
         open the memory again (defaults, mirror) as a sound store."""
         def run() -> DoctorReport:
@@ -28,8 +30,12 @@ class DoctorOps:
             if repair and fix.check(store) and store.damage:
                 done = fix.repair(store, self.memory.mirror, self.workspace)
                 self.notices = self.memory.open(resume_vectors=False)
-            # --scrub (issue 11, another part): scrubbing secrets out of the history plugs in
-            # here, after the repair and before the check below; it is not implemented here.
+            scrubbed: dict[str, object] | None = None
+            if scrub:
+                if store.damage:
+                    raise StoreDamaged("Scrubbing needs a sound store: run `lsp-agent doctor "
+                                       "--repair` first, then `--scrub`.")
+                scrubbed = scrub_store(store, self.memory.memory_folder).to_dict()
             tables = [TableCheck(**t.__dict__) for t in fix.check(store)]
             healthy = not store.damage
             if healthy:
@@ -38,6 +44,6 @@ class DoctorOps:
                 advice = ("Run `lsp-agent doctor --repair` to rebuild what can be rebuilt; "
                           "until then memory is read-only.")
             return DoctorReport(store=store.where, healthy=healthy, tables=tables,
-                                repaired=done, advice=advice)
+                                repaired=done, advice=advice, scrubbed=scrubbed)
 
         return await asyncio.to_thread(run)

@@ -99,3 +99,4 @@ class DoctorReport(BaseModel):
     tables: list[TableCheck]
     repaired: list[str] = Field(default_factory=list)
     advice: str = ""
+    scrubbed: dict[str, object] | None = None  # what `--scrub` redacted and removed
