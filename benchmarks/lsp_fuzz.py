@@ -208,7 +208,8 @@ def generate(rng: random.Random, next_id: Any) -> tuple[bytes, Any]:
         message = mutate(rng, base)
         if message.get("method") in ("shutdown", "exit"):
             message["method"] = "x"
-        tracked = message.get("id") if "id" in message and valid_id(message["id"]) else None
+        # only the id it was given is its own: a junk id ("", "-1") may repeat
+        tracked = message.get("id") if message.get("id") == base.get("id") else None
         if tracked is not None and "method" not in message and (
                 "result" in message or "error" in message):
             tracked = None  # that is a response, which nobody answers
@@ -220,6 +221,8 @@ def generate(rng: random.Random, next_id: Any) -> tuple[bytes, Any]:
             return frame(value), value["id"]
         return frame(value), None
     msg_id = next_id()
+    if kind < 0.85:  # a string id: a flipped byte cannot turn it into another message's id
+        msg_id = f"m{msg_id}"
     body = json.dumps({"jsonrpc": "2.0", "id": msg_id, "method": "codeAction/resolve",
                        "params": {"title": "t"}}).encode()
     if kind < 0.85:  # bytes flipped, cut or inserted, framed with the right length

@@ -36,16 +36,18 @@ _MESSAGE_KEYS = ("jsonrpc", "id", "method", "params")
 
 
 def _strict(value: Any, kind: type) -> Any:
-    """cattrs turns 5 into "5" and True into 1; a client sending those has a bug to hear of."""
-    if kind is float:
+    """cattrs turns 5 into "5" and True into 1; a client sending those has a bug to hear of.
+    `kind` may be a subclass (a str or int enum of lsprotocol): checked, then built."""
+    base = next(b for b in (bool, int, float, str) if issubclass(kind, b))
+    if base is float:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    elif kind is int:
+    elif base is int:
         ok = isinstance(value, int) and not isinstance(value, bool)
     else:
-        ok = isinstance(value, kind)
+        ok = isinstance(value, base)
     if not ok:
         raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
-    return value
+    return value if kind is base else kind(value)
 
 
 def strict_converter() -> cattrs.Converter:
