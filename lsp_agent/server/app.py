@@ -19,6 +19,8 @@ from pygls.lsp.server import LanguageServer
 from lsp_agent import __version__
 from lsp_agent.commands import COMMANDS
 from lsp_agent.errors import LSP_INVALID_PARAMS
+from lsp_agent.server.protocol import AgentProtocol, strict_converter
+from lsp_agent.server.transport import FramedTransport
 
 if TYPE_CHECKING:
     from lsp_agent.service import Workspaces
@@ -33,10 +35,13 @@ class JsonRpcRequestFailed(JsonRpcException):
     MESSAGE = "Request failed"
 
 
-class AgentServer(LanguageServer):
+class AgentServer(FramedTransport, LanguageServer):
+    protocol: AgentProtocol
+
     def __init__(self) -> None:
         super().__init__("lsp-agent", __version__,
-                         text_document_sync_kind=T.TextDocumentSyncKind.Incremental)
+                         text_document_sync_kind=T.TextDocumentSyncKind.Incremental,
+                         protocol_cls=AgentProtocol, converter_factory=strict_converter)
         self.raw_init_options: dict[str, Any] = {}
         self.raw_config: dict[str, Any] | None = None
         self._agents: Workspaces | None = None
@@ -89,8 +94,13 @@ class AgentServer(LanguageServer):
             folders = [uri_to_path(self.workspace.root_uri)]
         if workspace:
             path = uri_to_path(workspace)
-            if not path.is_dir():
-                raise ValueError(f"workspace '{workspace}' is not a folder")
+            try:
+                is_dir = path.is_dir()
+            except OSError:  # a name too long for the file system, say
+                is_dir = False
+            if not is_dir:
+                raise ValueError(f"workspace '{workspace[:200]}' is not a folder: pass an "
+                                 "open folder's path or URI")
             return path
         if uri:
             target = uri_to_path(uri)
@@ -257,3 +267,5 @@ def serve(tcp: str | None = None) -> None:
         server.start_tcp(host or "127.0.0.1", int(port))
     else:
         server.start_io()
+    if server.protocol.exit_code:  # `exit` without `shutdown`: the spec's exit code 1
+        raise SystemExit(server.protocol.exit_code)

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import unquote
 
 from lsprotocol import types as T
+from pygls.exceptions import JsonRpcInvalidParams
 
 KIND = "refactor.lspAgent"
 
 
 def _selection(ls: Any, params: T.CodeActionParams) -> tuple[str, str]:
     """(selected text, symbol under the cursor) of the request's range."""
-    doc = ls.workspace.get_text_document(params.text_document.uri)
-    lines = doc.lines
+    # only documents the editor opened: reading any URI from disk could be /dev/zero
+    doc = ls.workspace.text_documents.get(unquote(params.text_document.uri))
+    lines = doc.lines if doc is not None else ()
     r = params.range
     if r.start == r.end:
         line = lines[r.start.line] if r.start.line < len(lines) else ""
@@ -64,12 +67,19 @@ def resolve(ls: Any, action: T.CodeAction) -> T.CodeAction:
     data = action.data if isinstance(action.data, dict) else {}
     kind = data.get("action")
     uri = data.get("uri")
+    needs = {"remember": "text", "search": "symbol"}.get(kind) if isinstance(kind, str) else None
+    if kind in ("remember", "ask", "search", "learnSkill") and not (
+            isinstance(uri, str) and (needs is None or isinstance(data.get(needs), str))):
+        raise JsonRpcInvalidParams(
+            f"codeAction/resolve: the action's data is incomplete (a string `uri`"
+            f"{f' and `{needs}`' if needs else ''} is needed): ask for the code actions again.")
     if kind == "remember":
         cmd = T.Command(title="Remember this", command="lspAgent.remember", arguments=[{"uri": uri, "text": data["text"]}])
     elif kind == "ask":
         question = "Explain this code and anything I should know about it."
-        if data.get("diagnostics"):
-            question = "How do I fix this problem: " + "; ".join(data["diagnostics"])
+        diagnostics = data.get("diagnostics")
+        if isinstance(diagnostics, list) and diagnostics:
+            question = "How do I fix this problem: " + "; ".join(map(str, diagnostics))
         cmd = T.Command(title="Ask the agent", command="lspAgent.ask", arguments=[{
             "uri": uri, "prompt": question,
             "context": {"uri": uri, "range": data.get("range"), "text": data.get("text", "")}}])
