@@ -26,6 +26,12 @@ PATH_ARGUMENT_DOC = (
 )
 
 
+#: Longest path and file name most file systems take; a longer one fails in the OS with
+#: ENAMETOOLONG, so it is refused up front with a sentence instead.
+MAX_PATH_BYTES = 4096
+MAX_NAME_BYTES = 255
+
+
 def _real_root(workspace: Path | str) -> Path:
     return Path(os.path.realpath(os.fspath(workspace)))
 
@@ -57,6 +63,14 @@ def resolve_in_workspace(workspace: Path | str, user_path: str | os.PathLike[str
             f"Path {raw!r} resolves to {real}, which is outside the workspace ({root}). "
             "Only files inside the workspace can be accessed; use a path relative to the "
             "workspace root."
+        )
+    encoded = os.fsencode(str(real))
+    if len(encoded) >= MAX_PATH_BYTES or any(
+        len(part) > MAX_NAME_BYTES for part in encoded.split(b"/")
+    ):
+        raise ToolError(
+            f"Path {raw[:60]!r}... is too long (over {MAX_NAME_BYTES} bytes for one name or "
+            f"{MAX_PATH_BYTES} in all); use a shorter path."
         )
     return real
 
