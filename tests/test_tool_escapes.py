@@ -314,3 +314,33 @@ async def test_a_path_too_long_for_the_disk_is_one_sentence(tmp_path: Path, path
                         ("write_file", {"content": "x"})]:
         with pytest.raises(ToolError, match="too long"):
             await FUNCTIONS[tool](ctx, path=path, **extra)
+
+
+def test_edit_and_write_refuse_a_fifo_instead_of_blocking(tmp_path: Path) -> None:
+    """A named pipe in the workspace would block a read forever: it is refused at once."""
+    import asyncio
+    import os
+
+    from lsp_agent.agent.tools.base import ToolContext, ToolError
+    from lsp_agent.agent.tools.disk_host import DiskToolHost
+    from lsp_agent.agent.tools.edit_tools import edit_file, write_file
+    from lsp_agent.config import PermissionMode
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    os.mkfifo(ws / "pipe")
+    ctx = ToolContext(workspace=ws, host=DiskToolHost(True, workspace=ws),
+                      permission_mode=PermissionMode.AUTO)
+
+    async def both() -> list[str]:
+        errors = []
+        for call in (edit_file(ctx, path="pipe", old_string="a", new_string="b"),
+                     write_file(ctx, path="pipe", content="x")):
+            try:
+                await asyncio.wait_for(call, 5)
+            except ToolError as exc:
+                errors.append(str(exc))
+        return errors
+
+    errors = asyncio.run(both())
+    assert len(errors) == 2 and all("not a regular file" in e for e in errors), errors

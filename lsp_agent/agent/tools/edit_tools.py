@@ -63,6 +63,9 @@ async def _current_text(ctx: ToolContext, path: Path, rel: str) -> str | None:
         return None
     if path.is_dir():
         raise ToolError(f"{rel!r} is a directory, not a file.")
+    if not path.is_file():  # a FIFO or a device would block or never end: never read one
+        raise ToolError(f"{rel!r} is not a regular file (a pipe, socket or device); "
+                        "refusing to edit it.")
 
     def load() -> str:
         check_file_size(path)
