@@ -17,8 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,6 +27,7 @@ import pyarrow as pa
 
 from lsp_agent.memory import mirror
 from lsp_agent.memory.index_upkeep import maintain
+from lsp_agent.memory.mirror import atomic_write_bytes
 from lsp_agent.memory.redacting_table import redact_arrow
 from lsp_agent.memory.secrets import redact
 from lsp_agent.memory.store import CODE_INDEX, TABLES, MemoryStore, sql_str
@@ -154,13 +153,4 @@ def _sha256(data: bytes) -> str:
 
 def _replace(path: Path, data: bytes) -> None:
     """Write `data` to `path` atomically (a reader sees the old file or the new one)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, data)

@@ -84,6 +84,18 @@ local function input(prompt, default, cb)
   end)
 end
 
+-- Calls send(text) with the given text, else the visual selection, else what the user types.
+local function text_or_selection(text, cmd_opts, prompt, send)
+  if text ~= "" then
+    return send(text)
+  end
+  local sel = M.selection(cmd_opts)
+  if sel and sel.text ~= "" then
+    return send(sel.text)
+  end
+  input(prompt, nil, send)
+end
+
 -- Picks a block label (from args or via vim.ui.select), then calls cb(label).
 local function with_label(label, cb, prompt)
   if label and label ~= "" then
@@ -232,14 +244,7 @@ S.remember = function(rest, cmd_opts)
     end
     agent.execute("lspAgent.remember", args)
   end
-  if text ~= "" then
-    return send(text)
-  end
-  local sel = M.selection(cmd_opts)
-  if sel and sel.text ~= "" then
-    return send(sel.text)
-  end
-  input("Remember (empty: reflect on the conversation): ", nil, send)
+  text_or_selection(text, cmd_opts, "Remember (empty: reflect on the conversation): ", send)
 end
 
 S.search = function(rest)
@@ -408,14 +413,7 @@ archival.insert = function(rest, cmd_opts)
     end
     agent.execute("lspAgent.archival.insert", { text = t, tags = tag_list(opts.tag) })
   end
-  if text ~= "" then
-    return send(text)
-  end
-  local sel = M.selection(cmd_opts)
-  if sel and sel.text ~= "" then
-    return send(sel.text)
-  end
-  input("Archival passage: ", nil, send)
+  text_or_selection(text, cmd_opts, "Archival passage: ", send)
 end
 -- search [tag=a,b] [all_tags=true] [since=DATE] [until=DATE] [limit=N] [mode=MODE] [query]
 archival.search = function(rest)
