@@ -99,6 +99,9 @@ def inspect(store: MemoryStore) -> tuple[dict[str, str], dict[str, Any]]:
     elif store.expects_meta and existing & set(TABLES):
         damage["meta"] = "is missing (the other tables are there)"
         expected.update(ALWAYS)
+    # list again: a table is recorded in meta only after it is made, so every table recorded
+    # when meta was read exists by now (the first listing may predate another process making it)
+    existing = store._existing()
     for name in TABLES:  # rebuildable tables: checked on use, dropped and made again
         if name == "meta" or name in damage:
             continue
