@@ -37,9 +37,9 @@ from lsp_agent.learning.code_index import (  # noqa: E402
     CHUNKS,
     build_index,
     embed_pending,
-    search_code,
     update_paths,
 )
+from lsp_agent.learning.code_search import search_code  # noqa: E402
 from lsp_agent.memory.agent_memory import AgentMemory  # noqa: E402
 from lsp_agent.memory.store import sql_str  # noqa: E402
 

@@ -99,7 +99,7 @@ def test_large_class_is_split_into_methods() -> None:
     assert all(len(c.text) <= chunker.MAX_CHARS for c in chunks)
 
 
-def test_huge_function_is_split_with_overlap() -> None:
+def test_huge_function_is_split_at_statements_with_its_signature() -> None:
     pytest.importorskip("tree_sitter_python")
     text = "import x\n\n\n" + _big_function("huge", 200)
     chunks = chunk_file("huge.py", text, "python")
@@ -107,9 +107,39 @@ def test_huge_function_is_split_with_overlap() -> None:
     pieces = [c for c in chunks if c.symbol == "huge"]
     assert len(pieces) >= 4
     assert all(c.kind == "function" for c in pieces)
+    assert pieces[0].text.startswith("def huge(self):") and pieces[0].context == ""
     for a, b in zip(pieces, pieces[1:], strict=False):
-        assert b.start_line <= a.end_line  # overlapping windows keep context
+        assert b.start_line == a.end_line + 1  # cut between statements, none lost or repeated
+        assert b.context == "def huge(self):"  # a piece from the middle says where it is from
+        assert b.text.lstrip().startswith("value_")
     assert pieces[-1].end_line == text.count("\n")
+
+
+def test_block_deep_inside_a_long_method_carries_class_and_method() -> None:
+    pytest.importorskip("tree_sitter_python")
+    filler = "".join(f"            total += step_{i}(item) * {i}\n" for i in range(90))
+    deep = ("        if retry_after is not None:\n"
+            "            delay = min(retry_after, self.max_delay)\n")
+    method = ("    def run(self, items):\n        total = 0\n        for item in items:\n"
+              + filler + deep + filler.replace("            ", "        ") + "        return total\n")
+    text = 'class Worker(Base):\n    """Runs."""\n\n' + method
+    chunks = chunk_file("w.py", text, "python")
+    _check_consistent(chunks, text)
+    (holder,) = [c for c in chunks if "retry_after is not None" in c.text]
+    assert holder.symbol == "Worker.run"
+    assert "class Worker(Base):" in holder.context and "def run(self, items):" in holder.context
+    assert len(holder.text) <= chunker.MAX_CHARS
+
+
+def test_long_loop_is_split_inside_with_its_head_as_context() -> None:
+    pytest.importorskip("tree_sitter_python")
+    filler = "".join(f"        total += step_{i}(item) * {i}\n" for i in range(200))
+    text = "def run(items):\n    total = 0\n    for item in items:\n" + filler + "    return total\n"
+    chunks = chunk_file("loop.py", text, "python")
+    _check_consistent(chunks, text)
+    inner = [c for c in chunks if c.text.lstrip().startswith("total += step_1")]
+    assert inner and all("for item in items:" in c.context for c in inner)
+    assert all("def run(items):" in c.context for c in inner)
 
 
 def test_unparseable_text_falls_back_to_lines() -> None:

@@ -16,9 +16,9 @@ from lsp_agent.learning.code_index import (
     build_index,
     code_index_exists,
     embed_pending,
-    search_code,
     update_paths,
 )
+from lsp_agent.learning.code_search import search_code
 from lsp_agent.memory.agent_memory import AgentMemory
 
 SETTINGS_PY = '''\

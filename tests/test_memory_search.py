@@ -8,7 +8,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from lsp_agent.learning.code_index import build_index, embed_pending, search_code
+from lsp_agent.learning.code_index import build_index, embed_pending
+from lsp_agent.learning.code_search import search_code
 from lsp_agent.learning.init import END, START
 from lsp_agent.learning.skills_service import search_skills
 from lsp_agent.memory.agent_memory import KINDS_FUSION, AgentMemory

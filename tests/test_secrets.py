@@ -317,7 +317,8 @@ def test_raw_scan_finds_a_secret_written_without_the_guard(memory, home) -> None
 
 
 def test_index_skips_secret_files_and_status_counts_them(memory, workspace) -> None:
-    from lsp_agent.learning.code_index import build_index, search_code, secret_files_skipped
+    from lsp_agent.learning.code_index import build_index, secret_files_skipped
+    from lsp_agent.learning.code_search import search_code
 
     (workspace / ".env").write_text("DEBUG=1\n")  # by name, even without a secret inside
     (workspace / "deploy.key").write_text("not even a key")

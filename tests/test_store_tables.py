@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from lsp_agent.learning.code_index import build_index, code_index_exists, search_code
+from lsp_agent.learning.code_index import build_index, code_index_exists
+from lsp_agent.learning.code_search import search_code
 from lsp_agent.memory import schema as S
 from lsp_agent.memory.agent_memory import AgentMemory
 from lsp_agent.memory.store import CODE_INDEX, MemoryStore

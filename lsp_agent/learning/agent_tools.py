@@ -23,7 +23,8 @@ NO_INDEX = (
 
 def _search_code_tool(memory: AgentMemory) -> Tool:
     async def run(ctx: ToolContext | None, query: str, limit: int = 8) -> str:
-        from lsp_agent.learning.code_index import code_index_exists, search_code
+        from lsp_agent.learning.code_index import code_index_exists
+        from lsp_agent.learning.code_search import search_code
 
         if not await asyncio.to_thread(code_index_exists, memory):
             return NO_INDEX

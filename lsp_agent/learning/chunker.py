@@ -69,6 +69,7 @@ class Chunk:
     kind: str  # function, method, class, impl, namespace, module (other code), lines
     symbol: str | None
     text: str
+    context: str = ""  # signatures enclosing this piece (a method's class, a long body's def)
 
     @property
     def header(self) -> str:
@@ -84,6 +85,7 @@ class _Seg:
     kind: str
     symbol: str | None
     mergeable: bool = True
+    context: str = ""
 
 
 _languages: dict[str, Any] = {}
@@ -143,7 +145,8 @@ def chunk_file(path: str, text: str, language: str | None) -> list[Chunk]:
             end -= 1
         if start <= end:
             body = "\n".join(lines[start : end + 1])
-            chunks.append(Chunk(path, start + 1, end + 1, seg.kind, seg.symbol, body))
+            chunks.append(Chunk(path, start + 1, end + 1, seg.kind, seg.symbol, body,
+                                seg.context))
     return chunks
 
 
@@ -166,7 +169,7 @@ def _syntax_segments(parser: Any, text: str, lines: list[str], cum: list[int]) -
         bad = sum(c.end_point[0] - c.start_point[0] + 1 for c in root.children if c.is_error)
         if bad * 2 > len(lines):
             return None  # mostly unparseable: line windows are more honest
-    segs = _split_items(_items(root.children), cum, None, 0)
+    segs = _split_items(_items(root.children), cum, None, 0, lines)
     return _merge(segs, cum)
 
 
@@ -273,8 +276,20 @@ def _body(node: Any) -> Any | None:
     return body
 
 
+def _signature(node: Any, lines: list[str]) -> str:
+    """The head of a definition or block (`def f(a, b) -> int:`, `class A(B) {`), at most
+    three lines: what a piece cut out of its body needs to be understood."""
+    node = _unwrap(node)
+    start = node.start_point[0]
+    body = _body(node) or node.child_by_field_name("consequence")
+    stop = body.start_point[0] if body is not None else start
+    head = [ln.strip() for ln in lines[start : max(stop, start + 1)][:3]]
+    return " ".join(h for h in head if h)[:300]
+
+
 def _split_items(
-    items: list[tuple[int, int, Any]], cum: list[int], owner: str | None, depth: int
+    items: list[tuple[int, int, Any]], cum: list[int], owner: str | None, depth: int,
+    lines: list[str], context: str = "",
 ) -> list[_Seg]:
     segs: list[_Seg] = []
     for start, end, node in items:
@@ -282,22 +297,61 @@ def _split_items(
         if owner and symbol:
             symbol = f"{owner}.{symbol}"
         if cum[end + 1] - cum[start] <= MAX_CHARS and end - start < MAX_LINES:
-            segs.append(_Seg(start, end, kind, symbol))
+            segs.append(_Seg(start, end, kind, symbol, True, context))
             continue
-        splittable = node is not None and kind in _CONTAINERS and depth < 2
-        body = _body(node) if splittable else None
-        members = _items(body.children) if body is not None else []
-        members = [m for m in members if m[2] is not None and m[2].is_named]
-        if len(members) >= 2:
-            first = max(members[0][0], start)
-            if first > start:
-                segs.append(_Seg(start, first - 1, kind, symbol))
-            segs.extend(_split_items(members, cum, symbol or owner, depth + 1))
-            last = segs[-1]
-            last.end = max(last.end, end)  # the closing brace / `end` joins the last member
-            continue
-        segs.extend(_Seg(s, e, kind, symbol, False) for s, e in _windows(start, end, cum))
+        segs.extend(_split_big(start, end, node, kind, symbol, owner, cum, depth, lines,
+                               context))
     return segs
+
+
+def _split_big(start: int, end: int, node: Any, kind: str, symbol: str | None,
+               owner: str | None, cum: list[int], depth: int, lines: list[str],
+               context: str) -> list[_Seg]:
+    """An item too big for one chunk: a container into its members, a function or block into
+    runs of its statements (each piece carrying the enclosing signatures), else line windows."""
+    body = _block_of(node) if node is not None and depth < 6 else None
+    members = _items(body.children) if body is not None else []
+    members = [m for m in members if m[2] is not None and m[2].is_named]
+    if len(members) < 2:
+        return [_Seg(s, e, kind, symbol, False, context) for s, e in _windows(start, end, cum)]
+    sig = _signature(node, lines)
+    inner = f"{context}\n{sig}".strip() if sig else context
+    first = max(members[0][0], start)
+    out: list[_Seg] = []
+    if kind in _CONTAINERS:
+        if first > start:
+            out.append(_Seg(start, first - 1, kind, symbol, True, context))
+        out.extend(_split_items(members, cum, symbol or owner, depth + 1, lines, inner))
+        out[-1].end = max(out[-1].end, end)  # the closing brace / `end` joins the last member
+        return out
+    # a long function or statement: its head goes with the first run of statements
+    members[0] = (start, members[0][1], members[0][2])
+    pieces = _split_items(members, cum, owner, depth + 1, lines, inner)
+    for piece in pieces:
+        piece.kind, piece.symbol = kind, symbol
+    out = _merge(pieces, cum)
+    for piece in out:
+        piece.mergeable = False
+        piece.kind, piece.symbol = kind, symbol
+    out[0].context = context  # the first piece holds the signature itself
+    out[-1].end = max(out[-1].end, end)
+    return out
+
+
+_BLOCKS = frozenset("block statement_block compound_statement declaration_list class_body "
+                    "body_statement field_declaration_list enum_body interface_body "
+                    "switch_body match_block".split())
+
+
+def _block_of(node: Any) -> Any | None:
+    """The child holding a definition's or a compound statement's statements."""
+    body = _body(node)
+    if body is not None:
+        return body
+    for child in _unwrap(node).named_children:
+        if child.type in _BLOCKS:
+            return child
+    return None
 
 
 def _merge(segs: list[_Seg], cum: list[int]) -> list[_Seg]:
@@ -310,7 +364,8 @@ def _merge(segs: list[_Seg], cum: list[int]) -> list[_Seg]:
             return
         kind = next((g.kind for g in group if g.kind != "module"), "module")
         names = list(dict.fromkeys(g.symbol for g in group if g.symbol))
-        out.append(_Seg(group[0].start, group[-1].end, kind, ", ".join(names) or None))
+        out.append(_Seg(group[0].start, group[-1].end, kind, ", ".join(names) or None, True,
+                        group[0].context))
         group.clear()
 
     for seg in segs:
@@ -320,7 +375,8 @@ def _merge(segs: list[_Seg], cum: list[int]) -> list[_Seg]:
             continue
         if group:
             start = group[0].start
-            if cum[seg.end + 1] - cum[start] > TARGET_CHARS or seg.end - start >= TARGET_LINES:
+            if (cum[seg.end + 1] - cum[start] > TARGET_CHARS or seg.end - start >= TARGET_LINES
+                    or seg.context != group[0].context):
                 flush()
         group.append(seg)
     flush()

@@ -24,7 +24,6 @@ from lsp_agent.learning import code_rows as R
 from lsp_agent.learning.code_rows import IndexReport
 from lsp_agent.learning.workspace_files import FileEntry, SkippedFile, iter_workspace_files
 from lsp_agent.memory.index_upkeep import ensure_fts_index
-from lsp_agent.memory.search import Mode, search_table
 from lsp_agent.memory.store import CODE_INDEX, MemoryStore, sql_str
 
 log = logging.getLogger(__name__)
@@ -85,7 +84,7 @@ class _Index:
 _commits: weakref.WeakKeyDictionary[MemoryStore, int] = weakref.WeakKeyDictionary()
 
 
-def _open(store: MemoryStore, *, create: bool) -> _Index | None:
+def open_index(store: MemoryStore, *, create: bool) -> _Index | None:
     """The index tables of `store`, created when `create`; None when there is no index (yet,
     or any more: the store drops it when the embedder's vector width changed)."""
     if not create and not store.has_tables(CHUNKS, FILES):
@@ -102,14 +101,14 @@ def _lock(store: MemoryStore, timeout: float = LOCK_TIMEOUT) -> Any:
     return store.lock("code-index", timeout)
 
 
-def _memory(target: Any) -> Any:
+def memory_of(target: Any) -> Any:
     """Accept an AgentSession (has .memory) or an AgentMemory."""
     return getattr(target, "memory", target)
 
 
 def secret_files_skipped(target: Any) -> int:
     """How many files the last full index run left out for holding secrets (for status)."""
-    store = _memory(target).store
+    store = memory_of(target).store
     if not store.has_tables("meta"):
         return 0
     return int(store.get_meta(SECRET_FILES_META) or 0)
@@ -117,7 +116,7 @@ def secret_files_skipped(target: Any) -> int:
 
 def code_index_exists(memory: Any) -> bool:
     """True when this workspace's code has been indexed (the tables exist)."""
-    return bool(_memory(memory).store.has_tables(CHUNKS, FILES))
+    return bool(memory_of(memory).store.has_tables(CHUNKS, FILES))
 
 
 # -- building ----------------------------------------------------------------------------------
@@ -127,13 +126,13 @@ def build_index(target: Any, progress: R.Progress | None = None,
                 cancel: threading.Event | None = None) -> IndexReport:
     """Bring the index up to date with the workspace: chunk new and changed files, drop removed
     ones, build the full-text index. Vectors are left to `embed_pending`."""
-    memory = _memory(target)
+    memory = memory_of(target)
     start = time.perf_counter()
     report = IndexReport()
     notify = R.throttled(progress)
     notify("Scanning workspace files", None)
     with _lock(memory.store):
-        idx = _open(memory.store, create=True)
+        idx = open_index(memory.store, create=True)
         assert idx is not None
         known = idx.known_files()
         todo: list[FileEntry] = []
@@ -204,16 +203,17 @@ def _index_files(idx: _Index, todo: list[FileEntry], known: dict[str, dict[str, 
 def _carry_vectors(idx: _Index, rows: list[dict[str, Any]], paths: list[str]) -> None:
     """Give re-chunked code whose text did not change its old vector back, so an edit never
     leaves the rest of the file missing from vector search until it is re-embedded."""
-    old: dict[tuple[str, str, str], tuple[Any, str]] = {}
+    old: dict[tuple[str, str, str], tuple[Any, str]] = {}  # (path, symbol, context+text)
     for group in R.groups(sorted(set(paths)), 200):
         where = "embedder != '' AND path IN (" + ",".join(sql_str(p) for p in group) + ")"
-        query = idx.chunks.search().where(where).select(["path", "symbol", "text", "vector",
-                                                          "embedder"])
+        query = idx.chunks.search().where(where).select(["path", "symbol", "context", "text",
+                                                          "vector", "embedder"])
         for r in query.limit(10_000_000).to_list():
-            old[(r["path"], r["symbol"], r["text"])] = (r["vector"], r["embedder"])
+            old[(r["path"], r["symbol"], r["context"] + "\0" + r["text"])] = (r["vector"],
+                                                                             r["embedder"])
     if old:
         for row in rows:
-            kept = old.get((row["path"], row["symbol"], row["text"]))
+            kept = old.get((row["path"], row["symbol"], row["context"] + "\0" + row["text"]))
             if kept is not None:
                 row["vector"], row["embedder"] = kept
 
@@ -226,11 +226,11 @@ def _same_stat(old: dict[str, Any] | None, entry: FileEntry) -> bool:
 def update_paths(target: Any, paths: list[Path], *, embed: bool = True) -> dict[str, Any]:
     """Re-index just these files (saved, created, deleted, renamed; directories are rescanned),
     then embed their new chunks. Does nothing before the first `build_index`."""
-    memory = _memory(target)
+    memory = memory_of(target)
     root = memory.workspace
     out: dict[str, Any] = {"indexed": 0, "unchanged": 0, "removed": 0, "chunks": 0,
                            "embedded": 0, "skipped": [], "index_seconds": 0.0}
-    idx = _open(memory.store, create=False)
+    idx = open_index(memory.store, create=False)
     if idx is None:
         return out
     start = time.perf_counter()
@@ -287,11 +287,11 @@ def embed_pending(memory: Any, progress: R.Progress | None = None,
     Texts go through `store.embed_documents`, so its cache makes re-embedding moved or
     re-chunked code free. Cancelling keeps the batches already written.
     """
-    memory = _memory(memory)
+    memory = memory_of(memory)
     store: MemoryStore = memory.store
     if store.embedder is None:
         return 0
-    idx = _open(store, create=False)
+    idx = open_index(store, create=False)
     if idx is None:
         return 0
     name = store.embedder_name
@@ -359,28 +359,3 @@ def _optimize(idx: _Index) -> None:
             except Exception as exc:  # noqa: BLE001 - maintenance must never fail indexing
                 log.info("code index optimize skipped: %s", exc)
         _commits[idx.store] = 0
-
-
-# -- searching ---------------------------------------------------------------------------------
-
-_COLUMNS = ["id", "path", "start_line", "end_line", "kind", "symbol", "text"]
-
-
-def search_code(memory: Any, query: str, limit: int = 10,
-                mode: Mode = "hybrid") -> list[dict[str, Any]]:
-    """Code hits (docs/protocol.md `Hit`, kind "code") best first; [] before the first init.
-
-    `mode` as for memory search: vector mode without an embedder searches full text.
-    """
-    memory = _memory(memory)
-    idx = _open(memory.store, create=False)
-    if idx is None or not query.strip():
-        return []
-    vector = memory.store.embed_query(query) if mode != "text" else None
-    hits = search_table(idx.chunks, R.expand_query(query), vector, mode=mode,
-                        limit=max(3 * limit, 30), text_column="search_text", columns=_COLUMNS)
-    # The definition of a searched name beats code that merely mentions it often.
-    scored = [(R.ranked_score(R.name_tier(h.row["symbol"], query), h.score), h) for h in hits]
-    scored.sort(key=lambda pair: -pair[0])
-    return [R.hit(memory.workspace, h.row, query, score, h.text_rank, h.vector_rank)
-            for score, h in scored[:limit]]

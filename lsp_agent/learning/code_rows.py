@@ -94,9 +94,10 @@ def read_and_chunk(job: Job) -> FileResult:
     found = find_secrets(text)
     if found:  # left out whole (and its old rows dropped): the index never holds a secret
         return FileResult(rel, "", 0, 0, None, f"{wf.SECRET_REASON} ({found[0][0]})")
+    category = wf.file_category(rel, language)
     rows = [
         chunk_row(rel, c.start_line, c.end_line, c.kind, c.symbol or "", language or "", c.text,
-                  digest)
+                  digest, category=category, context=c.context)
         for c in chunk_file(rel, text, language)
     ]
     return FileResult(rel, digest, st.st_size, st.st_mtime_ns, rows)
@@ -121,13 +122,14 @@ def chunk_all(jobs: list[Job], pool_min_files: int) -> Iterator[FileResult]:
 
 
 def chunk_row(path: str, start: int, end: int, kind: str, symbol: str, language: str,
-              text: str, file_hash: str) -> dict[str, Any]:
-    text_hash = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+              text: str, file_hash: str, *, category: str = "code",
+              context: str = "") -> dict[str, Any]:
+    text_hash = hashlib.sha256(f"{context}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()
     chunk_id = hashlib.sha256(f"{path}\0{start}\0{end}\0{text_hash}".encode()).hexdigest()[:32]
     return {"id": chunk_id, "path": path, "start_line": start, "end_line": end, "kind": kind,
-            "symbol": symbol, "language": language, "text": text,
-            "search_text": search_text(path, kind, symbol, text), "file_hash": file_hash,
-            "vector": None, "embedder": ""}
+            "symbol": symbol, "language": language, "category": category, "context": context,
+            "text": text, "search_text": search_text(path, kind, symbol, text, context),
+            "file_hash": file_hash, "vector": None, "embedder": ""}
 
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -151,18 +153,20 @@ def _camel_words(text: str) -> list[str]:
     return list(words)
 
 
-def search_text(path: str, kind: str, symbol: str, text: str) -> str:
-    """What full-text search sees: a header naming the file and symbol, the code, and the
-    words of camelCase identifiers (so `settings` finds `parseSettings`)."""
+def search_text(path: str, kind: str, symbol: str, text: str, context: str = "") -> str:
+    """What full-text search sees: a header naming the file and symbol, the signatures the
+    piece sits in, the code, and the words of camelCase identifiers (so `settings` finds
+    `parseSettings`)."""
     symbol_words = " ".join(split_identifier(symbol))
-    extra = " ".join(_camel_words(text))
-    return f"{path} {kind} {symbol}\n{symbol_words}\n{text}\n{extra}"
+    extra = " ".join(_camel_words(f"{context}\n{text}"))
+    return f"{path} {kind} {symbol}\n{symbol_words}\n{context}\n{text}\n{extra}"
 
 
 def embed_text(row: dict[str, Any]) -> str:
     """What the embedder sees. No line numbers: moved code keeps its cached vector."""
     head = f"{row['path']} {row['symbol']}".strip()
-    return f"{head}\n{row['text']}"[:MAX_EMBED_CHARS]
+    context = row.get("context") or ""
+    return f"{head}\n{context}\n{row['text']}"[:MAX_EMBED_CHARS]
 
 
 def expand_query(query: str) -> str:

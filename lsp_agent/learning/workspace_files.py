@@ -200,3 +200,44 @@ def _classify(path: Path, rel: str, name: str, max_bytes: int) -> FileEntry | Sk
     if reason:
         return SkippedFile(path, rel, reason)
     return FileEntry(path, rel, st.st_size, st.st_mtime_ns, language_for(name, head))
+
+
+# -- what a file is for: source, tests, docs or configuration ------------------------------------
+
+CATEGORIES = ("code", "test", "docs", "config")
+_DOC_LANGUAGES = frozenset({"markdown", "rst", "text", "html"})
+_CONFIG_LANGUAGES = frozenset({"json", "yaml", "toml", "ini", "xml", "make", "dockerfile", "just",
+                               "cmake", "groovy", "terraform"})
+_DOC_DIRS = frozenset({"docs", "doc", "documentation", "man", "site", "website"})
+_TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "spec", "specs", "e2e",
+                        "testdata", "test_data", "fixtures", "__mocks__", "__snapshots__"})
+_DOC_NAMES = re.compile(r"^(readme|changes|changelog|history|news|authors|contributing|license"
+                        r"|licence|copying|notice|code_of_conduct|security|support)\b",
+                        re.IGNORECASE)
+_TEST_NAMES = re.compile(
+    r"(^test_.*\.py$|_test\.(py|go)$|^conftest\.py$|\.(test|spec)\.[cm]?[jt]sx?$"
+    r"|_spec\.rb$|Tests?\.(java|kt|cs)$|_tests?\.rs$|^tests?\.rs$)")
+
+
+def file_category(rel_path: str, language: str | None) -> str:
+    """"code", "test", "docs" or "config": what a file is for, from its path and language.
+
+    Search for "code" means source code; a test or a page of docs that shares the words of a
+    question must not take the place of the definition it is about.
+    """
+    parts = rel_path.lower().split("/")
+    name = rel_path.rsplit("/", 1)[-1]
+    dirs = set(parts[:-1])
+    if _TEST_NAMES.search(name) or dirs & _TEST_DIRS:
+        return "test"
+    if re.match(r"(requirements|constraints)[\w.-]*\.(txt|in)$", name):
+        return "config"
+    if language in _DOC_LANGUAGES or _DOC_NAMES.match(name):
+        return "docs"
+    if dirs & _DOC_DIRS:
+        return "docs"
+    if language in _CONFIG_LANGUAGES or parts[0] in (".github", ".gitlab", ".circleci"):
+        return "config"
+    if language is None and "." not in name.lstrip("."):
+        return "config"  # dotfiles and extension-less settings
+    return "code"

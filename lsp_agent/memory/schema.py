@@ -117,6 +117,8 @@ def code_chunks_schema(dim: int) -> pa.Schema:
             ("kind", pa.string()),
             ("symbol", pa.string()),
             ("language", pa.string()),
+            ("category", pa.string()),  # code, test, docs, config (what the file is for)
+            ("context", pa.string()),  # the enclosing signatures of a piece of a definition
             ("text", pa.string()),
             ("search_text", pa.string()),
             ("file_hash", pa.string()),

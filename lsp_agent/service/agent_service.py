@@ -18,7 +18,8 @@ from lsp_agent.errors import ModelNotConfigured, StorageUnavailable, UsageError,
 from lsp_agent.learning import init as research
 from lsp_agent.learning import remember as remembering
 from lsp_agent.learning import skills_service as skill_ops
-from lsp_agent.learning.code_index import search_code, secret_files_skipped
+from lsp_agent.learning.code_index import secret_files_skipped
+from lsp_agent.learning.code_search import search_code
 from lsp_agent.learning.ports import EventSink, ProgressFn
 from lsp_agent.learning.reflection import ReflectionScheduler, reflect
 from lsp_agent.memory.agent_memory import KINDS, AgentMemory, Kind
