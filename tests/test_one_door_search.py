@@ -90,6 +90,20 @@ def test_cli_search_defects_fixed() -> None:
     assert_search_is_right(search)
 
 
+def test_cli_search_kinds_and_filters() -> None:
+    code = cli_search("list_products", "--kind", "code", "--mode", "text")
+    assert [h["path"] for h in code] == ["shop/catalog.py"]  # the test that calls it stays out
+    tests = cli_search("list_products", "--kind", "tests", "--mode", "text")
+    assert [h["path"] for h in tests] == ["tests/test_catalog.py"]
+    narrowed = cli_search("products", "--path", "shop/**", "--language", "python", "--mode", "text")
+    assert narrowed and {h["path"] for h in narrowed} <= {"shop/catalog.py", "shop/billing.py"}
+    wrong = subprocess.run([sys.executable, "-m", "lsp_agent", "search", "x", "--kind", "blocks",
+                            "--path", "src/**", "--workspace", str(WS), "--store", str(STORE)],
+                           env=ENV, capture_output=True, text=True, timeout=300)
+    assert wrong.returncode == 2 and "narrow code search" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
+
+
 CONFIG = ClientServerConfig(server_command=[sys.executable, "-m", "lsp_agent", "serve"],
                             server_env=ENV)
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from lsp_agent.errors import InvalidArguments
 
-Kind = Literal["all", "messages", "archival", "blocks", "skills", "code"]
+Kind = Literal["all", "messages", "archival", "blocks", "skills", "code", "tests", "docs", "config"]
 SearchMode = Literal["hybrid", "vector", "text"]
 
 
@@ -86,9 +86,12 @@ class RememberArgs(Args):
 
 class SearchArgs(Args):
     query: str = positional(description="words to look for")
-    kind: Kind = option("all", "what to search")
+    kind: Kind = option("all", "what to search (code: source code; tests, docs, config apart)")
     limit: int = option(10, "how many results")
     mode: SearchMode = option("hybrid", "hybrid, vector (meaning) or text (words)")
+    paths: list[str] = option([], "only code under this path glob (repeat: any of them), "
+                              "e.g. 'src/**' or '*.ts'", flag="path")
+    language: str | None = option(None, "only code in this language (python, typescript, go...)")
 
     @field_validator("query")
     @classmethod

@@ -55,7 +55,8 @@ async def remember(svc: AgentService, args: A.RememberArgs, io: Io) -> Result:
 
 
 async def search(svc: AgentService, args: A.SearchArgs, _io: Io) -> Result:
-    hits = await svc.search(args.query, kind=args.kind, limit=args.limit, mode=args.mode)
+    hits = await svc.search(args.query, kind=args.kind, limit=args.limit, mode=args.mode,
+                            paths=args.paths, language=args.language)
     return Result({"results": hits}, V.hits_doc(args.query, hits))
 
 

@@ -22,14 +22,20 @@ NO_INDEX = (
 
 
 def _search_code_tool(memory: AgentMemory) -> Tool:
-    async def run(ctx: ToolContext | None, query: str, limit: int = 8) -> str:
+    async def run(ctx: ToolContext | None, query: str, limit: int = 8, kind: str = "code",
+                  path: str = "", language: str = "") -> str:
         from lsp_agent.learning.code_index import code_index_exists
-        from lsp_agent.learning.code_search import search_code
+        from lsp_agent.learning.code_search import CODE_KINDS, search_code
 
         if not await asyncio.to_thread(code_index_exists, memory):
             return NO_INDEX
+        if kind not in CODE_KINDS:
+            return f"Unknown kind {kind!r}: use one of {', '.join(CODE_KINDS)}."
         limit = max(1, min(int(limit), MAX_HITS))
-        hits = await asyncio.to_thread(search_code, memory, query, limit)
+        paths = [p for p in path.split(",") if p.strip()]
+        hits = await asyncio.to_thread(lambda: search_code(
+            memory, query, limit, category=CODE_KINDS[kind], paths=paths,
+            language=language or None))
         if not hits:
             return f"No indexed code matches {query!r}. Try other words, or grep for a pattern."
         return "\n\n".join(_format(h) for h in hits)
@@ -38,8 +44,10 @@ def _search_code_tool(memory: AgentMemory) -> Tool:
         name="search_code",
         description=(
             "Search this workspace's code index by name or by meaning (full text + embeddings). "
-            "Returns the best chunks as 'path:start-end symbol' with a short snippet; read the "
-            "file with read_file for more. Use grep for exact patterns or regexes."
+            "Source code by default (tests and docs join when the query asks about them); "
+            "kind 'tests', 'docs' or 'config' searches only those. Returns the best chunks as "
+            "'path:start-end symbol' with a short snippet; read the file with read_file for "
+            "more. Use grep for exact patterns or regexes."
         ),
         parameters={
             "type": "object",
@@ -48,6 +56,13 @@ def _search_code_tool(memory: AgentMemory) -> Tool:
                           "description": "Identifier(s) or words describing the code sought."},
                 "limit": {"type": "integer", "minimum": 1, "maximum": MAX_HITS,
                           "description": "How many chunks to return (default 8)."},
+                "kind": {"type": "string", "enum": ["code", "tests", "docs", "config"],
+                         "description": "What to search (default code: the source)."},
+                "path": {"type": "string",
+                         "description": "Only paths matching these globs (comma-separated), "
+                                        "e.g. 'src/**' or '*.ts'."},
+                "language": {"type": "string",
+                             "description": "Only this language, e.g. python, typescript."},
             },
             "required": ["query"],
         },

@@ -275,7 +275,8 @@ def hit(root: Path, row: dict[str, Any], query: str, score: float, text_rank: in
     return {
         "kind": "code", "id": row["id"], "title": title, "snippet": snippet(lines, query),
         "score": round(score, 6), "path": row["path"], "start_line": start, "end_line": end,
-        "symbol": symbol, "text_rank": text_rank, "vector_rank": vector_rank,
+        "symbol": symbol, "category": row.get("category") or "code",
+        "language": row.get("language") or "", "text_rank": text_rank, "vector_rank": vector_rank,
         "location": {
             "uri": (root / row["path"]).as_uri(),
             "range": {"start": {"line": start - 1, "character": 0},

@@ -18,6 +18,8 @@ from lsp_agent.memory.store import sql_str
 _COLUMNS = ["id", "path", "start_line", "end_line", "kind", "symbol", "language", "category",
             "text"]
 CATEGORIES = wf.CATEGORIES
+# search kinds of the code index -> the category they search
+CODE_KINDS: dict[str, str] = {"code": "code", "tests": "test", "docs": "docs", "config": "config"}
 _ASKS_TESTS = re.compile(r"\b(tests?|testing|tested|unit ?tests?|specs?|fixtures?|mocks?)\b",
                          re.IGNORECASE)
 _ASKS_DOCS = re.compile(r"\b(docs?|documentation|documented|readme|changelog|guide|tutorial)\b",

@@ -29,8 +29,12 @@ from lsp_agent.paths import (
     shared_store_uri,
 )
 
-Kind = Literal["all", "messages", "archival", "blocks", "skills", "code"]
-KINDS: tuple[str, ...] = ("all", "messages", "archival", "blocks", "skills", "code")
+Kind = Literal["all", "messages", "archival", "blocks", "skills", "code", "tests", "docs", "config"]
+KINDS: tuple[str, ...] = ("all", "messages", "archival", "blocks", "skills", "code", "tests",
+                          "docs", "config")
+# Kinds of the code index that "all" leaves out: it searches source code, not what shares words
+# with it (tests, docs, configuration); each can be searched on its own.
+NOT_IN_ALL = frozenset({"tests", "docs", "config"})
 # A search the learning loop adds (code, skills): (query, limit, mode) -> hits, best first.
 SearchSource = Callable[[str, int, Mode], list[dict[str, Any]]]
 # `all`: each kind's list adds 1 / (10 + rank) to a hit's score: a kind's best hits stay near
@@ -116,7 +120,8 @@ class AgentMemory:
             self._warn_once(
                 f"Vector search needs an embedder and this store has none (embedder "
                 f"'{self.store.embedder_spec}'): searched full text instead.")
-        kinds = ["messages", "archival", "blocks", *self.sources] if kind == "all" else [kind]
+        kinds = (["messages", "archival", "blocks", *(k for k in self.sources if k not in NOT_IN_ALL)]
+                 if kind == "all" else [kind])
         per_kind: list[list[dict[str, Any]]] = []
         for k in kinds:
             if k == "messages":

@@ -8,18 +8,25 @@ runs in worker threads, so an editor's event loop never waits on it. Background 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lsp_agent.agent.loop import Agent, TurnResult
 from lsp_agent.agent.model import LitellmModel
 from lsp_agent.agent.tools.base import Tool, ToolContext, ToolHost
 from lsp_agent.config import Settings
-from lsp_agent.errors import ModelNotConfigured, StorageUnavailable, UsageError, storage_error
+from lsp_agent.errors import (
+    ModelNotConfigured,
+    NotFound,
+    StorageUnavailable,
+    UsageError,
+    storage_error,
+)
 from lsp_agent.learning import init as research
 from lsp_agent.learning import remember as remembering
 from lsp_agent.learning import skills_service as skill_ops
 from lsp_agent.learning.code_index import secret_files_skipped
-from lsp_agent.learning.code_search import search_code
+from lsp_agent.learning.code_search import CODE_KINDS, search_code
 from lsp_agent.learning.ports import EventSink, ProgressFn
 from lsp_agent.learning.reflection import ReflectionScheduler, reflect
 from lsp_agent.memory.agent_memory import KINDS, AgentMemory, Kind
@@ -119,13 +126,28 @@ class AgentService(MemoryOps, DoctorOps):
         return await asyncio.to_thread(run)
 
     async def search(self, query: str, *, kind: Kind = "all", limit: int = 10,
-                     mode: Mode = "hybrid") -> list[Hit]:
+                     mode: Mode = "hybrid", paths: Sequence[str] = (),
+                     language: str | None = None) -> list[Hit]:
+        """Memory and code hits best first. `paths` (globs) and `language` narrow the code
+        index's kinds (code, tests, docs, config) and leave memory out."""
         if kind not in KINDS:
             raise UsageError(f"Unknown search kind '{kind}'; use one of: {', '.join(KINDS)}.")
+        filtered = bool(language) or any(p.strip() for p in paths)
+        if filtered and kind not in CODE_KINDS and kind != "all":
+            raise UsageError(f"--path and --language narrow code search; they do not apply to "
+                             f"kind '{kind}'. Use --kind code, tests, docs or config.")
 
         def run() -> list[Hit]:
+            if filtered:  # only the code index has paths and languages
+                if not self.code.exists():
+                    raise NotFound("Nothing to search for: this workspace's code is not "
+                                        "indexed yet. Run `lsp-agent init`.")
+                category = CODE_KINDS["code" if kind == "all" else kind]
+                return search_code(self.memory, query, limit, mode, category=category,
+                                   paths=paths, language=language)
             if "code" not in self.memory.sources and self.code.exists():
-                self.memory.sources["code"] = self._search_code
+                for name, category in CODE_KINDS.items():
+                    self.memory.sources[name] = self._code_source(category)
             return self.memory.search(query, kind=kind, limit=limit, mode=mode)
 
         return await asyncio.to_thread(run)
@@ -137,8 +159,11 @@ class AgentService(MemoryOps, DoctorOps):
         return skill_ops.search_skills(self.workspace, self.settings.trust_workspace, query,
                                        limit)
 
-    def _search_code(self, query: str, limit: int, mode: Mode = "hybrid") -> list[Hit]:
-        return search_code(self.memory, query, limit, mode)
+    def _code_source(self, category: str) -> Callable[[str, int, Mode], list[Hit]]:
+        def source(query: str, limit: int, mode: Mode = "hybrid") -> list[Hit]:
+            return search_code(self.memory, query, limit, mode, category=category)
+
+        return source
 
     # -- the agent ----------------------------------------------------------------------------
 

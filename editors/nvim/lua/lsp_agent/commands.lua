@@ -248,15 +248,12 @@ S.remember = function(rest, cmd_opts)
 end
 
 S.search = function(rest)
-  local opts, query = parse_opts(rest, { kind = true, limit = true })
+  local opts, query = parse_opts(rest, { kind = true, limit = true, path = true, language = true, mode = true })
   local function send(q)
     if q == "" then
       return
     end
-    local args = { query = q }
-    if opts.kind then
-      args.kind = opts.kind
-    end
+    local args = { query = q, kind = opts.kind, mode = opts.mode, language = opts.language, paths = tag_list(opts.path) }
     if opts.limit then
       args.limit = tonumber(opts.limit)
     end
@@ -631,11 +628,12 @@ function M.complete(arglead, cmdline, cursorpos)
     return filter(agent.block_labels(), arglead)
   elseif sub == "search" then
     if vim.startswith(arglead, "kind=") then
-      return filter({ "kind=all", "kind=messages", "kind=archival", "kind=blocks", "kind=skills", "kind=code" }, arglead)
+      return filter({ "kind=all", "kind=messages", "kind=archival", "kind=blocks", "kind=skills", "kind=code", "kind=tests", "kind=docs", "kind=config" }, arglead)
     end
-    if n == 2 then
-      return filter({ "kind=", "limit=" }, arglead)
+    if vim.startswith(arglead, "mode=") then
+      return filter({ "mode=hybrid", "mode=vector", "mode=text" }, arglead)
     end
+    return filter({ "kind=", "limit=", "path=", "language=", "mode=" }, arglead)
   elseif sub == "remember" and n == 2 and vim.startswith(arglead, "block=") then
     local out = {}
     for _, l in ipairs(agent.block_labels()) do

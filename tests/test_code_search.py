@@ -1,0 +1,133 @@
+"""Code search finds the source: categories, filters by path glob and language."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lsp_agent.learning.code_index import build_index
+from lsp_agent.learning.code_search import path_matcher, search_code
+from lsp_agent.learning.workspace_files import file_category
+from lsp_agent.memory.agent_memory import AgentMemory
+
+SOURCE = '''\
+"""Retries for the HTTP client."""
+
+
+def compute_backoff(attempt: int, base: float = 0.5) -> float:
+    """Delay before retry number `attempt`: exponential, capped."""
+    return min(base * 2 ** attempt, 30.0)
+'''
+TEST = '''\
+from client.retry import compute_backoff
+
+
+def test_compute_backoff_grows() -> None:
+    assert compute_backoff(1) > compute_backoff(0)
+
+
+def test_compute_backoff_is_capped() -> None:
+    assert compute_backoff(99) == 30.0  # compute backoff caps the backoff
+'''
+DOCS = """# Retries
+
+The client waits `compute_backoff(attempt)` seconds between retries: compute backoff
+doubles the backoff each attempt. See compute_backoff.
+"""
+TS = "export function backoffDelay(attempt: number): number {\n  return 2 ** attempt;\n}\n"
+
+
+@pytest.fixture
+def mem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AgentMemory:
+    monkeypatch.setenv("LSP_AGENT_HOME", str(tmp_path / "home"))
+    root = tmp_path / "ws"
+    for rel, text in {"client/retry.py": SOURCE, "tests/test_retry.py": TEST,
+                      "docs/retries.md": DOCS, "web/retry.ts": TS,
+                      "config/retry.yaml": "compute_backoff:\n  base: 0.5\n"}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    memory = AgentMemory(root, store_uri=str(tmp_path / "store"), embedder="none")
+    memory.open()
+    build_index(memory)
+    return memory
+
+
+def paths(hits: list[dict]) -> list[str]:
+    return [h["path"] for h in hits]
+
+
+def test_code_means_source_even_when_tests_and_docs_repeat_the_words(mem: AgentMemory) -> None:
+    hits = search_code(mem, "compute backoff")
+    assert hits[0]["path"] == "client/retry.py"
+    assert {"tests/test_retry.py", "docs/retries.md", "config/retry.yaml"}.isdisjoint(paths(hits))
+    assert hits[0]["category"] == "code" and hits[0]["language"] == "python"
+
+
+def test_tests_docs_and_config_are_searched_apart(mem: AgentMemory) -> None:
+    assert paths(search_code(mem, "compute backoff", category="test")) == ["tests/test_retry.py"]
+    assert paths(search_code(mem, "compute backoff", category="docs")) == ["docs/retries.md"]
+    assert paths(search_code(mem, "compute backoff", category="config")) == ["config/retry.yaml"]
+    everything = set(paths(search_code(mem, "compute backoff", category=None)))
+    assert {"client/retry.py", "tests/test_retry.py", "docs/retries.md"} <= everything
+
+
+def test_a_question_about_tests_brings_them_in(mem: AgentMemory) -> None:
+    found = paths(search_code(mem, "tests of compute_backoff"))
+    assert found[0] == "tests/test_retry.py" and "client/retry.py" in found
+    assert "docs/retries.md" not in found
+
+
+def test_filters_by_path_glob_and_language(mem: AgentMemory) -> None:
+    assert paths(search_code(mem, "backoff", language="typescript")) == ["web/retry.ts"]
+    assert paths(search_code(mem, "backoff", paths=["*.ts"])) == ["web/retry.ts"]
+    assert paths(search_code(mem, "backoff", paths=["client/**"])) == ["client/retry.py"]
+    assert search_code(mem, "backoff", paths=["nowhere/**"]) == []
+    with pytest.raises(ValueError, match="Unknown code category"):
+        search_code(mem, "backoff", category="pictures")
+
+
+@pytest.mark.parametrize(("glob", "path", "matches"), [
+    ("*.ts", "web/a/retry.ts", True),
+    ("*.ts", "retry.tsx", False),
+    ("src/*.py", "src/a.py", True),
+    ("src/*.py", "src/sub/a.py", False),
+    ("src/**/*.py", "src/sub/deep/a.py", True),
+    ("src/**/*.py", "src/a.py", True),
+    ("src", "src/sub/a.py", True),
+    ("src/", "lib/src.py", False),
+    ("retry.py", "client/retry.py", True),
+    ("./client/*", "client/retry.py", True),
+])
+def test_path_globs(glob: str, path: str, matches: bool) -> None:
+    assert path_matcher([glob])(path) is matches
+
+
+@pytest.mark.parametrize(("path", "language", "category"), [
+    ("src/app/models.py", "python", "code"),
+    ("tests/test_models.py", "python", "test"),
+    ("pkg/conftest.py", "python", "test"),
+    ("pkg/server_test.go", "go", "test"),
+    ("src/button.test.tsx", "tsx", "test"),
+    ("src/__tests__/button.ts", "typescript", "test"),
+    ("docs/conf.py", "python", "docs"),
+    ("docs/guide.md", "markdown", "docs"),
+    ("CHANGES.rst", "rst", "docs"),
+    ("README", None, "docs"),
+    ("pyproject.toml", "toml", "config"),
+    (".github/workflows/ci.yml", "yaml", "config"),
+    ("requirements-dev.txt", "text", "config"),
+    ("Makefile", "make", "config"),
+    ("scripts/release.sh", "shell", "code"),
+])
+def test_file_categories(path: str, language: str | None, category: str) -> None:
+    assert file_category(path, language) == category
+
+
+def test_the_command_offers_every_search_kind() -> None:
+    from typing import get_args
+
+    from lsp_agent.commands.arguments import Kind
+    from lsp_agent.memory.agent_memory import KINDS
+
+    assert get_args(Kind) == KINDS
