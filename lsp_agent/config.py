@@ -32,6 +32,7 @@ ENV_KEYS = {
     "model": "LSP_AGENT_MODEL",
     "reflection_model": "LSP_AGENT_REFLECTION_MODEL",
     "embedder": "LSP_AGENT_EMBEDDER",
+    "code_embedder": "LSP_AGENT_CODE_EMBEDDER",
     "store": "LSP_AGENT_STORE",
     "permission_mode": "LSP_AGENT_PERMISSION_MODE",
     "trust_workspace": "LSP_AGENT_TRUST_WORKSPACE",
@@ -60,6 +61,7 @@ class Settings(_Model):
     model: str | None = None
     reflection_model: str | None = None
     embedder: str = "default"
+    code_embedder: str = "static"  # the code index's own: fast static vectors by default
     store: str | None = None
     permission_mode: PermissionMode = PermissionMode.ASK
     max_steps: int = Field(20, ge=1, le=500)

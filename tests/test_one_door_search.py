@@ -51,7 +51,7 @@ def _prepare() -> None:
         path = WS / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    out = subprocess.run([sys.executable, "-m", "lsp_agent", "init", "--workspace", str(WS),
+    out = subprocess.run([sys.executable, "-m", "lsp_agent", "init", "--wait", "--workspace", str(WS),
                           "--store", str(STORE)], env=ENV, capture_output=True, text=True,
                          timeout=600)
     assert out.returncode == 0, out.stderr

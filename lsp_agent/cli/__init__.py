@@ -92,7 +92,8 @@ def _run(ns: argparse.Namespace) -> int:
     command: Command = ns._command
     args = _arguments(ns, command)
     workspace = _workspace(ns)
-    flags = {"embedder": ns.embedder, "store": ns.store, "model": ns.model,
+    flags = {"embedder": ns.embedder, "codeEmbedder": ns.code_embedder, "store": ns.store,
+             "model": ns.model,
              "permissionMode": ns.permission_mode, "trustWorkspace": ns.trust}
     # a flag not given must not hide its environment variable (LSP_AGENT_MODEL, ...)
     settings, warnings = parse_settings({k: v for k, v in flags.items() if v is not None})

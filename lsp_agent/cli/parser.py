@@ -52,6 +52,8 @@ def common_options(p: argparse.ArgumentParser) -> None:
                    help="workspace folder (default: the project holding the current folder)")
     p.add_argument("--store", default=None, help="LanceDB URI of the agent's store")
     p.add_argument("--embedder", default=None, help="embedder spec (default, none, litellm:MODEL)")
+    p.add_argument("--code-embedder", default=None,
+                   help="the code index's embedder spec (static, default, none, ...)")
     p.add_argument("--model", default=None, help="litellm model string for commands that use one")
     p.add_argument("--permission-mode", choices=["ask", "accept-edits", "auto"], default=None,
                    help="what the agent may do without asking")

@@ -72,7 +72,8 @@ def _day(value: Any, *, end: bool) -> Any:
 class InitArgs(Args):
     depth: Literal["static", "standard", "deep"] = option(
         "static", "static: files only; standard/deep: then research with the model")
-    background: bool = option(False, "return once full-text search works; embed afterwards")
+    wait: bool = option(False, "block until the code's vectors are done too (default: return "
+                        "once full-text search works; vectors continue in the background)")
 
 
 class IndexArgs(Args):

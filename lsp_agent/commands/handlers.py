@@ -35,8 +35,7 @@ async def doctor(svc: AgentService, args: A.DoctorArgs, _io: Io) -> Result:
 
 async def init(svc: AgentService, args: A.InitArgs, io: Io) -> Result:
     async with io.progress("lsp-agent: Init workspace") as report:
-        embedding = ("background" if io.lives_on else "detached") if args.background else (
-            "background" if io.lives_on else "wait")
+        embedding = "wait" if args.wait else ("background" if io.lives_on else "detached")
         got = await svc.init(depth=args.depth, progress=report, on_event=io.events(None),
                              embedding=embedding)
     return Result(got.model_dump(), V.init_doc(svc.workspace.name, got))

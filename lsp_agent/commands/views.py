@@ -29,13 +29,21 @@ def status_doc(st: Status) -> Doc:
     c = st.counts
     code = f"{c.get('code_chunks', 0)} chunks"
     if c.get("code_chunks"):
-        code += f", {c.get('code_chunks_embedded', 0)} embedded"
+        done, total = c.get("code_chunks_embedded", 0), c["code_chunks"]
+        code += f", {done} with vectors ({100 * done // total} %)"
         if st.embedding_in_background:
-            code += " (embedding in the background)"
-    if c.get("code_files_secret"):
+            code += ", embedding in the background"
+        elif done < total:
+            code += "; run `lsp-agent index --embed-only` (or open the editor) to finish"
+    if st.skipped_files:
+        parts = ", ".join(f"{n} {why}" for why, n in sorted(st.skipped_files.items(),
+                                                            key=lambda kv: -kv[1]))
+        code += f"; files left out: {parts}"
+    elif c.get("code_files_secret"):
         code += f"; {c['code_files_secret']} files holding secrets not indexed"
     rows = [("workspace", st.workspace), ("store", st.store),
             ("memory folder", st.memory_folder), ("embedder", st.embedder),
+            ("code embedder", st.code_embedder or "same as memory"),
             ("model", st.model or "none configured (set LSP_AGENT_MODEL or --model)"),
             ("permission mode", st.permission_mode), ("state", st.state),
             ("conversation", st.active_conversation or "none yet"),

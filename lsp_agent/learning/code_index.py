@@ -9,6 +9,7 @@ writes nothing. `update_paths` re-indexes just the files an editor saved, create
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -33,12 +34,14 @@ Progress = R.Progress
 
 FLUSH_ROWS = 4000  # chunk rows buffered before a write (fewer, larger fragments)
 POOL_MIN_FILES = 200  # below this, chunking in-process beats starting worker processes
-EMBED_WRITE_ROWS = 512  # vectors buffered before a write
+EMBED_WRITE_ROWS = 512  # vectors buffered before a write...
+EMBED_WRITE_SECONDS = 5.0  # ...or this long: a killed embedder loses at most this much work
 OPTIMIZE_EVERY_ROWS = 8192  # compact while embedding so fragments do not pile up
 OPTIMIZE_EVERY_COMMITS = 50  # editor saves between background compactions
 CLEANUP_GRACE = timedelta(minutes=1)  # old versions kept this long for in-flight readers
 LOCK_TIMEOUT = 600.0
 SECRET_FILES_META = "code_index_secret_files"  # files the last full run left out for secrets
+SKIPPED_META = "code_index_skipped"  # what the last full run left out, by reason (for status)
 
 
 # -- tables ------------------------------------------------------------------------------------
@@ -114,6 +117,17 @@ def secret_files_skipped(target: Any) -> int:
     return int(store.get_meta(SECRET_FILES_META) or 0)
 
 
+def skipped_files(target: Any) -> dict[str, Any]:
+    """What the last full index run left out: {"reasons": {reason: count}, "examples": [...]}."""
+    store = memory_of(target).store
+    if not store.has_tables("meta"):
+        return {}
+    try:
+        return dict(json.loads(store.get_meta(SKIPPED_META) or "{}"))
+    except ValueError:
+        return {}
+
+
 def code_index_exists(memory: Any) -> bool:
     """True when this workspace's code has been indexed (the tables exist)."""
     return bool(memory_of(memory).store.has_tables(CHUNKS, FILES))
@@ -158,6 +172,7 @@ def build_index(target: Any, progress: R.Progress | None = None,
         if not report.cancelled:
             with memory.store.lock():
                 memory.store.set_meta(SECRET_FILES_META, str(report.secret_files))
+                memory.store.set_meta(SKIPPED_META, json.dumps(R.skip_summary(report.skipped)))
     report.seconds = round(time.perf_counter() - start, 3)
     notify(f"Indexed {report.files_indexed} files ({report.chunks_added} chunks)", 100, force=True)
     return report
@@ -284,17 +299,18 @@ def embed_pending(memory: Any, progress: R.Progress | None = None,
     """Embed chunks that have no vector (or one from another embedder); returns how many were
     embedded.
 
-    Texts go through `store.embed_documents`, so its cache makes re-embedding moved or
-    re-chunked code free. Cancelling keeps the batches already written.
+    Texts go through the store's code embedder (memory/code_embedding.py). Cancelling keeps
+    the batches already written; a run killed midway resumes from the rows still unembedded.
     """
     memory = memory_of(memory)
     store: MemoryStore = memory.store
-    if store.embedder is None:
+    coder = store.code_embedding
+    if coder.embedder is None:
         return 0
     idx = open_index(store, create=False)
     if idx is None:
         return 0
-    name = store.embedder_name
+    name = coder.name
     # rows without a vector have embedder "": no need to read the vector column to find them
     cond = f"embedder != {sql_str(name)}" + (f" AND ({where})" if where else "")
     total = idx.chunks.count_rows(cond)
@@ -302,16 +318,23 @@ def embed_pending(memory: Any, progress: R.Progress | None = None,
         return 0
     notify = R.throttled(progress)
     # ids first, rows per group later: a long-lived reader could lose its files to compaction
-    ids = (idx.chunks.search().where(cond).select(["id"]).limit(total).to_arrow()["id"]
-           .to_pylist())
+    # source first, then tests, configuration and docs: search is useful soonest that way
+    found = idx.chunks.search().where(cond).select(["id", "category"]).limit(total).to_arrow()
+    order = {c: i for i, c in enumerate(R.EMBED_ORDER)}
+    ids = [i for _, i in sorted(zip(found["category"].to_pylist(), found["id"].to_pylist(),
+                                    strict=True), key=lambda ci: order.get(ci[0] or "", 9))]
+    started = written = time.monotonic()
     done = embedded = since_optimize = 0
     pending: list[tuple[str, list[float]]] = []
     for id_group in R.groups(ids, max(batch, 256)):
         where_ids = "id IN (" + ",".join(sql_str(i) for i in id_group) + ")"
-        fetched = (idx.chunks.search().where(where_ids).select(["id", "path", "symbol", "text"])
-                   .limit(len(id_group)).to_list())
+        fetched = (idx.chunks.search().where(where_ids)
+                   .select(["id", "path", "symbol", "context", "text"]).limit(len(id_group))
+                   .to_list())
+        rank = {i: n for n, i in enumerate(id_group)}
+        fetched.sort(key=lambda r: rank[r["id"]])
         for group in R.groups(fetched, batch):
-            vectors = store.embed_documents([R.embed_text(r) for r in group])
+            vectors = coder.embed_documents([R.embed_text(r) for r in group])
             got = [(r["id"], v) for r, v in zip(group, vectors, strict=True) if v is not None]
             if not got:  # the embedder failed (warning in store.warnings): stop, keep the rest
                 log.warning("code embedding stopped: %s", (store.warnings or ["?"])[-1])
@@ -320,10 +343,12 @@ def embed_pending(memory: Any, progress: R.Progress | None = None,
             pending += got
             done += len(group)
             embedded += len(got)
-            if len(pending) >= EMBED_WRITE_ROWS:
+            if len(pending) >= EMBED_WRITE_ROWS or (
+                    pending and time.monotonic() - written > EMBED_WRITE_SECONDS):
                 since_optimize += _write_vectors(idx, pending, name)
-                pending = []
-            notify(f"Embedded {done}/{total} code chunks", 100 * done // total)
+                pending, written = [], time.monotonic()
+            notify(f"Embedding code chunks {done}/{total}"
+                   f"{R.eta(done, total, time.monotonic() - started)}", 100 * done // total)
             if cancel is not None and cancel.is_set():
                 _write_vectors(idx, pending, name)
                 return embedded

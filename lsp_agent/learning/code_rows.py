@@ -299,6 +299,26 @@ def snippet(lines: list[str], query: str) -> str:
 
 # -- helpers ---------------------------------------------------------------------------------------
 
+EMBED_ORDER = ("code", "test", "config", "docs")  # what gets its vectors first
+
+
+def eta(done: int, total: int, elapsed: float) -> str:
+    """", about 40 s left" once the rate is known (after a few seconds of work)."""
+    if done <= 0 or done >= total or elapsed < 2.0:
+        return ""
+    left = (total - done) * elapsed / done
+    return f", about {left:.0f} s left" if left < 120 else f", about {left / 60:.0f} min left"
+
+
+def skip_summary(skipped: list[tuple[str, str]], examples: int = 20) -> dict[str, Any]:
+    """Files left out, counted by reason (the part before any detail in parentheses)."""
+    reasons: dict[str, int] = {}
+    for _, reason in skipped:
+        key = reason.split(" (", 1)[0] if not reason.startswith("generated") else reason
+        reasons[key] = reasons.get(key, 0) + 1
+    return {"reasons": reasons,
+            "examples": [{"path": p, "reason": r} for p, r in skipped[:examples]]}
+
 
 def groups(items: list[Any], size: int) -> Iterator[list[Any]]:
     for i in range(0, len(items), size):

@@ -44,7 +44,7 @@ def search_code(memory: Any, query: str, limit: int = 10, mode: Mode = "hybrid",
         return []
     where = _filters(query, category, paths, language)
     matches = path_matcher(paths)
-    vector = memory.store.embed_query(query) if mode != "text" else None
+    vector = memory.store.code_embedding.embed_query(query) if mode != "text" else None
     pool = max(3 * limit, 30) * (3 if paths else 1)
     hits = search_table(idx.chunks, R.expand_query(query), vector, mode=mode, where=where,
                         limit=pool, text_column="search_text", columns=_COLUMNS)

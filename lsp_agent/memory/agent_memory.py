@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from lsp_agent.memory.archival import ArchivalMemory
 from lsp_agent.memory.blocks import BlockManager
+from lsp_agent.memory.code_embedding import DEFAULT_CODE_SPEC
 from lsp_agent.memory.mirror import Mirror
 from lsp_agent.memory.recall import RecallMemory
 from lsp_agent.memory.search import FusionConfig, Mode, contributions
@@ -48,11 +49,12 @@ class AgentMemory:
 
     def __init__(
         self, workspace: Path, *, store_uri: str | None = None, shared_uri: str | None = None,
-        embedder: str = "default",
+        embedder: str = "default", code_embedder: str = DEFAULT_CODE_SPEC,
     ) -> None:
         self.workspace = Path(workspace).expanduser().resolve()
         self.store_uri = store_uri or os.environ.get(ENV_STORE) or default_store_uri(self.workspace)
-        self.store = MemoryStore(self.store_uri, embedder_spec=embedder)
+        self.store = MemoryStore(self.store_uri, embedder_spec=embedder,
+                                 code_embedder_spec=code_embedder)
         shared = shared_uri or shared_store_uri()
         self.shared = (MemoryStore(shared, embedder_spec="none", expects_meta=False)
                        if shared != self.store_uri else None)
@@ -177,6 +179,7 @@ class AgentMemory:
             "store": self.store_uri,
             "memory_folder": str(self.memory_folder),
             "embedder": self.store.describe_embedder(),
+            "code_embedder": self.store.code_embedding.describe(),
             "counts": counts,
             "warnings": list(self.store.warnings),
         }

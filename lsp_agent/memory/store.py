@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from lsp_agent.errors import LspAgentError
 from lsp_agent.memory import schema as S
+from lsp_agent.memory.code_embedding import DEFAULT_CODE_SPEC, CodeEmbedding
 from lsp_agent.memory.locking import file_lock
 from lsp_agent.memory.redacting_table import guard
 from lsp_agent.paths import data_home, is_local_uri, local_path
@@ -48,9 +49,10 @@ class MemoryStore:
     """A LanceDB database for one agent (or the user's shared blocks)."""
 
     def __init__(self, uri: str, *, embedder_spec: str = "default",
-                 expects_meta: bool = True) -> None:
+                 expects_meta: bool = True, code_embedder_spec: str = DEFAULT_CODE_SPEC) -> None:
         self.uri = uri
         self.embedder_spec = embedder_spec
+        self.code_embedding = CodeEmbedding(self, code_embedder_spec)
         self.expects_meta = expects_meta  # False: the shared store (blocks were made without)
         self.warnings: list[str] = []
         #: table -> what is wrong with it, found on open; non-empty: read-only (memory/damage.py)
@@ -217,7 +219,7 @@ class MemoryStore:
             "messages": S.messages_schema(dim),
             "archival": S.archival_schema(dim),
             "embedding_cache": S.embedding_cache_schema(dim),
-            "code_chunks": S.code_chunks_schema(dim),
+            "code_chunks": S.code_chunks_schema(self.code_embedding.dim),
             "code_files": S.CODE_FILES,
         }[name]
 

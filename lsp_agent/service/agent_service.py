@@ -65,7 +65,8 @@ class AgentService(MemoryOps, DoctorOps):
         self.settings = settings
         self.host = host
         self.memory = AgentMemory(self.workspace, store_uri=settings.store,
-                                  embedder=settings.embedder)
+                                  embedder=settings.embedder,
+                                  code_embedder=settings.code_embedder)
         try:
             self.notices: list[str] = self.memory.open(resume_vectors=background)
         except Exception as exc:
@@ -121,6 +122,7 @@ class AgentService(MemoryOps, DoctorOps):
                           permission_mode=self.settings.permission_mode.value,
                           active_conversation=self.conversations.active_id() or "",
                           counts=counts, embedding_in_background=code.embedding,
+                          skipped_files=code.skipped, code_embedder=data["code_embedder"],
                           warnings=list(data["warnings"]))
 
         return await asyncio.to_thread(run)
@@ -284,7 +286,9 @@ class AgentService(MemoryOps, DoctorOps):
         elif embedding == "background":
             self.code.start_background()
         elif embedding == "detached":
-            result.embedding_log = str(self.code.start_detached(self.settings.embedder))
+            if self.memory.store.code_embedding.spec not in ("none", ""):
+                result.embedding_log = str(self.code.start_detached(self.settings.embedder,
+                                                                    self.settings.code_embedder))
         if depth in ("standard", "deep") and self.settings.model:
             report("Deep research with the model", 90)
             turn = await self.run_turn(research.DEEP_PROMPT, on_event=on_event,

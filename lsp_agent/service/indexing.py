@@ -7,6 +7,7 @@ started at most once at a time and cancelled when the service closes.
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -26,7 +27,8 @@ ProgressFn = Callable[[str, "int | None"], None]
 class IndexCounts(BaseModel):
     chunks: int = 0
     embedded: int = 0  # chunks that have a vector (from any embedder)
-    embedding: bool = False  # a background embedding is running
+    embedding: bool = False  # a background embedding is running (thread or detached process)
+    skipped: dict[str, int] = {}  # files the last full run left out, by reason
 
 
 class CodeIndexing:
@@ -49,12 +51,14 @@ class CodeIndexing:
 
     def counts(self) -> IndexCounts:
         """Chunk counts read from the table without loading the embedder."""
-        running = self.thread is not None and self.thread.is_alive()
+        running = (self.thread is not None and self.thread.is_alive()) or self._detached_alive()
         if not self.exists():
             return IndexCounts(embedding=running)
         table = self.memory.store.table(code_index.CHUNKS, create=False)
+        skipped = code_index.skipped_files(self.memory).get("reasons") or {}
         return IndexCounts(chunks=int(table.count_rows()),
-                           embedded=int(table.count_rows("embedder != ''")), embedding=running)
+                           embedded=int(table.count_rows("embedder != ''")), embedding=running,
+                           skipped={str(k): int(v) for k, v in skipped.items()})
 
     def start_background(self) -> threading.Thread:
         """Embed the code index in a daemon thread; one at a time."""
@@ -73,18 +77,40 @@ class CodeIndexing:
         self.thread.start()
         return self.thread
 
-    def start_detached(self, embedder: str) -> Path:
+    def start_detached(self, embedder: str, code_embedder: str) -> Path:
         """Embed in a separate `lsp-agent index --embed-only` process that outlives this one
         (for a face that exits, like the CLI); returns its log file."""
         log_file = self.memory.memory_folder.parent / "embedding.log"
         log_file.parent.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, "-m", "lsp_agent", "index", "--embed-only",
                "--workspace", str(self.memory.workspace), "--store", self.memory.store_uri,
-               "--embedder", embedder]
+               "--embedder", embedder, "--code-embedder", code_embedder]
         with open(log_file, "ab") as out:
-            subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                             start_new_session=True)
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                    start_new_session=True)
+        self._pid_file().write_text(str(proc.pid), encoding="utf-8")
         return log_file
+
+    def _pid_file(self) -> Path:
+        return self.memory.memory_folder.parent / "embedding.pid"
+
+    def _detached_alive(self) -> bool:
+        """Whether the detached embedding process started for this workspace still runs."""
+        try:
+            pid = int(self._pid_file().read_text(encoding="utf-8").strip())
+        except (OSError, ValueError):
+            return False
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            if sys.platform.startswith("linux"):
+                return False  # no such process
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                return False
+            return True
+        return b"lsp_agent" in cmdline and b"--embed-only" in cmdline
 
     def stop(self) -> None:
         self.cancel_event.set()

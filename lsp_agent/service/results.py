@@ -21,6 +21,8 @@ class Status(BaseModel):
     active_conversation: str
     counts: dict[str, int]
     embedding_in_background: bool = False
+    code_embedder: str = ""
+    skipped_files: dict[str, int] = Field(default_factory=dict)  # by reason, last index run
     warnings: list[str] = Field(default_factory=list)
 
 

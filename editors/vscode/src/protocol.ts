@@ -150,6 +150,7 @@ export const ServerConfigKeys = [
   'model',
   'reflectionModel',
   'embedder',
+  'codeEmbedder',
   'store',
   'permissionMode',
   'maxSteps',
