@@ -294,8 +294,9 @@ def test_every_write_path_stores_no_secret_in_clear(memory, workspace, home, ope
     for i, (_, text, _) in enumerate(FORMATS):  # one file per format: each must be caught
         (workspace / f"config_{i}.yaml").write_text(f"# config\n{text}\n")
     report = build_index(memory)
-    assert report.secret_files == 5 + len(FORMATS), report.skipped
-    assert report.files_indexed >= 1  # main.py: the index itself works
+    assert report.secret_files == 4, report.skipped  # by name: left out whole
+    assert report.redacted_files == 1 + len(FORMATS)  # by content: indexed, secrets replaced
+    assert report.files_indexed >= 2 + len(FORMATS)
     # a secret typed into the mirror is taken in redacted, and the file rewritten
     notes = memory.memory_folder / "notes.md"
     notes.write_text(notes.read_text() + "\n" + ALL_TEXT)
@@ -316,7 +317,8 @@ def test_raw_scan_finds_a_secret_written_without_the_guard(memory, home) -> None
     assert len(leaks) == len(ALL_SECRETS)
 
 
-def test_index_skips_secret_files_and_status_counts_them(memory, workspace) -> None:
+def test_index_skips_secret_files_redacts_secrets_in_code_and_counts_them(memory,
+                                                                          workspace) -> None:
     from lsp_agent.learning.code_index import build_index, secret_files_skipped
     from lsp_agent.learning.code_search import search_code
 
@@ -327,13 +329,19 @@ def test_index_skips_secret_files_and_status_counts_them(memory, workspace) -> N
     report = build_index(memory)
     reasons = dict(report.skipped)
     assert reasons[".env"].startswith("holds secrets") and reasons["deploy.key"].startswith(
-        "holds secrets") and reasons["app.py"] == "holds secrets (openai-key)"
-    assert report.to_dict()["secret_files"] == 3 == secret_files_skipped(memory)
-    assert [h["path"] for h in search_code(memory, "connect")] == ["ok.py"]
-    # a file that gains a secret after it was indexed loses its rows
+        "holds secrets") and "app.py" not in reasons
+    assert report.to_dict()["secret_files"] == 2 == secret_files_skipped(memory)
+    assert report.redacted_files == 1
+    hits = {h["path"]: h for h in search_code(memory, "connect")}
+    assert set(hits) == {"app.py", "ok.py"}  # a file with a secret is still found...
+    text = "\n".join(r["text"] for r in memory.store.table("code_chunks").to_arrow().to_pylist())
+    assert ALL_SECRETS[0] not in text and "[REDACTED openai-key" in text  # ...without it
+    # a file that gains a secret after it was indexed keeps its rows, the secret redacted
     (workspace / "ok.py").write_text(f"def connect_plain():\n    return '{ALL_SECRETS[1]}'\n")
     report = build_index(memory)
-    assert report.secret_files == 4 and not search_code(memory, "connect_plain")
+    assert report.redacted_files == 1 and search_code(memory, "connect_plain")
+    text = "\n".join(r["text"] for r in memory.store.table("code_chunks").to_arrow().to_pylist())
+    assert ALL_SECRETS[1] not in text
 
 
 def test_status_shows_files_left_out_for_secrets() -> None:

@@ -41,6 +41,8 @@ def status_doc(st: Status) -> Doc:
         code += f"; files left out: {parts}"
     elif c.get("code_files_secret"):
         code += f"; {c['code_files_secret']} files holding secrets not indexed"
+    if st.redacted_files:
+        code += f"; secrets redacted in {st.redacted_files} indexed files"
     rows = [("workspace", st.workspace), ("store", st.store),
             ("memory folder", st.memory_folder), ("embedder", st.embedder),
             ("code embedder", st.code_embedder or "same as memory"),

@@ -172,7 +172,8 @@ def build_index(target: Any, progress: R.Progress | None = None,
         if not report.cancelled:
             with memory.store.lock():
                 memory.store.set_meta(SECRET_FILES_META, str(report.secret_files))
-                memory.store.set_meta(SKIPPED_META, json.dumps(R.skip_summary(report.skipped)))
+                memory.store.set_meta(SKIPPED_META, json.dumps(R.skip_summary(
+                    report.skipped, redacted=report.redacted_files)))
     report.seconds = round(time.perf_counter() - start, 3)
     notify(f"Indexed {report.files_indexed} files ({report.chunks_added} chunks)", 100, force=True)
     return report
@@ -199,6 +200,7 @@ def _index_files(idx: _Index, todo: list[FileEntry], known: dict[str, dict[str, 
                 files.append(result.file_row())
         else:
             report.files_indexed += 1
+            report.redacted_files += result.redacted
             report.chunks_added += len(result.rows)
             rows += result.rows
             files.append(result.file_row())

@@ -22,7 +22,7 @@ from typing import Any
 
 from lsp_agent.learning import workspace_files as wf
 from lsp_agent.learning.chunker import chunk_file
-from lsp_agent.memory.secrets import find_secrets
+from lsp_agent.memory.secrets import redact
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ class IndexReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     cancelled: bool = False
+    redacted_files: int = 0  # indexed with their secrets replaced by tags
 
     @property
     def secret_files(self) -> int:
@@ -72,6 +73,7 @@ class FileResult:
     mtime: int
     rows: list[dict[str, Any]] | None
     error: str = ""
+    redacted: bool = False  # secrets were found and replaced by tags in its rows
 
     def file_row(self) -> dict[str, Any]:
         return {"path": self.path, "hash": self.hash, "size": self.size, "mtime": self.mtime,
@@ -91,16 +93,15 @@ def read_and_chunk(job: Job) -> FileResult:
     if digest == old_hash:
         return FileResult(rel, digest, st.st_size, st.st_mtime_ns, None)
     text = data.decode("utf-8", errors="replace")
-    found = find_secrets(text)
-    if found:  # left out whole (and its old rows dropped): the index never holds a secret
-        return FileResult(rel, "", 0, 0, None, f"{wf.SECRET_REASON} ({found[0][0]})")
+    cleaned = redact(text)  # the index never holds a secret; the rest of the file stays findable
+    redacted = cleaned is not text and cleaned != text
     category = wf.file_category(rel, language)
     rows = [
         chunk_row(rel, c.start_line, c.end_line, c.kind, c.symbol or "", language or "", c.text,
                   digest, category=category, context=c.context)
-        for c in chunk_file(rel, text, language)
+        for c in chunk_file(rel, cleaned, language)
     ]
-    return FileResult(rel, digest, st.st_size, st.st_mtime_ns, rows)
+    return FileResult(rel, digest, st.st_size, st.st_mtime_ns, rows, redacted=redacted)
 
 
 def chunk_all(jobs: list[Job], pool_min_files: int) -> Iterator[FileResult]:
@@ -310,13 +311,14 @@ def eta(done: int, total: int, elapsed: float) -> str:
     return f", about {left:.0f} s left" if left < 120 else f", about {left / 60:.0f} min left"
 
 
-def skip_summary(skipped: list[tuple[str, str]], examples: int = 20) -> dict[str, Any]:
+def skip_summary(skipped: list[tuple[str, str]], examples: int = 20,
+                 redacted: int = 0) -> dict[str, Any]:
     """Files left out, counted by reason (the part before any detail in parentheses)."""
     reasons: dict[str, int] = {}
     for _, reason in skipped:
         key = reason.split(" (", 1)[0] if not reason.startswith("generated") else reason
         reasons[key] = reasons.get(key, 0) + 1
-    return {"reasons": reasons,
+    return {"reasons": reasons, "redacted": redacted,
             "examples": [{"path": p, "reason": r} for p, r in skipped[:examples]]}
 
 

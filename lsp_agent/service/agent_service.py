@@ -122,7 +122,8 @@ class AgentService(MemoryOps, DoctorOps):
                           permission_mode=self.settings.permission_mode.value,
                           active_conversation=self.conversations.active_id() or "",
                           counts=counts, embedding_in_background=code.embedding,
-                          skipped_files=code.skipped, code_embedder=data["code_embedder"],
+                          skipped_files=code.skipped, redacted_files=code.redacted,
+                          code_embedder=data["code_embedder"],
                           warnings=list(data["warnings"]))
 
         return await asyncio.to_thread(run)

@@ -29,6 +29,7 @@ class IndexCounts(BaseModel):
     embedded: int = 0  # chunks that have a vector (from any embedder)
     embedding: bool = False  # a background embedding is running (thread or detached process)
     skipped: dict[str, int] = {}  # files the last full run left out, by reason
+    redacted: int = 0  # files indexed with their secrets replaced by tags
 
 
 class CodeIndexing:
@@ -55,10 +56,12 @@ class CodeIndexing:
         if not self.exists():
             return IndexCounts(embedding=running)
         table = self.memory.store.table(code_index.CHUNKS, create=False)
-        skipped = code_index.skipped_files(self.memory).get("reasons") or {}
+        summary = code_index.skipped_files(self.memory)
+        skipped = summary.get("reasons") or {}
         return IndexCounts(chunks=int(table.count_rows()),
                            embedded=int(table.count_rows("embedder != ''")), embedding=running,
-                           skipped={str(k): int(v) for k, v in skipped.items()})
+                           skipped={str(k): int(v) for k, v in skipped.items()},
+                           redacted=int(summary.get("redacted") or 0))
 
     def start_background(self) -> threading.Thread:
         """Embed the code index in a daemon thread; one at a time."""

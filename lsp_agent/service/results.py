@@ -23,6 +23,7 @@ class Status(BaseModel):
     embedding_in_background: bool = False
     code_embedder: str = ""
     skipped_files: dict[str, int] = Field(default_factory=dict)  # by reason, last index run
+    redacted_files: int = 0  # indexed with their secrets replaced by tags
     warnings: list[str] = Field(default_factory=list)
 
 
