@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,10 @@ from typing import Any
 import pyarrow as pa
 
 from lsp_agent.learning import code_rows as R
+from lsp_agent.learning import workspace_files as wf
 from lsp_agent.learning.code_rows import IndexReport
 from lsp_agent.learning.workspace_files import FileEntry, SkippedFile, iter_workspace_files
-from lsp_agent.memory.index_upkeep import ensure_fts_index
+from lsp_agent.memory.index_upkeep import ensure_fts_index, fold_into_indexes, has_fts_index
 from lsp_agent.memory.store import CODE_INDEX, MemoryStore, sql_str
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,8 @@ class _Index:
         _commits[self.store] = _commits.get(self.store, 0) + 1
         for group in R.groups(sorted(set(drop)), 500):
             self.chunks.delete("path IN (" + ",".join(sql_str(p) for p in group) + ")")
-        if rows:
-            self.chunks.add(pa.Table.from_pylist(rows, schema=self.chunks.schema))
+        if rows:  # made by read_and_chunk, which redacts each file before chunking it
+            self.chunks.add_redacted(pa.Table.from_pylist(rows, schema=self.chunks.schema))
         if files:
             data = pa.Table.from_pylist(files, schema=self.files.schema)
             (self.files.merge_insert("path").when_matched_update_all()
@@ -166,8 +167,15 @@ def build_index(target: Any, progress: R.Progress | None = None,
             idx.write([], [], removed)
             idx.forget(removed)
             report.files_removed = len(removed)
-        _index_files(idx, todo, known, report, notify, cancel)
-        ensure_fts_index(idx.chunks, "search_text")
+        # source first: on a large tree, search answers about it while the rest is chunked
+        order = {c: i for i, c in enumerate(R.EMBED_ORDER)}
+        todo.sort(key=lambda e: order[wf.file_category(e.rel_path, e.language)])
+        early = not has_fts_index(idx.chunks, "search_text")
+        _index_files(idx, todo, known, report, notify, cancel,
+                     on_write=lambda: ensure_fts_index(idx.chunks, "search_text") if early
+                     else None)
+        if not ensure_fts_index(idx.chunks, "search_text") and report.chunks_added:
+            fold_into_indexes(idx.chunks)  # rows written after the index was made
         report.chunks_total = idx.chunks.count_rows()
         if not report.cancelled:
             with memory.store.lock():
@@ -180,8 +188,11 @@ def build_index(target: Any, progress: R.Progress | None = None,
 
 
 def _index_files(idx: _Index, todo: list[FileEntry], known: dict[str, dict[str, Any]],
-                 report: IndexReport, notify: Any, cancel: threading.Event | None) -> None:
-    """Chunk `todo` (in worker processes when there are many) and write in large batches."""
+                 report: IndexReport, notify: Any, cancel: threading.Event | None,
+                 on_write: Callable[[], object] | None = None) -> None:
+    """Chunk `todo` (in worker processes when there are many) and write in large batches;
+    `on_write` runs after each write (the first makes the full-text index: rows written
+    later are searched too, unindexed, until they are folded in)."""
     rows: list[dict[str, Any]] = []
     files: list[dict[str, Any]] = []
     drop: list[str] = []
@@ -211,6 +222,8 @@ def _index_files(idx: _Index, todo: list[FileEntry], known: dict[str, dict[str, 
                 _carry_vectors(idx, rows, drop)
             idx.write(rows, files, drop)
             rows, files, drop = [], [], []
+            if on_write is not None:
+                on_write()
             notify(f"Indexed {done}/{len(jobs)} changed files", 100 * done // len(jobs))
         if cancel is not None and cancel.is_set():
             report.cancelled = True

@@ -10,6 +10,7 @@ import atexit
 import logging
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,15 @@ def ensure_fts_index(table: Any, column: str = "search_text") -> bool:
         except Exception as exc:  # noqa: BLE001 - a concurrent creator or a store issue
             log.info("full-text index on %s not created: %s", column, exc)
             return False
+
+
+def fold_into_indexes(table: Any) -> None:
+    """Add rows written since an index was made to it (and compact the small fragments)."""
+    with _index_lock:
+        try:
+            table.optimize(cleanup_older_than=timedelta(minutes=1))
+        except Exception as exc:  # noqa: BLE001 - unindexed rows are still searched, slower
+            log.info("indexes not updated: %s", exc)
 
 
 FTS_SETTINGS: dict[str, Any] = {
