@@ -14,12 +14,17 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from lsp_agent.learning.research_facts import FactCollector, format_options, line_at, line_of
+from lsp_agent.learning.research_facts import (
+    FactCollector,
+    format_options,
+    line_at,
+    line_of,
+)
 
 _TS_OPTIONS = ("strict", "noImplicitAny", "strictNullChecks", "noUncheckedIndexedAccess",
                "target", "module", "moduleResolution", "jsx")  # fmt: skip
+_LIFECYCLE = {"prepare", "prepublish", "prepublishOnly", "prepack", "postpack", "preinstall",
+              "install", "postinstall", "preversion", "version", "postversion"}  # fmt: skip
 _IMPORT = re.compile(r"""(?:from|require\()\s*['"]([^'"]+)['"]""")
 
 
@@ -54,7 +59,7 @@ def python_facts(ctx: FactCollector) -> None:
             ctx.command(name, src, line, "run", note=f"console script → {target}", priority=1)
         tool = data.get("tool", {})
         if "pytest" in tool:
-            opts = tool["pytest"].get("ini_options", {})
+            opts = tool["pytest"].get("ini_options", tool["pytest"])
             paths = opts.get("testpaths")
             note = f"testpaths: {' '.join(paths)}" if isinstance(paths, list) else ""
             ctx.command("pytest", src, line_of(text, "[tool.pytest"), "test", note=note)
@@ -67,58 +72,14 @@ def python_facts(ctx: FactCollector) -> None:
         for name, cmd in sorted(tool.get("pdm", {}).get("scripts", {}).items()):
             cmd = cmd.get("cmd", cmd.get("shell", "")) if isinstance(cmd, dict) else cmd
             ctx.command(f"pdm run {name}", src, line_of(text, "pdm.scripts", name), name, str(cmd))
-        _python_tool_facts(ctx, tool, src, text)
-    for rel in ("ruff.toml", ".ruff.toml"):
-        conf = ctx.parse(rel, tomllib.loads)
-        if conf is not None:
-            _python_tool_facts(ctx, {"ruff": conf}, rel, ctx.read(rel) or "")
-    for rel, section, tool in (
-        ("setup.cfg", "flake8", "flake8"),
-        (".flake8", "flake8", "flake8"),
-        ("tox.ini", "flake8", "flake8"),
-        ("setup.cfg", "mypy", "mypy"),
-        ("mypy.ini", "mypy", "mypy"),
-        ("setup.cfg", "isort", "isort"),
-        ("setup.cfg", "tool:pytest", "pytest"),
-        ("pytest.ini", "pytest", "pytest"),
+    for rel, section in (
+        ("setup.cfg", "tool:pytest"),
+        ("pytest.ini", "pytest"),
+        ("tox.ini", "pytest"),
     ):
         ini = ctx.parse(rel, _ini)
         if ini is not None and ini.has_section(section):
-            opts, line = dict(ini.items(section)), line_of(ctx.read(rel) or "", f"[{section}]")
-            if tool == "pytest":
-                ctx.command("pytest", rel, line, "test")
-            elif opts:
-                ctx.conv(tool, f"{tool}: {format_options(opts)}"[:300], rel, line)
-    tox = ctx.parse("tox.ini", _ini)
-    if tox is not None and tox.has_section("tox"):
-        envs = tox.get("tox", "envlist", fallback="").replace("\n", " ").strip()
-        ctx.command("tox", "tox.ini", 1, "test", note=f"envs: {envs}" if envs else "")
-    nox = ctx.read("noxfile.py") or ""
-    for m in re.finditer(r"@nox\.session[^\n]*\n(?:@[^\n]*\n)*def (\w+)", nox):
-        ctx.command(f"nox -s {m.group(1)}", "noxfile.py", line_of(nox, m.group(0)), m.group(1))
-
-
-def _python_tool_facts(ctx: FactCollector, tool: dict[str, Any], src: str, text: str) -> None:
-    prefix = "[tool." if src == "pyproject.toml" else "["
-    ruff = tool.get("ruff")
-    if isinstance(ruff, dict):
-        opts = {k: ruff[k] for k in ("line-length", "target-version", "indent-width") if k in ruff}
-        lint = ruff.get("lint", ruff)
-        keys = ("select", "extend-select", "ignore")
-        opts.update({f"lint.{k}": lint[k] for k in keys if k in lint})
-        fmt = ruff.get("format", {})
-        opts.update({f"format.{k}": fmt[k] for k in ("quote-style", "indent-style") if k in fmt})
-        where = line_of(text, "[tool.ruff") if prefix == "[tool." else 1
-        ctx.conv("ruff", f"Ruff: {format_options(opts)}" if opts else "Ruff configured", src, where)
-        if "line-length" in ruff:
-            length = ruff["line-length"]
-            ctx.conv("line-length", f"Line length {length}", src, line_of(text, "line-length"), 0)
-    for name in ("black", "isort", "mypy", "pyright"):
-        conf = tool.get(name)
-        if isinstance(conf, dict):
-            keep = {k: v for k, v in conf.items() if not isinstance(v, (dict, list))}
-            summary = f"{name}: {format_options(keep)}"[:300] if keep else f"{name} configured"
-            ctx.conv(name, summary, src, line_of(text, f"{prefix}{name}"))
+            ctx.command("pytest", rel, line_of(ctx.read(rel) or "", f"[{section}]"), "test")
 
 
 def _package_runner(ctx: FactCollector) -> str:
@@ -138,33 +99,24 @@ def node_facts(ctx: FactCollector) -> None:
                 value = pkg[key] if isinstance(pkg[key], str) else ", ".join(sorted(pkg[key]))
                 ctx.proj("entry-point", f"Entry point ({key}): {value}", src, line_of(text, key))
         runner = _package_runner(ctx)
-        for name, cmd in (pkg.get("scripts") or {}).items():
+        scripts: dict[str, Any] = pkg["scripts"] if isinstance(pkg.get("scripts"), dict) else {}
+        for name, cmd in scripts.items():
+            ctx.task_purposes[("npm", name)] = ctx.purpose_for(name, "", str(cmd))
+        for name, cmd in scripts.items():
+            if name in _LIFECYCLE or re.match(r"^(pre|post)", name) and name[4:] in scripts:
+                continue  # run by the package manager around other scripts, not by hand
             short = f"{runner.split()[0] if name in ('test', 'start') else runner} {name}"
             ctx.command(short, src, line_of(text, '"scripts"', f'"{name}"'), name, str(cmd))
-        if isinstance(pkg.get("prettier"), dict):
-            prettier = format_options(pkg["prettier"])
-            ctx.conv("prettier", f"Prettier: {prettier}", src, line_of(text, '"prettier"'))
     ts = ctx.parse("tsconfig.json", _jsonc)
     if isinstance(ts, dict):
         opts = ts.get("compilerOptions", {})
         shown = {k: opts[k] for k in _TS_OPTIONS if k in opts}
         strict = "strict mode ON" if opts.get("strict") else "strict mode off"
+        if "strict" not in opts and ts.get("extends"):
+            strict = f"config extends {ts['extends']}"
         line = line_of(ctx.read("tsconfig.json") or "", "compilerOptions")
         summary = f"TypeScript {strict}; {format_options(shown)}"
         ctx.conv("typescript", summary, "tsconfig.json", line, 0)
-    for rel in (".prettierrc", ".prettierrc.json", ".prettierrc.yaml", ".prettierrc.yml"):
-        conf = ctx.parse(rel, yaml.safe_load)  # YAML is a superset of JSON
-        if isinstance(conf, dict):
-            ctx.conv("prettier", f"Prettier: {format_options(conf)}", rel, 1)
-    for rel in ctx.files(".", "prettier.config.*") + ctx.files(".", ".prettierrc.*js"):
-        ctx.conv("prettier", "Prettier configured (JS config)", rel, 1, 2)
-    for rel in ctx.files(".", ".eslintrc*") + ctx.files(".", "eslint.config.*"):
-        text = ctx.read(rel) or ""
-        conf = ctx.parse(rel, yaml.safe_load) if not rel.endswith(("js", "ts")) else None
-        extends = conf.get("extends") if isinstance(conf, dict) else None
-        used = extends or sorted(set(_IMPORT.findall(text)))
-        detail = f": uses {', '.join(used) if isinstance(used, list) else used}" if used else ""
-        ctx.conv("eslint", f"ESLint{detail}", rel, 1)
 
 
 def rust_facts(ctx: FactCollector) -> None:
@@ -187,10 +139,6 @@ def rust_facts(ctx: FactCollector) -> None:
         ctx.proj("entry-point", "Binary entry point: src/main.rs", "src/main.rs", 1)
     for cmd in ("cargo build", "cargo test", "cargo clippy", "cargo fmt", "cargo run"):
         ctx.command(cmd, src, None, priority=1)
-    for rel in ("rustfmt.toml", ".rustfmt.toml", "clippy.toml"):
-        conf = ctx.parse(rel, tomllib.loads)
-        if conf is not None:
-            ctx.conv("rustfmt", f"{rel}: {format_options(conf) or 'present'}", rel, 1)
 
 
 def go_facts(ctx: FactCollector) -> None:
@@ -213,6 +161,7 @@ def go_facts(ctx: FactCollector) -> None:
     for rel in (".golangci.yml", ".golangci.yaml", ".golangci.toml"):
         if ctx.read(rel) is not None:
             ctx.command("golangci-lint run", rel, None, "lint", priority=1)
+            break
 
 
 def jvm_facts(ctx: FactCollector) -> None:

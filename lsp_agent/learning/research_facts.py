@@ -14,18 +14,36 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 Category = Literal["project", "commands", "conventions", "instructions", "readme"]
-PURPOSES = ("build", "test", "lint", "format", "run", "install", "other")
-_PURPOSE_WORDS: list[tuple[str, tuple[str, ...]]] = [
-    ("format", ("fmt", "format", "black", "prettier --write", "isort", "gofmt")),
-    ("lint", ("lint", "ruff", "flake8", "eslint", "clippy", "vet", "mypy", "typecheck",
-              "type-check", "pyright", "--noemit", "golangci", "check-format", "pre-commit")),
-    ("test", ("test", "pytest", "jest", "vitest", "mocha", "tox", "nox", "spec", "coverage")),
-    ("build", ("build", "compile", "dist", "package", "bundle", "tsc", "wheel", "release")),
-    ("run", ("run", "start", "serve", "dev", "main", "exec", "watch")),
-    ("install", ("install", "setup", "bootstrap", "deps", "sync", "init", "venv")),
+PURPOSES = ("build", "test", "lint", "format", "docs", "run", "install", "release", "other")
+#: Checked word by word (a task's name before its command), first purpose that matches wins:
+#: `tox -e typing` is lint because of "typing", although tox usually runs tests.
+_PURPOSE_RULES: list[tuple[str, re.Pattern[str]]] = [
+    (purpose, re.compile(pattern))
+    for purpose, pattern in (
+        ("format", r"fmt|format|black|prettier --write|isort|gofmt|goimports"),
+        ("lint", r"lint|ruff|flake8|eslint|clippy|\bvet\b|mypy|typecheck|type-check|typing"
+                 r"|check:type|pyright|pyrefly|--noemit|golangci|pre-commit|\bprek\b|\bstyle\b"
+                 r"|\bxo\b|\btsd\b|\bty\b|codespell|\btypos\b"),
+        ("docs", r"\bdocs?\b|docs-|sphinx|mkdocs|changelog|towncrier|docset|typedoc|cargo doc"),
+        ("test", r"test|jest|mocha|\bava\b|\btox\b|\bnox\b|spec|coverage|bench|codspeed"),
+        ("release", r"(?<![-\w])release|publish|upload|twine|deploy|\bnp\b|goreleaser"),
+        ("build", r"build|compile|dist|package|bundle|\btsc\b|wheel"),
+        ("run", r"\brun\b|start|serve|\bdev\b|watch"),
+        ("install", r"install|setup|bootstrap|deps|sync|init|venv"),
+    )
 ]  # fmt: skip
+#: A command that runs a named task of a runner: its purpose is the task's (tox -e typing: lint).
+_TASK_RUNS = [
+    ("tox", re.compile(r"\btox\b(?:\s+(?:run|r|run-parallel|p))?\s.*?(?:-e|-f|--env)[\s=]+['\"]?([^\s'\"]+)")),
+    ("nox", re.compile(r"\bnox\b.*?\s(?:-s|--session|-e|--sessions)[\s=]+['\"]?([\w\-.]+)")),
+    ("make", re.compile(r"^make\s+(?:-\S+\s+)*([\w\-.]+)")),
+    ("just", re.compile(r"^just\s+([\w\-]+)")),
+    ("npm", re.compile(r"^(?:npm|pnpm|yarn|bun)\s+(?:run\s+)?([\w:\-.]+)")),
+    ("hatch", re.compile(r"^hatch\s+run\s+([\w:\-.]+)")),
+]  # fmt: skip
+_ENV_PREFIX = re.compile(r"^(?:[A-Z_][A-Z0-9_]*=\S*\s+)+")
 _INSTALL = re.compile(
-    r"^(pip3?|uv pip|python3? -m pip|npm|pnpm|yarn|poetry|pdm|bundle|apt-get|"
+    r"^(pip3?|pipx|uv pip|uv tool|python3? -m pip|npm|pnpm|yarn|poetry|pdm|bundle|apt-get|"
     r"apt|brew|go|cargo) (install|ci|sync|add|get|fetch)\b|^uv sync"
 )
 
@@ -51,13 +69,13 @@ class Research(BaseModel):
 
 
 def purpose_of(*words: str) -> str:
-    """build/test/lint/format/run/install/other, from a target name then its command."""
+    """One of PURPOSES, from a target name then its command."""
     for word in words:
         low = word.lower()
         if _INSTALL.match(low):
             return "install"
-        for purpose, needles in _PURPOSE_WORDS:
-            if any(n in low for n in needles):
+        for purpose, rule in _PURPOSE_RULES:
+            if rule.search(low):
                 return purpose
     return "other"
 
@@ -92,6 +110,9 @@ class FactCollector:
         self.root = root
         self.facts: list[Fact] = []
         self._cache: dict[str, str | None] = {}
+        #: (runner, task name) -> purpose, filled by the task-runner steps (tox, nox, make,
+        #: package.json...) so that CI steps that call a task take the task's purpose.
+        self.task_purposes: dict[tuple[str, str], str] = {}
 
     def read(self, rel: str) -> str | None:
         if rel not in self._cache:
@@ -158,6 +179,33 @@ class FactCollector:
             self.proj("description", f"Description: {description}", src,
                       line_of(text, str(description)), 0)  # fmt: skip
 
+    def task_purpose(self, cmd: str) -> str | None:
+        """The purpose of the task `cmd` runs (`uv run tox -e docs`: docs), if it runs one."""
+        cmd = _ENV_PREFIX.sub("", cmd)
+        cmd = re.sub(
+            r"^(?:uv run|uvx|pipx run|poetry run|pdm run|python3? -m)\s+(?:--\S+\s+(?:(?!tox|nox)\S+\s+)?)*",
+            "",
+            cmd,
+        )
+        for runner, pattern in _TASK_RUNS:
+            m = pattern.search(cmd)
+            if m:
+                names = [n for n in m.group(1).split(",") if n]
+                known = [self.task_purposes.get((runner, n)) for n in names]
+                found = next((p for p in known if p), None)
+                return found or purpose_of(*names, cmd)
+        return None
+
+    def purpose_for(self, name: str, cmd: str, runs: str = "") -> str:
+        """A task's purpose: from its name, else the task it runs, else its first command."""
+        purpose = purpose_of(name) if name else "other"
+        if purpose == "other":
+            purpose = self.task_purpose(cmd) or purpose_of(cmd if not name else "")
+        first = runs.split("&&")[0].strip()
+        if purpose == "other" and first:
+            purpose = self.task_purpose(first) or purpose_of(first, runs)
+        return purpose
+
     def command(
         self,
         cmd: str,
@@ -167,7 +215,12 @@ class FactCollector:
         runs: str = "",
         note: str = "",
         priority: int = 0,
-    ) -> None:
+        purpose: str | None = None,
+    ) -> str:
+        """Add a command fact; returns the purpose it was given."""
         text = f"`{cmd}`" + (f" → `{runs}`" if runs and runs != cmd else "")
         text += f" — {note}" if note else ""
-        self.add("commands", text, source, line, purpose_of(name or cmd, runs), priority)
+        if purpose is None:
+            purpose = self.purpose_for(name, cmd, runs)
+        self.add("commands", text, source, line, purpose, priority)
+        return purpose

@@ -19,12 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from lsp_agent.learning.command_sources import (
-    ci_commands,
-    just_recipes,
-    make_targets,
-    script_commands,
-)
+from lsp_agent.learning.command_sources import just_recipes, make_targets, script_commands
 from lsp_agent.learning.manifest_readers import (
     go_facts,
     jvm_facts,
@@ -33,6 +28,7 @@ from lsp_agent.learning.manifest_readers import (
     rust_facts,
 )
 from lsp_agent.learning.research_blocks import render_blocks
+from lsp_agent.learning.research_ci import ci_commands
 from lsp_agent.learning.research_facts import (
     PURPOSES,
     Category,
@@ -42,6 +38,15 @@ from lsp_agent.learning.research_facts import (
     format_options,
     purpose_of,
 )
+from lsp_agent.learning.research_guides import contributor_guides
+from lsp_agent.learning.research_lint import go_rust_conventions, js_conventions, python_conventions
+from lsp_agent.learning.research_modules import (
+    build_backend,
+    entry_points,
+    largest_packages,
+    public_api,
+)
+from lsp_agent.learning.research_tasks import docs_build, nox_sessions, pyproject_tasks, tox_envs
 from lsp_agent.learning.workspace_files import NON_CODE_LANGUAGES, FileEntry, iter_workspace_files
 
 __all__ = [
@@ -201,8 +206,10 @@ def research_workspace(root: Path, *, trusted: bool = True) -> Research:
     ctx = FactCollector(Path(root).resolve())
     steps: tuple[Callable[[FactCollector], None], ...] = (
         _readme, python_facts, node_facts, rust_facts, go_facts, jvm_facts,
-        make_targets, just_recipes, ci_commands, script_commands,
-        _editorconfig, _instructions, _layout)  # fmt: skip
+        make_targets, just_recipes, tox_envs, nox_sessions, pyproject_tasks,  # task runners
+        ci_commands, contributor_guides, script_commands, docs_build,  # (CI uses their purposes)
+        python_conventions, js_conventions, go_rust_conventions, _editorconfig, _instructions,
+        build_backend, entry_points, largest_packages, public_api, _layout)  # fmt: skip
     if not trusted:
         steps = tuple(step for step in steps if step.__name__ in UNTRUSTED_STEPS)
     for step in steps:
