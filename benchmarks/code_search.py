@@ -170,8 +170,13 @@ def worker(args: argparse.Namespace) -> int:
     """Build the index of one workspace fresh and print each question's top 10 hits as JSON."""
     import inspect
 
-    from lsp_agent.learning.code_index import build_index, embed_pending, search_code
+    from lsp_agent.learning.code_index import build_index, embed_pending
     from lsp_agent.memory.agent_memory import AgentMemory
+
+    try:
+        from lsp_agent.learning.code_index import search_code
+    except ImportError:  # moved to its own module after 5d0f7a8
+        from lsp_agent.learning.code_search import search_code  # type: ignore[import-not-found,no-redef]
 
     ws = Path(args.worker)
     questions = [json.loads(x) for x in Path(args.questions).read_text().splitlines() if x.strip()]
@@ -192,8 +197,9 @@ def worker(args: argparse.Namespace) -> int:
         if args.embedder[0] != "none":
             embed_pending(mem)
         embed_s = time.perf_counter() - t1
-        kind = "kind" in inspect.signature(search_code).parameters
-        extra: dict[str, Any] = {"kind": "code"} if kind else {}
+        accepted = inspect.signature(search_code).parameters
+        kind = next((k for k in ("kind", "category") if k in accepted), None)
+        extra: dict[str, Any] = {kind: "code"} if kind else {}
         hits, q_s = {}, 0.0
         for q in questions:
             t = time.perf_counter()
@@ -218,8 +224,9 @@ def _span(ws: Path, hit: dict[str, Any]) -> list[Any]:
 
 
 def impl_label(impl: Path) -> str:
-    out = subprocess.run(["git", "-C", str(impl), "rev-parse", "--short=7", "HEAD"],
-                         capture_output=True, text=True)
+    """The last commit that changed the checkout's lsp_agent package (what the index runs)."""
+    out = subprocess.run(["git", "-C", str(impl), "log", "-1", "--format=%h", "--abbrev=7", "--",
+                          "lsp_agent"], capture_output=True, text=True)
     return out.stdout.strip() or impl.name
 
 
@@ -276,7 +283,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                      f"{[r['name'] for r in repos]}.")
         repos = [r for r in repos if r["name"] in wanted]
     questions = [json.loads(x) for x in (DATA / "questions.jsonl").read_text().splitlines() if x.strip()]
-    impls = [(ROOT, "index")] + [(p.resolve(), f"index@{impl_label(p)}") for p in args.impl]
+    impls = [(p.resolve(), f"index@{impl_label(p)}") for p in [ROOT, *args.impl]]
     systems = ["bm25"] + [f"{lab} ({emb})" for _, lab in impls for emb in args.embedder]
     per_q: list[dict[str, Any]] = []
     runs: dict[str, dict[str, Any]] = {}
@@ -360,10 +367,10 @@ def write_doc(r: dict[str, Any]) -> None:
                       if v.get("chunks") and k.endswith(f"{r['systems'][1]}"))
     timing = "; ".join(f"{k}: build {v['build_s']:.0f} s + embed {v['embed_s']:.0f} s"
                        for k, v in r["runs"].items() if "build_s" in v)
-    kinds = {k: v.get("kind_code") for k, v in r["runs"].items() if "build_s" in v}
-    kind_note = ("`search_code(..., kind=\"code\")`" if all(kinds.values()) else
-                 "`search_code(...)` without a kind filter (the API had none)" if not any(kinds.values())
-                 else "`kind=\"code\"` where the implementation accepts it")
+    kinds = {v.get("kind_code") or None for v in r["runs"].values() if "build_s" in v}
+    kind_note = ("`search_code(...)` without a kind filter (the API had none)" if kinds == {None}
+                 else "`search_code(..., " + "/".join(f"{k}=\"code\"" for k in sorted(kinds - {None}))
+                 + ")` where the implementation accepts it")
     types = ", ".join(f"{v} {k}" for k, v in r["types"].items())
     n = sum(r["types"].values())
     body = f"""{SECTION}
