@@ -214,3 +214,15 @@ def test_missing_grammar_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(chunker.GRAMMARS, "klingon", ("no_such_grammar_module", "language"))
     chunks = chunk_file("a.tlh", "qapla'\n", "klingon")
     assert [(c.kind, c.start_line, c.end_line) for c in chunks] == [("lines", 1, 1)]
+
+
+def test_long_go_function_is_split_at_its_statements() -> None:
+    pytest.importorskip("tree_sitter_go")
+    body = "".join(f"\tv{i} := compute({i}, other)\n" for i in range(200))
+    text = f"package x\n\nfunc Long(other int) int {{\n{body}\treturn v0\n}}\n"
+    chunks = chunk_file("long.go", text, "go")
+    _check_consistent(chunks, text)
+    pieces = [c for c in chunks if c.symbol == "Long"]
+    assert len(pieces) >= 3
+    for a, b in zip(pieces, pieces[1:], strict=False):
+        assert b.start_line == a.end_line + 1 and b.context == "func Long(other int) int {"

@@ -78,6 +78,13 @@ def test_a_question_about_tests_brings_them_in(mem: AgentMemory) -> None:
     assert "docs/retries.md" not in found
 
 
+def test_a_query_naming_a_test_ranks_it_first_one_mentioning_testing_does_not(
+        mem: AgentMemory) -> None:
+    assert paths(search_code(mem, "which test checks compute backoff"))[0] == (
+        "tests/test_retry.py")
+    assert paths(search_code(mem, "compute backoff during a test run"))[0] == "client/retry.py"
+
+
 def test_filters_by_path_glob_and_language(mem: AgentMemory) -> None:
     assert paths(search_code(mem, "backoff", language="typescript")) == ["web/retry.ts"]
     assert paths(search_code(mem, "backoff", paths=["*.ts"])) == ["web/retry.ts"]

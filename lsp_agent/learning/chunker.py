@@ -310,6 +310,9 @@ def _split_big(start: int, end: int, node: Any, kind: str, symbol: str | None,
     """An item too big for one chunk: a container into its members, a function or block into
     runs of its statements (each piece carrying the enclosing signatures), else line windows."""
     body = _block_of(node) if node is not None and depth < 6 else None
+    while body is not None and len(body.named_children) == 1 and (
+            body.named_children[0].type in _LISTS):  # Go: block { statement_list }
+        body = body.named_children[0]
     members = _items(body.children) if body is not None else []
     members = [m for m in members if m[2] is not None and m[2].is_named]
     if len(members) < 2:
@@ -338,6 +341,7 @@ def _split_big(start: int, end: int, node: Any, kind: str, symbol: str | None,
     return out
 
 
+_LISTS = frozenset({"statement_list", "expression_list"})
 _BLOCKS = frozenset("block statement_block compound_statement declaration_list class_body "
                     "body_statement field_declaration_list enum_body interface_body "
                     "switch_body match_block".split())

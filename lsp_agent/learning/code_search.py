@@ -22,6 +22,10 @@ CATEGORIES = wf.CATEGORIES
 CODE_KINDS: dict[str, str] = {"code": "code", "tests": "test", "docs": "docs", "config": "config"}
 _ASKS_TESTS = re.compile(r"\b(tests?|testing|tested|unit ?tests?|specs?|fixtures?|mocks?)\b",
                          re.IGNORECASE)
+# a query about a test itself ("which test checks...", "tests for X"), not about testing helpers
+_NAMES_TESTS = re.compile(r"\b(which|what) (unit |integration )?tests?\b"
+                          r"|\btests? (for|of|that|which|covering|checking)\b|\bis (it )?tested\b",
+                          re.IGNORECASE)
 _ASKS_DOCS = re.compile(r"\b(docs?|documentation|documented|readme|changelog|guide|tutorial)\b",
                         re.IGNORECASE)
 
@@ -49,11 +53,20 @@ def search_code(memory: Any, query: str, limit: int = 10, mode: Mode = "hybrid",
     hits = search_table(idx.chunks, R.expand_query(query), vector, mode=mode, where=where,
                         limit=pool, text_column="search_text", columns=_COLUMNS)
     hits = [h for h in hits if matches(h.row["path"])]
-    # The definition of a searched name beats code that merely mentions it often.
-    scored = [(R.ranked_score(R.name_tier(h.row["symbol"], query), h.score), h) for h in hits]
+    asked = ({"test"} if category == "code" and _NAMES_TESTS.search(query) else set())
+    # The definition of a searched name beats code that merely mentions it often; a test the
+    # query asks for beats the source it tests.
+    scored = [(R.ranked_score(R.name_tier(h.row["symbol"], query)
+                              + (h.row.get("category") in asked), h.score), h) for h in hits]
     scored.sort(key=lambda pair: -pair[0])
     return [R.hit(memory.workspace, h.row, query, score, h.text_rank, h.vector_rank)
             for score, h in scored[:limit]]
+
+
+def _asked_for(query: str) -> set[str]:
+    """The categories besides source code that a query names: tests, docs."""
+    return ({"test"} if _ASKS_TESTS.search(query) else set()) | (
+        {"docs"} if _ASKS_DOCS.search(query) else set())
 
 
 def _filters(query: str, category: str | None, paths: Sequence[str],
@@ -61,9 +74,7 @@ def _filters(query: str, category: str | None, paths: Sequence[str],
     """The SQL prefilter: categories, language, and a LIKE superset of the path globs."""
     clauses = []
     if category == "code":
-        wanted = ["code"]
-        wanted += ["test"] if _ASKS_TESTS.search(query) else []
-        wanted += ["docs"] if _ASKS_DOCS.search(query) else []
+        wanted = ["code", *sorted(_asked_for(query))]
         clauses.append("category IN (" + ",".join(sql_str(c) for c in wanted) + ")")
     elif category is not None:
         if category not in CATEGORIES:
