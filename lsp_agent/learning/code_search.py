@@ -57,10 +57,19 @@ def search_code(memory: Any, query: str, limit: int = 10, mode: Mode = "hybrid",
     # The definition of a searched name beats code that merely mentions it often; a test the
     # query asks for beats the source it tests.
     scored = [(R.ranked_score(R.name_tier(h.row["symbol"], query)
-                              + (h.row.get("category") in asked), h.score), h) for h in hits]
+                              + _category_bonus(h.row.get("category"), category, asked),
+                              h.score), h) for h in hits]
     scored.sort(key=lambda pair: -pair[0])
     return [R.hit(memory.workspace, h.row, query, score, h.text_rank, h.vector_rank)
             for score, h in scored[:limit]]
+
+
+def _category_bonus(found: str | None, searched: str | None, asked: set[str]) -> float:
+    """In a search for source code, a test or doc that only shares a word with the query
+    ("during a test") stays below the source; one the query names comes first."""
+    if searched != "code" or found in (None, "code"):
+        return 0.0
+    return 1.0 if found in asked else -0.5
 
 
 def _asked_for(query: str) -> set[str]:
