@@ -314,7 +314,7 @@ def test_static_model_loads_offline_without_onnxruntime():
     assert out.stdout.split() == ["256", "False", "False"]
 
 
-def test_words_of_code_splits_identifiers():
+def test_words_of_code_splits_identifiers(static_emb):
     from lsp_agent.memory.embedders.static_embedder import words_of_code
 
     assert words_of_code("parseHTTPHeader(self, raw_value)").split() == [
@@ -325,3 +325,12 @@ def test_words_of_code_splits_identifiers():
         "raw",
         "value",
     ]
+    # The tokenizer's normaliser does exactly what words_of_code does.
+    tok = get_embedder(f"onnx:{DEFAULT_MODEL}")._tokenizer
+    for text in [*CODE_SNIPPETS, "HTTPServer.serve_forever() # ÄÖ__x__", "getURLForID2"]:
+        assert (
+            static_emb._encode([text])[0]
+            == tok.encode(
+                words_of_code(text.translate(static_emb._charmap)), add_special_tokens=False
+            ).ids
+        )
