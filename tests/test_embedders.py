@@ -225,3 +225,112 @@ def test_import_is_cheap():
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     assert out.stdout.strip() == ""
+
+
+# -- the static (distilled) code embedder ---------------------------------------------------------
+
+CODE_SNIPPETS = [
+    "def read_config(path):\n    with open(path) as f:\n        return tomllib.load(f)",
+    "def send_email(to, subject, body):\n    smtp = smtplib.SMTP(HOST)\n    smtp.sendmail(FROM, to, body)",
+    "class LRUCache:\n    def get(self, key):\n        self._order.move_to_end(key)\n        return self._data[key]",
+    "def parseHttpHeader(raw_line):\n    name, _, value = raw_line.partition(':')\n    return name.strip().lower(), value.strip()",
+]
+
+
+@pytest.fixture(scope="module")
+def static_emb():
+    return get_embedder("static")
+
+
+def test_static_spec_resolves_to_the_bundled_table(static_emb):
+    from lsp_agent.memory.embedders import DEFAULT_STATIC_MODEL, bundled_static_models
+    from lsp_agent.memory.embedders.static_embedder import StaticEmbedder
+
+    assert DEFAULT_STATIC_MODEL in bundled_static_models()
+    assert DEFAULT_STATIC_MODEL not in bundled_models()  # never offered as an ONNX model
+    assert isinstance(static_emb, StaticEmbedder)
+    assert static_emb.name == f"static:{DEFAULT_STATIC_MODEL}"
+    assert static_emb.name != get_embedder("default").name  # vectors never mixed with e5's
+    assert get_embedder(f"static:{DEFAULT_STATIC_MODEL}") is static_emb
+    assert get_embedder(f"static:{MODELS_DIR / DEFAULT_STATIC_MODEL}").dim == static_emb.dim
+    assert "static" in registered_kinds()
+    with pytest.raises(EmbedderUnavailable, match="distill_static_embedder"):
+        get_embedder("static:no-such-table")
+
+
+def test_static_files_match_recorded_sha256():
+    from lsp_agent.memory.embedders import bundled_static_models
+
+    for name in bundled_static_models():
+        meta = json.loads((MODELS_DIR / name / "embedder.json").read_text())
+        assert {"vectors.npy", "scales.npy", meta["tokenizer"]} <= set(meta["sha256"])
+        for fname, digest in meta["sha256"].items():
+            data = (MODELS_DIR / name / fname).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == digest, (name, fname)
+
+
+def test_static_vectors_are_normalised_and_deterministic(static_emb):
+    texts = [*CODE_SNIPPETS, "", "   ", "()[]{}", "x" * 200_000]
+    vecs = static_emb.embed_documents(texts)
+    assert vecs.shape == (len(texts), static_emb.dim) == (len(texts), 256)
+    assert vecs.dtype == np.float32
+    assert np.isfinite(vecs).all()
+    np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(vecs, static_emb.embed_documents(texts))
+    # One by one gives the same vectors as a batch (no cross-text state).
+    np.testing.assert_allclose(vecs[0], static_emb.embed_documents([texts[0]])[0], atol=1e-6)
+    q = static_emb.embed_query(CODE_SNIPPETS[0])
+    np.testing.assert_allclose(q, vecs[0], atol=1e-6)  # no query/document prefixes
+    assert static_emb.embed_documents([]).shape == (0, static_emb.dim)
+    assert static_emb.count_tokens("") == 0
+    assert static_emb.count_tokens("def f(): pass") > 0
+
+
+@pytest.mark.parametrize(
+    ("query", "answer"),
+    [
+        ("load settings from a toml file", 0),
+        ("send a mail message over smtp", 1),
+        ("least recently used cache lookup", 2),
+        ("split an http header into name and value", 3),
+    ],
+)
+def test_static_ranks_the_relevant_snippet_first(static_emb, query, answer):
+    docs = static_emb.embed_documents(CODE_SNIPPETS)
+    scores = docs @ static_emb.embed_query(query)
+    assert int(np.argmax(scores)) == answer, scores
+
+
+def test_static_model_loads_offline_without_onnxruntime():
+    code = (
+        "import sys, lsp_agent.memory.embedders as e; "
+        "v = e.get_embedder('static').embed_query('open a file'); "
+        "print(len(v), 'onnxruntime' in sys.modules, 'torch' in sys.modules)"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HTTPS_PROXY": "http://127.0.0.1:9"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.split() == ["256", "False", "False"]
+
+
+def test_words_of_code_splits_identifiers(static_emb):
+    from lsp_agent.memory.embedders.static_embedder import words_of_code
+
+    assert words_of_code("parseHTTPHeader(self, raw_value)").split() == [
+        "parse",
+        "http",
+        "header",
+        "self",
+        "raw",
+        "value",
+    ]
+    # The tokenizer's normaliser does exactly what words_of_code does.
+    tok = get_embedder(f"onnx:{DEFAULT_MODEL}")._tokenizer
+    for text in [*CODE_SNIPPETS, "HTTPServer.serve_forever() # ÄÖ__x__", "getURLForID2"]:
+        assert (
+            static_emb._encode([text])[0]
+            == tok.encode(
+                words_of_code(text.translate(static_emb._charmap)), add_special_tokens=False
+            ).ids
+        )

@@ -5,6 +5,9 @@ Specs:
   "onnx"                     same as "default"
   "onnx:<name>"              a bundled ONNX model by name (see bundled_models())
   "onnx:<path>"              a directory with model.onnx + tokenizer.json + embedder.json
+  "static"                   the bundled static code embedder (DEFAULT_STATIC_MODEL): a token
+                             table distilled from e5, ~100x faster, vectors of its own space
+  "static:<name>|<path>"     a bundled static model by name, or a directory holding one
   "litellm:<model>"          litellm.embedding (hosted models; key from the environment)
   "none"                     embeddings disabled: raises EmbedderUnavailable
 
@@ -24,17 +27,23 @@ from .base import (
     registered_kinds,
 )
 from .onnx_embedder import MODELS_DIR, bundled_models, resolve_model_dir
+from .static_embedder import bundled_static_models, resolve_static_dir
 
 DEFAULT_MODEL = "multilingual-e5-small"
+DEFAULT_STATIC_MODEL = "e5-small-static-256"
+STATIC_SPEC = "static"
 DEFAULT_SPEC = "default"
 
 __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_SPEC",
+    "DEFAULT_STATIC_MODEL",
+    "STATIC_SPEC",
     "MODELS_DIR",
     "Embedder",
     "EmbedderUnavailable",
     "bundled_models",
+    "bundled_static_models",
     "get_embedder",
     "register_embedder",
     "registered_kinds",
@@ -71,6 +80,25 @@ def _onnx_factory(arg: str) -> Embedder:
     return _load_onnx(arg or DEFAULT_MODEL)
 
 
+def _load_static(name_or_path: str) -> Embedder:
+    """One shared StaticEmbedder per model directory (the table is loaded once)."""
+    model_dir = resolve_static_dir(name_or_path)
+    key = f"static:{model_dir}"
+    with _onnx_lock:
+        emb = _onnx_cache.get(key)
+        if emb is None:
+            from .static_embedder import StaticEmbedder
+
+            emb = StaticEmbedder(model_dir)
+            _onnx_cache[key] = emb
+        return emb
+
+
+@register_embedder("static")
+def _static_factory(arg: str) -> Embedder:
+    return _load_static(arg or DEFAULT_STATIC_MODEL)
+
+
 @register_embedder("litellm")
 def _litellm_factory(arg: str) -> Embedder:
     from .litellm_embedder import LiteLLMEmbedder
@@ -90,13 +118,17 @@ def valid_specs() -> list[str]:
     """Human-readable list of accepted specs, for error messages and docs."""
     specs = ["default", "onnx", "onnx:<path-to-model-dir>"]
     specs += [f"onnx:{name}" for name in bundled_models()]
+    specs += ["static", "static:<path-to-model-dir>"]
+    specs += [f"static:{name}" for name in bundled_static_models()]
     specs += ["litellm:<model> (e.g. litellm:text-embedding-3-small)", "none"]
-    extra = [k for k in registered_kinds() if k not in {"default", "onnx", "litellm", "none"}]
+    builtin = {"default", "onnx", "static", "litellm", "none"}
+    extra = [k for k in registered_kinds() if k not in builtin]
     return specs + [f"{k}[:<arg>]" for k in extra]
 
 
 def get_embedder(spec: str) -> Embedder:
-    """Resolve a spec ("default", "onnx:<name|path>", "litellm:<model>", "none") to an Embedder.
+    """Resolve a spec ("default", "onnx:<name|path>", "static[:<name|path>]", "litellm:<model>",
+    "none") to an Embedder.
 
     Raises EmbedderUnavailable (with what to do) for "none", unknown specs, missing model files
     or missing API keys.

@@ -31,10 +31,15 @@ _CHARS_PER_TOKEN = 64  # > the longest vocabulary piece of the bundled models, i
 
 
 def bundled_models() -> list[str]:
-    """Names of the models shipped inside the package (directories with an embedder.json)."""
+    """Names of the ONNX models shipped inside the package (embedder.json + model.onnx; a
+    static model's folder has no model.onnx)."""
     if not MODELS_DIR.is_dir():
         return []
-    return sorted(p.name for p in MODELS_DIR.iterdir() if (p / "embedder.json").is_file())
+    return sorted(
+        p.name
+        for p in MODELS_DIR.iterdir()
+        if (p / "embedder.json").is_file() and (p / "model.onnx").is_file()
+    )
 
 
 def resolve_model_dir(name_or_path: str) -> Path:
