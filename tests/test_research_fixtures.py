@@ -44,14 +44,16 @@ HOLDOUT = sorted(f"holdout/{p.name}" for p in (FIXTURES / "holdout").iterdir()
                  if (p / "expected.json").is_file())  # fmt: skip
 REPOS = IN_SAMPLE + HOLDOUT
 SCORED = ("commands", "conventions")
+RUFF_CONFIGS = ("pyproject.toml", "ruff.toml", ".ruff.toml")  # stored as .txt (extract.py)
 
 
 def materialise(name: str, into: Path) -> Path:
     """The repository `name` as a folder: its verbatim files and same-length stand-ins."""
     root = into / name
     shutil.copytree(FIXTURES / name / "files", root)
-    for stored in root.rglob("*.py.txt"):  # kept as .txt so that linters leave them alone
-        stored.rename(stored.with_suffix(""))
+    for stored in root.rglob("*.txt"):  # kept as .txt so that linters leave them alone
+        if stored.name.endswith(".py.txt") or stored.name[:-4] in RUFF_CONFIGS:
+            stored.rename(stored.with_suffix(""))
     for row in (FIXTURES / name / "_tree.txt").read_text("utf-8").splitlines():
         rel, lines = row.rsplit("\t", 1)
         path = root / rel

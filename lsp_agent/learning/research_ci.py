@@ -107,7 +107,7 @@ def _own_names(ctx: FactCollector) -> set[str]:
 
 def _needs_ci(cmd: str, step: dict[str, Any]) -> bool:
     """The step takes a secret, or `cmd` uses a variable the step's env fills from the CI."""
-    env = step.get("env") if isinstance(step.get("env"), dict) else {}
+    env: dict[Any, Any] = step["env"] if isinstance(step.get("env"), dict) else {}
     if any("secrets." in str(v) for v in env.values()):
         return True
     return any("${{" in str(v) and re.search(rf"\$\{{?{re.escape(str(k))}\b", cmd)
@@ -127,6 +127,16 @@ def _built_artifact(ctx: FactCollector, cmd: str, folder: str) -> bool:
     return not (base / rel).exists()
 
 
+def _developer_release(ctx: FactCollector, cmd: str, folder: str) -> bool:
+    """A release step a maintainer runs by hand too: a task (`make release`, `npm run
+    release`) or a script of the repository; not the CI's own `gh`/`twine`/`npx` calls."""
+    if ctx.task_purpose(cmd) is not None:
+        return True
+    words = [w for w in cmd.split() if not re.match(r"^(python3?|node|bash|sh|go|run)$", w)]
+    base = ctx.root / folder if folder and folder not in (".", "./") else ctx.root
+    return bool(words) and "/" in words[0] and (base / words[0]).is_file()
+
+
 def _add(
     ctx: FactCollector, cmd: str, src: str, line: int | None, folder: str, release: bool
 ) -> None:
@@ -139,6 +149,8 @@ def _add(
         return
     if release and purpose not in ("test", "lint", "format", "build"):
         purpose = "release"
+    if purpose == "release" and not _developer_release(ctx, cmd, folder):
+        return
     note = f"in `{folder}/`" if folder and folder not in (".", "./") else ""
     ctx.command(cmd, src, line, note=note, priority=2, purpose=purpose)
 

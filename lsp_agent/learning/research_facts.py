@@ -42,7 +42,8 @@ _TASK_RUNS = [
     ("nox", re.compile(r"\bnox\b.*?\s(?:-s|--session|-e|--sessions)[\s=]+['\"]?([\w\-.]+)")),
     ("make", re.compile(r"^make\s+(?:-\S+\s+)*([\w\-.]+)")),
     ("just", re.compile(r"^just\s+([\w\-]+)")),
-    ("npm", re.compile(r"^(?:npm|pnpm|yarn|bun)\s+(?:run\s+)?([\w:\-.]+)")),
+    ("npm", re.compile(r"^(?:npm|pnpm|yarn|bun)\s+(?:run\s+)?"
+                       r"(?!(?:exec|dlx|x|install|i|add|ci|publish)\b)([\w:\-.]+)")),
     ("hatch", re.compile(r"^hatch\s+run\s+([\w:\-.]+)")),
 ]  # fmt: skip
 _ENV_PREFIX = re.compile(r"^(?:[A-Z_][A-Z0-9_]*=\S*\s+)+")
@@ -105,6 +106,14 @@ def purpose_of(*words: str) -> str:
             if rule.search(low):
                 return purpose
     return "other"
+
+
+def jsonc(text: str) -> Any:
+    """JSON with comments and trailing commas (tsconfig, .eslintrc, oxfmt, Biome)."""
+    text = re.sub(
+        r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/', lambda m: m.group(1) or "", text, flags=re.S
+    )
+    return json.loads(re.sub(r",(\s*[}\]])", r"\1", text))
 
 
 def line_of(text: str, *needles: str) -> int | None:
