@@ -18,6 +18,10 @@ Precision = among the produced `commands` and `conventions` facts, the share tha
 expected or allowed item and no forbidden item. Recall = the share of expected items (of
 every category, project facts included) matched by a produced fact that is not forbidden.
 Run this file as a script to print the table for whichever lsp_agent is on PYTHONPATH.
+
+The repositories under holdout/ are a hold-out set: their expected facts were written and
+committed before research was first run on them, so their first score was out-of-sample
+(docs/benchmarks.md keeps it). Both sets are reported apart and the thresholds hold over all.
 """
 
 from __future__ import annotations
@@ -35,16 +39,21 @@ import pytest
 from lsp_agent.learning.static_research import Fact, research_workspace
 
 FIXTURES = Path(__file__).parent / "fixtures" / "research"
-REPOS = sorted(p.name for p in FIXTURES.iterdir() if (p / "expected.json").is_file())
+IN_SAMPLE = sorted(p.name for p in FIXTURES.iterdir() if (p / "expected.json").is_file())
+HOLDOUT = sorted(f"holdout/{p.name}" for p in (FIXTURES / "holdout").iterdir()
+                 if (p / "expected.json").is_file())  # fmt: skip
+REPOS = IN_SAMPLE + HOLDOUT
 SCORED = ("commands", "conventions")
+RUFF_CONFIGS = ("pyproject.toml", "ruff.toml", ".ruff.toml")  # stored as .txt (extract.py)
 
 
 def materialise(name: str, into: Path) -> Path:
     """The repository `name` as a folder: its verbatim files and same-length stand-ins."""
     root = into / name
     shutil.copytree(FIXTURES / name / "files", root)
-    for stored in root.rglob("*.py.txt"):  # kept as .txt so that linters leave them alone
-        stored.rename(stored.with_suffix(""))
+    for stored in root.rglob("*.txt"):  # kept as .txt so that linters leave them alone
+        if stored.name.endswith(".py.txt") or stored.name[:-4] in RUFF_CONFIGS:
+            stored.rename(stored.with_suffix(""))
     for row in (FIXTURES / name / "_tree.txt").read_text("utf-8").splitlines():
         rel, lines = row.rsplit("\t", 1)
         path = root / rel
@@ -103,15 +112,29 @@ def score(name: str, root: Path) -> Score:
 
 
 def table(scores: list[Score]) -> str:
+    """In-sample rows, hold-out rows, a total for each set and for all."""
+    inside = [s for s in scores if not s.repo.startswith("holdout/")]
+    held = [s for s in scores if s.repo.startswith("holdout/")]
+    rows = _rows(inside, "in-sample")
+    if held:
+        rows += _rows(held, "hold-out")[2:]
+        rows.append(_total(overall(scores), "all"))
+    return "\n".join(rows)
+
+
+def _total(total: Score, label: str) -> str:
+    return (f"| **{label}** | {total.produced} | {total.correct} | {total.precision:.0%} | "
+            f"{total.expected} | {total.found} | {total.recall:.0%} |")  # fmt: skip
+
+
+def _rows(scores: list[Score], label: str) -> list[str]:
     rows = ["| repository | facts | right | precision | expected | found | recall |",
             "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     for s in scores:
         rows.append(f"| {s.repo} | {s.produced} | {s.correct} | {s.precision:.0%} | "
                     f"{s.expected} | {s.found} | {s.recall:.0%} |")  # fmt: skip
-    total = overall(scores)
-    rows.append(f"| **all** | {total.produced} | {total.correct} | {total.precision:.0%} | "
-                f"{total.expected} | {total.found} | {total.recall:.0%} |")  # fmt: skip
-    return "\n".join(rows)
+    rows.append(_total(overall(scores), label))
+    return rows
 
 
 def overall(scores: list[Score]) -> Score:
@@ -126,10 +149,11 @@ def scores(tmp_path_factory: pytest.TempPathFactory) -> list[Score]:
 
 
 def test_fixture_set_covers_languages() -> None:
-    assert len(REPOS) >= 8
+    assert len(IN_SAMPLE) >= 8 and len(HOLDOUT) >= 4
     for name in REPOS:
         source = json.loads((FIXTURES / name / "source.json").read_text("utf-8"))
         assert len(source["commit"]) == 40
+        assert source.get("holdout", False) == name.startswith("holdout/")
 
 
 def test_precision_and_recall_over_fixture_repositories(scores: list[Score]) -> None:
@@ -139,7 +163,7 @@ def test_precision_and_recall_over_fixture_repositories(scores: list[Score]) -> 
             print(f"  {s.repo} wrong: [{fact.category}/{fact.topic}] {fact.text} ({fact.source})")
         for item in s.missed:
             print(f"  {s.repo} missed: {item}")
-    total = overall(scores)
+    total = overall(scores)  # over in-sample and hold-out repositories together
     assert total.precision >= 0.95, table(scores)
     assert total.recall >= 0.80, table(scores)
 

@@ -298,6 +298,14 @@ def test_long_and_cursor_instructions(tmp_path: Path) -> None:
         (("docs", "sphinx-build -W docs docs/_build"), "docs"),
         (("", "uv run --only-group tox tox run -e docs-doctests"), "docs"),
         (("tidy", "go mod tidy"), "other"),
+        (("types:check", "tsc"), "lint"),
+        (("type", "run the type checker"), "lint"),
+        (("version-packages", "changeset version"), "release"),
+        (("", "python -m pipx --version"), "other"),  # a flag, not a version bump
+        (("install-dev-deps",), "install"),
+        (("build-book",), "docs"),
+        (("site:preview",), "run"),
+        (("", "python ./pipx.pyz install black"), "install"),
     ],
 )
 def test_purpose_of(words: tuple[str, ...], purpose: str) -> None:
@@ -387,7 +395,7 @@ filterwarnings = ["error"]
     docs = commands["`tox -e docs` → `sphinx-build -W docs docs/_build`"]
     assert (docs.topic, docs.source) == ("docs", "pyproject.toml")
     assert commands["`npm ci` — in `website/`"].topic == "install"
-    assert commands["`gh release create --draft v1`"].topic == "release"
+    assert not any("gh release" in t for t in commands)  # the CI's own call, not a task
     assert not any("other" in t or "hatch-tests" in t for t in commands)
     assert find(r, "conventions", "Import `typing` as `t`").source == "pyproject.toml"
     assert find(r, "conventions", "filterwarnings = error").topic == "pytest"
@@ -397,3 +405,179 @@ filterwarnings = ["error"]
     untrusted = research_workspace(tmp_path, trusted=False)
     assert {f.category for f in untrusted.facts} == {"project"}
     assert not any(f.topic in ("build-backend", "public-api") for f in untrusted.facts)
+
+
+def test_justfile_private_demo_and_script_recipes(tmp_path: Path) -> None:
+    """Private and demo recipes are not commands; a group gives the purpose; a script recipe
+    is not shown by its `#!` line; a recipe without a body does not borrow the next one's."""
+    write(tmp_path, "justfile", """alias t := test
+
+[group: 'test']
+test: (watch 'ltest')
+
+[group: 'misc']
+build:
+  cargo build
+
+[group: 'check']
+forbid:
+  ./bin/forbid
+
+[group: 'demo']
+quine:
+  cc quine.c
+
+_helper:
+  echo hi
+
+[private]
+hidden:
+  echo hidden
+
+[group: 'test']
+test-release-workflow:
+  git tag test-release
+  git push origin test-release
+
+[group: 'doc']
+man:
+  #!/usr/bin/env bash
+  cargo run -- --man > man/just.1
+""")
+    commands = {f.text.split("`")[1]: f for f in research_workspace(tmp_path).of("commands")}
+    assert commands["just test"].text == "`just test`" and commands["just test"].topic == "test"
+    assert commands["just forbid"].topic == "lint"
+    assert commands["just test-release-workflow"].topic == "release"  # it pushes a tag
+    assert commands["just man"].topic == "docs" and "#!" not in commands["just man"].text
+    assert not {"just quine", "just _helper", "just hidden"} & set(commands)
+
+
+def test_ci_steps_a_developer_cannot_run_give_nothing(tmp_path: Path) -> None:
+    """CI values, secrets, here-documents, built artifacts and stale runners are CI plumbing;
+    a composite action's steps count; build keeps its purpose in a publish job."""
+    write(tmp_path, "pyproject.toml", "[project]\nname = 'mine'\n")
+    write(tmp_path, ".github/actions/setup/action.yml", """name: Setup
+runs:
+  using: composite
+  steps:
+    - run: pnpm install --frozen-lockfile
+      shell: bash
+""")
+    write(tmp_path, ".github/workflows/ci.yml", """jobs:
+  test:
+    steps:
+      - run: tox run -e ${{ matrix.py }}
+      - run: nox -s tests
+      - run: python ./app.pyz install black
+      - run: man -l build/man/app.1
+      - run: |
+          python - "$TAG" <<'PY'
+          import sys
+          PY
+      - run: gh release create "${RELEASE_TAG}"
+        env:
+          RELEASE_TAG: ${{ github.ref_name }}
+      - run: make deploy-site
+        env:
+          TOKEN: ${{ secrets.TOKEN }}
+      - run: pytest -q
+  publish:
+    steps:
+      - run: pnpm build
+      - run: make release
+      - run: npx some-publisher publish
+""")
+    write(tmp_path, "Makefile", "release:\n\tpython -m build && twine upload dist/*\n")
+    commands = {f.text: f.topic for f in research_workspace(tmp_path).of("commands")}
+    assert commands["`pytest -q`"] == "test"
+    assert commands["`pnpm install --frozen-lockfile`"] == "install"
+    assert commands["`pnpm build`"] == "build"
+    assert commands["`make release`"] == "release"  # a task: a maintainer runs it by hand too
+    for plumbing in ("matrix", "nox", "app.pyz", "man -l", "$TAG", "RELEASE_TAG", "deploy",
+                     "npx"):
+        assert not any(plumbing in text for text in commands), plumbing
+
+
+def test_ci_job_that_installs_another_project_gives_no_commands(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", "[project]\nname = 'mine'\n")
+    write(tmp_path, ".github/workflows/nightly.yml", """jobs:
+  compat:
+    steps:
+      - run: pip install git+https://github.com/org/other-lib.git@main
+      - run: pytest tests/compat_other
+  npm-other:
+    steps:
+      - run: npm i github:org/other-repo
+      - run: cd node_modules/other-repo && npm test
+  pyargs:
+    steps:
+      - run: pip install other-lib && pytest --pyargs other_lib
+  self:
+    steps:
+      - run: pip install git+https://github.com/org/mine.git
+      - run: pytest tests/own
+""")
+    texts = [f.text for f in research_workspace(tmp_path).of("commands")]
+    assert "`pytest tests/own`" in texts
+    assert not any("compat_other" in t or "npm test" in t or "pyargs" in t for t in texts)
+
+
+def test_tox_continuation_lines_are_one_command(tmp_path: Path) -> None:
+    write(tmp_path, "tox.ini", """[tox]
+envlist = docs-watch
+
+[testenv:docs-watch]
+commands =
+    watchfiles \\
+        --ignore-paths docs/_build/ \\
+        'sphinx-build -b html docs docs/_build/html' \\
+        src
+""")
+    fact = find(research_workspace(tmp_path), "commands", "tox -e docs-watch")
+    assert "`watchfiles --ignore-paths docs/_build/ 'sphinx-build" in fact.text
+    assert "\\" not in fact.text and fact.topic == "docs"
+
+
+def test_guides_readme_section_must_rules_and_required_sections(tmp_path: Path) -> None:
+    """A README contributing section is a guide; MUST sentences are rules; a PR template's
+    required sections are listed; an editable install in a guide is the install command."""
+    write(tmp_path, "CONTRIBUTING.md", "See [the readme](README.md#contributing).\n")
+    write(tmp_path, "README.md", "# Tool\n\nUse it.\n\n## Contributing\n\n"
+          "1. Add a failing test for your feature.\n\n2. Run `just ci` before a PR.\n\n"
+          "## Licence\n\nAdd a failing licence to every release.\n")  # fmt: skip
+    write(tmp_path, "justfile", "ci:\n  cargo test\n")
+    write(tmp_path, "docs/contributing.rst", "Setup\n=====\n\n.. code-block:: console\n\n"
+          "    $ python -m pip install -e .\n\nGenerated files *MUST* be part of any pull "
+          "request so that reviewers see them.\n")  # fmt: skip
+    write(tmp_path, ".github/pull_request_template.md", "## What this PR does\n\n_(REQUIRED)_"
+          "\n\n## Special notes\n\n_(fill-in or delete)_\n\n## Release Notes\n\n_(REQUIRED)_\n")
+    r = research_workspace(tmp_path)
+    rule = find(r, "conventions", "Add a failing test")
+    assert (rule.source, rule.line) == ("README.md", 7)
+    assert not any("licence" in f.text for f in r.facts if f.category == "conventions")
+    assert any(f.text == "`just ci`" and f.source == "README.md" for f in r.of("commands"))
+    assert find(r, "conventions", "MUST* be part").source == "docs/contributing.rst"
+    assert find(r, "commands", "pip install -e .").topic == "install"
+    required = find(r, "conventions", "required sections")
+    assert required.text.endswith("What this PR does, Release Notes")
+
+
+def test_formatters_eslint_rules_cargo_lints_and_workspace_commands(tmp_path: Path) -> None:
+    write(tmp_path, "package.json", '{"name": "root", "private": true, '
+          '"scripts": {"build": "tsdown"}, "workspaces": ["packages/*"]}')  # fmt: skip
+    write(tmp_path, "packages/cli/package.json",
+          '{"name": "@x/cli", "bin": {"xcli": "./bin.js"}}')  # fmt: skip
+    write(tmp_path, "packages/lib/package.json", '{"name": "@x/lib"}')
+    write(tmp_path, ".oxfmtrc.json", '{"$schema": "x", "printWidth": 80, // wide\n}')
+    write(tmp_path, "eslint.config.js", "export default [{rules: {" + ", ".join(
+        f'"r{i}": "off"' for i in range(12)) + ', "no-default-export": "error"}}]\n')  # fmt: skip
+    write(tmp_path, "Cargo.toml", '[package]\nname = "x"\n\n[lints.clippy]\n'
+          'pedantic = { level = "deny", priority = -1 }\ntoo_many_lines = "allow"\n')  # fmt: skip
+    r = research_workspace(tmp_path)
+    assert find(r, "conventions", "oxfmt (formatter): printWidth 80").source == ".oxfmtrc.json"
+    assert "no-default-export error" in find(r, "conventions", "ESLint").text
+    assert find(r, "conventions", "clippy lints (Cargo.toml): deny: pedantic; allow: too_many")
+    assert find(r, "project", "Build: tsdown").topic == "build-backend"
+    cli = find(r, "project", "Command `xcli`")
+    assert (cli.topic, cli.source) == ("entry-point", "packages/cli/package.json")
+    assert "packages/cli/bin.js" in cli.text

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from lsp_agent.learning.research_facts import FactCollector, purpose_of
+from lsp_agent.learning.research_facts import FactCollector, publishes, purpose_of
 
 
 def make_targets(ctx: FactCollector) -> None:
@@ -41,27 +41,66 @@ def make_targets(ctx: FactCollector) -> None:
                     continue  # a file the build makes, not a task
                 count += 1
                 purpose = ctx.command(
-                    f"make {target}", rel, i + 1, target, runs, note=m.group(2) or ""
+                    f"make {target}", rel, i + 1, target, runs, note=m.group(2) or "",
+                    purpose="release" if publishes(*recipe) else None,
                 )
                 ctx.task_purposes[("make", target)] = purpose
         return
 
 
+#: justfile recipe groups that are not the project's work: demos and examples.
+_SHOW_GROUPS = re.compile(r"^(demos?|examples?|samples?|fun)$", re.I)
+#: Group names that say a recipe's purpose (`[group: 'check']` is lint).
+_GROUP_PURPOSE = {"check": "lint", "checks": "lint", "ci": "lint", "doc": "docs", "dev": "other"}
+
+
 def just_recipes(ctx: FactCollector) -> None:
-    """justfile recipes with their first command."""
+    """justfile recipes with their first command; private (`_x`, `[private]`) and demo-group
+    recipes are left out, and a recipe's group (`[group: 'check']`) gives its purpose when
+    its name does not."""
     for rel in ("justfile", "Justfile", ".justfile"):
         text = ctx.read(rel)
         if text is None:
             continue
         lines = text.splitlines()
+        attrs: list[str] = []
         for i, line in enumerate(lines):
+            if re.match(r"^\[.*\]\s*$", line):
+                attrs.append(line.strip()[1:-1])
+                continue
             m = re.match(r"^@?([A-Za-z0-9_-]+)(?:\s+[^:=]*)?:(?!=)", line)
-            if m and m.group(1) not in ("set", "alias", "export", "import", "mod"):
-                body = [r.strip().lstrip("@-") for r in lines[i + 1 : i + 6] if r[:1] in " \t"]
-                recipe = next((r for r in body if r), "")
-                purpose = ctx.command(f"just {m.group(1)}", rel, i + 1, m.group(1), recipe)
-                ctx.task_purposes[("just", m.group(1))] = purpose
+            recipe_attrs, attrs = attrs, []
+            if not m or m.group(1) in ("set", "alias", "export", "import", "mod"):
+                continue
+            name = m.group(1)
+            group = next((g for a in recipe_attrs for g in re.findall(
+                r"group\s*[:(]\s*['\"]([^'\"]+)", a)), "")  # fmt: skip
+            private = name.startswith("_") or any(a.strip() == "private" for a in recipe_attrs)
+            body = []
+            for r in lines[i + 1 :]:
+                if r[:1] not in " \t":
+                    break
+                if r.strip():
+                    body.append(r.strip().lstrip("@-"))
+            script = bool(body) and body[0].startswith("#!")
+            first = "" if script else next((r for r in body if not r.startswith("#")), "")
+            purpose = purpose_of(name)
+            if purpose == "other" and group:
+                purpose = _GROUP_PURPOSE.get(group.lower()) or purpose_of(group)
+            if purpose == "other":
+                purpose = ctx.purpose_for("", "", first)
+            if publishes(*body):
+                purpose = "release"
+            ctx.task_purposes[("just", name)] = purpose
+            if private or _SHOW_GROUPS.match(group):
+                continue
+            note = "a script recipe" if script else ""
+            ctx.command(f"just {name}", rel, i + 1, name, first, note=note, purpose=purpose)
         return
+
+
+_RUNNERS = {".py": "python ", ".sh": "bash ", ".go": "go run ", ".js": "node ", ".mjs": "node ",
+            ".cjs": "node ", ".rb": "ruby ", ".pl": "perl "}  # fmt: skip
 
 
 def script_commands(ctx: FactCollector) -> None:
@@ -70,6 +109,6 @@ def script_commands(ctx: FactCollector) -> None:
         text = ctx.read(rel) or ""
         doc = re.search(r'^(?:#!.*\n)?(?:[ \t]*\n)*(?:#|//|"""|\'\'\')\s*([^!\s].*)', text)
         what = doc.group(1).strip().strip("\"'") if doc else ""
-        runner = "python " if rel.endswith(".py") else "bash " if rel.endswith(".sh") else ""
+        runner = _RUNNERS.get(Path(rel).suffix, "")
         text = f"`{runner}{rel}`" + (f" — {what[:150]}" if what else "")
         ctx.add("commands", text, rel, 1, purpose_of(Path(rel).stem), 2)

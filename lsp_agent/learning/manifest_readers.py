@@ -17,6 +17,7 @@ from typing import Any
 from lsp_agent.learning.research_facts import (
     FactCollector,
     format_options,
+    jsonc,
     line_at,
     line_of,
 )
@@ -26,14 +27,6 @@ _TS_OPTIONS = ("strict", "noImplicitAny", "strictNullChecks", "noUncheckedIndexe
 _LIFECYCLE = {"prepare", "prepublish", "prepublishOnly", "prepack", "postpack", "preinstall",
               "install", "postinstall", "preversion", "version", "postversion"}  # fmt: skip
 _IMPORT = re.compile(r"""(?:from|require\()\s*['"]([^'"]+)['"]""")
-
-
-def _jsonc(text: str) -> Any:
-    """JSON with comments and trailing commas (tsconfig, .eslintrc)."""
-    text = re.sub(
-        r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/', lambda m: m.group(1) or "", text, flags=re.S
-    )
-    return json.loads(re.sub(r",(\s*[}\]])", r"\1", text))
 
 
 def _ini(text: str) -> configparser.ConfigParser:
@@ -105,9 +98,12 @@ def node_facts(ctx: FactCollector) -> None:
         for name, cmd in scripts.items():
             if name in _LIFECYCLE or re.match(r"^(pre|post)", name) and name[4:] in scripts:
                 continue  # run by the package manager around other scripts, not by hand
+            step = re.match(r"^(.+)[:_-]\d+$", name)
+            if step and step.group(1) in scripts:
+                continue  # `setup:1`, `setup:2`: numbered steps that the script `setup` runs
             short = f"{runner.split()[0] if name in ('test', 'start') else runner} {name}"
             ctx.command(short, src, line_of(text, '"scripts"', f'"{name}"'), name, str(cmd))
-    ts = ctx.parse("tsconfig.json", _jsonc)
+    ts = ctx.parse("tsconfig.json", jsonc)
     if isinstance(ts, dict):
         opts = ts.get("compilerOptions", {})
         shown = {k: opts[k] for k in _TS_OPTIONS if k in opts}

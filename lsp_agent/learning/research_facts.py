@@ -20,16 +20,20 @@ PURPOSES = ("build", "test", "lint", "format", "docs", "run", "install", "releas
 _PURPOSE_RULES: list[tuple[str, re.Pattern[str]]] = [
     (purpose, re.compile(pattern))
     for purpose, pattern in (
-        ("format", r"fmt|format|black|prettier --write|isort|gofmt|goimports"),
+        ("format", r"fmt|format|(?<!install )(?<!add )\bblack\b|prettier --write"
+                   r"|(?<!install )(?<!add )\bisort\b|gofmt|goimports"),
         ("lint", r"lint|ruff|flake8|eslint|clippy|\bvet\b|mypy|typecheck|type-check|typing"
-                 r"|check:type|pyright|pyrefly|--noemit|golangci|pre-commit|\bprek\b|\bstyle\b"
+                 r"|check:type|types?[-_:]check|check[-_:]types|type checker|pyright|pyrefly"
+                 r"|--noemit|golangci|pre-commit|\bprek\b|\bstyle\b"
                  r"|\bxo\b|\btsd\b|\bty\b|codespell|\btypos\b"),
-        ("docs", r"\bdocs?\b|docs-|sphinx|mkdocs|changelog|towncrier|docset|typedoc|cargo doc"),
+        ("docs", r"\bdocs?\b|docs-|sphinx|mkdocs|changelog|towncrier|docset|typedoc|cargo doc"
+                 r"|\bbook\b|mdbook"),
         ("test", r"test|jest|mocha|\bava\b|\btox\b|\bnox\b|spec|coverage|bench|codspeed"),
-        ("release", r"(?<![-\w])release|publish|upload|twine|deploy|\bnp\b|goreleaser"),
+        ("release", r"(?<![-\w])release|publish|upload|twine|deploy|\bnp\b|goreleaser"
+                    r"|(?<!--)\bversion\b|\bgit push\b"),
         ("build", r"build|compile|dist|package|bundle|\btsc\b|wheel"),
-        ("run", r"\brun\b|start|serve|\bdev\b|watch"),
         ("install", r"install|setup|bootstrap|deps|sync|init|venv"),
+        ("run", r"\brun\b|start|serve|\bdev\b|watch|preview"),
     )
 ]  # fmt: skip
 #: A command that runs a named task of a runner: its purpose is the task's (tox -e typing: lint).
@@ -38,7 +42,8 @@ _TASK_RUNS = [
     ("nox", re.compile(r"\bnox\b.*?\s(?:-s|--session|-e|--sessions)[\s=]+['\"]?([\w\-.]+)")),
     ("make", re.compile(r"^make\s+(?:-\S+\s+)*([\w\-.]+)")),
     ("just", re.compile(r"^just\s+([\w\-]+)")),
-    ("npm", re.compile(r"^(?:npm|pnpm|yarn|bun)\s+(?:run\s+)?([\w:\-.]+)")),
+    ("npm", re.compile(r"^(?:npm|pnpm|yarn|bun)\s+(?:run\s+)?"
+                       r"(?!(?:exec|dlx|x|install|i|add|ci|publish)\b)([\w:\-.]+)")),
     ("hatch", re.compile(r"^hatch\s+run\s+([\w:\-.]+)")),
 ]  # fmt: skip
 _ENV_PREFIX = re.compile(r"^(?:[A-Z_][A-Z0-9_]*=\S*\s+)+")
@@ -68,6 +73,29 @@ class Research(BaseModel):
         return [f for f in self.facts if f.category == category]
 
 
+#: Steps that publish something (push a tag, upload a package): a task that does this is a
+#: release, whatever its name says (`test-release-workflow` pushes a tag).
+_PUBLISHES = re.compile(
+    r"\bgit push\b|\b(cargo|npm|pnpm|yarn|poetry|flit|hatch|uv) publish\b|\btwine upload\b"
+    r"|\bgh release (create|upload)\b"
+)
+#: A task runner and the file it needs: `nox -s x` in a repository without a noxfile is stale.
+_RUNNER_FILES = {
+    "nox": ("noxfile.py",), "tox": ("tox.ini", "tox.toml", "pyproject.toml", "setup.cfg"),
+    "make": ("Makefile", "makefile", "GNUmakefile"), "just": ("justfile", "Justfile", ".justfile"),
+}  # fmt: skip
+#: Installs that set up *the project* (not a tool such as tox or a browser).
+PROJECT_INSTALL = re.compile(
+    r"(\s\.(\s|$|\[)|\s-e\s*\.|-r\s|requirements|\bsync\b|^(npm|pnpm|yarn|bun) (ci|install)\s*"
+    r"(--frozen-lockfile|--immutable)?\s*$|poetry install|bundle install|go mod download)"
+)
+
+
+def publishes(*lines: str) -> bool:
+    """Whether any of these command lines publishes (pushes a tag, uploads a package)."""
+    return any(_PUBLISHES.search(line) for line in lines)
+
+
 def purpose_of(*words: str) -> str:
     """One of PURPOSES, from a target name then its command."""
     for word in words:
@@ -78,6 +106,14 @@ def purpose_of(*words: str) -> str:
             if rule.search(low):
                 return purpose
     return "other"
+
+
+def jsonc(text: str) -> Any:
+    """JSON with comments and trailing commas (tsconfig, .eslintrc, oxfmt, Biome)."""
+    text = re.sub(
+        r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/', lambda m: m.group(1) or "", text, flags=re.S
+    )
+    return json.loads(re.sub(r",(\s*[}\]])", r"\1", text))
 
 
 def line_of(text: str, *needles: str) -> int | None:
@@ -178,6 +214,19 @@ class FactCollector:
         if description:
             self.proj("description", f"Description: {description}", src,
                       line_of(text, str(description)), 0)  # fmt: skip
+
+    def runner_missing(self, cmd: str, folder: str = "") -> bool:
+        """`cmd` calls a task runner whose file this repository does not have (stale CI)."""
+        words = _ENV_PREFIX.sub("", cmd).split()
+        needs = _RUNNER_FILES.get(words[0] if words else "")
+        if not needs or {"-C", "-f", "--file", "--justfile", "--noxfile"} & set(words):
+            return False
+        base = self.root / folder if folder and folder not in (".", "./") else self.root
+        if words[0] == "tox" and "tox" not in (self.read("pyproject.toml") or "") + (
+            self.read("setup.cfg") or ""
+        ):
+            needs = needs[:2]
+        return not any((base / rel).is_file() for rel in needs)
 
     def task_purpose(self, cmd: str) -> str | None:
         """The purpose of the task `cmd` runs (`uv run tox -e docs`: docs), if it runs one."""

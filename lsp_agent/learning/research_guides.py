@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import re
 
-from lsp_agent.learning.research_facts import FactCollector, line_of, purpose_of
+from lsp_agent.learning.research_facts import (
+    PROJECT_INSTALL,
+    FactCollector,
+    line_of,
+    purpose_of,
+)
 
 GUIDE_FILES = ("CONTRIBUTING.md", "CONTRIBUTING.rst", "CONTRIBUTING", "CONTRIBUTING.txt",
                ".github/CONTRIBUTING.md", ".github/CONTRIBUTING.rst", "docs/CONTRIBUTING.md",
@@ -24,8 +29,15 @@ _TOOL = re.compile(
     r"pnpm|yarn|uv run|uvx|hatch (run|test|fmt|build)|pdm run|poetry run|pre-commit run|prek|"
     r"ruff|mypy|pyright|black|isort|flake8|cargo (test|build|fmt|clippy|run|bench|doc)|"
     r"go (test|build|vet|run|generate)|golangci-lint|sphinx-build|mkdocs|eslint|prettier|tsc|"
-    r"npx|bundle exec|rake|\./gradlew|\./mvnw|mvn|gradle)\b"
+    r"npx|bundle exec|rake|\./gradlew|\./mvnw|mvn|gradle|(python3? -m )?pip install (-e|--editable)|"
+    r"uv sync|poetry install|pdm install|npm (ci|install)|go mod download)\b"
 )
+#: RFC 2119 capitals: a sentence that says MUST is a rule whatever it is about.
+_MUST = re.compile(r"(?<![\w*])\**(MUST|MUST NOT|SHALL|SHALL NOT|REQUIRED)\**(?![\w*])")
+#: A pull-request template section marked as required (`_(REQUIRED)_`, "(required)").
+_REQUIRED = re.compile(r"^[_*(\s]*\(?required\)?[_*)\s.:]*$", re.I)
+#: README sections that are a contributor guide.
+_GUIDE_HEADING = re.compile(r"^(#{1,4})\s+.*\b(contribut\w*|development|hacking)\b", re.I)
 #: What a rule is about, and the words that make a sentence a rule rather than prose.
 _RULE_TOPIC = re.compile(
     r"\btests?\b|changelog|(?-i:CHANGES)|news fragment|changelog\.d|towncrier|versionadded|"
@@ -82,8 +94,10 @@ def _commands(ctx: FactCollector, rel: str, text: str) -> None:
         cmd = " ".join(cand.split())
         if not _TOOL.match(cmd) or len(cmd) > 120 or "<" in cmd or count >= 12:
             continue
+        if ctx.runner_missing(cmd):
+            continue
         purpose = ctx.task_purpose(cmd) or purpose_of(cmd)
-        if purpose in ("other", "install"):
+        if purpose == "other" or purpose == "install" and not PROJECT_INSTALL.search(cmd):
             continue
         count += 1
         ctx.command(cmd, rel, line_of(text, cand), priority=1, purpose=purpose)
@@ -112,9 +126,10 @@ def _rules(ctx: FactCollector, rel: str, text: str, checklist: bool) -> None:
         is_box = bool(re.match(r"^[-*+]\s+\[[ xX]\]", first))
         if len(sentence.split()) < 4 or len(sentence) > 260 or count >= _MAX_RULES:
             continue
-        if not _RULE_TOPIC.search(sentence):
+        must = bool(_MUST.search(sentence))
+        if not _RULE_TOPIC.search(sentence) and not must:
             continue
-        if not (checklist and is_box) and (
+        if not (checklist and is_box) and not must and (
             not _MODAL.search(sentence)
             or sentence.endswith(":")
             or re.match(r"^(To|There|As long)\b", sentence)
@@ -125,6 +140,36 @@ def _rules(ctx: FactCollector, rel: str, text: str, checklist: bool) -> None:
         count += 1
         label = "PR checklist" if checklist else "Contributing"
         ctx.conv("contributing", f"{label}: {sentence}", rel, line_of(text, first.strip()))
+
+
+def _required_sections(ctx: FactCollector, rel: str, text: str) -> None:
+    """A PR template's headings marked required: every description must fill them in."""
+    lines = text.splitlines()
+    names = []
+    for i, line in enumerate(lines):
+        m = re.match(r"^#{1,6}\s+(.+?)\s*:?\s*$", line)
+        after = [x for x in lines[i + 1 : i + 4] if x.strip()][:1]
+        if m and after and _REQUIRED.match(after[0].strip()):
+            names.append(m.group(1).rstrip(":"))
+    if names:
+        ctx.conv("contributing", f"PR template: required sections: {', '.join(names)}", rel,
+                 line_of(text, names[0]))  # fmt: skip
+
+
+def _readme_guide(text: str) -> str:
+    """The README's contributing or development section(s); other lines blanked, so that
+    line numbers stay the README's."""
+    out: list[str] = []
+    level = 0
+    for line in text.splitlines():
+        heading = re.match(r"^(#{1,6})\s", line)
+        if heading and level and len(heading.group(1)) <= level:
+            level = 0
+        m = _GUIDE_HEADING.match(line)
+        if m and not level:
+            level = len(m.group(1))
+        out.append(line if level else "")
+    return "\n".join(out)
 
 
 def contributor_guides(ctx: FactCollector) -> None:
@@ -142,9 +187,11 @@ def contributor_guides(ctx: FactCollector) -> None:
         for rel in ctx.files("docs", pattern)
         if rel.endswith((".md", ".rst", ".txt"))
     ]
-    for rel in list(GUIDE_FILES) + sorted(set(docs))[:6]:
+    for rel in list(GUIDE_FILES) + sorted(set(docs))[:6] + ["README.md"]:
         text = ctx.read(rel)
-        if text:
+        if text and rel == "README.md":
+            text = _readme_guide(text)  # a README's contributing section is a guide too
+        if text and text.strip():
             _commands(ctx, rel, text)
             _rules(ctx, rel, text, checklist=False)
     templates = list(PR_TEMPLATES) + ctx.files(".github/PULL_REQUEST_TEMPLATE", "*.md")
@@ -153,3 +200,4 @@ def contributor_guides(ctx: FactCollector) -> None:
         if text:
             _commands(ctx, rel, text)
             _rules(ctx, rel, text, checklist=True)
+            _required_sections(ctx, rel, text)

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from lsp_agent.learning.research_facts import FactCollector, format_options, line_of
+from lsp_agent.learning.research_facts import FactCollector, format_options, jsonc, line_of
 
 _IMPORT = re.compile(r"""(?:from|require\()\s*['"]([^'"]+)['"]""")
 _RULE = re.compile(r"""['"]?([@\w/-]+)['"]?\s*:\s*\[?\s*['"]?(error|warn|off|0|1|2)\b""")
@@ -156,7 +156,9 @@ def _eslint_summary(text: str, conf: Any) -> str:
         pairs = [(k, v[0] if isinstance(v, list) and v else v) for k, v in rules.items()]
     else:
         pairs = [(m.group(1), m.group(2)) for m in _RULE.finditer(text)]
-    shown = [f"{k} {v}" for k, v in pairs[:10]]
+    # The rules code must pass come first; turned-off rules only say what is allowed.
+    on = [(k, v) for k, v in pairs if str(v) not in ("off", "0")]
+    shown = [f"{k} {v}" for k, v in (on + [p for p in pairs if p not in on])[:12]]
     out = f"uses {', '.join(map(str, used))}" if used else ""
     if shown:
         out += ("; " if out else "") + "rules: " + ", ".join(shown)
@@ -195,6 +197,40 @@ def js_conventions(ctx: FactCollector) -> None:
                 if len(m.group(0)) - len(m.group(0).lstrip()) == indent}  # fmt: skip
         ctx.conv("prettier", f"Prettier: {format_options(opts)}" if opts else
                  "Prettier configured (JS config)", rel, 1)  # fmt: skip
+    formatter_configs(ctx)
+
+
+def formatter_configs(ctx: FactCollector) -> None:
+    """Formatters with their own config files: oxfmt, Biome, dprint (Prettier is above)."""
+    for rel, name in ((".oxfmtrc.json", "oxfmt"), (".oxfmtrc.jsonc", "oxfmt"),
+                      ("biome.json", "Biome"), ("biome.jsonc", "Biome"),
+                      ("dprint.json", "dprint"), (".dprint.json", "dprint")):  # fmt: skip
+        conf = ctx.parse(rel, jsonc)
+        if not isinstance(conf, dict):
+            continue
+        if name == "Biome":
+            conf = {**(conf.get("formatter") or {}),
+                    **((conf.get("javascript") or {}).get("formatter") or {})}  # fmt: skip
+        opts = {k: v for k, v in conf.items() if not k.startswith("$") and k != "plugins"}
+        ctx.conv(name.lower(), f"{name} (formatter): {_short(opts) or 'defaults'}", rel, 1)
+
+
+def cargo_lints(ctx: FactCollector) -> None:
+    """`[lints.*]` (and `[workspace.lints.*]`) of Cargo.toml: the rustc and clippy levels."""
+    cargo = ctx.parse("Cargo.toml", tomllib.loads) or {}
+    lints = cargo.get("lints") or (cargo.get("workspace") or {}).get("lints") or {}
+    text = ctx.read("Cargo.toml") or ""
+    for tool, table in lints.items() if isinstance(lints, dict) else ():
+        if not isinstance(table, dict):
+            continue
+        levels: dict[str, list[str]] = {}
+        for lint, value in table.items():
+            level = value.get("level") if isinstance(value, dict) else value
+            levels.setdefault(str(level), []).append(lint)
+        shown = "; ".join(f"{level}: {', '.join(names[:12])}" for level, names in
+                          sorted(levels.items(), key=lambda kv: kv[0] == "allow"))  # fmt: skip
+        ctx.conv("clippy" if tool == "clippy" else "rust", f"{tool} lints (Cargo.toml): {shown}",
+                 "Cargo.toml", line_of(text, f"lints.{tool}]"))  # fmt: skip
 
 
 def go_rust_conventions(ctx: FactCollector) -> None:
@@ -223,3 +259,4 @@ def go_rust_conventions(ctx: FactCollector) -> None:
         tool = "clippy" if "clippy" in rel else "rustfmt"
         detail = format_options(conf) if conf else "default settings"
         ctx.conv(tool, f"{rel}: {detail}", rel, 1)
+    cargo_lints(ctx)

@@ -12,6 +12,9 @@ import re
 import tomllib
 from collections import Counter
 from pathlib import PurePosixPath
+from typing import Any
+
+import yaml
 
 from lsp_agent.learning.research_facts import FactCollector, line_of
 from lsp_agent.learning.workspace_files import NON_CODE_LANGUAGES, FileEntry, iter_workspace_files
@@ -22,8 +25,9 @@ _BACKENDS = {
     "scikit_build_core": "scikit-build-core", "mesonpy": "meson-python", "uv_build": "uv",
     "whey": "whey", "sipbuild": "sip",
 }  # fmt: skip
-_JS_BUILDERS = ("tsup", "tsc", "vite", "rollup", "esbuild", "webpack", "parcel", "unbuild",
-                "swc", "babel", "bun build", "ncc")  # fmt: skip
+_JS_BUILDERS = ("tsup", "tsdown", "tsc", "vite", "rollup", "rolldown", "esbuild", "webpack",
+                "parcel", "unbuild", "obuild", "pkgroll", "microbundle", "swc", "babel",
+                "bun build", "ncc", "preconstruct", "nx build", "turbo")  # fmt: skip
 #: Folders whose code is not the project's own source (tests, docs, examples, vendored).
 _NOT_SOURCE = re.compile(
     r"(^|/)(tests?|testing|spec|__tests__|docs?|examples?|benchmarks?|bench|fixtures|vendor|"
@@ -109,8 +113,41 @@ def public_api(ctx: FactCollector) -> None:
                      f"{', '.join(mods[:15])}", "src/lib.rs", 1, 1)  # fmt: skip
 
 
+def workspace_packages(ctx: FactCollector) -> list[str]:
+    """Folders of a JS monorepo's packages (pnpm-workspace.yaml, package.json `workspaces`)."""
+    globs: Any = (ctx.parse("pnpm-workspace.yaml", yaml.safe_load) or {})
+    globs = globs.get("packages") if isinstance(globs, dict) else None
+    if not globs:
+        pkg = ctx.parse("package.json", json.loads)
+        spaces = pkg.get("workspaces") if isinstance(pkg, dict) else None
+        globs = spaces.get("packages") if isinstance(spaces, dict) else spaces
+    folders: list[str] = []
+    for pattern in globs if isinstance(globs, list) else []:
+        pattern = str(pattern).strip("/")
+        if pattern.startswith("!") or ".." in pattern:
+            continue
+        folders += [p.parent.relative_to(ctx.root).as_posix()
+                    for p in sorted(ctx.root.glob(f"{pattern}/package.json"))]  # fmt: skip
+    return folders[:40]
+
+
+def _workspace_bins(ctx: FactCollector) -> None:
+    """The commands (`bin`) of a monorepo's packages: what its users run."""
+    for folder in workspace_packages(ctx):
+        rel = f"{folder}/package.json"
+        pkg = ctx.parse(rel, json.loads)
+        if not isinstance(pkg, dict) or pkg.get("private") or not pkg.get("bin"):
+            continue
+        bins = pkg["bin"] if isinstance(pkg["bin"], dict) else {pkg.get("name", folder): pkg["bin"]}
+        for name, target in list(bins.items())[:3]:
+            ctx.proj("entry-point", f"Command `{name}` → `{folder}/{str(target).removeprefix('./')}` "
+                     f"(package `{pkg.get('name', folder)}`)", rel,
+                     line_of(ctx.read(rel) or "", '"bin"'), 0)  # fmt: skip
+
+
 def entry_points(ctx: FactCollector) -> None:
     """Entry points the manifests declare beyond console scripts: GUI scripts, plugins, bins."""
+    _workspace_bins(ctx)
     data = ctx.parse("pyproject.toml", tomllib.loads) or {}
     project, text = data.get("project") or {}, ctx.read("pyproject.toml") or ""
     for name, target in sorted((project.get("gui-scripts") or {}).items()):

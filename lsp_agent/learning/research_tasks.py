@@ -20,6 +20,8 @@ _FOREIGN_ENV = re.compile(r"downstream|dependents", re.I)
 #: A leading Python-version factor (py311, 3.12, pypy3): such envs are the default test run.
 _PY_FACTOR = re.compile(r"^(py\d*|pypy\d*(\.\d+)?|\d\.\d+t?)(-|$)")
 _MAX_ENVS = 14
+#: Environments that exist to be a developer's virtualenv (`tox -e dev`, `tox -e venv`).
+_DEV_ENV = re.compile(r"^(dev|develop|devenv|venv|dev-env)$")
 
 
 def _expand(name: str) -> list[str]:
@@ -37,7 +39,7 @@ def _factor_lines(commands: str, env: str) -> list[str]:
     """The command lines of a tox.ini env; `docs: sphinx-build` lines only for that factor."""
     factors = set(re.split(r"[-,]", env))
     out = []
-    for raw in commands.splitlines():
+    for raw in re.sub(r"\s*\\\s*\n\s*", " ", commands).splitlines():  # `\` continues a line
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -66,7 +68,9 @@ def _tox_env(
 ) -> None:
     purpose = purpose_of(env)
     if purpose == "other" or _PY_FACTOR.match(env):
-        purpose = purpose_of(env, *cmds) if purpose == "other" else purpose
+        purpose = purpose_of(env, *cmds, note) if purpose == "other" else purpose
+    if _DEV_ENV.match(env):
+        purpose = "install"  # `tox -e dev` makes the development environment
     ctx.task_purposes[("tox", env)] = purpose
     if _FOREIGN_ENV.search(env) or _PY_FACTOR.match(env) or "{" in env:
         return
