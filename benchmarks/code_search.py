@@ -185,7 +185,11 @@ def worker(args: argparse.Namespace) -> int:
     try:
         params = inspect.signature(AgentMemory).parameters
         where = {"store_uri" if "store_uri" in params else "store": str(tmp / "store")}
-        mem = AgentMemory(ws, embedder=args.embedder[0], **where)
+        spec = args.embedder[0]
+        if "code_embedder" in params:  # the code index has its own embedder: give it the spec
+            mem = AgentMemory(ws, embedder="none", code_embedder=spec, **where)
+        else:
+            mem = AgentMemory(ws, embedder=spec, **where)
         if "resume_vectors" in inspect.signature(mem.open).parameters:
             mem.open(resume_vectors=False)
         else:

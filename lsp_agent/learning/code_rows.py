@@ -176,26 +176,44 @@ def expand_query(query: str) -> str:
     return " ".join([query, *extra])
 
 
+_CODE_TOKEN = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*")
+
+
+def _identifiers(query: str) -> set[str]:
+    """Tokens of a query written as code (`normalizeError`, `parse_args`, `got.extend`):
+    lower-cased, with their last part."""
+    out: set[str] = set()
+    for tok in _CODE_TOKEN.findall(query):
+        leaf = tok.rsplit(".", 1)[-1]
+        if "." in tok or "_" in leaf.strip("_") or (leaf[1:] != leaf[1:].lower()
+                                                     and leaf[1:] != leaf[1:].upper()):
+            out.update({tok.lower(), leaf.lower()})
+    return out
+
+
 def name_tier(symbol: str, query: str) -> int:
-    """2 when the query names one of the chunk's symbols, 1 when a short query's words all
-    appear in one symbol's name, else 0."""
+    """2 when the query names one of the chunk's symbols (the whole query, or an identifier
+    written in it), 1 when a short query's words all appear in one symbol's name, else 0."""
     if not symbol:
         return 0
     words = [w for q in query.split() for w in split_identifier(q)]
     if not words:
         return 0
     wanted = "".join(words)
+    named = _identifiers(query)
     tier = 0
     for name in symbol.split(", "):
         leaf = name.rsplit(".", 1)[-1]
         if wanted in ("".join(split_identifier(leaf)), "".join(split_identifier(name))):
+            return 2
+        if named and (leaf.lower() in named or name.lower() in named):
             return 2
         if len(words) <= 4 and set(words) <= set(split_identifier(name)):
             tier = 1
     return tier
 
 
-def ranked_score(tier: int, score: float) -> float:
+def ranked_score(tier: float, score: float) -> float:
     """The score a code hit reports, in the order hits are ranked: its name tier (0-2) plus its
     search score squashed into (0, 1) (full-text, vector and fused scores have any range)."""
     return tier + 0.5 + math.atan(score) / math.pi

@@ -12,11 +12,15 @@ from typing import Any
 from lsp_agent.learning import code_rows as R
 from lsp_agent.learning import workspace_files as wf
 from lsp_agent.learning.code_index import memory_of, open_index
-from lsp_agent.memory.search import Mode, search_table
+from lsp_agent.memory.search import FusionConfig, Mode, search_table
 from lsp_agent.memory.store import sql_str
 
 _COLUMNS = ["id", "path", "start_line", "end_line", "kind", "symbol", "language", "category",
             "text"]
+# Full text leads for code (identifiers are words there) and vectors add what is worded
+# differently. Convex fusion of normalised scores keeps how much better the best match is; rank
+# fusion (RRF) let weak vector hits reorder strong text ones (docs/benchmarks.md, code search).
+CODE_FUSION = FusionConfig(method="convex", text_weight=1.0, vector_weight=0.25)
 CATEGORIES = wf.CATEGORIES
 # search kinds of the code index -> the category they search
 CODE_KINDS: dict[str, str] = {"code": "code", "tests": "test", "docs": "docs", "config": "config"}
@@ -51,7 +55,8 @@ def search_code(memory: Any, query: str, limit: int = 10, mode: Mode = "hybrid",
     vector = memory.store.code_embedding.embed_query(query) if mode != "text" else None
     pool = max(3 * limit, 30) * (3 if paths else 1)
     hits = search_table(idx.chunks, R.expand_query(query), vector, mode=mode, where=where,
-                        limit=pool, text_column="search_text", columns=_COLUMNS)
+                        limit=pool, text_column="search_text", columns=_COLUMNS,
+                        fusion=CODE_FUSION)
     hits = [h for h in hits if matches(h.row["path"])]
     asked = ({"test"} if category == "code" and _NAMES_TESTS.search(query) else set())
     # The definition of a searched name beats code that merely mentions it often; a test the

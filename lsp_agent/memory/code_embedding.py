@@ -117,12 +117,19 @@ def declared_dim(spec: str) -> int | None:
     """The width a bundled model's embedder.json declares, or None (load it to know)."""
     import json
 
-    from lsp_agent.memory.embedders import DEFAULT_MODEL, MODELS_DIR, bundled_models
+    from lsp_agent.memory.embedders import (
+        DEFAULT_MODEL,
+        DEFAULT_STATIC_MODEL,
+        MODELS_DIR,
+        bundled_models,
+        bundled_static_models,
+    )
 
     kind, _, arg = spec.partition(":")
-    names = {"default": DEFAULT_MODEL, "onnx": arg or DEFAULT_MODEL}
+    names = {"default": DEFAULT_MODEL, "onnx": arg or DEFAULT_MODEL,
+             "static": arg or DEFAULT_STATIC_MODEL}
     name = names.get(kind.strip().lower())
-    if name not in bundled_models():
+    if name not in (*bundled_models(), *bundled_static_models()):
         return None
     try:
         return int(json.loads((MODELS_DIR / name / "embedder.json").read_text("utf-8"))["dim"])
