@@ -2,11 +2,14 @@
 """Code-search quality on hand-checked questions over real repositories (issue 10, goal 2).
 
     python benchmarks/code_search.py [--embedder none --embedder default] [--mode hybrid]
-        [--impl /path/to/other/lsp-agent] [--repos structlog,got] [--json OUT] [--write-doc]
+        [--impl /path/to/other/lsp-agent [--impl-embedder none]] [--repos structlog,got]
+        [--questions FILE [--repos-file FILE]] [--json OUT] [--write-doc]
 
 The questions (benchmarks/code_search/questions.jsonl) were written and their answers checked
 by reading each repository at the commit pinned in benchmarks/code_search/repos.json; nothing in
-them depends on how lsp-agent chunks code. Each repository is extracted from a local bare mirror
+them depends on how lsp-agent chunks code. The hold-out set (`--questions
+benchmarks/code_search/holdout.jsonl`, repositories in holdout_repos.json beside it) was written
+and committed before anything ran on it: the ranking was never tuned on it. Each repository is extracted from a local bare mirror
 (`fetch github:owner/name` puts one under /work/.mirror) into a cache folder outside git. Every
 run builds fresh stores: the code index of this checkout (and of each --impl checkout, run in a
 subprocess with PYTHONPATH pointing at it) and, in the same run, a plain BM25 over fixed 60-line
@@ -115,6 +118,12 @@ def find_mirror(root: Path, github: str) -> Path | None:
                     capture_output=True).returncode == 0:
                 return git_dir
     return None
+
+
+def default_repos_file(questions: Path) -> Path:
+    """`<stem>_repos.json` beside a question file if there is one, else the main repos.json."""
+    sibling = questions.with_name(questions.stem + "_repos.json")
+    return sibling if sibling.exists() else DATA / "repos.json"
 
 
 def materialise(repo: dict[str, Any], mirror_root: Path, cache: Path) -> Path:
@@ -254,17 +263,26 @@ def main() -> int:
     ap.add_argument("--repos", help="comma-separated repository names (default: all)")
     ap.add_argument("--impl", action="append", default=[], type=Path,
                     help="also run the index of this lsp-agent checkout (repeatable)")
+    ap.add_argument("--impl-embedder", action="append", help="embedder specs for the --impl "
+                    "checkouts (repeatable; default: the --embedder list)")
+    ap.add_argument("--questions", type=Path, help="question file (default: code_search/"
+                    "questions.jsonl; the hold-out set is code_search/holdout.jsonl)")
+    ap.add_argument("--repos-file", type=Path, help="repositories of the questions (default: "
+                    "<questions stem>_repos.json beside the question file if it exists, else "
+                    "code_search/repos.json)")
     ap.add_argument("--mirror-root", type=Path, default=Path("/work/.mirror"))
     ap.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "lsp-agent-bench")
     ap.add_argument("--json", type=Path, help="save every figure and hit to this file")
     ap.add_argument("--write-doc", action="store_true", help=f"replace '{SECTION}' in docs/benchmarks.md")
     ap.add_argument("--render", type=Path, help="only write the doc section from a --json file")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
-    ap.add_argument("--questions", help=argparse.SUPPRESS)
     args = ap.parse_args()
     args.embedder = args.embedder or ["default"]
     if args.worker:
         return worker(args)
+    if args.write_doc and args.questions and args.questions.resolve() != DATA / "questions.jsonl":
+        sys.exit("--write-doc writes the main question set's section only: keep --json and write "
+                 "the hold-out figures into its own sub-section of docs/benchmarks.md by hand.")
     sys.path.insert(0, str(ROOT))
     if args.render:
         write_doc(json.loads(args.render.read_text()))
@@ -279,16 +297,19 @@ def main() -> int:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     t_start = time.perf_counter()
-    repos = json.loads((DATA / "repos.json").read_text())
+    qpath = (args.questions or DATA / "questions.jsonl").resolve()
+    repos_file = args.repos_file or default_repos_file(qpath)
+    repos = json.loads(repos_file.read_text())
     if args.repos:
         wanted = set(args.repos.split(","))
         if unknown := wanted - {r["name"] for r in repos}:
             sys.exit(f"Unknown repositories {sorted(unknown)}: choose among "
                      f"{[r['name'] for r in repos]}.")
         repos = [r for r in repos if r["name"] in wanted]
-    questions = [json.loads(x) for x in (DATA / "questions.jsonl").read_text().splitlines() if x.strip()]
-    impls = [(p.resolve(), f"index@{impl_label(p)}") for p in [ROOT, *args.impl]]
-    systems = ["bm25"] + [f"{lab} ({emb})" for _, lab in impls for emb in args.embedder]
+    questions = [json.loads(x) for x in qpath.read_text().splitlines() if x.strip()]
+    impls = [(ROOT, f"index@{impl_label(ROOT)}", args.embedder)] + [
+        (p.resolve(), f"index@{impl_label(p)}", args.impl_embedder or args.embedder) for p in args.impl]
+    systems = ["bm25"] + [f"{lab} ({emb})" for _, lab, embs in impls for emb in embs]
     per_q: list[dict[str, Any]] = []
     runs: dict[str, dict[str, Any]] = {}
     for repo in repos:
@@ -300,8 +321,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         hits = {}
         hits["bm25"], runs[f"{repo['name']}/bm25"] = bm25_hits(ws, qs)
         print(f"{repo['name']}: BM25 over {runs[repo['name'] + '/bm25']['windows']} windows", flush=True)
-        for impl, lab in impls:
-            for emb in args.embedder:
+        for impl, lab, embs in impls:
+            for emb in embs:
                 name = f"{lab} ({emb})"
                 t = time.perf_counter()
                 out = run_index(impl, ws, qfile, emb, args.mode)
@@ -317,6 +338,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                   hits=hits[s][q["id"]][:5]))
     table = summarise(per_q, systems, [r["name"] for r in repos])
     result = {"date": datetime.date.today().isoformat(), "repos": repos, "systems": systems,
+              "questions_file": qpath.relative_to(ROOT).as_posix() if qpath.is_relative_to(ROOT)
+              else str(qpath),
               "mode": args.mode, "embedders": args.embedder, "cpus": os.cpu_count(),
               "load": os.getloadavg()[0], "python": sys.version.split()[0], "runs": runs,
               "table": table, "questions": per_q, "seconds": time.perf_counter() - t_start,
