@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,25 @@ def test_question_set_meets_the_issue() -> None:
             assert 1 <= a["start_line"] <= a["end_line"]
             if q["type"] != "test":
                 assert cs.path_kind(a["path"]) == "code", q["id"]
+
+
+def test_holdout_set_meets_the_same_rules_on_new_repositories() -> None:
+    """The hold-out set: >= 12 questions on each of 3 languages, none of the tuned-on repositories."""
+    main = {r["github"] for r in json.loads((cs.DATA / "repos.json").read_text())}
+    repos = json.loads((cs.DATA / "holdout_repos.json").read_text())
+    qs = [json.loads(x) for x in (cs.DATA / "holdout.jsonl").read_text().splitlines()]
+    assert cs.default_repos_file(cs.DATA / "holdout.jsonl") == cs.DATA / "holdout_repos.json"
+    assert cs.default_repos_file(cs.DATA / "questions.jsonl") == cs.DATA / "repos.json"
+    assert len({r["language"] for r in repos}) >= 3 and not main & {r["github"] for r in repos}
+    assert all(re.fullmatch(r"[0-9a-f]{40}", r["commit"]) for r in repos)
+    assert len(qs) >= 36 and len({q["id"] for q in qs}) == len(qs)
+    assert {q["repo"] for q in qs} == {r["name"] for r in repos}
+    for r in repos:
+        assert sum(q["repo"] == r["name"] for q in qs) >= 12, r["name"]
+    types = [q["type"] for q in qs]
+    assert set(types) == {"identifier", "reworded", "docs-trap", "test"}
+    assert types.count("reworded") * 3 >= len(qs) and types.count("docs-trap") * 4 >= len(qs)
+    for q in qs:
+        for a in q["answers"]:
+            assert 1 <= a["start_line"] <= a["end_line"]
+            assert cs.path_kind(a["path"]) == ("tests" if q["type"] == "test" else "code"), q["id"]
