@@ -41,6 +41,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA = HERE / "code_search"
 SECTION = "## Code search quality"
+HOLDOUT = "\n### Hold-out questions"
 WINDOW, STEP = 60, 30
 K1, B = 1.2, 0.75
 DOC_SUFFIXES = (".md", ".rst", ".txt", ".adoc")
@@ -433,6 +434,9 @@ one run: `git worktree add /tmp/lsp-old <commit>` and add `--impl /tmp/lsp-old`.
     if SECTION in text:
         start = text.index(SECTION)
         nxt = text.find("\n## ", start + len(SECTION))
+        old = text[start:nxt] if nxt != -1 else text[start:]
+        kept = old.find(HOLDOUT)  # the hand-written hold-out sub-section stays
+        body += ("\n" + old[kept + 1 :].rstrip("\n") + "\n") if kept != -1 else ""
         text = text[:start] + body + ("\n" + text[nxt + 1 :] if nxt != -1 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + body
