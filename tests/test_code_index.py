@@ -113,7 +113,8 @@ def agent_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def mem(repo: Path, tmp_path: Path, agent_home: Path) -> AgentMemory:
-    memory = AgentMemory(repo, store_uri=str(tmp_path / "store"), embedder="none")
+    memory = AgentMemory(repo, store_uri=str(tmp_path / "store"), embedder="none",
+                         code_embedder="none")  # tests inject an embedder into the store
     memory.open()
     return memory
 
@@ -354,7 +355,8 @@ def test_compaction_while_embedding_and_saving(mem: AgentMemory, repo: Path,
 
 @pytest.mark.vectors
 def test_embed_pending_and_hybrid_search(repo: Path, tmp_path: Path, agent_home: Path) -> None:
-    memory = AgentMemory(repo, store_uri=str(tmp_path / "vstore"), embedder="default")
+    memory = AgentMemory(repo, store_uri=str(tmp_path / "vstore"), embedder="default",
+                         code_embedder="default")
     memory.open()
     if memory.store.embedder is None:
         pytest.skip(f"default embedder unavailable: {memory.store.warnings}")

@@ -138,3 +138,18 @@ def test_the_command_offers_every_search_kind() -> None:
     from lsp_agent.memory.agent_memory import KINDS
 
     assert get_args(Kind) == KINDS
+
+
+def test_vector_mode_before_the_vectors_are_made_searches_full_text(mem: AgentMemory) -> None:
+    assert mem.store.code_embedding.spec == "static"
+    hits = search_code(mem, "compute backoff", mode="vector")
+    assert hits and hits[0]["path"] == "client/retry.py"
+    assert any("not made yet" in w for w in mem.store.warnings)
+
+
+def test_static_code_vectors_find_reworded_code(mem: AgentMemory) -> None:
+    from lsp_agent.learning.code_index import embed_pending
+
+    assert embed_pending(mem) == mem.store.table("code_chunks").count_rows()
+    hits = search_code(mem, "exponential delay between attempts", mode="vector", limit=3)
+    assert hits[0]["vector_rank"] == 1 and "retry" in hits[0]["path"]

@@ -96,3 +96,51 @@ def test_init_wait_blocks_until_vectors_are_done(tmp_path: Path) -> None:
     assert st["counts"]["code_chunks_embedded"] == st["counts"]["code_chunks"] > 0
     assert not st["embedding_in_background"]
     assert st["code_embedder"].startswith("static")
+
+
+async def test_the_server_resumes_vectors_an_interrupted_run_left(tmp_path: Path) -> None:
+    import asyncio
+
+    from lsprotocol import types as T
+    from pytest_lsp import ClientServerConfig, client_capabilities
+
+    ws, store = tmp_path / "ws", tmp_path / "store"
+    make_workspace(ws, 10)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LSP_AGENT_")},
+           "LSP_AGENT_HOME": str(tmp_path / "home"), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    common = ["--workspace", str(ws), "--store", str(store), "--embedder", "none"]
+    out = run(env, "init", *common)  # returns before the vectors; stop the embedder at once
+    assert out.returncode == 0, out.stderr
+    pid_file = store / "embedding.pid"
+    if pid_file.exists():
+        try:
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    # leave every chunk without a vector, as a run killed before its first write would
+    import lancedb
+
+    table = lancedb.connect(str(store)).open_table("code_chunks")
+    table.update(values={"embedder": ""})
+    total = table.count_rows()
+    assert total and table.count_rows("embedder = ''") == total
+    config = ClientServerConfig(server_command=[sys.executable, "-m", "lsp_agent", "serve"],
+                                server_env=env)
+    client = await config.start()
+    try:
+        await client.initialize_session(T.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"), root_uri=ws.as_uri(),
+            workspace_folders=[T.WorkspaceFolder(uri=ws.as_uri(), name="ws")],
+            initialization_options={"lspAgent": {"store": str(store), "embedder": "none"}}))
+        deadline = time.monotonic() + 120
+        while True:
+            result = await client.workspace_execute_command_async(T.ExecuteCommandParams(
+                command="lspAgent.status", arguments=[{}]))
+            counts = result["data"]["counts"]
+            if counts["code_chunks_embedded"] == counts["code_chunks"] == total:
+                break
+            assert time.monotonic() < deadline, counts
+            await asyncio.sleep(0.5)
+        await client.shutdown_session()
+    finally:
+        await client.stop()

@@ -107,7 +107,7 @@ def code_memory(tmp_path: Path, home: Path) -> AgentMemory:
     ws.mkdir()
     (ws / "widgets.py").write_text(DEFINITION + "\n\n" + CALLER)
     (ws / "notes.md").write_text("# Notes\n\nWe frobnicate widgets before shipping them.\n")
-    mem = AgentMemory(ws, store_uri=str(tmp_path / "store"), embedder="none")
+    mem = AgentMemory(ws, store_uri=str(tmp_path / "store"), embedder="none", code_embedder="none")
     mem.open()
     build_index(mem)
     return mem

@@ -46,7 +46,9 @@ def test_code_tables_have_the_store_schemas(workspace: Path, memory: AgentMemory
     assert store.table("code_chunks", create=False) is None
     chunks, files = (store.table(n) for n in CODE_INDEX)
     assert chunks.schema.names == S.code_chunks_schema(store.dim).names
-    assert chunks.schema.field("vector").type.list_size == S.DEFAULT_DIM
+    # the code index's own embedder (static, 256 wide), known without loading it
+    assert chunks.schema.field("vector").type.list_size == store.code_embedding.dim == 256
+    assert not store.code_embedding._loaded
     assert files.schema.names == S.CODE_FILES.names
     assert store.has_tables(*CODE_INDEX) and code_index_exists(memory)
 
@@ -54,12 +56,12 @@ def test_code_tables_have_the_store_schemas(workspace: Path, memory: AgentMemory
 def test_code_index_rebuilt_when_the_embedder_width_changes(tmp_path: Path, home: Path) -> None:
     ws = code_workspace(tmp_path)
     uri = str(tmp_path / "store")
-    first = AgentMemory(ws, store_uri=uri, embedder="none")
+    first = AgentMemory(ws, store_uri=uri, embedder="none", code_embedder="none")
     first.open()
     assert build_index(first).files_indexed == 1
     assert search_code(first, "parse_settings")
     # another process opens the store with an embedder of another width
-    other = with_embedder(AgentMemory(ws, store_uri=uri, embedder="none"), SmallEmbedder())
+    other = with_embedder(AgentMemory(ws, store_uri=uri, embedder="none", code_embedder="none"), SmallEmbedder())
     other.open()
     assert code_index_exists(other)  # the tables are there until opened
     assert search_code(other, "parse_settings") == []  # opened: they did not fit, dropped
@@ -83,12 +85,12 @@ def test_rebuildable_table_with_other_columns_is_rebuilt(memory: AgentMemory) ->
 def test_embedding_cache_follows_the_embedder_width(tmp_path: Path, home: Path) -> None:
     uri = str(tmp_path / "store")
     ws = code_workspace(tmp_path)
-    first = with_embedder(AgentMemory(ws, store_uri=uri, embedder="none"), SmallEmbedder())
+    first = with_embedder(AgentMemory(ws, store_uri=uri, embedder="none", code_embedder="none"), SmallEmbedder())
     first.open()
     assert first.store.embed_documents(["cached text"])[0] is not None
     wide = SmallEmbedder()
     wide.name, wide.dim = "wide", 32
-    second = with_embedder(AgentMemory(ws, store_uri=uri, embedder="none"), wide)
+    second = with_embedder(AgentMemory(ws, store_uri=uri, embedder="none", code_embedder="none"), wide)
     second.open()
     vectors = second.store.embed_documents(["cached text", "new text"])
     assert [len(v or []) for v in vectors] == [32, 32]
@@ -98,10 +100,10 @@ def test_embedding_cache_follows_the_embedder_width(tmp_path: Path, home: Path) 
 def test_tables_of_memories_are_never_dropped(tmp_path: Path, home: Path) -> None:
     uri = str(tmp_path / "store")
     ws = code_workspace(tmp_path)
-    first = AgentMemory(ws, store_uri=uri, embedder="none")
+    first = AgentMemory(ws, store_uri=uri, embedder="none", code_embedder="none")
     first.open()
     first.archival.insert("keep me", ["x"])
-    second = with_embedder(AgentMemory(ws, store_uri=uri, embedder="none"), SmallEmbedder())
+    second = with_embedder(AgentMemory(ws, store_uri=uri, embedder="none", code_embedder="none"), SmallEmbedder())
     second.open()
     assert [p.content for p in second.archival.all()] == ["keep me"]
 

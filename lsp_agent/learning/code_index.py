@@ -198,6 +198,7 @@ def _index_files(idx: _Index, todo: list[FileEntry], known: dict[str, dict[str, 
     drop: list[str] = []
     jobs = [(str(e.path), e.rel_path, e.language, (known.get(e.rel_path) or {}).get("hash"))
             for e in todo]
+    started = time.monotonic()
     for done, result in enumerate(R.chunk_all(jobs, POOL_MIN_FILES), start=1):
         if result.rows is None and result.hash == "":  # vanished or unreadable meanwhile
             report.skipped.append((result.path, result.error))
@@ -224,7 +225,9 @@ def _index_files(idx: _Index, todo: list[FileEntry], known: dict[str, dict[str, 
             rows, files, drop = [], [], []
             if on_write is not None:
                 on_write()
-            notify(f"Indexed {done}/{len(jobs)} changed files", 100 * done // len(jobs))
+            notify(f"Indexed {done}/{len(jobs)} changed files (source first)"
+                   f"{R.eta(done, len(jobs), time.monotonic() - started)}",
+                   100 * done // len(jobs))
         if cancel is not None and cancel.is_set():
             report.cancelled = True
             break

@@ -57,6 +57,11 @@ def search_code(memory: Any, query: str, limit: int = 10, mode: Mode = "hybrid",
     hits = search_table(idx.chunks, R.expand_query(query), vector, mode=mode, where=where,
                         limit=pool, text_column="search_text", columns=_COLUMNS,
                         fusion=CODE_FUSION)
+    if not hits and mode == "vector" and vector is not None:  # no chunk has its vector yet
+        memory.store.warnings.append("Code vectors are not made yet (run `lsp-agent index "
+                                     "--embed-only`, or wait for init): searched full text.")
+        hits = search_table(idx.chunks, R.expand_query(query), None, mode="text", where=where,
+                            limit=pool, text_column="search_text", columns=_COLUMNS)
     hits = [h for h in hits if matches(h.row["path"])]
     asked = ({"test"} if category == "code" and _NAMES_TESTS.search(query) else set())
     # The definition of a searched name beats code that merely mentions it often; a test the
@@ -74,7 +79,7 @@ def _category_bonus(found: str | None, searched: str | None, asked: set[str]) ->
     ("during a test") stays below the source; one the query names comes first."""
     if searched != "code" or found in (None, "code"):
         return 0.0
-    return 1.0 if found in asked else -0.5
+    return 2.5 if found in asked else -0.5  # above even an exact name
 
 
 def _asked_for(query: str) -> set[str]:

@@ -63,6 +63,21 @@ class CodeIndexing:
                            skipped={str(k): int(v) for k, v in skipped.items()},
                            redacted=int(summary.get("redacted") or 0))
 
+    def resume(self) -> bool:
+        """Embed in the background what an earlier run left without vectors (it was killed,
+        cancelled, or the CLI returned before it finished); cheap when nothing is left."""
+        try:
+            if not self.exists() or self._detached_alive():
+                return False
+            table = self.memory.store.table(code_index.CHUNKS, create=False)
+            if table is None or not table.count_rows("embedder = ''"):
+                return False
+        except Exception:  # noqa: BLE001 - a damaged store says so elsewhere; never block opening
+            log.info("could not check the code index for pending vectors", exc_info=True)
+            return False
+        self.start_background()
+        return True
+
     def start_background(self) -> threading.Thread:
         """Embed the code index in a daemon thread; one at a time."""
         if self.thread is not None and self.thread.is_alive():

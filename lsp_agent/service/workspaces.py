@@ -53,6 +53,7 @@ class Workspaces:
                     raise UsageError(f"The workspace folder {key} does not exist.")
                 service = AgentService(key, self._settings(key), self._host)
                 self._services[key] = service
+                service.code.resume()  # vectors a killed or interrupted indexer left to make
             return service
 
     def services(self) -> list[AgentService]:

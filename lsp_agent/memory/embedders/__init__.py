@@ -6,7 +6,7 @@ Specs:
   "onnx:<name>"              a bundled ONNX model by name (see bundled_models())
   "onnx:<path>"              a directory with model.onnx + tokenizer.json + embedder.json
   "static"                   the bundled static code embedder (DEFAULT_STATIC_MODEL): a token
-                             table distilled from e5, ~100x faster, vectors of its own space
+                             table distilled from e5, ~400x cheaper on code, its own vector space
   "static:<name>|<path>"     a bundled static model by name, or a directory holding one
   "litellm:<model>"          litellm.embedding (hosted models; key from the environment)
   "none"                     embeddings disabled: raises EmbedderUnavailable
