@@ -12,8 +12,9 @@ import math
 import os
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -104,15 +105,24 @@ def read_and_chunk(job: Job) -> FileResult:
     return FileResult(rel, digest, st.st_size, st.st_mtime_ns, rows, redacted=redacted)
 
 
-def chunk_all(jobs: list[Job], pool_min_files: int) -> Iterator[FileResult]:
+def chunk_all(jobs: list[Job], pool_min_files: int, ahead: int = 32) -> Iterator[FileResult]:
     """Results in job order; worker processes when there are many files (tree-sitter holds
-    the GIL, so threads would not help), in-process otherwise or if the workers fail."""
+    the GIL, so threads would not help), in-process otherwise or if the workers fail. At most
+    `ahead` files per worker are in flight: results never pile up in memory while the caller
+    is writing (a 20,000-file tree would otherwise hold all its rows at once)."""
     done = 0
     if len(jobs) >= pool_min_files and (os.cpu_count() or 1) >= 2:
+        workers = min(os.cpu_count() or 2, 4)
         # spawn, not fork: the parent runs LanceDB's threads, which must not be forked.
-        pool = ProcessPoolExecutor(min(os.cpu_count() or 2, 4), mp_context=get_context("spawn"))
+        pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
         try:
-            for result in pool.map(read_and_chunk, jobs, chunksize=8):
+            pending: deque[Future[FileResult]] = deque()
+            queued = 0
+            while done < len(jobs):
+                while queued < len(jobs) and len(pending) < workers * ahead:
+                    pending.append(pool.submit(read_and_chunk, jobs[queued]))
+                    queued += 1
+                result = pending.popleft().result()
                 done += 1
                 yield result
         except (BrokenProcessPool, OSError) as exc:
