@@ -26,6 +26,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -73,15 +74,28 @@ def child(args: argparse.Namespace) -> int:
     if args.code_embedder:
         kwargs["code_embedder"] = args.code_embedder
     out: dict[str, Any] = {}
-    t0 = time.perf_counter()
-    memory = AgentMemory(ws, **kwargs)
-    memory.open(resume_vectors=False)
-    report = ci.build_index(memory)
     try:
         from lsp_agent.learning.code_search import search_code
     except ImportError:  # the baseline
         search_code = ci.search_code  # type: ignore[attr-defined]
+    t0 = time.perf_counter()
+    memory = AgentMemory(ws, **kwargs)
+    memory.open(resume_vectors=False)
+    first: list[float] = []
+
+    def probe() -> None:  # a user searching while the index is being built
+        while not first:
+            try:
+                if search_code(memory, "parse the header of a message", 5, mode="text"):
+                    first.append(time.perf_counter() - t0)
+            except Exception:  # noqa: BLE001 - no index yet
+                pass
+            time.sleep(0.5)
+
+    threading.Thread(target=probe, daemon=True).start()
+    report = ci.build_index(memory)
     search_code(memory, "parse the header of a message", 5, mode="text")
+    out["first_answer_s"] = first[0] if first else time.perf_counter() - t0
     out["searchable_s"] = time.perf_counter() - t0
     out["chunks"] = report.chunks_total
     out["files"] = report.files_indexed
@@ -218,8 +232,8 @@ def write_doc(r: dict[str, Any]) -> None:
             + (f"{old['embed_s']:.1f} s |" if old else "- |"),
             f"| Peak RSS, indexing process | **{new['rss_mb']:.0f} MB** | "
             + (f"{old['rss_mb']:.0f} MB |" if old else "- |"),
-            f"| Peak RSS, a chunking worker | {new['rss_workers_mb']:.0f} MB | "
-            + (f"{old['rss_workers_mb']:.0f} MB |" if old else "- |")]
+            f"| Chunks (the baseline left out files with a secret; its chunker differs) | "
+            f"{new['chunks']:,} | " + (f"{old['chunks']:,} |" if old else "- |")]
     speed = (f"**{r['speedup']:.1f}x** faster than the baseline, measured in the same run"
              if old else "baseline not run")
     extra = [f"- Re-index after saving one file, text and vectors together: median "
@@ -232,9 +246,11 @@ def write_doc(r: dict[str, Any]) -> None:
     if "large" in r:
         big = r["large"]
         extra.append(f"- {big['files']:,} files (copies of the slice), {big['chunks']:,} chunks: "
-                     f"full-text search answers **{big['searchable_s']:.1f} s** after the index "
-                     f"started; peak RSS {big['rss_mb']:.0f} MB (workers "
-                     f"{big['rss_workers_mb']:.0f} MB each at most).")
+                     f"a full-text query answers **{big.get('first_answer_s', 0):.1f} s** after "
+                     f"the index started (over the files indexed so far, source first); the whole "
+                     f"tree is indexed after {big['searchable_s']:.1f} s; peak RSS "
+                     f"{big['rss_mb']:.0f} MB (workers {big['rss_workers_mb']:.0f} MB each at "
+                     "most).")
     body = f"""{SECTION}
 
 `python benchmarks/init_speed.py --baseline {r['baseline']} --write-doc` ({r['date']}, Python
