@@ -42,7 +42,8 @@ FLUSH_ROWS = 4000  # chunk rows buffered before a write (fewer, larger fragments
 POOL_MIN_FILES = 200  # below this, chunking in-process beats starting worker processes
 EMBED_WRITE_ROWS = 512  # vectors buffered before a write...
 EMBED_WRITE_SECONDS = 5.0  # ...or this long: a killed embedder loses at most this much work
-OPTIMIZE_EVERY_ROWS = 8192  # compact while embedding so fragments do not pile up
+OPTIMIZE_EVERY_ROWS = 8192  # compact while embedding so fragments do not pile up, but at
+OPTIMIZE_TIMES = 4  # most this many times a run: each compaction reads the whole table
 OPTIMIZE_EVERY_COMMITS = 50  # editor saves between background compactions
 CLEANUP_GRACE = timedelta(minutes=1)  # old versions kept this long for in-flight readers
 LOCK_TIMEOUT = 600.0
@@ -381,7 +382,7 @@ def embed_pending(memory: Any, progress: R.Progress | None = None,
             if cancel is not None and cancel.is_set():
                 _write_vectors(idx, pending, name)
                 return embedded
-        if optimize and since_optimize >= OPTIMIZE_EVERY_ROWS:
+        if optimize and since_optimize >= max(OPTIMIZE_EVERY_ROWS, total // OPTIMIZE_TIMES):
             _optimize(idx)
             since_optimize = 0
     _write_vectors(idx, pending, name)
