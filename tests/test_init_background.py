@@ -85,17 +85,31 @@ def test_init_returns_early_and_a_killed_embedder_resumes(tmp_path: Path) -> Non
 
 def test_init_wait_blocks_until_vectors_are_done(tmp_path: Path) -> None:
     ws, store = tmp_path / "ws", tmp_path / "store"
+    make_workspace(ws, 8)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LSP_AGENT_")},
+           "LSP_AGENT_HOME": str(tmp_path / "home"), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    common = ["--workspace", str(ws), "--store", str(store), "--embedder", "none",
+              "--code-embedder", "default"]  # the slow model: vectors in a second pass
+    out = run(env, "init", "--wait", *common)
+    assert out.returncode == 0, out.stderr
+    assert "Embedding code chunks" in out.stderr
+    st = status(env, common)
+    assert st["counts"]["code_chunks_embedded"] == st["counts"]["code_chunks"] > 0
+    assert not st["embedding_in_background"] and not (store / "embedding.pid").exists()
+
+
+def test_static_vectors_are_there_when_init_returns(tmp_path: Path) -> None:
+    ws, store = tmp_path / "ws", tmp_path / "store"
     make_workspace(ws, 20)
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("LSP_AGENT_")},
            "LSP_AGENT_HOME": str(tmp_path / "home"), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     common = ["--workspace", str(ws), "--store", str(store), "--embedder", "none"]
-    out = run(env, "init", "--wait", *common)
+    out = run(env, "init", *common)
     assert out.returncode == 0, out.stderr
-    assert "Embedding code chunks" in out.stderr or "Embedded" in out.stderr
     st = status(env, common)
     assert st["counts"]["code_chunks_embedded"] == st["counts"]["code_chunks"] > 0
-    assert not st["embedding_in_background"]
     assert st["code_embedder"].startswith("static")
+    assert not (store / "embedding.pid").exists()  # nothing left for a background process
 
 
 async def test_the_server_resumes_vectors_an_interrupted_run_left(tmp_path: Path) -> None:

@@ -233,6 +233,7 @@ def _index_files(idx: _Index, todo: list[FileEntry], known: dict[str, dict[str, 
         if len(rows) >= FLUSH_ROWS or done == len(jobs) or (cancel and cancel.is_set()):
             if rows and drop:
                 _carry_vectors(idx, rows, drop)
+            _embed_inline(idx.store, rows)
             idx.write(rows, files, drop)
             rows, files, drop = [], [], []
             if on_write is not None:
@@ -243,6 +244,22 @@ def _index_files(idx: _Index, todo: list[FileEntry], known: dict[str, dict[str, 
         if cancel is not None and cancel.is_set():
             report.cancelled = True
             break
+
+
+def _embed_inline(store: MemoryStore, rows: list[dict[str, Any]]) -> None:
+    """With a fast code embedder (static: ~0.5 ms a chunk), vectors are made as the rows are
+    written: one pass, no second write of every row, and vectors are there when search is."""
+    coder = store.code_embedding
+    if not coder.fast or not rows:
+        return
+    todo = [r for r in rows if r["vector"] is None]
+    if not todo:
+        return
+    vectors = coder.embed_documents([R.embed_text(r) for r in todo])
+    name = coder.name
+    for row, vec in zip(todo, vectors, strict=True):
+        if vec is not None:
+            row["vector"], row["embedder"] = vec, name
 
 
 def _carry_vectors(idx: _Index, rows: list[dict[str, Any]], paths: list[str]) -> None:

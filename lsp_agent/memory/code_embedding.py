@@ -62,6 +62,11 @@ class CodeEmbedding:
             return None
 
     @property
+    def fast(self) -> bool:
+        """Cheap enough to embed while indexing (a static token table), rather than after."""
+        return self.spec.split(":", 1)[0].strip().lower() == "static"
+
+    @property
     def name(self) -> str:
         emb = self.embedder
         return emb.name if emb is not None else ""

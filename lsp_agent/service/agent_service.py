@@ -278,7 +278,14 @@ class AgentService(MemoryOps, DoctorOps):
         result = InitResult(blocks=changed, facts=facts,
                             indexed_files=rep.files_indexed + rep.files_unchanged,
                             index=rep.to_dict())
-        report("Full-text code search is ready; embedding code", 60)
+        left = await asyncio.to_thread(self.code.pending)
+        coder = self.memory.store.code_embedding
+        if coder.spec in ("none", "") or not left:
+            embedding = "none"  # nothing to embed (static vectors come with the rows)
+            report("Code search is ready" + ("" if coder.spec in ("none", "") else
+                                             ", vectors included"), 90)
+        else:
+            report(f"Full-text code search is ready; embedding {left} code chunks", 60)
         if embedding == "wait":
             def embed_progress(message: str, pct: int | None = None) -> None:
                 report(message, 60 + int((pct or 0) * 0.3))
@@ -287,9 +294,8 @@ class AgentService(MemoryOps, DoctorOps):
         elif embedding == "background":
             self.code.start_background()
         elif embedding == "detached":
-            if self.memory.store.code_embedding.spec not in ("none", ""):
-                result.embedding_log = str(self.code.start_detached(self.settings.embedder,
-                                                                    self.settings.code_embedder))
+            result.embedding_log = str(self.code.start_detached(self.settings.embedder,
+                                                                self.settings.code_embedder))
         if depth in ("standard", "deep") and self.settings.model:
             report("Deep research with the model", 90)
             turn = await self.run_turn(research.DEEP_PROMPT, on_event=on_event,

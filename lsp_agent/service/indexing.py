@@ -63,6 +63,13 @@ class CodeIndexing:
                            skipped={str(k): int(v) for k, v in skipped.items()},
                            redacted=int(summary.get("redacted") or 0))
 
+    def pending(self) -> int:
+        """Chunks still without a vector (read from the table; loads no embedder)."""
+        if not self.exists():
+            return 0
+        table = self.memory.store.table(code_index.CHUNKS, create=False)
+        return int(table.count_rows("embedder = ''")) if table is not None else 0
+
     def resume(self) -> bool:
         """Embed in the background what an earlier run left without vectors (it was killed,
         cancelled, or the CLI returned before it finished); cheap when nothing is left."""
