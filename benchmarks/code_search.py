@@ -37,11 +37,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from doc_sections import replace_section  # benchmarks/ is the script's folder
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA = HERE / "code_search"
 SECTION = "## Code search quality"
-HOLDOUT = "\n### Hold-out questions"
 WINDOW, STEP = 60, 30
 K1, B = 1.2, 0.75
 DOC_SUFFIXES = (".md", ".rst", ".txt", ".adoc")
@@ -429,19 +430,8 @@ Run it: fetch the three mirrors once (`github:hynek/structlog`, `github:sindreso
 `--embedder default` (e5 vectors: many minutes, the embedding dominates). Old index vs new in
 one run: `git worktree add /tmp/lsp-old <commit>` and add `--impl /tmp/lsp-old`.
 """
-    doc = ROOT / "docs" / "benchmarks.md"
-    text = doc.read_text()
-    if SECTION in text:
-        start = text.index(SECTION)
-        nxt = text.find("\n## ", start + len(SECTION))
-        old = text[start:nxt] if nxt != -1 else text[start:]
-        kept = old.find(HOLDOUT)  # the hand-written hold-out sub-section stays
-        body += ("\n" + old[kept + 1 :].rstrip("\n") + "\n") if kept != -1 else ""
-        text = text[:start] + body + ("\n" + text[nxt + 1 :] if nxt != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + body
-    doc.write_text(text)
-    print(f"wrote {doc}")
+    # hand-written sub-sections (what was chosen on these questions, the hold-out set) stay
+    replace_section(SECTION, body.rstrip("\n") + "\n", keep_from="\n### ")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from doc_sections import replace_section  # benchmarks/ is the script's folder
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -276,16 +278,7 @@ Throughput is measured on the first {r['sample_arg']} chunks, alternating raw an
 (in turn first) in {r['parts']} rounds so both see the same machine load; the full-embedding time is that
 rate extrapolated, not measured.
 {r.get("notes", "")}"""
-    doc = ROOT / "docs" / "benchmarks.md"
-    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
-    if SECTION in text:
-        start = text.index(SECTION)
-        nxt = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + body + ("\n" + text[nxt + 1 :] if nxt != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + body
-    doc.write_text(text)
-    print(f"wrote {doc}")
+    replace_section(SECTION, body)
 
 
 if __name__ == "__main__":

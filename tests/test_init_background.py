@@ -33,6 +33,12 @@ def make_workspace(root: Path, files: int) -> None:
         path.write_text(body)
 
 
+def private_env(tmp_path: Path) -> dict[str, str]:
+    """This environment without lsp-agent settings, with a private home."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("LSP_AGENT_")},
+            "LSP_AGENT_HOME": str(tmp_path / "home"), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+
+
 def run(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "lsp_agent", *args], env=env,
                           capture_output=True, text=True, timeout=timeout)
@@ -47,8 +53,7 @@ def status(env: dict[str, str], common: list[str]) -> dict:
 def test_init_returns_early_and_a_killed_embedder_resumes(tmp_path: Path) -> None:
     ws, store = tmp_path / "ws", tmp_path / "store"
     make_workspace(ws, 30)
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LSP_AGENT_")},
-           "LSP_AGENT_HOME": str(tmp_path / "home"), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env = private_env(tmp_path)
     # the contextual model for code: slow enough (a few chunks/s here) to kill it midway
     common = ["--workspace", str(ws), "--store", str(store), "--embedder", "none",
               "--code-embedder", "default"]
@@ -86,8 +91,7 @@ def test_init_returns_early_and_a_killed_embedder_resumes(tmp_path: Path) -> Non
 def test_init_wait_blocks_until_vectors_are_done(tmp_path: Path) -> None:
     ws, store = tmp_path / "ws", tmp_path / "store"
     make_workspace(ws, 8)
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LSP_AGENT_")},
-           "LSP_AGENT_HOME": str(tmp_path / "home"), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env = private_env(tmp_path)
     common = ["--workspace", str(ws), "--store", str(store), "--embedder", "none",
               "--code-embedder", "default"]  # the slow model: vectors in a second pass
     out = run(env, "init", "--wait", *common)
@@ -101,8 +105,7 @@ def test_init_wait_blocks_until_vectors_are_done(tmp_path: Path) -> None:
 def test_static_vectors_are_there_when_init_returns(tmp_path: Path) -> None:
     ws, store = tmp_path / "ws", tmp_path / "store"
     make_workspace(ws, 20)
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LSP_AGENT_")},
-           "LSP_AGENT_HOME": str(tmp_path / "home"), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env = private_env(tmp_path)
     common = ["--workspace", str(ws), "--store", str(store), "--embedder", "none"]
     out = run(env, "init", *common)
     assert out.returncode == 0, out.stderr
@@ -120,8 +123,7 @@ async def test_the_server_resumes_vectors_an_interrupted_run_left(tmp_path: Path
 
     ws, store = tmp_path / "ws", tmp_path / "store"
     make_workspace(ws, 10)
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LSP_AGENT_")},
-           "LSP_AGENT_HOME": str(tmp_path / "home"), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env = private_env(tmp_path)
     common = ["--workspace", str(ws), "--store", str(store), "--embedder", "none"]
     out = run(env, "init", *common)  # returns before the vectors; stop the embedder at once
     assert out.returncode == 0, out.stderr

@@ -48,18 +48,8 @@ class CodeEmbedding:
         return self._embedder
 
     def _load(self) -> Any:
-        if self.spec in ("none", ""):
-            return None
-        try:
-            from lsp_agent.memory.embedders import get_embedder
-
-            return get_embedder(self.spec)
-        except Exception as exc:  # noqa: BLE001 - any loader failure means full text only
-            msg = (f"Code embedder '{self.spec}' is unavailable ({exc}); code search falls back "
-                   "to full text. Set `codeEmbedder` in the configuration to a working one.")
-            log.warning(msg)
-            self.store.warnings.append(msg)
-            return None
+        return load_embedder(self.spec, self.store.warnings, "Code embedder", "code search",
+                             "codeEmbedder")
 
     @property
     def fast(self) -> bool:
@@ -116,6 +106,23 @@ class CodeEmbedding:
         except Exception as exc:  # noqa: BLE001
             self.store.warnings.append(f"Query embedding failed ({exc}); searched full text only.")
             return None
+
+
+def load_embedder(spec: str, warnings: list[str], what: str, used_by: str,
+                  setting: str) -> Any:
+    """The embedder of `spec`, or None ("none", or it failed: a warning says what to set)."""
+    if spec in ("none", ""):
+        return None
+    try:
+        from lsp_agent.memory.embedders import get_embedder
+
+        return get_embedder(spec)
+    except Exception as exc:  # noqa: BLE001 - any loader failure means full text only
+        msg = (f"{what} '{spec}' is unavailable ({exc}); {used_by} falls back to full text. "
+               f"Set `{setting}` in the configuration to a working one.")
+        log.warning(msg)
+        warnings.append(msg)
+        return None
 
 
 def declared_dim(spec: str) -> int | None:

@@ -96,6 +96,8 @@ FTS_SETTINGS: dict[str, Any] = {
     "stem": True,
     "remove_stop_words": True,
     "ascii_folding": True,
+    "memory_limit": 128,  # MB, one builder: a 300k-row code index stays in the memory budget
+    "num_workers": 1,
 }
 
 

@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from lsp_agent.errors import LspAgentError
 from lsp_agent.memory import schema as S
-from lsp_agent.memory.code_embedding import DEFAULT_CODE_SPEC, CodeEmbedding
+from lsp_agent.memory.code_embedding import DEFAULT_CODE_SPEC, CodeEmbedding, load_embedder
 from lsp_agent.memory.locking import file_lock
 from lsp_agent.memory.redacting_table import guard
 from lsp_agent.paths import data_home, is_local_uri, local_path
@@ -286,20 +286,8 @@ class MemoryStore:
         return self._embedder
 
     def _load_embedder(self) -> Any:
-        if self.embedder_spec in ("none", ""):
-            return None
-        try:
-            from lsp_agent.memory.embedders import get_embedder
-
-            return get_embedder(self.embedder_spec)
-        except Exception as exc:  # noqa: BLE001 - any loader failure means full-text only
-            msg = (
-                f"Embedder '{self.embedder_spec}' is unavailable ({exc}); memory search falls back "
-                "to full text. Set `embedder` in the configuration to a working one."
-            )
-            log.warning(msg)
-            self.warnings.append(msg)
-            return None
+        return load_embedder(self.embedder_spec, self.warnings, "Embedder", "memory search",
+                             "embedder")
 
     @property
     def embedder_name(self) -> str:
