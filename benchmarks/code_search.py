@@ -37,7 +37,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from doc_sections import replace_section  # benchmarks/ is the script's folder
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # doc_sections.py, beside this
+from doc_sections import replace_section  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

@@ -31,7 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from doc_sections import replace_section  # benchmarks/ is the script's folder
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # doc_sections.py, beside this
+from doc_sections import replace_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Init speed: the full code index with vectors"

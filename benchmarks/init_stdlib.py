@@ -28,7 +28,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from doc_sections import replace_section  # benchmarks/ is the script's folder
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # doc_sections.py, beside this
+from doc_sections import replace_section  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent

@@ -185,6 +185,7 @@ def build_index(target: Any, progress: R.Progress | None = None,
             # (faster, and a third less memory than folding them in); a few are folded in
             total = idx.chunks.count_rows()
             if report.chunks_added * 4 >= total:
+                _release_freed_memory()  # the bulk load's buffers, before the index build
                 rebuild_fts_index(idx.chunks, "search_text")
             else:
                 fold_into_indexes(idx.chunks)
@@ -244,6 +245,16 @@ def _index_files(idx: _Index, todo: list[FileEntry], known: dict[str, dict[str, 
         if cancel is not None and cancel.is_set():
             report.cancelled = True
             break
+
+
+def _release_freed_memory() -> None:
+    """Give memory the allocator keeps after a bulk load back to the system (glibc only)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _embed_inline(store: MemoryStore, rows: list[dict[str, Any]]) -> None:
