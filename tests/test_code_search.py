@@ -162,3 +162,29 @@ def test_static_code_vectors_are_made_with_the_rows_and_find_reworded_code(
     assert embed_pending(mem) == 0  # nothing left for a second pass
     hits = search_code(mem, "exponential delay between attempts", mode="vector", limit=3)
     assert hits[0]["vector_rank"] == 1 and "retry" in hits[0]["path"]
+
+
+def test_files_left_out_are_counted_by_reason_for_status(tmp_path: Path) -> None:
+    from lsp_agent.commands.views import status_doc
+    from lsp_agent.learning.code_index import skipped_files
+    from lsp_agent.service.results import Status
+
+    root = tmp_path / "ws"
+    (root / "web").mkdir(parents=True)
+    (root / "web/app.min.js").write_text("var a=1;" * 2000)
+    (root / "web/bundle.js").write_text("!function(){" + "x=1;" * 3000 + "}()")  # minified
+    (root / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    (root / "package-lock.json").write_text("{}")
+    (root / "app.py").write_text("def main():\n    return 1\n")
+    memory = AgentMemory(root, store_uri=str(tmp_path / "store"), embedder="none")
+    memory.open()
+    report = build_index(memory)
+    assert report.files_indexed == 1
+    reasons = skipped_files(memory)["reasons"]
+    assert reasons == {"generated (by file name)": 1, "generated (minified: very long lines)": 1,
+                       "binary": 1, "generated (lock file)": 1}, reasons
+    st = Status(workspace="w", store="s", memory_folder="m", embedder="e", model="",
+                state="idle", permission_mode="ask", active_conversation="",
+                counts={"code_chunks": 1, "code_chunks_embedded": 1}, skipped_files=reasons)
+    line = status_doc(st).plain()
+    assert "files left out:" in line and "1 binary" in line and "minified" in line
