@@ -332,14 +332,14 @@ def test_index_skips_secret_files_redacts_secrets_in_code_and_counts_them(memory
         "holds secrets") and "app.py" not in reasons
     assert report.to_dict()["secret_files"] == 2 == secret_files_skipped(memory)
     assert report.redacted_files == 1
-    hits = {h["path"]: h for h in search_code(memory, "connect")}
+    hits = {h["path"]: h for h in search_code(memory, "connect", mode="text")}
     assert set(hits) == {"app.py", "ok.py"}  # a file with a secret is still found...
     text = "\n".join(r["text"] for r in memory.store.table("code_chunks").to_arrow().to_pylist())
     assert ALL_SECRETS[0] not in text and "[REDACTED openai-key" in text  # ...without it
     # a file that gains a secret after it was indexed keeps its rows, the secret redacted
     (workspace / "ok.py").write_text(f"def connect_plain():\n    return '{ALL_SECRETS[1]}'\n")
     report = build_index(memory)
-    assert report.redacted_files == 1 and search_code(memory, "connect_plain")
+    assert report.redacted_files == 1 and search_code(memory, "connect_plain", mode="text")
     text = "\n".join(r["text"] for r in memory.store.table("code_chunks").to_arrow().to_pylist())
     assert ALL_SECRETS[1] not in text
 
