@@ -47,7 +47,6 @@ OPTIMIZE_TIMES = 4  # most this many times a run: each compaction reads the whol
 OPTIMIZE_EVERY_COMMITS = 50  # editor saves between background compactions
 CLEANUP_GRACE = timedelta(minutes=1)  # old versions kept this long for in-flight readers
 LOCK_TIMEOUT = 600.0
-SECRET_FILES_META = "code_index_secret_files"  # files the last full run left out for secrets
 SKIPPED_META = "code_index_skipped"  # what the last full run left out, by reason (for status)
 
 
@@ -118,10 +117,7 @@ def memory_of(target: Any) -> Any:
 
 def secret_files_skipped(target: Any) -> int:
     """How many files the last full index run left out for holding secrets (for status)."""
-    store = memory_of(target).store
-    if not store.has_tables("meta"):
-        return 0
-    return int(store.get_meta(SECRET_FILES_META) or 0)
+    return int((skipped_files(target).get("reasons") or {}).get(wf.SECRET_REASON, 0))
 
 
 def skipped_files(target: Any) -> dict[str, Any]:
@@ -174,8 +170,7 @@ def build_index(target: Any, progress: R.Progress | None = None,
             idx.forget(removed)
             report.files_removed = len(removed)
         # source first: on a large tree, search answers about it while the rest is chunked
-        order = {c: i for i, c in enumerate(R.EMBED_ORDER)}
-        todo.sort(key=lambda e: order[wf.file_category(e.rel_path, e.language)])
+        todo.sort(key=lambda e: R.category_rank(wf.file_category(e.rel_path, e.language)))
         early = not has_fts_index(idx.chunks, "search_text")
         _index_files(idx, todo, known, report, notify, cancel,
                      on_write=lambda: ensure_fts_index(idx.chunks, "search_text") if early
@@ -192,7 +187,6 @@ def build_index(target: Any, progress: R.Progress | None = None,
         report.chunks_total = idx.chunks.count_rows()
         if not report.cancelled:
             with memory.store.lock():
-                memory.store.set_meta(SECRET_FILES_META, str(report.secret_files))
                 memory.store.set_meta(SKIPPED_META, json.dumps(R.skip_summary(
                     report.skipped, redacted=report.redacted_files)))
     report.seconds = round(time.perf_counter() - start, 3)
@@ -378,9 +372,8 @@ def embed_pending(memory: Any, progress: R.Progress | None = None,
     # ids first, rows per group later: a long-lived reader could lose its files to compaction
     # source first, then tests, configuration and docs: search is useful soonest that way
     found = idx.chunks.search().where(cond).select(["id", "category"]).limit(total).to_arrow()
-    order = {c: i for i, c in enumerate(R.EMBED_ORDER)}
     ids = [i for _, i in sorted(zip(found["category"].to_pylist(), found["id"].to_pylist(),
-                                    strict=True), key=lambda ci: order.get(ci[0] or "", 9))]
+                                    strict=True), key=lambda ci: R.category_rank(ci[0]))]
     started = written = time.monotonic()
     done = embedded = since_optimize = 0
     pending: list[tuple[str, list[float]]] = []

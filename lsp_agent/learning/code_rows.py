@@ -51,7 +51,8 @@ class IndexReport:
 
     @property
     def secret_files(self) -> int:
-        """Files left out because they hold secrets (by name, or the detector found one)."""
+        """Files left out because their name says they hold secrets (.env, keys); files in
+        which the detector finds one are indexed redacted (`redacted_files`)."""
         return sum(r.startswith(wf.SECRET_REASON) for _, r in self.skipped)
 
     def to_dict(self) -> dict[str, Any]:
@@ -328,7 +329,13 @@ def snippet(lines: list[str], query: str) -> str:
 
 # -- helpers ---------------------------------------------------------------------------------------
 
-EMBED_ORDER = ("code", "test", "config", "docs")  # what gets its vectors first
+EMBED_ORDER = ("code", "test", "config", "docs")  # what is indexed and embedded first
+_ORDER = {c: i for i, c in enumerate(EMBED_ORDER)}
+
+
+def category_rank(category: str | None) -> int:
+    """Where a category comes in EMBED_ORDER (unknown ones last)."""
+    return _ORDER.get(category or "", len(EMBED_ORDER))
 
 
 def eta(done: int, total: int, elapsed: float) -> str:

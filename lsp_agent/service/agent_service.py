@@ -25,10 +25,10 @@ from lsp_agent.errors import (
 from lsp_agent.learning import init as research
 from lsp_agent.learning import remember as remembering
 from lsp_agent.learning import skills_service as skill_ops
-from lsp_agent.learning.code_index import secret_files_skipped
 from lsp_agent.learning.code_search import CODE_KINDS, search_code
 from lsp_agent.learning.ports import EventSink, ProgressFn
 from lsp_agent.learning.reflection import ReflectionScheduler, reflect
+from lsp_agent.learning.workspace_files import SECRET_REASON
 from lsp_agent.memory.agent_memory import KINDS, AgentMemory, Kind
 from lsp_agent.memory.schema import Block, BlockVersion
 from lsp_agent.memory.search import Mode
@@ -115,7 +115,7 @@ class AgentService(MemoryOps, DoctorOps):
             code = self.code.counts()
             counts.update(skills=len(self._skills()), code_chunks=code.chunks,
                           code_chunks_embedded=code.embedded,
-                          code_files_secret=secret_files_skipped(self.memory))
+                          code_files_secret=code.skipped.get(SECRET_REASON, 0))
             return Status(workspace=str(self.workspace), store=data["store"],
                           memory_folder=data["memory_folder"], embedder=data["embedder"],
                           model=self.settings.model or "", state=self.state,

@@ -74,10 +74,7 @@ class CodeIndexing:
         """Embed in the background what an earlier run left without vectors (it was killed,
         cancelled, or the CLI returned before it finished); cheap when nothing is left."""
         try:
-            if not self.exists() or self._detached_alive():
-                return False
-            table = self.memory.store.table(code_index.CHUNKS, create=False)
-            if table is None or not table.count_rows("embedder = ''"):
+            if self._detached_alive() or not self.pending():
                 return False
         except Exception:  # noqa: BLE001 - a damaged store says so elsewhere; never block opening
             log.info("could not check the code index for pending vectors", exc_info=True)

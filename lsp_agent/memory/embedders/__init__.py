@@ -18,6 +18,7 @@ when an embedder of that kind is created.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from .base import (
     _REGISTRY,
@@ -54,18 +55,26 @@ _onnx_cache: dict[str, Embedder] = {}
 _onnx_lock = threading.Lock()
 
 
-def _load_onnx(name_or_path: str) -> Embedder:
-    """One shared OnnxEmbedder per model directory (sessions are thread-safe and costly)."""
-    model_dir = resolve_model_dir(name_or_path)
-    key = str(model_dir)
+def _shared(key: str, make: Callable[[], Embedder]) -> Embedder:
+    """One shared instance per model directory (sessions and tables are costly to load)."""
     with _onnx_lock:
         emb = _onnx_cache.get(key)
         if emb is None:
-            from .onnx_embedder import OnnxEmbedder
-
-            emb = OnnxEmbedder(model_dir)
+            emb = make()
             _onnx_cache[key] = emb
         return emb
+
+
+def _load_onnx(name_or_path: str) -> Embedder:
+    """The OnnxEmbedder of a model directory (its sessions are thread-safe)."""
+    model_dir = resolve_model_dir(name_or_path)
+
+    def make() -> Embedder:
+        from .onnx_embedder import OnnxEmbedder
+
+        return OnnxEmbedder(model_dir)
+
+    return _shared(str(model_dir), make)
 
 
 @register_embedder("default")
@@ -81,17 +90,15 @@ def _onnx_factory(arg: str) -> Embedder:
 
 
 def _load_static(name_or_path: str) -> Embedder:
-    """One shared StaticEmbedder per model directory (the table is loaded once)."""
+    """The StaticEmbedder of a model directory (its table is loaded once)."""
     model_dir = resolve_static_dir(name_or_path)
-    key = f"static:{model_dir}"
-    with _onnx_lock:
-        emb = _onnx_cache.get(key)
-        if emb is None:
-            from .static_embedder import StaticEmbedder
 
-            emb = StaticEmbedder(model_dir)
-            _onnx_cache[key] = emb
-        return emb
+    def make() -> Embedder:
+        from .static_embedder import StaticEmbedder
+
+        return StaticEmbedder(model_dir)
+
+    return _shared(f"static:{model_dir}", make)
 
 
 @register_embedder("static")
