@@ -144,10 +144,10 @@ export XDG_CONFIG_HOME="$TMP/xdg/config" XDG_DATA_HOME="$TMP/xdg/data" XDG_STATE
 export NVIM_LOG_FILE="$TMP/nvim.log"
 cd "$WS"
 P_TOTAL=0; F_TOTAL=0; RC_ALL=0
-run_nvim() { # $1: label; env LSP_AGENT_E2E_LEGACY selects the pass
+run_nvim() { # $1: label, $2: test file; env LSP_AGENT_E2E_LEGACY selects the 0.10 code path
   local out="$TMP/out-$1.txt" err="$TMP/stderr-$1.txt" rc p f
   timeout "${LSP_AGENT_E2E_TIMEOUT_S:-240}" "$NVIM" --headless -i NONE -n -u "$HERE/minimal_init.lua" \
-    -c "luafile $HERE/test_plugin.lua" >"$out" 2>"$err" </dev/null
+    -c "luafile $HERE/${2:-test_plugin.lua}" >"$out" 2>"$err" </dev/null
   rc=$?
   grep -v -E '^[0-9]+ passed, [0-9]+ failed$' "$out"
   p=$(grep -c '^ok - ' "$out"); f=$(grep -c '^not ok - ' "$out")
@@ -161,10 +161,15 @@ run_nvim() { # $1: label; env LSP_AGENT_E2E_LEGACY selects the pass
   fi
   P_TOTAL=$((P_TOTAL + p)); F_TOTAL=$((F_TOTAL + f))
 }
-LSP_AGENT_E2E_LEGACY=0 run_nvim main
+ONLY="${LSP_AGENT_E2E_ONLY:-}" # main, legacy or views: run that pass only
+wants() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
+if wants main; then LSP_AGENT_E2E_LEGACY=0 run_nvim main; fi
 # Second pass: the Neovim 0.10 code path, fresh store.
 rm -rf "$TMP/store"
-[ "${LSP_AGENT_E2E_SKIP_LEGACY:-0}" = 1 ] || LSP_AGENT_E2E_LEGACY=1 run_nvim legacy
+if wants legacy && [ "${LSP_AGENT_E2E_SKIP_LEGACY:-0}" != 1 ]; then LSP_AGENT_E2E_LEGACY=1 run_nvim legacy; fi
+# Third pass: the chat and memory views and the fixes of issue 12 (real server only), fresh store.
+rm -rf "$TMP/store"
+if wants views && [ "$MOCK" != 1 ]; then LSP_AGENT_E2E_LEGACY=0 run_nvim views test_views.lua; fi
 echo "$P_TOTAL passed, $F_TOTAL failed"
 [ "$RC_ALL" = 0 ] && [ "$F_TOTAL" = 0 ] || exit 1
 exit 0
