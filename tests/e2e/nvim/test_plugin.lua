@@ -819,8 +819,9 @@ test("errors from the server are reported, not thrown", function()
   end, "revert error")
   check(agent.last.err, "an error came back", agent.last)
   check(find(notes, function(n)
-    return n.level == vim.log.levels.ERROR and n.msg:find("memory.revert", 1, true)
-  end), "error notified", notes)
+    return n.level == vim.log.levels.ERROR and n.msg:find("revert", 1, true) and n.msg:find("no_such_block_xyz", 1, true)
+      and not n.msg:find("lspAgent.", 1, true)
+  end), "error notified in words", notes)
   -- error codes promised by docs/protocol.md
   local function code_of(command, args)
     local got

@@ -151,6 +151,26 @@ local function with_conversation(id, cb, prompt)
     end, cb)
 end
 
+-- Makes a normal window current (the previous one, else the first), never a float: buffers
+-- opened from a command must not land in a leftover float.
+function M.normal_window()
+  local function normal(w)
+    return w and w ~= 0 and vim.api.nvim_win_is_valid(w) and vim.api.nvim_win_get_config(w).relative == ""
+  end
+  if normal(vim.api.nvim_get_current_win()) then
+    return
+  end
+  local prev = vim.fn.win_getid(vim.fn.winnr("#"))
+  if normal(prev) then
+    return vim.api.nvim_set_current_win(prev)
+  end
+  for _, w in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
+    if normal(w) then
+      return vim.api.nvim_set_current_win(w)
+    end
+  end
+end
+
 -- Opens a memory block in an editable buffer; :w saves it with lspAgent.memory.edit.
 function M.edit_block(label)
   agent.execute("lspAgent.memory.show", { label = label }, {
@@ -163,7 +183,7 @@ function M.edit_block(label)
         end
       end
       if not block then
-        vim.notify("lsp-agent: no memory block " .. label, vim.log.levels.ERROR)
+        vim.notify("lsp-agent: there is no memory block " .. label .. " (:LspAgent memory lists them).", vim.log.levels.ERROR)
         return
       end
       local name = "lsp-agent://memory/" .. label
@@ -173,6 +193,7 @@ function M.edit_block(label)
           buf = b
         end
       end
+      M.normal_window()
       if buf ~= -1 and vim.bo[buf].modified then
         -- unsaved edits of the block: keep them
         vim.api.nvim_set_current_buf(buf)
@@ -203,8 +224,7 @@ function M.edit_block(label)
               if vim.api.nvim_buf_is_valid(buf) then
                 vim.bo[buf].modified = false
               end
-              local v = type(res.data) == "table" and res.data.version or "?"
-              vim.notify(string.format("lsp-agent: saved block %s (version %s)", label, tostring(v)))
+              vim.notify(require("lsp_agent.messages").confirmation("lspAgent.memory.edit", res.data, {}))
             end,
           })
         end,

@@ -1,0 +1,5 @@
+local M = {}
+function M.on_event()
+  return false
+end
+return M
