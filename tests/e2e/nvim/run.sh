@@ -133,6 +133,24 @@ cat > "$TMP/edit.json" <<'JSON'
 ]}
 JSON
 cp "$TMP/cancel.json" "$TMP/cancel2.json"
+# The chat (test_views.lua): streamed word by word (delay_ms before each piece).
+cat > "$TMP/chat.json" <<'JSON'
+{"responses": [
+  {"content": "I will run it to see what it prints.", "delay_ms": 40, "tool_calls": [{"name": "run_command", "arguments": {"command": "echo hi"}}]},
+  {"content": "The command printed hi, so the **shell** works.", "delay_ms": 40, "expect_last_tool_result_contains": "hi"}
+]}
+JSON
+cat > "$TMP/chat-stop.json" <<'JSON'
+{"responses": [
+  {"content": "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty", "delay_ms": 250}
+]}
+JSON
+cat > "$TMP/chat-pelican.json" <<'JSON'
+{"responses": [{"content": "Noted: the word is PELICAN."}]}
+JSON
+cat > "$TMP/chat-fork.json" <<'JSON'
+{"responses": [{"content": "In the fork the bird is OSPREY."}]}
+JSON
 cat > "$TMP/context.json" <<'JSON'
 {"responses": [{"content": "It sums the line items."}]}
 JSON

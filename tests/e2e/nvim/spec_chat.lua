@@ -1,0 +1,234 @@
+-- :LspAgent chat against the real server: streamed text, folded tool calls, inline approvals
+-- through vim.ui.select, stop with a mapping, slash commands, new / fork / switch.
+local H = require("harness")
+local agent = require("lsp_agent")
+local ui = require("lsp_agent.ui")
+local config = require("lsp_agent.config")
+local check, find = H.check, H.find
+
+local function buf_named(name)
+  for _, b in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_get_name(b) == name then
+      return b
+    end
+  end
+end
+
+local function chat_bufs()
+  return buf_named("lsp-agent://chat"), buf_named("lsp-agent://chat/prompt")
+end
+
+local function transcript()
+  local t = chat_bufs()
+  return t and H.buf_text(t) or ""
+end
+
+-- Types a prompt in the prompt area and sends it with the send mapping.
+local function send(text)
+  local _, prompt = chat_bufs()
+  local win = vim.fn.bufwinid(prompt)
+  check(win ~= -1, "the prompt area is shown")
+  vim.api.nvim_set_current_win(win)
+  vim.api.nvim_buf_set_lines(prompt, 0, -1, false, vim.split(text, "\n"))
+  H.press(config.options.chat.keys.send)
+end
+
+local function events_since(n)
+  return vim.list_slice(ui.events, n + 1)
+end
+
+local function wait_done(n, what)
+  H.wait_for(function()
+    return find(events_since(n), function(e)
+      return e.type == "done"
+    end) ~= nil
+  end, "the done event of " .. what)
+  H.wait_for(function()
+    return not require("lsp_agent.chat").busy()
+  end, "the chat's turn to end")
+end
+
+local function active_conversation()
+  return H.sync("lspAgent.conversation.list").active
+end
+
+H.test(":LspAgent chat streams a turn: text, a folded tool call, an approval answered in vim.ui.select", function()
+  H.open_file("main.py")
+  H.use_script("chat.json")
+  vim.cmd("LspAgent chat")
+  H.wait_for(function()
+    local t, p = chat_bufs()
+    return t and p and vim.fn.bufwinid(t) ~= -1 and vim.fn.bufwinid(p) ~= -1
+  end, "the chat windows")
+  local tbuf, pbuf = chat_bufs()
+  check(vim.api.nvim_get_current_buf() == pbuf, "the focus is in the prompt area")
+  -- every state of the transcript while the turn runs
+  local states, seen_done = {}, false
+  config.options.events.on_event = function(ev)
+    if ev.type == "done" then
+      seen_done = true
+    elseif not seen_done then
+      local text = H.buf_text(tbuf)
+      if states[#states] ~= text then
+        table.insert(states, text)
+      end
+    end
+  end
+  H.selects = {}
+  local n = #ui.events
+  send("please run echo hi")
+  check(H.buf_text(pbuf) == "", "the prompt area is emptied")
+  local ok, err = pcall(wait_done, n, "the chat turn")
+  config.options.events.on_event = nil
+  assert(ok, err)
+  check(#states >= 3, "at least 3 distinct transcript states before done", #states)
+  local text = transcript()
+  for _, want in ipairs({ "please run echo hi", "I will run it to see what it prints.", "run_command", "The command printed hi" }) do
+    check(text:find(want, 1, true), "the transcript shows: " .. want, text)
+  end
+  local approval = find(H.selects, function(s)
+    return vim.tbl_contains(s.items, "Allow")
+  end)
+  check(approval and vim.tbl_contains(approval.items, "Deny") and vim.tbl_contains(approval.items, "Always allow"),
+    "the approval was asked in vim.ui.select", H.selects)
+  check(find(events_since(n), function(e)
+    return e.type == "approval_request" and e.inline == true
+  end), "an inline approval request", events_since(n))
+  check(find(events_since(n), function(e)
+    return e.type == "approval_result" and e.allowed == true
+  end), "answered Allow through lspAgent.approve", events_since(n))
+  -- the tool call is a closed fold holding its result
+  local win = vim.fn.bufwinid(tbuf)
+  local lines = vim.api.nvim_buf_get_lines(tbuf, 0, -1, false)
+  local call
+  for i, l in ipairs(lines) do
+    if l:find("run_command", 1, true) and not call then
+      call = i
+    end
+  end
+  check(call, "a tool call line", lines)
+  vim.api.nvim_win_call(win, function()
+    check(vim.fn.foldclosed(call) == call, "the tool call is folded", { line = lines[call], level = vim.fn.foldlevel(call) })
+    local last = vim.fn.foldclosedend(call)
+    local body = table.concat(vim.list_slice(lines, call, last), "\n")
+    check(body:find("hi", 1, true), "its result is inside the fold", body)
+  end)
+  check(#H.visible_markup(win) == 0, "the reply's markdown is rendered", H.visible_markup(win))
+end)
+
+H.test("the stop mapping stops a streaming turn", function()
+  H.use_script("chat-stop.json")
+  local tbuf, pbuf = chat_bufs()
+  local n = #ui.events
+  send("count to twenty slowly")
+  H.wait_for(function()
+    return transcript():find("one two", 1, true) ~= nil
+  end, "the first words")
+  vim.api.nvim_set_current_win(vim.fn.bufwinid(pbuf))
+  H.press(config.options.chat.keys.stop)
+  wait_done(n, "the stopped turn")
+  local done = find(events_since(n), function(e)
+    return e.type == "done"
+  end)
+  check(done.stopped == "cancelled", "the turn ended as cancelled", done)
+  local text = transcript()
+  check(not text:find("twenty", 1, true), "it stopped before the end", text)
+  check(text:lower():find("stopped", 1, true), "the transcript says it stopped", text)
+  check(vim.api.nvim_buf_is_valid(tbuf), "the chat is still there")
+end)
+
+H.test("slash commands: completion from the server's list, /help answered in the chat", function()
+  local _, pbuf = chat_bufs()
+  vim.api.nvim_set_current_win(vim.fn.bufwinid(pbuf))
+  vim.api.nvim_buf_set_lines(pbuf, 0, -1, false, { "/he" })
+  vim.api.nvim_win_set_cursor(0, { 1, 3 })
+  local omni = vim.bo[pbuf].omnifunc
+  check(omni ~= "", "the prompt area completes")
+  local start = vim.fn.call(omni, { 1, "" })
+  check(start == 0, "completion starts at the slash", start)
+  local items = vim.fn.call(omni, { 0, "/he" })
+  check(find(items, function(i)
+    return i.word == "/help"
+  end), "/help is offered", items)
+  local all = vim.fn.call(omni, { 0, "/" })
+  local advertised = agent.client().server_capabilities.experimental.lspAgent.slashCommands
+  check(#all == #advertised, "every advertised command", { all = #all, advertised = advertised })
+  local n = #H.notes
+  send("/help")
+  H.wait_for(function()
+    return transcript():find("/remember", 1, true) ~= nil
+  end, "the /help text in the transcript")
+  check(not require("lsp_agent.chat").busy(), "a slash command is not a running turn")
+  check(#vim.tbl_filter(function(x)
+    return x.level == vim.log.levels.ERROR
+  end, H.notes_since(n)) == 0, "no error", H.notes_since(n))
+end)
+
+local first_id
+H.test(":LspAgent chat new, fork and switch", function()
+  vim.cmd("LspAgent chat new Birds")
+  H.wait_for(function()
+    return not transcript():find("please run echo hi", 1, true)
+  end, "a fresh transcript")
+  first_id = active_conversation()
+  check(first_id and first_id ~= vim.NIL, "a new active conversation", first_id)
+  local conv = find(H.sync("lspAgent.conversation.list").conversations, function(c)
+    return c.id == first_id
+  end)
+  check(conv.title == "Birds", "titled as asked", conv)
+  H.use_script("chat-pelican.json")
+  local n = #ui.events
+  send("remember the word PELICAN")
+  wait_done(n, "the turn in the new conversation")
+  check(transcript():find("the word is PELICAN", 1, true), "reply shown", transcript())
+  check(agent.last.result.data.conversation_id == first_id, "the turn went to the new conversation", agent.last.result.data)
+
+  vim.cmd("LspAgent chat fork")
+  H.wait_for(function()
+    return active_conversation() ~= first_id
+  end, "the fork to become active")
+  local fork_id = active_conversation()
+  local fork = find(H.sync("lspAgent.conversation.list").conversations, function(c)
+    return c.id == fork_id
+  end)
+  check(fork.parent_id == first_id, "forked from the conversation shown", fork)
+  check(transcript():find("PELICAN", 1, true), "the fork keeps the transcript")
+  H.use_script("chat-fork.json")
+  n = #ui.events
+  send("and in the fork?")
+  wait_done(n, "the turn in the fork")
+  check(agent.last.result.data.conversation_id == fork_id, "the turn went to the fork", agent.last.result.data)
+  check(transcript():find("OSPREY", 1, true), "fork reply shown")
+
+  vim.cmd("LspAgent chat switch " .. first_id)
+  H.wait_for(function()
+    local t = transcript()
+    return t:find("PELICAN", 1, true) ~= nil and not t:find("OSPREY", 1, true)
+  end, "the first conversation's history")
+  check(active_conversation() == first_id, "switched back")
+  -- without an id: picked from the list (the stub takes the first entry)
+  H.selects = {}
+  vim.cmd("LspAgent chat switch")
+  H.wait_for(function()
+    return #H.selects == 1
+  end, "the conversation picker")
+  check(type(H.selects[1].items[1]) == "table" and H.selects[1].items[1].id, "conversations offered", H.selects[1].items)
+  H.wait_for(function()
+    return active_conversation() == H.selects[1].items[1].id
+  end, "the picked conversation to be active")
+end)
+
+H.test("the chat closes with q; its history comes back from the server", function()
+  local tbuf, pbuf = chat_bufs()
+  vim.api.nvim_set_current_win(vim.fn.bufwinid(pbuf))
+  H.press(config.options.chat.keys.close)
+  check(vim.fn.bufwinid(tbuf) == -1 and vim.fn.bufwinid(pbuf) == -1, "both windows closed")
+  vim.cmd("bwipeout! " .. tbuf) -- nothing left in Neovim: the transcript must come from the server
+  vim.cmd("LspAgent chat switch " .. first_id)
+  H.wait_for(function()
+    local t = transcript()
+    return t:find("remember the word PELICAN", 1, true) ~= nil and t:find("the word is PELICAN", 1, true) ~= nil
+  end, "the chat to reopen with the conversation's history")
+  local t = chat_bufs()
+  check(vim.fn.bufwinid(t) ~= -1, "shown again")
+end)
