@@ -249,16 +249,18 @@ test(":LspAgent remember <text>", function()
   check(values:find("heron", 1, true), "memory contains the text", values)
 end)
 
-test(":LspAgent memory (show, float)", function()
+test(":LspAgent memory <label> (float); :LspAgent memory (the memory buffer)", function()
+  local data2 = run("LspAgent memory " .. remembered_label, "lspAgent.memory.show")
+  check(#data2.blocks == 1 and data2.blocks[1].label == remembered_label, "memory <label> shows one block", data2)
+  check(float_shown(), "float shown")
   local data = run("LspAgent memory", "lspAgent.memory.show")
   check(type(data.blocks) == "table" and #data.blocks > 0, "memory.blocks", data)
   local b = data.blocks[1]
   for _, k in ipairs({ "label", "value", "limit", "chars" }) do
     check(b[k] ~= nil, "Block." .. k, b)
   end
-  check(float_shown(), "float shown")
-  local data2 = run("LspAgent memory " .. remembered_label, "lspAgent.memory.show")
-  check(#data2.blocks == 1 and data2.blocks[1].label == remembered_label, "memory <label> shows one block", data2)
+  check(vim.api.nvim_buf_get_name(0):find("lsp-agent://memory", 1, true), "the memory buffer", vim.api.nvim_buf_get_name(0))
+  open_file("main.py")
 end)
 
 test(":LspAgent history <label>", function()
@@ -719,7 +721,7 @@ test("prompts: :LspAgent search without a query asks with vim.ui.input; split ou
   vim.cmd("cclose")
   local cfg = require("lsp_agent.config").options
   cfg.ui.output = "split"
-  local ok, err = pcall(run, "LspAgent memory", "lspAgent.memory.show")
+  local ok, err = pcall(run, "LspAgent memory " .. remembered_label, "lspAgent.memory.show")
   cfg.ui.output = "float"
   check(ok, "memory in split", err)
   local o = ui.last_output

@@ -326,9 +326,13 @@ S.reflect = function()
   agent.execute("lspAgent.reflect", {})
 end
 
+-- :LspAgent memory: the memory buffer; :LspAgent memory {label}: that block in the float.
 S.memory = function(rest)
   local label = vim.trim(rest or "")
-  agent.execute("lspAgent.memory.show", label ~= "" and { label = label } or {})
+  if label == "" then
+    return require("lsp_agent.memory_view").open()
+  end
+  agent.execute("lspAgent.memory.show", { label = label })
 end
 
 S.history = function(rest)
@@ -538,6 +542,12 @@ S.conversation = function(rest)
   fn(args)
 end
 
+-- :LspAgent chat [new [title] | switch [id] | fork [title]]
+S.chat = function(rest)
+  local sub, args = (rest or ""):match("^%s*(%S*)%s*(.-)%s*$")
+  require("lsp_agent.chat").command(sub, args)
+end
+
 S.log = function()
   ui.open_log()
 end
@@ -550,6 +560,7 @@ M.order = {
   "archival",
   "ask",
   "cancel",
+  "chat",
   "conversation",
   "create",
   "doctor",
@@ -616,6 +627,12 @@ function M.complete(arglead, cmdline, cursorpos)
     if n == 2 then
       return filter({ "new", "list", "switch", "fork" }, arglead)
     elseif n == 3 and (words[2] == "switch" or words[2] == "fork") then
+      return filter(agent.conversation_ids(), arglead)
+    end
+  elseif sub == "chat" then
+    if n == 2 then
+      return filter({ "new", "switch", "fork" }, arglead)
+    elseif n == 3 and words[2] == "switch" then
       return filter(agent.conversation_ids(), arglead)
     end
   elseif sub == "archival" then
