@@ -144,13 +144,16 @@ H.test("slash commands: completion from the server's list, /help answered in the
   vim.api.nvim_win_set_cursor(0, { 1, 3 })
   local omni = vim.bo[pbuf].omnifunc
   check(omni ~= "", "the prompt area completes")
-  local start = vim.fn.call(omni, { 1, "" })
+  local function complete(findstart, base)
+    return vim.fn.eval(string.format("%s(%d, '%s')", omni, findstart, base))
+  end
+  local start = complete(1, "")
   check(start == 0, "completion starts at the slash", start)
-  local items = vim.fn.call(omni, { 0, "/he" })
+  local items = complete(0, "/he")
   check(find(items, function(i)
     return i.word == "/help"
   end), "/help is offered", items)
-  local all = vim.fn.call(omni, { 0, "/" })
+  local all = complete(0, "/")
   local advertised = agent.client().server_capabilities.experimental.lspAgent.slashCommands
   check(#all == #advertised, "every advertised command", { all = #all, advertised = advertised })
   local n = #H.notes

@@ -896,7 +896,7 @@ local SHAPES = {
   ["lspAgent.learnSkill"] = { keys = { "name", "path", "applied" } },
   ["lspAgent.ask"] = { keys = { "reply", "conversation_id", "steps", "usage" } },
   ["lspAgent.reflect"] = { keys = { "changes" }, list = { changes = { "block", "reason", "version" } } },
-  ["lspAgent.memory.show"] = { keys = { "blocks" }, list = { blocks = BLOCK } },
+  ["lspAgent.memory.show"] = { keys = { "blocks" }, list = { blocks = vim.list_extend(vim.deepcopy(BLOCK), { "updated_at", "updated_by", "mirror_path" }) } },
   ["lspAgent.memory.edit"] = { keys = { "label", "version" } },
   ["lspAgent.memory.history"] = { keys = { "versions" }, list = { versions = VERSION } },
   ["lspAgent.memory.revert"] = { keys = { "label", "version" } },
@@ -957,9 +957,21 @@ test("contract: result data and events have the shapes of docs/protocol.md", fun
   if ap and ap.type ~= 2 then
     table.insert(problems, "approval showMessageRequest has type " .. tostring(ap.type) .. ", not Warning (2)")
   end
-  local types = { thinking = true, tool_call = true, tool_result = true, message = true, error = true, done = true }
+  -- docs/protocol.md, "Events": the fields every event has, and each type's own
+  local types = {
+    turn_start = { "prompt" }, text_delta = { "text" }, thinking = { "text" },
+    tool_call = { "call_id", "tool", "arguments", "text" },
+    approval_request = { "approval_id", "action", "detail", "choices", "inline" },
+    approval_result = { "approval_id", "allowed" }, tool_result = { "call_id", "tool", "ok", "text" },
+    memory_change = {}, usage = { "step", "prompt_tokens", "completion_tokens", "cost" },
+    message = { "text" }, error = { "text", "stopped" }, done = { "text", "stopped", "usage" },
+  }
   for _, ev in ipairs(ui.events) do
-    missing("lspAgent/event", ev, { "workspace", "type", "text" })
+    missing("lspAgent/event", ev, { "workspace", "conversation_id", "turn_id", "seq", "type" })
+    missing("lspAgent/event " .. tostring(ev.type), ev, types[ev.type] or {})
+    if ev.type == "memory_change" and ev.block == nil and ev.archival_id == nil then
+      missing("lspAgent/event memory_change", ev, { "block" })
+    end
     if not types[ev.type] then
       local msg = "lspAgent/event type `" .. tostring(ev.type) .. "` is not in the contract"
       if not seen[msg] then

@@ -4,6 +4,8 @@
 local M = {}
 
 local DIM = "Comment"
+-- Why a turn stopped early (`stopped` of error and done events), in words.
+local STOPPED = { max_steps = "too many steps", max_tokens = "too many tokens", timeout = "out of time", cancelled = "by you" }
 local RESULT_LINES = 12
 
 local function one_line(s)
@@ -86,7 +88,11 @@ function M.event(ev)
     end
     return { { text = text, hl = DIM } }, "note"
   elseif t == "error" then
-    local text = present(ev.text) and one_line(ev.text) or ("stopped: " .. tostring(ev.stopped))
+    local text = present(ev.text) and one_line(ev.text) or ""
+    if present(ev.stopped) and not text:lower():find("stopped", 1, true) then
+      local why = STOPPED[ev.stopped] or tostring(ev.stopped)
+      text = "stopped (" .. why .. ")" .. (text ~= "" and (": " .. text) or "")
+    end
     return { { text = "⚠ " .. text, hl = "WarningMsg" } }, "note"
   end
 end

@@ -87,7 +87,6 @@ local function on_result(view, turn, result)
   local d = type(result.data) == "table" and result.data or {}
   local t = view.transcript()
   if turn.slash then
-    t:append({ { text = "" } }, "lines")
     t:text(type(result.markdown) == "string" and result.markdown or "")
     if present(d.conversation_id) and tostring(d.conversation_id) ~= S.conversation_id then
       S.conversation_id, S.title = tostring(d.conversation_id), nil
