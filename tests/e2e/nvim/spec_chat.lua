@@ -62,6 +62,9 @@ H.test(":LspAgent chat streams a turn: text, a folded tool call, an approval ans
   end, "the chat windows")
   local tbuf, pbuf = chat_bufs()
   check(vim.api.nvim_get_current_buf() == pbuf, "the focus is in the prompt area")
+  H.wait_for(function()
+    return not require("lsp_agent.chat").state().loading or require("lsp_agent.chat").state().loading == 0
+  end, "the active conversation's history")
   -- every state of the transcript while the turn runs
   local states, seen_done = {}, false
   config.options.events.on_event = function(ev)
@@ -120,7 +123,7 @@ H.test("the stop mapping stops a streaming turn", function()
   H.use_script("chat-stop.json")
   local tbuf, pbuf = chat_bufs()
   local n = #ui.events
-  send("count to twenty slowly")
+  send("count slowly")
   H.wait_for(function()
     return transcript():find("one two", 1, true) ~= nil
   end, "the first words")
@@ -167,7 +170,7 @@ H.test("slash commands: completion from the server's list, /help answered in the
   end, H.notes_since(n)) == 0, "no error", H.notes_since(n))
 end)
 
-local first_id
+local first_id, fork_id
 H.test(":LspAgent chat new, fork and switch", function()
   vim.cmd("LspAgent chat new Birds")
   H.wait_for(function()
@@ -184,13 +187,19 @@ H.test(":LspAgent chat new, fork and switch", function()
   send("remember the word PELICAN")
   wait_done(n, "the turn in the new conversation")
   check(transcript():find("the word is PELICAN", 1, true), "reply shown", transcript())
-  check(agent.last.result.data.conversation_id == first_id, "the turn went to the new conversation", agent.last.result.data)
+  local function holds(id, text)
+    local msgs = H.sync("lspAgent.conversation.history", { id = id }).messages
+    return find(msgs, function(m)
+      return tostring(m.content):find(text, 1, true) ~= nil
+    end) ~= nil
+  end
+  check(holds(first_id, "remember the word PELICAN"), "the turn went to the new conversation")
 
   vim.cmd("LspAgent chat fork")
   H.wait_for(function()
     return active_conversation() ~= first_id
   end, "the fork to become active")
-  local fork_id = active_conversation()
+  fork_id = active_conversation()
   local fork = find(H.sync("lspAgent.conversation.list").conversations, function(c)
     return c.id == fork_id
   end)
@@ -200,7 +209,7 @@ H.test(":LspAgent chat new, fork and switch", function()
   n = #ui.events
   send("and in the fork?")
   wait_done(n, "the turn in the fork")
-  check(agent.last.result.data.conversation_id == fork_id, "the turn went to the fork", agent.last.result.data)
+  check(holds(fork_id, "and in the fork?") and not holds(first_id, "and in the fork?"), "the turn went to the fork")
   check(transcript():find("OSPREY", 1, true), "fork reply shown")
 
   vim.cmd("LspAgent chat switch " .. first_id)
@@ -234,4 +243,26 @@ H.test("the chat closes with q; its history comes back from the server", functio
   end, "the chat to reopen with the conversation's history")
   local t = chat_bufs()
   check(vim.fn.bufwinid(t) ~= -1, "shown again")
+end)
+
+H.test(":LspAgent conversation history, rename and delete", function()
+  vim.cmd("LspAgent conversation history " .. fork_id)
+  H.wait_for(function()
+    return transcript():find("OSPREY", 1, true) ~= nil
+  end, "the fork's history in the chat")
+  check(active_conversation() == first_id, "history does not switch")
+  local n = #H.notes
+  H.run("LspAgent conversation rename " .. fork_id .. " Seabirds", "lspAgent.conversation.rename")
+  local conv = find(H.sync("lspAgent.conversation.list").conversations, function(c)
+    return c.id == fork_id
+  end)
+  check(conv.title == "Seabirds", "renamed", conv)
+  check(find(H.notes_since(n), function(x)
+    return x.msg:find("Seabirds", 1, true)
+  end), "the rename is confirmed", H.notes_since(n))
+  H.run("LspAgent conversation delete " .. fork_id, "lspAgent.conversation.delete")
+  check(not find(H.sync("lspAgent.conversation.list").conversations, function(c)
+    return c.id == fork_id
+  end), "deleted (after the server asked)")
+  check(not transcript():find("OSPREY", 1, true), "the chat no longer shows it")
 end)

@@ -804,7 +804,7 @@ test("completion of subcommands, conversation verbs and block labels", function(
   end
   check(vim.deep_equal(commands.complete("re", "LspAgent re", 11), { "reflect", "remember", "revert" }), "prefix filter", commands.complete("re", "LspAgent re", 11))
   local conv = commands.complete("", "'<,'>LspAgent conversation ", 27)
-  check(vim.deep_equal(conv, { "new", "list", "switch", "fork" }), "conversation verbs", conv)
+  check(vim.deep_equal(conv, { "new", "list", "switch", "fork", "history", "rename", "delete" }), "conversation verbs", conv)
   local arch = commands.complete("", "LspAgent archival ", 18)
   check(vim.deep_equal(arch, { "insert", "search", "list", "delete" }), "archival verbs", arch)
   local formats = commands.complete("", "LspAgent export ", 16)

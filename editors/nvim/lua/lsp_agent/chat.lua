@@ -199,6 +199,41 @@ end
 
 local history_limit = 50
 
+-- Runs a command of the chat's conversation. While such commands run the chat is loading: a
+-- prompt sent meanwhile waits for them (the history must not land over a running turn).
+local function run(command, args, on_result, background)
+  if not background then
+    S.loading = (S.loading or 0) + 1
+  end
+  local function settled()
+    if background then
+      return
+    end
+    S.loading = math.max(0, S.loading - 1)
+    if S.loading == 0 and S.queued then
+      S.queued = false
+      vim.schedule(function()
+        send()
+      end)
+    end
+  end
+  agent.execute(command, args, {
+    client_id = S.client_id,
+    render = false,
+    on_result = function(result)
+      local ok, err = pcall(on_result, type(result.data) == "table" and result.data or {})
+      settled()
+      if not ok then
+        error(err)
+      end
+    end,
+    on_error = function(err)
+      vim.notify(require("lsp_agent.messages").error(command, err))
+      settled()
+    end,
+  })
+end
+
 -- Shows a conversation's newest messages (replacing the transcript), or the page before
 -- S.older when older is true.
 local function load_history(id, older)
@@ -206,31 +241,25 @@ local function load_history(id, older)
   if older then
     args.before = S.older
   end
-  agent.execute("lspAgent.conversation.history", args, {
-    client_id = S.client_id,
-    render = false,
-    on_result = function(result)
-      local d = type(result.data) == "table" and result.data or {}
-      local t = transcript()
-      local recs = render.history(d.messages, true)
-      if d.has_more then
-        table.insert(recs, 1, render.older_line())
+  run("lspAgent.conversation.history", args, function(d)
+    local t = transcript()
+    local recs = render.history(d.messages, true)
+    if d.has_more then
+      table.insert(recs, 1, render.older_line())
+    end
+    S.older = d.has_more and d.before or nil
+    if older then
+      t:remove_line(1)
+      if #recs > 0 then
+        table.insert(recs, { text = "" })
       end
-      S.older = d.has_more and d.before or nil
-      if older then
-        t:remove_line(1)
-        if #recs > 0 then
-          table.insert(recs, { text = "" })
-        end
-        t:prepend(recs)
-      else
-        t:clear()
-        adopt(d.conversation)
-        t:append(recs, "lines")
-        S.shown = #recs > 0
-      end
-    end,
-  })
+      t:prepend(recs)
+    else
+      t:clear()
+      adopt(d.conversation)
+      t:append(recs, "lines")
+    end
+  end, older)
 end
 
 toggle_or_load = function()
@@ -251,7 +280,7 @@ local function bind(client)
   if M.busy() then
     stop()
   end
-  S.client_id, S.conversation_id, S.title, S.turn, S.usage, S.older, S.shown = client.id, nil, nil, nil, nil, nil, false
+  S.client_id, S.conversation_id, S.title, S.turn, S.usage, S.older = client.id, nil, nil, nil, nil, nil
   transcript():clear()
   return true
 end
@@ -270,91 +299,89 @@ function M.open()
     if not fresh then
       return
     end
-    agent.execute("lspAgent.conversation.list", {}, {
-      client_id = S.client_id,
-      render = false,
-      on_result = function(result)
-        local active = type(result.data) == "table" and result.data.active
-        if active and active ~= vim.NIL then
-          S.conversation_id = tostring(active)
-          load_history(S.conversation_id)
-        end
-      end,
-    })
+    run("lspAgent.conversation.list", {}, function(d)
+      if d.active and d.active ~= vim.NIL then
+        S.conversation_id = tostring(d.active)
+        load_history(S.conversation_id)
+      end
+    end)
   end)
 end
 
 function M.new(title)
   with_chat(function()
-    agent.execute("lspAgent.conversation.new", (title and title ~= "") and { title = title } or {}, {
-      client_id = S.client_id,
-      render = false,
-      on_result = function(result)
-        S.older = nil
-        transcript():clear()
-        adopt(result.data.conversation)
-      end,
-    })
+    run("lspAgent.conversation.new", (title and title ~= "") and { title = title } or {}, function(d)
+      S.older = nil
+      transcript():clear()
+      adopt(d.conversation)
+    end)
   end)
 end
 
 function M.fork(title)
   with_chat(function()
     local args = { id = S.conversation_id, title = (title and title ~= "") and title or nil }
-    agent.execute("lspAgent.conversation.fork", args, {
-      client_id = S.client_id,
-      render = false,
-      on_result = function(result)
-        local conv = result.data.conversation
-        adopt(conv)
-        transcript():append(render.note("Forked into " .. ((conv.title and conv.title ~= "") and conv.title or "a copy")
-          .. " (" .. tostring(conv.id) .. "): the conversation continues here."), "note")
-      end,
-    })
+    run("lspAgent.conversation.fork", args, function(d)
+      local conv = d.conversation
+      adopt(conv)
+      transcript():append(render.note("Forked into " .. ((conv.title and conv.title ~= "") and conv.title or "a copy")
+        .. " (" .. tostring(conv.id) .. "): the conversation continues here."), "note")
+    end)
+  end)
+end
+
+-- Shows conversation `id` in the chat (made the active one when `activate`).
+local function show_conversation(id, activate)
+  if not activate then
+    S.conversation_id = id
+    return load_history(id)
+  end
+  run("lspAgent.conversation.switch", { id = id }, function(d)
+    adopt(d.conversation)
+    load_history(S.conversation_id)
   end)
 end
 
 function M.switch(id)
   with_chat(function()
-    local function go(target)
-      agent.execute("lspAgent.conversation.switch", { id = target }, {
-        client_id = S.client_id,
-        render = false,
-        on_result = function(result)
-          adopt(result.data.conversation)
-          load_history(S.conversation_id)
-        end,
-      })
-    end
     if id and id ~= "" then
-      return go(id)
+      return show_conversation(id, true)
     end
-    agent.execute("lspAgent.conversation.list", {}, {
-      client_id = S.client_id,
-      render = false,
-      on_result = function(result)
-        local convs = type(result.data) == "table" and result.data.conversations or {}
-        if #convs == 0 then
-          return vim.notify("lsp-agent: there are no conversations yet; send a prompt to start one.", vim.log.levels.WARN)
+    run("lspAgent.conversation.list", {}, function(d)
+      local convs = d.conversations or {}
+      if #convs == 0 then
+        return vim.notify("lsp-agent: there are no conversations yet; send a prompt to start one.", vim.log.levels.WARN)
+      end
+      vim.ui.select(convs, {
+        prompt = "Switch the chat to: ",
+        format_item = function(c)
+          local title = (c.title and c.title ~= "" and c.title ~= vim.NIL) and c.title or "(untitled)"
+          return string.format("%s%s  (%s messages)", c.active and "* " or "  ", title, tostring(c.messages or 0))
+        end,
+      }, function(choice)
+        if choice then
+          show_conversation(tostring(choice.id), true)
         end
-        vim.ui.select(convs, {
-          prompt = "Switch the chat to: ",
-          format_item = function(c)
-            local title = (c.title and c.title ~= "" and c.title ~= vim.NIL) and c.title or "(untitled)"
-            return string.format("%s%s  (%s messages)", c.active and "* " or "  ", title, tostring(c.messages or 0))
-          end,
-        }, function(choice)
-          if choice then
-            go(tostring(choice.id))
-          end
-        end)
-      end,
-    })
+      end)
+    end)
+  end)
+end
+
+-- :LspAgent conversation history [id]: a conversation in the chat, without making it active
+-- (prompts sent there continue it).
+function M.history(id)
+  with_chat(function()
+    show_conversation(id, false)
   end)
 end
 
 -- What the turn's code (chat_turn.lua) may use of the view.
-local view = { state = S, transcript = transcript, refresh_winbar = refresh_winbar, adopt = adopt, busy = M.busy }
+local view = {
+  state = S, transcript = transcript, refresh_winbar = refresh_winbar, adopt = adopt, busy = M.busy,
+  loading = function()
+    return (S.loading or 0) > 0
+  end,
+}
 local turn = require("lsp_agent.chat_turn")
 
 send = function()

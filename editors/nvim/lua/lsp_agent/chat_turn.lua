@@ -107,8 +107,14 @@ end
 local function on_error(view, turn, err)
   local S = view.state
   if type(err) == "table" and err.code == -32800 then
+    -- the server may answer the cancel before the turn's last events: wait for its `done`
     if not turn.done then
-      view.transcript():append(render.note("(stopped)", "WarningMsg"), "note")
+      return vim.defer_fn(function()
+        if not turn.done and turn == S.turn and turn.running then
+          view.transcript():append(render.note("(stopped)", "WarningMsg"), "note")
+          finish(view)
+        end
+      end, 3000)
     end
   else
     local text = messages.error("lspAgent.ask", err)
@@ -131,6 +137,10 @@ function M.send(view)
   end
   local text = vim.trim(table.concat(vim.api.nvim_buf_get_lines(pbuf, 0, -1, false), "\n"))
   if text == "" then
+    return
+  end
+  if view.loading() then
+    S.queued = true -- sent once the conversation is shown
     return
   end
   if view.busy() then

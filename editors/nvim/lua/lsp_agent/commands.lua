@@ -257,7 +257,7 @@ S.archival = function(rest, cmd_opts)
   end
   local fn = archival[sub]
   if not fn then
-    vim.notify("lsp-agent: unknown archival subcommand " .. sub .. " (insert, search, list, delete)", vim.log.levels.ERROR)
+    vim.notify("lsp-agent: :LspAgent archival takes insert, search, list or delete, not " .. sub .. ".", vim.log.levels.ERROR)
     return
   end
   fn(args, cmd_opts)
@@ -307,6 +307,16 @@ conversation.fork = function(rest)
   local id = vim.trim(rest or "")
   agent.execute("lspAgent.conversation.fork", id ~= "" and { id = id } or {})
 end
+-- history, rename and delete: conversations.lua
+conversation.history = function(rest)
+  require("lsp_agent.conversations").history(vim.trim(rest or ""))
+end
+conversation.rename = function(rest)
+  require("lsp_agent.conversations").rename(rest)
+end
+conversation.delete = function(rest)
+  require("lsp_agent.conversations").delete(vim.trim(rest or ""))
+end
 M.conversation_subcommands = conversation
 
 S.conversation = function(rest)
@@ -316,7 +326,8 @@ S.conversation = function(rest)
   end
   local fn = conversation[sub]
   if not fn then
-    vim.notify("lsp-agent: unknown conversation subcommand " .. sub .. " (new, list, switch, fork)", vim.log.levels.ERROR)
+    vim.notify("lsp-agent: :LspAgent conversation takes new, list, switch, fork, history, rename or delete, not "
+      .. sub .. ".", vim.log.levels.ERROR)
     return
   end
   fn(args)
@@ -370,7 +381,7 @@ function M.run(cmd_opts)
   end
   local fn = S[sub]
   if not fn then
-    vim.notify("lsp-agent: unknown subcommand " .. sub .. " (" .. table.concat(M.order, ", ") .. ")", vim.log.levels.ERROR)
+    vim.notify("lsp-agent: there is no :LspAgent " .. sub .. "; the subcommands are " .. table.concat(M.order, ", ") .. ".", vim.log.levels.ERROR)
     return
   end
   fn(rest, cmd_opts)
@@ -405,8 +416,8 @@ function M.complete(arglead, cmdline, cursorpos)
     return filter({ "static", "standard", "deep" }, arglead)
   elseif sub == "conversation" then
     if n == 2 then
-      return filter({ "new", "list", "switch", "fork" }, arglead)
-    elseif n == 3 and (words[2] == "switch" or words[2] == "fork") then
+      return filter({ "new", "list", "switch", "fork", "history", "rename", "delete" }, arglead)
+    elseif n == 3 and vim.tbl_contains({ "switch", "fork", "history", "rename", "delete" }, words[2]) then
       return filter(agent.conversation_ids(), arglead)
     end
   elseif sub == "chat" then

@@ -229,7 +229,6 @@ function M.execute(command, args, opts)
       end
       if type(result.data) == "table" and command == "lspAgent.memory.show" then
         M._remember_labels(result.data.blocks)
-        results.remember_mirrors(client.id, result.data.blocks)
       end
       if type(result.data) == "table" and command == "lspAgent.conversation.list" then
         M._remember_conversations(result.data.conversations)

@@ -188,6 +188,13 @@ end
 confirm["lspAgent.conversation.new"] = conversation("new conversation")
 confirm["lspAgent.conversation.switch"] = conversation("switched to")
 confirm["lspAgent.conversation.fork"] = conversation("forked into")
+confirm["lspAgent.conversation.rename"] = conversation("renamed the conversation to")
+
+confirm["lspAgent.conversation.delete"] = function(d)
+  local c = type(d.deleted) == "table" and d.deleted or {}
+  local title = (c.title and c.title ~= "" and c.title ~= vim.NIL) and c.title or "(untitled)"
+  return string.format("deleted the conversation %s (%s).", title, tostring(c.id))
+end
 
 confirm["lspAgent.index"] = function(d)
   local index = type(d.index) == "table" and d.index or nil

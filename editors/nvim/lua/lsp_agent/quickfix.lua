@@ -1,6 +1,6 @@
 -- Search hits in the quickfix list: each entry one screen line, `path:line: text` (the path said
 -- once); code and skill hits at their location, memory block hits in the block's mirror file
--- (the markdown file that edits the block), conversation messages without a location.
+-- (the server locates them), conversation messages without a location.
 local config = require("lsp_agent.config")
 local messages = require("lsp_agent.messages")
 
@@ -17,51 +17,6 @@ local function first_line(s)
     end
   end
   return ""
-end
-
--- The line of a mirror file that best shows a hit: the most query words, else the snippet's
--- first line, else the first line after the frontmatter.
-local function line_in_mirror(path, query, snippet)
-  local ok, lines = pcall(vim.fn.readfile, path)
-  if not ok or #lines == 0 then
-    return 1
-  end
-  local body = 1
-  if lines[1] == "---" then
-    for i = 2, #lines do
-      if lines[i] == "---" then
-        body = math.min(i + 1, #lines)
-        break
-      end
-    end
-  end
-  local words = {}
-  for w in tostring(query or ""):lower():gmatch("[%w_]+") do
-    table.insert(words, w)
-  end
-  local best, best_n = nil, 0
-  for i = body, #lines do
-    local l = lines[i]:lower()
-    local n = 0
-    for _, w in ipairs(words) do
-      if l:find(w, 1, true) then
-        n = n + 1
-      end
-    end
-    if n > best_n then
-      best, best_n = i, n
-    end
-  end
-  if best then
-    return best
-  end
-  local first = first_line(snippet)
-  for i = body, #lines do
-    if first ~= "" and lines[i]:find(first, 1, true) then
-      return i
-    end
-  end
-  return body
 end
 
 -- The entry's text: `[kind] what` without the path the entry already shows.
@@ -86,9 +41,8 @@ local function hit_text(hit, located)
   return "[" .. kind .. "] " .. title .. ": " .. snippet
 end
 
--- Protocol Hits as quickfix items. mirrors: label -> mirror file of each block.
-function M.items(hits, query, mirrors)
-  mirrors = mirrors or {}
+-- Protocol Hits as quickfix items (block hits come located in their mirror file).
+function M.items(hits)
   local items = {}
   for _, hit in ipairs(hits or {}) do
     local item = { user_data = hit, valid = 0 }
@@ -104,11 +58,6 @@ function M.items(hits, query, mirrors)
         item.end_lnum = finish.line + 1
         item.end_col = (finish.character or 0) + 1
       end
-      item.valid = 1
-    elseif hit.kind == "block" and hit.label and mirrors[hit.label] then
-      item.filename = mirrors[hit.label]
-      item.lnum = line_in_mirror(item.filename, query, hit.snippet)
-      item.col = 1
       item.valid = 1
     end
     item.text = hit_text(hit, item.valid == 1)
@@ -142,8 +91,8 @@ function M.text(info)
 end
 
 -- Fills the quickfix list with search hits (and opens it, config.ui.open_quickfix).
-function M.set(hits, query, mirrors, open)
-  local items = M.items(hits, query, mirrors)
+function M.set(hits, query, open)
+  local items = M.items(hits)
   local title = "lsp-agent: search for “" .. one_line(query) .. "”"
   vim.fn.setqflist({}, " ", {
     title = title,

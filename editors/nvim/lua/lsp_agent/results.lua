@@ -17,43 +17,12 @@ local function float(command, result, args)
   ui.show(md, messages.title(command, args))
 end
 
--- Mirror files of the memory blocks, per client: label -> path (from memory.show).
-local mirrors_of = {}
-
-function M.remember_mirrors(client_id, blocks)
-  local m = mirrors_of[client_id] or {}
-  for _, b in ipairs(type(blocks) == "table" and blocks or {}) do
-    if type(b) == "table" and b.label and type(b.mirror_path) == "string" and b.mirror_path ~= "" then
-      m[b.label] = b.mirror_path
-    end
-  end
-  mirrors_of[client_id] = m
-end
-
-local function mirrors(client, hits)
-  local m = client and mirrors_of[client.id] or {}
-  local missing = false
-  for _, h in ipairs(hits) do
-    if h.kind == "block" and h.label and not h.location and not m[h.label] then
-      missing = true
-    end
-  end
-  if missing and client then
-    -- memory.show is cheap; asked only when a block hit's file is not known yet
-    local res = require("lsp_agent").execute_sync("lspAgent.memory.show", {}, 3000, client)
-    if res and type(res.data) == "table" then
-      M.remember_mirrors(client.id, res.data.blocks)
-    end
-  end
-  return client and mirrors_of[client.id] or {}
-end
-
 local renderers = {}
 
 renderers["lspAgent.search"] = function(command, result, args, client)
   local hits = (type(result.data) == "table" and result.data.results) or {}
   local query = messages.one_line(args.query)
-  require("lsp_agent.quickfix").set(hits, query, mirrors(client, hits))
+  require("lsp_agent.quickfix").set(hits, query)
   vim.notify(string.format("lsp-agent: %d result%s for “%s”", #hits, #hits == 1 and "" or "s", query), INFO)
 end
 

@@ -67,12 +67,12 @@ end
 -- Quickfix for search hits (lsp_agent.quickfix)
 ---------------------------------------------------------------------------
 
-function M.hits_to_qf(hits, query)
-  return require("lsp_agent.quickfix").items(hits, query)
+function M.hits_to_qf(hits)
+  return require("lsp_agent.quickfix").items(hits)
 end
 
 function M.set_quickfix(hits, query, open)
-  return require("lsp_agent.quickfix").set(hits, query, nil, open)
+  return require("lsp_agent.quickfix").set(hits, query, open)
 end
 
 local function one_line(s)
