@@ -145,6 +145,12 @@ cat > "$TMP/chat-stop.json" <<'JSON'
   {"content": "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty", "delay_ms": 250}
 ]}
 JSON
+cat > "$TMP/chat-edit.json" <<'JSON'
+{"responses": [
+  {"content": "", "tool_calls": [{"name": "edit_file", "arguments": {"path": "README.md", "old_string": "Run `python main.py`.", "new_string": "Run `python3 main.py` (CHAT_EDIT)."}}]},
+  {"content": "README updated.", "expect_last_tool_result_contains": "README.md"}
+]}
+JSON
 cat > "$TMP/chat-pelican.json" <<'JSON'
 {"responses": [{"content": "Noted: the word is PELICAN."}]}
 JSON

@@ -136,8 +136,35 @@ H.test("the stop mapping stops a streaming turn", function()
   check(done.stopped == "cancelled", "the turn ended as cancelled", done)
   local text = transcript()
   check(not text:find("twenty", 1, true), "it stopped before the end", text)
-  check(text:lower():find("stopped", 1, true), "the transcript says it stopped", text)
+  check(text:find("(stopped by the user)", 1, true), "the transcript shows the server's end of the turn", text)
   check(vim.api.nvim_buf_is_valid(tbuf), "the chat is still there")
+end)
+
+H.test("an edit approval shows the proposed change as a diff, then the edit is allowed", function()
+  H.use_script("chat-edit.json")
+  local asked = 0
+  H.pick = function(items)
+    if vim.tbl_contains(items, "Show the change") then
+      asked = asked + 1
+      return asked == 1 and "Show the change" or "Allow"
+    end
+    return items[1]
+  end
+  local n = #ui.events
+  send("mention python3 in the README")
+  wait_done(n, "the edit turn")
+  check(asked == 2, "asked again after showing the change", asked)
+  local diff = find(vim.api.nvim_list_bufs(), function(b)
+    return vim.api.nvim_buf_is_loaded(b) and vim.bo[b].filetype == "diff"
+  end)
+  check(diff, "a diff buffer")
+  local text = H.buf_text(diff)
+  check(text:find("README.md", 1, true) and text:find("+Run `python3 main.py` (CHAT_EDIT).", 1, true), "the proposed change", text)
+  H.wait_for(function()
+    return table.concat(vim.fn.readfile(H.ws .. "/README.md"), "\n"):find("CHAT_EDIT", 1, true) ~= nil
+  end, "the edit on disk")
+  check(transcript():find("README updated.", 1, true), "the agent saw the edit applied")
+  vim.api.nvim_win_close(vim.fn.bufwinid(diff), true)
 end)
 
 H.test("slash commands: completion from the server's list, /help answered in the chat", function()

@@ -257,12 +257,12 @@ function M.on_progress(params, client_id)
     local long = entry.started and (now - entry.started) >= 2000
     if msg:lower():find("fail") then
       level = vim.log.levels.WARN
-    elseif long or msg:lower():find("cancel") then
-      level = vim.log.levels.INFO
+    elseif long and not msg:lower():find("cancel") then
+      level = vim.log.levels.INFO -- whoever cancelled knows
     end
   end
-  -- "notify": the end of long (>= 2 s), failed or cancelled background work is notified; the
-  -- rest is echoed.
+  -- "notify": the end of long (>= 2 s) or failed background work is notified; the rest is
+  -- echoed.
   if mode == "notify" and level then
     vim.notify(text, level)
   else
