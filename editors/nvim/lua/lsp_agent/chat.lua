@@ -10,8 +10,9 @@ local Transcript = require("lsp_agent.transcript")
 
 local M = {}
 
--- The chat: { client_id, conversation_id, title, transcript, prompt_buf, turn, usage, older }.
--- turn: { prompt, slash, running, turn_id, last_seq, request_id, client, streamed }.
+-- The chat: { client_id, conversation_id, title, transcript, prompt_buf, turn, usage, older,
+-- loading (commands changing the conversation still running), queued (a prompt waits for them) }.
+-- turn: { prompt, slash, running, done, turn_id, last_seq, request_id, client, streamed }.
 local S = {}
 
 local function opts()

@@ -87,6 +87,9 @@ local function on_result(view, turn, result)
   local d = type(result.data) == "table" and result.data or {}
   local t = view.transcript()
   if turn.slash then
+    if d.slash == "new" then
+      t:clear() -- a new conversation starts with an empty transcript
+    end
     t:text(type(result.markdown) == "string" and result.markdown or "")
     if present(d.conversation_id) and tostring(d.conversation_id) ~= S.conversation_id then
       S.conversation_id, S.title = tostring(d.conversation_id), nil
@@ -149,9 +152,11 @@ function M.send(view)
   end
   vim.api.nvim_buf_set_lines(pbuf, 0, -1, false, {})
   local t = view.transcript()
-  local slash = text:sub(1, 1) == "/"
+  -- "/cmd" is run by the server; "//text" sends "/text" to the model
+  local slash = text:sub(1, 1) == "/" and text:sub(2, 2) ~= "/"
   t:append(render.user(text, t:line_count() == 0, slash and "lsp-agent" or "Agent"), "header")
-  local turn = { prompt = text, slash = slash, running = true, last_seq = 0, streamed = "" }
+  local stored = text:sub(1, 2) == "//" and text:sub(2) or text -- what turn_start will say
+  local turn = { prompt = stored, slash = slash, running = true, last_seq = 0, streamed = "" }
   S.turn = turn
   local args = { prompt = text, inline_approvals = true }
   if S.conversation_id then
