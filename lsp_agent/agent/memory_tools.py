@@ -12,6 +12,7 @@ from typing import Any
 
 from lsp_agent.agent import events
 from lsp_agent.agent.tools.base import Tool, ToolContext, ToolError
+from lsp_agent.errors import LspAgentError
 
 
 def _memory(ctx: ToolContext) -> Any:
@@ -75,14 +76,24 @@ async def core_memory_append(ctx: ToolContext, label: str, content: str) -> str:
 
 
 async def archival_memory_insert(ctx: ToolContext, content: str,
-                                 tags: list[str] | None = None) -> str:
+                                 tags: list[str] | None = None, at: str | None = None) -> str:
+    anchor = ctx.extra.get("anchor")  # the service's: (kind, memory id, lesson, at) -> anchor
     try:
         passage = await asyncio.to_thread(_memory(ctx).archival.insert, content, tags,
                                           source="agent")
     except ValueError as exc:
         raise ToolError(str(exc)) from exc
+    place = ""
+    if at and anchor is not None:
+        try:
+            got, _warnings = await asyncio.to_thread(anchor, "archival", passage.id,
+                                                     passage.content, at)
+            place = f" Anchored at {got.path}:{got.start_line + 1}-{got.end_line + 1}."
+        except LspAgentError as exc:
+            place = f" It was not anchored: {exc}"
     await events.emit("memory_change", archival_id=passage.id, text=passage.content[:500])
-    return f"Stored in archival memory (id {passage.id}, tags: {', '.join(passage.tags) or 'none'})."
+    return (f"Stored in archival memory (id {passage.id}, tags: "
+            f"{', '.join(passage.tags) or 'none'}).{place}")
 
 
 def _date(value: str | None, name: str) -> datetime | None:
@@ -142,8 +153,11 @@ MEMORY_TOOLS = [
          _schema({"label": _S, "new_memory": _S}, ["label", "new_memory"]), memory_rethink),
     Tool("core_memory_append", "Append content to the end of a memory block.",
          _schema({"label": _S, "content": _S}, ["label", "content"]), core_memory_append),
-    Tool("archival_memory_insert", "Store a passage in long-term archival memory, with tags.",
-         _schema({"content": _S, "tags": _TAGS}, ["content"]), archival_memory_insert),
+    Tool("archival_memory_insert", "Store a passage in long-term archival memory, with tags. "
+         "When the lesson is about specific code, give `at` as PATH:LINE or PATH:START-END "
+         "(workspace-relative): the editor then shows it there and notices when that code "
+         "changes.",
+         _schema({"content": _S, "tags": _TAGS, "at": _S}, ["content"]), archival_memory_insert),
     Tool("archival_memory_search", "Search archival memory (hybrid), optionally by tags and dates.",
          _schema({"query": _S, "tags": _TAGS, "tag_match": {"type": "string", "enum": ["any", "all"]},
                   "top_k": {"type": "integer"}, "start_datetime": _S, "end_datetime": _S},
