@@ -81,13 +81,13 @@ def resolve(ls: Any, action: T.CodeAction) -> T.CodeAction:
     if kind == "remember":
         args = {"uri": uri, "text": data["text"]}
         rng = data.get("range") if isinstance(data.get("range"), dict) else None
-        if rng and uri.startswith("file:"):  # the lesson is about this code: anchor it there
+        if rng and str(uri).startswith("file:"):  # the lesson is about this code: anchor it there
             first = int(rng.get("start", {}).get("line", 0))
             last = int(rng.get("end", {}).get("line", first))
             if last > first and int(rng.get("end", {}).get("character", 1)) == 0:
                 last -= 1  # a selection ending at the start of a line does not hold that line
             where = f"{first + 1}" if last == first else f"{first + 1}-{last + 1}"
-            args["at"] = f"{unquote(urlparse(uri).path)}:{where}"
+            args["at"] = f"{unquote(urlparse(str(uri)).path)}:{where}"
         cmd = T.Command(title="Remember this", command="lspAgent.remember", arguments=[args])
     elif kind == "ask":
         question = "Explain this code and anything I should know about it."

@@ -186,7 +186,8 @@ def quick_fixes(params: T.CodeActionParams) -> list[T.CodeAction]:
     actions: list[T.CodeAction] = []
     uri = params.text_document.uri
     for diag in params.context.diagnostics or []:
-        data = diag.data._asdict() if hasattr(diag.data, "_asdict") else diag.data
+        raw: Any = diag.data
+        data = raw._asdict() if hasattr(raw, "_asdict") else raw
         data = data if isinstance(data, dict) else {}
         anchor_id = data.get("anchor_id")
         if diag.source != SOURCE or not isinstance(anchor_id, str):
