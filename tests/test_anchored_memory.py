@@ -279,3 +279,30 @@ def test_cli_remember_at_and_anchors(tmp_path: Path) -> None:
     assert [(r["path"], r["symbol"], r["state"]) for r in rows] == [("app.py", "part", "ok")]
     res = run("remember", "x", "--at", "app.py:1", "--block", "notes")
     assert res.returncode == 2 and "not both" in res.stderr
+
+
+async def test_the_agent_anchors_what_it_writes_and_moves_follow_the_code(
+        client: LanguageClient) -> None:
+    SCRIPT.write_text(json.dumps({"responses": [
+        {"content": "", "tool_calls": [{"name": "memory_insert", "arguments": {
+            "label": "notes", "new_string": "part() must stay pure: the cache relies on it",
+            "at": "app.py:10-11"}}]},
+        {"content": "Noted, and anchored to part().",
+         "expect_last_tool_result_contains": "Anchored at app.py:10-11"}]}))
+    got = await cmd(client, "lspAgent.ask", {"prompt": "remember that part is pure"})
+    assert got["data"]["reply"] == "Noted, and anchored to part()."
+    open_doc(client, "app.py", APP)
+    shown = await hover(client, "app.py", 9) or ""
+    assert "part() must stay pure" in shown and "`part`" in shown and "agent" in shown
+    assert "notes.md" in shown, "a block's memory opens in its mirror file"
+
+    # a rename outside the editor (git mv, a branch switch): a delete and a create, watched
+    (WORKSPACE / "pkg").mkdir(exist_ok=True)
+    (WORKSPACE / "app.py").rename(WORKSPACE / "pkg" / "tools.py")
+    client.workspace_did_change_watched_files(T.DidChangeWatchedFilesParams(changes=[
+        T.FileEvent(uri=uri("app.py"), type=T.FileChangeType.Deleted),
+        T.FileEvent(uri=uri("pkg/tools.py"), type=T.FileChangeType.Created)]))
+    row = await settled(client, lambda: stored(
+        lambda a: a["memory_kind"] == "block" and a["path"] == "pkg/tools.py"))
+    assert row is not None and row["state"] == "ok" and row["note"] == "moved from app.py"
+    (WORKSPACE / "pkg" / "tools.py").rename(WORKSPACE / "app.py")

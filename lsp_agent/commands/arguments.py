@@ -314,10 +314,15 @@ def parse_args(model: type[Args], raw: tuple[Any, ...] | list[Any]) -> Args:
 
 
 def describe(exc: ValidationError, model: type[Args]) -> str:
+    """What was wrong with the arguments, in words (no schema): one clause per problem."""
     problems = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "argument"
-        problems.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
-    fields = ", ".join(
-        f"{n}{'' if f.is_required() else '?'}" for n, f in model.model_fields.items())
-    return "; ".join(problems) + f". Expected an object with: {fields}"
+        where = ".".join(str(p) for p in err["loc"]) or "the argument"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "missing":
+            problems.append(f"{where} is required")
+        elif err["type"] == "extra_forbidden":
+            problems.append(f"{where} is not an argument of this command")
+        else:
+            problems.append(f"{where}: {msg[0].lower() + msg[1:] if msg else msg}")
+    return "; ".join(problems) + "."

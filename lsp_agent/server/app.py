@@ -202,9 +202,10 @@ def _make_command(name: str) -> Any:
                 log.exception("command %s failed", name)
                 raise JsonRpcRequestFailed(
                     f"{name}: internal error: {type(exc).__name__}: {exc}") from exc
+            data = {"kind": error.machine_name, "exit_code": error.exit_code}  # editors' own advice
             if error.lsp_code == LSP_INVALID_PARAMS:
-                raise JsonRpcInvalidParams(f"{name}: {error}") from exc
-            raise JsonRpcRequestFailed(f"{name}: {error}") from exc
+                raise JsonRpcInvalidParams(f"{name}: {error}", data=data) from exc
+            raise JsonRpcRequestFailed(f"{name}: {error}", data=data) from exc
 
     handler.__name__ = name.replace(".", "_")
     return handler

@@ -40,7 +40,8 @@ def _selection(ls: Any, params: T.CodeActionParams) -> tuple[str, str]:
             if m.start() <= r.start.character <= m.end():
                 word = m.group(0)
                 break
-    symbol = text if text and len(text) < 60 and "\n" not in text else word or line.strip()[:60]
+    first = next((ln.strip() for ln in line.split("\n") if ln.strip()), "")
+    symbol = text if text and len(text) < 60 and "\n" not in text else word or first[:60]
     return text, symbol
 
 

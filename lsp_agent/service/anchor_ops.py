@@ -20,6 +20,7 @@ from lsp_agent.memory.anchors import AnchorTable
 from lsp_agent.memory.schema import Anchor
 
 ACTIONS = ("reanchor", "forget", "keep")
+MOVE_CANDIDATES = 50  # new files of one batch searched for a deleted file's anchored code
 
 
 class AnchorOps:
@@ -140,23 +141,48 @@ class AnchorOps:
 
     def follow(self, paths: list[Path]) -> list[Anchor]:
         """After saves, branch switches or deletions: find each file's anchors again in what is
-        on disk and store what moved or changed. Returns the anchors that changed."""
+        on disk and store what moved or changed. A file deleted in the same batch as files
+        were created (a rename outside the editor) hands its anchors to the new file that
+        holds their code. Returns the anchors that changed."""
         changed: list[Anchor] = []
+        texts: dict[str, str] = {}
+        gone: list[Anchor] = []
         for path in paths:
             rel = self.relative(path)
-            if rel is None or not self.anchors.for_path(rel):
+            if rel is None:
                 continue
-            try:
-                text = A.read_source(path) if path.exists() else None
-            except (UsageError, OSError):
-                text = None
+            text = self._disk_text(path)
+            if text is not None:
+                texts[rel] = text
+            if not self.anchors.for_path(rel):
+                continue
             for old, new in zip(self.anchors.for_path(rel), self.resolved(rel, text),
                                 strict=True):
-                if (new.state, new.start_line, new.end_line, new.symbol, new.note) != (
+                if text is None:
+                    gone.append(new)
+                elif (new.state, new.start_line, new.end_line, new.symbol, new.note) != (
                         old.state, old.start_line, old.end_line, old.symbol, old.note):
                     changed.append(new)
+        changed += [self._moved(a, texts) for a in gone]
         self.anchors.save(changed)
         return changed
+
+    def _moved(self, anchor: Anchor, texts: dict[str, str]) -> Anchor:
+        """A deleted file's anchor, found in one of the files that appeared with it."""
+        for rel, text in list(texts.items())[:MOVE_CANDIDATES]:
+            if rel == anchor.path:
+                continue
+            found = A.resolve(anchor.model_copy(update={"path": rel}), text)
+            if found.state == "ok":
+                return found.model_copy(update={"note": f"moved from {anchor.path}"})
+        return anchor
+
+    @staticmethod
+    def _disk_text(path: Path) -> str | None:
+        try:
+            return A.read_source(path) if path.is_file() else None
+        except (UsageError, OSError):
+            return None
 
     def renamed(self, pairs: list[tuple[Path, Path]]) -> int:
         """Files or folders renamed: their anchors move with them, in one commit."""

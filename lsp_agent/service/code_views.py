@@ -7,9 +7,11 @@ lines); the LSP face turns them into protocol types. Nothing here loads a model.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from lsp_agent.learning import anchoring as A
 from lsp_agent.learning.symbols import innermost
@@ -48,8 +50,7 @@ class CodeViews(AnchorOps):
         for a in here:
             mark = {"changed": " ⚠ stale", "lost": " ⚠ code not found"}.get(a.state, "")
             out.append(f"- {_quote(a.lesson, 300)} — *{_when(a)}, {a.author}*{mark} "
-                       f"([open](command:lspAgent.archival.show?%7B%22id%22%3A%22"
-                       f"{a.memory_id}%22%7D))")
+                       f"([open]({self._link(a)}))")
             if a.state != "ok" and a.note:
                 out.append(f"  - {a.note}")
         related = self._related_hits(symbol.rsplit(".", 1)[-1] if symbol else "",
@@ -62,6 +63,12 @@ class CodeViews(AnchorOps):
                 out.append(f"- {_quote(str(hit.get('snippet', '')))} — *{when or source}, "
                            f"{source}*")
         return "\n".join(out)
+
+    def _link(self, a: Anchor) -> str:
+        """Where a memory opens: a block's mirror file, or the passage (a command link)."""
+        if a.memory_kind == "block":
+            return self.memory.mirror.path(a.memory_id).as_uri()
+        return ("command:lspAgent.archival.show?" + quote(json.dumps([{"id": a.memory_id}])))
 
     def _related_hits(self, word: str, skip: set[str]) -> list[dict[str, Any]]:
         """The best few conversation and archival passages naming `word` (full-text only)."""
