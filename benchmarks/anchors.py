@@ -189,6 +189,7 @@ def main() -> int:
             restore(tmp)
             run = asyncio.run(server_run(tmp, stored, sets, cfg))
             ws, store = restore(tmp)
+            run.update(inproc.hover_breakdown(ws, store, stored, sets["hover"]))
             run.update(inproc.follow_figures(ws, store, stored, sets["stale"], sets["branch"]))
             run["load"] = os.getloadavg()[0]
             result["runs"].append(run)

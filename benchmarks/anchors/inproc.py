@@ -19,7 +19,7 @@ from lsp_agent.memory.anchors import AnchorTable
 from lsp_agent.service import AgentService
 
 from . import edits as E
-from .phases import Stored, stored_anchors
+from .phases import Stored, hover_line, stored_anchors
 
 
 def ms(start: float) -> float:
@@ -63,6 +63,39 @@ def follow_figures(ws: Path, store: Path, stored: Stored, stale: list[str],
     out.update(inproc_save_ms=saves, inproc_save_wrong=[wrong])
     service.close()
     return out
+
+
+def hover_breakdown(ws: Path, store: Path, stored: Stored, files: list[str]) -> dict[str, Any]:
+    """Where a hover's time goes, per file of the hover phase: resolving the file's anchors
+    (the first request after opening or editing it), one outline of the file (what that
+    would cost parsed once), the related-memory search (per symbol name, reused 30 s), and
+    `hover_at` itself once both are cached."""
+    service = open_service(ws, store)
+    service.anchors.all()
+    out: dict[str, list[float]] = {k: [] for k in (
+        "resolve_file_ms", "resolve_anchor_ms", "outline_ms", "related_ms", "hover_at_ms")}
+    for rel in files:
+        text = A.read_source(ws / rel)
+        start = time.perf_counter()
+        service.resolved(rel, text)
+        took = ms(start)
+        out["resolve_file_ms"].append(took)
+        out["resolve_anchor_ms"].append(took / len(stored[rel]))
+        start = time.perf_counter()
+        A.symbols_of(rel, text)
+        out["outline_ms"].append(ms(start))
+        for a in stored[rel]:
+            word = a.symbol.rsplit(".", 1)[-1]
+            if len(word) >= 4:
+                service._related = {}
+                start = time.perf_counter()
+                service._related_hits(word, set())
+                out["related_ms"].append(ms(start))
+            start = time.perf_counter()
+            service.hover_at(ws / rel, text, hover_line(a))
+            out["hover_at_ms"].append(ms(start))
+    service.close()
+    return {f"inproc_{k}": v for k, v in out.items()}
 
 
 def fragmentation(ws: Path, store: Path, steps: list[int]) -> list[dict[str, float]]:

@@ -24,6 +24,17 @@ ROWS: list[tuple[str, str, float | None]] = [
 ]
 
 
+BREAKDOWN: list[tuple[str, str]] = [
+    ("resolve a file's anchors (first request after opening or editing it), per file",
+     "inproc_resolve_file_ms"),
+    ("the same, per anchor", "inproc_resolve_anchor_ms"),
+    ("one tree-sitter outline of the same file", "inproc_outline_ms"),
+    ("related-memory search of a hover (2 full-text queries), per new symbol name",
+     "inproc_related_ms"),
+    ("`hover_at` with the file resolved and the search cached", "inproc_hover_at_ms"),
+]
+
+
 def pct(values: list[float], q: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, max(0, int(round(q / 100 * (len(s) - 1)))))]
@@ -100,7 +111,9 @@ def render(r: dict[str, Any]) -> str:
         f"Machine: {m['cpus']} vCPUs shared with other jobs (load average {m['load']:.1f} at "
         f"the start, {m.get('load_end', 0):.1f} at the end), Python {m['python']}, LanceDB "
         f"{m['lancedb']}, tree-sitter {m['tree_sitter']}, pygls {m['pygls']}; checkout "
-        f"{m['head']}. {len(runs)} runs, each on fresh copies of the repository and store; "
+        f"{m['head']}. {len(runs)} runs (load average at their ends: "
+        + ", ".join(f"{x['load']:.1f}" for x in runs) + "), each on fresh copies of the "
+        "repository and store; "
         "times in ms at the client; median and p95 are the median over runs of each run's "
         "figure, then each run's own.", "",
         *figure_rows(runs, cfg["branch"]), "",
@@ -111,6 +124,12 @@ def render(r: dict[str, Any]) -> str:
         + ", ".join(f"{v:,} {k}" for k, v in states.items()) + ".",
         *(f"- wrong: {w}" for w in sorted({w for x in runs for w in x.get("wrong_details", [])})),
         "",
+        "Where a hover's time goes, in-process, over the hover phase's files (ms):", "",
+        "| step | n/run | median | p95 |", "|---|--:|--:|--:|",
+        *(f"| {label} | {len(runs[0][key])} | "
+          f"{_ms(statistics.median([statistics.median(x[key]) for x in runs]))} | "
+          f"{_ms(statistics.median([pct(x[key], 95) for x in runs]))} |"
+          for label, key in BREAKDOWN if runs[0].get(key)), "",
         "The anchors table after single-anchor commits (every `remember --at`, every save that "
         "moves or stales an anchor, is one LanceDB commit; nothing compacts this table). "
         "In-process, on the benchmark store plus that many one-anchor inserts:", "",
