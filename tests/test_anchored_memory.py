@@ -112,7 +112,7 @@ async def anchors(client: LanguageClient) -> list[dict[str, Any]]:
     return (await cmd(client, "lspAgent.anchors"))["data"]["anchors"]
 
 
-async def settled(client: LanguageClient, check: Any, tries: int = 50) -> Any:
+async def settled(client: LanguageClient, check: Any, tries: int = 300) -> Any:
     """Saves are handled as notifications: poll until the server's view shows the change."""
     import asyncio
 

@@ -137,14 +137,27 @@ async def opened(ls: AgentServer, uri: str) -> None:
             return
         task = _opening.get(workspace)
         if task is None:
-            task = _opening[workspace] = asyncio.ensure_future(
-                asyncio.to_thread(ls.agents.get, workspace))
-        try:
-            await task
-        except Exception as exc:  # noqa: BLE001 - a store that cannot open says so on use
-            log.info("could not open %s: %s", workspace, exc)
+            task = _opening[workspace] = asyncio.ensure_future(_open(ls, workspace))
+        await task
+        if service_of(ls, uri) is None:
             return
     publish(ls, [uri])
+
+
+def warm_up(ls: AgentServer) -> None:
+    """After `initialized`: open, in the background, the agent of each folder that already
+    has a store, so the first command, hover or chat view does not wait 1.5-6 s for it."""
+    folders = [path_of(f.uri) for f in (ls.workspace.folders or {}).values()]
+    for folder in folders:
+        if folder is not None and folder not in _opening and _has_store(ls, folder):
+            _opening[folder] = asyncio.ensure_future(_open(ls, folder))
+
+
+async def _open(ls: AgentServer, folder: Path) -> None:
+    try:
+        await asyncio.to_thread(ls.agents.get, folder)
+    except Exception as exc:  # noqa: BLE001 - the first command says what is wrong
+        log.info("could not open %s in the background: %s", folder, exc)
 
 
 def _has_store(ls: AgentServer, workspace: Path) -> bool:
