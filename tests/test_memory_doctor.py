@@ -93,10 +93,13 @@ MAKEFILE = ".PHONY: build test lint\nbuild:\n\tpython -m build\ntest:\n\tpytest\
 
 
 def test_a_removed_makefile_target_makes_missing_command_appear(workspace, memory):
-    write(workspace, {"Makefile": MAKEFILE})
+    write(workspace, {"Makefile": MAKEFILE,
+                      "services/api/Makefile": "serve:\n\tuvicorn app:app\n",  # a sub-project
+                      "tests/fixtures/demo/Makefile": "lint:\n\ttrue\n"})  # test data
     memory.blocks.set("commands", "\n".join([
         "- build: `make build`",
         "- test: `make test` (CI runs `make -C docs html` too)",
+        "- serve: `cd services/api && make serve`",
         "- lint: `make lint`",
         "```sh",
         "$ make build test",
@@ -110,8 +113,9 @@ def test_a_removed_makefile_target_makes_missing_command_appear(workspace, memor
     assert found[0].message.startswith("`make lint` runs the Makefile target 'lint', which the "
                                        "workspace's Makefile does not have")
     (workspace / "Makefile").unlink()
+    (workspace / "services" / "api" / "Makefile").unlink()
     found = check(memory)
-    assert len(found) == 5 and all("needs a Makefile, and the workspace has none" in f.message
+    assert len(found) == 6 and all("needs a Makefile, and the workspace has none" in f.message
                                    for f in found)
 
 

@@ -36,6 +36,7 @@ from lsp_agent.workspace_walk import is_skipped_dir, root_rules, walk_files
 
 WALK_TTL = 10.0  # seconds a walk of the workspace answers "is there such a file"
 MAX_TASK_FOLDERS = 40  # sub-folders with their own task files looked into, at most
+WITNESSES = 3  # files kept per known name: one re-indexed file seldom makes it unknown
 MAKE_TARGETS_READ = 30  # make_targets stops there; past it, a target line is looked for
 TASK_FILES: dict[str, tuple[str, ...]] = {
     "make": ("Makefile", "makefile", "GNUmakefile"),
@@ -44,6 +45,9 @@ TASK_FILES: dict[str, tuple[str, ...]] = {
     "task": ("Taskfile.yml", "Taskfile.yaml", "taskfile.yml", "taskfile.yaml",
              "Taskfile.dist.yml", "pyproject.toml"),
 }
+# Folders whose task files are data, not the project's tasks (a fixture's Makefile).
+NOT_TASK_FOLDERS = re.compile(r"(?:^|/)(?:fixtures?|testdata|test_data|examples?|samples?|"
+                              r"vendor|third_party)(?:/|$)")
 RUNNER_FILE = {"make": "Makefile", "just": "justfile", "npm": "package.json", "task": "Taskfile"}
 
 
@@ -134,7 +138,8 @@ class WorkspaceLookup:
         if runner not in walk.task_folders:
             wanted = set(TASK_FILES[runner])
             folders = sorted({f.rpartition("/")[0] for f in walk.files
-                              if "/" in f and f.rpartition("/")[2] in wanted})
+                              if "/" in f and f.rpartition("/")[2] in wanted
+                              and not NOT_TASK_FOLDERS.search(f)})
             walk.task_folders[runner] = folders[:MAX_TASK_FOLDERS]
         return walk.task_folders[runner]
 
@@ -312,14 +317,17 @@ class IndexedNames:
 
         for name in names:
             self._where.setdefault(name, set())
-        wheres = [""] if paths is None else [
-            f" AND path IN ({','.join(sql_str(p) for p in group)})"
-            for group in groups(paths, 500)]
+        pattern = _words(names)
+        # a few re-read files: fetched by path, matched here (the store would run the regex
+        # on every row before looking at the path)
+        wheres = [f"{_CATEGORIES} AND regexp_like(text, {sql_str(pattern)})"] if paths is None \
+            else [f"{_CATEGORIES} AND path IN ({','.join(sql_str(p) for p in group)})"
+                  for group in groups(paths, 500)]
         for where in wheres:
-            pattern = _words(names)
-            rows = (idx.chunks.search()
-                    .where(f"{_CATEGORIES} AND regexp_like(text, {sql_str(pattern)}){where}")
-                    .select(["path", "text"]).limit(10_000_000).to_arrow())
+            rows = (idx.chunks.search().where(where).select(["path", "text"])
+                    .limit(10_000_000).to_arrow())
+            if paths is not None and rows.num_rows:
+                rows = rows.filter(pc.match_substring_regex(rows.column("text"), pattern))
             if skip:
                 rows = rows.filter(pc.invert(pc.starts_with(rows.column("path"), skip)))
             left = set(names)
@@ -330,7 +338,7 @@ class IndexedNames:
                                       head.column("text").to_pylist(), strict=True):
                     for name in set(words.findall(text)):
                         self._where[name].add(path)
-                left = {n for n in left if not self._where[n]}
+                left = {n for n in left if len(self._where[n]) < WITNESSES}
                 if left and rows.num_rows:
                     rows = rows.filter(pc.match_substring_regex(rows.column("text"),
                                                                 _words(left)))
