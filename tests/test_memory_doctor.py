@@ -162,7 +162,9 @@ class Store:
 
 
 def test_code_names_are_checked_against_the_code_index(workspace, memory):
-    write(workspace, {"app/store.py": CODE})
+    # memory exported to AGENTS.md is documentation: it does not vouch for memory's names
+    write(workspace, {"app/store.py": CODE,
+                      "AGENTS.md": "- `Store.sync_all()` and `parse_legacy_headers()`\n"})
     memory.blocks.set("notes", "\n".join([
         "- Config: `load_config()` parses with `json.loads()`; retries: `MAX_RETRIES`.",
         "- `Store.flush()` empties `self.pending_rows`.",
@@ -343,7 +345,7 @@ def test_cli_doctor_prints_findings_by_block(stale_memory, run_cli):
     out = done.stdout
     path = stale_memory.mirror.path("notes").resolve()
     assert "Memory: 2 findings in 2 blocks (advice; nothing was changed)." in out
-    assert f"- notes\n  {path}:{line_of(path, 'conf/app.toml') + 1}: warning: 'conf/app.toml' " \
+    assert f"notes:\n\n{path}:{line_of(path, 'conf/app.toml') + 1}: warning: 'conf/app.toml' " \
            "does not exist in the workspace" in out
-    assert out.index("- commands") < out.index("- notes")
+    assert out.index("commands:\n") < out.index("notes:\n")
     assert "Traceback" not in done.stderr

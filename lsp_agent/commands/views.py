@@ -90,9 +90,9 @@ def doctor_doc(got: DoctorReport) -> Doc:
                 f"{f.path}:{f.line + 1}: {f.severity}: {f.message}")
         out.add(Para(f"{len(got.memory)} finding{'s' if len(got.memory) > 1 else ''} in "
                      f"{len(by_block)} block{'s' if len(by_block) > 1 else ''} (advice; "
-                     "nothing was changed).", strong="Memory:"),
-                Items(tuple(Item(label, body="\n".join(lines))
-                            for label, lines in by_block.items())))
+                     "nothing was changed).", strong="Memory:"))
+        for label, lines in by_block.items():  # verbatim lines: markdown would join them
+            out.add(Para("", strong=f"{label}:"), Code("\n".join(lines)))
     else:
         out.add(Para("no findings in the mirror files.", strong="Memory:"))
     out.add(Para(got.advice))

@@ -82,12 +82,13 @@ class WorkspaceLookup:
                 for f in walk_files(self.root):
                     files.add(f.rel_path)
                     parts = f.rel_path.split("/")
-                    for i in range(len(parts)):
-                        names.add("/".join(parts[i:]))
-                        if i:
-                            d = "/".join(parts[:i])
-                            dirs.add(d)
-                            names.update("/".join(parts[j:i]) + "/" for j in range(i))
+                    names.update("/".join(parts[i:]) for i in range(len(parts)))
+                    folder = f.rel_path.rpartition("/")[0]
+                    while folder and folder not in dirs:  # each folder above a file, once
+                        dirs.add(folder)
+                        parts = folder.split("/")
+                        names.update("/".join(parts[j:]) + "/" for j in range(len(parts)))
+                        folder = folder.rpartition("/")[0]
                 self._walk = _Walk(time.monotonic(), files, dirs, names)
             return self._walk
 
