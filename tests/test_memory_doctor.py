@@ -1,7 +1,7 @@
 """The memory doctor: advice on the memory mirror files (issue 13, item 6).
 
-Real LanceDB stores in temp folders, real workspace files, a real code index; the CLI in a
-subprocess. Each check is shown finding what it should, and leaving alone what only looks
+Real LanceDB stores in temp folders, real workspace files, a real code index; the CLI and
+the language server in subprocesses. Each check is shown finding what it should, and leaving alone what only looks
 like a reference (URLs, globs, examples, existing paths and targets).
 """
 
@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
+import tempfile
 from pathlib import Path
 
 import lancedb
 import pytest
+import pytest_lsp
+from lsprotocol import types as T
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from lsp_agent.config import parse_settings
 from lsp_agent.learning.code_index import build_index, update_paths
@@ -309,10 +315,16 @@ def test_service_doctor_and_memory_findings(workspace, home, tmp_path):
         assert report.healthy
         assert [(f.code, f.label) for f in report.memory] == [
             ("missing-command", "notes"), ("missing-path", "notes")]
-        one = asyncio.run(svc.memory_findings(svc.memory.mirror.path("notes")))
-        assert one == report.memory
-        assert asyncio.run(svc.memory_findings(svc.memory.mirror.path("persona"))) == []
-        assert asyncio.run(svc.memory_findings()) == report.memory
+        notes = svc.memory.mirror.path("notes")
+        assert svc.memory_findings(notes) == report.memory == svc.memory_findings()
+        assert svc.memory_findings(svc.memory.mirror.path("persona")) == []
+        # an editor's unsaved buffer: the file on disk is not what is checked
+        unsaved = notes.read_text().replace("`make deploy`", "`make deploy`\n\nmore")
+        [_, moved] = svc.memory_findings(notes, text=unsaved)
+        assert moved.code == "missing-path" and moved.line == report.memory[1].line + 2
+        [path_finding] = svc.memory_findings(notes, text=unsaved.replace("docs/release.md",
+                                                                          "main.py"))
+        assert path_finding.code == "missing-command"
     finally:
         svc.close()
 
@@ -349,3 +361,50 @@ def test_cli_doctor_prints_findings_by_block(stale_memory, run_cli):
            "does not exist in the workspace" in out
     assert out.index("commands:\n") < out.index("notes:\n")
     assert "Traceback" not in done.stderr
+
+
+# -- the server: diagnostics on a mirror file --------------------------------------------------
+
+SERVER_ROOT = Path(tempfile.mkdtemp(prefix="lsp-agent-memdoctor-"))
+SERVER_WS = SERVER_ROOT / "ws"
+SERVER = ClientServerConfig(
+    server_command=[sys.executable, "-m", "lsp_agent", "serve"],
+    server_env={**os.environ, "LSP_AGENT_HOME": str(SERVER_ROOT / "home"),
+                "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
+
+
+@pytest_lsp.fixture(config=SERVER)
+async def client(lsp_client: LanguageClient):
+    SERVER_WS.mkdir(parents=True, exist_ok=True)
+    (SERVER_WS / "Makefile").write_text(MAKEFILE)
+
+    @lsp_client.feature(T.WORKSPACE_CODE_LENS_REFRESH)
+    def on_lens_refresh(_client: object, _params: object) -> None:
+        return None
+
+    opts = {"store": str(SERVER_ROOT / "store"), "embedder": "none"}
+    await lsp_client.initialize_session(T.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"), root_uri=SERVER_WS.as_uri(),
+        workspace_folders=[T.WorkspaceFolder(uri=SERVER_WS.as_uri(), name="ws")],
+        initialization_options={"lspAgent": opts}))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_server_diagnostics_on_a_mirror_file(client: LanguageClient) -> None:
+    async def run(name: str, args: dict[str, object]) -> dict:
+        return await client.workspace_execute_command_async(
+            T.ExecuteCommandParams(command=name, arguments=[args]))
+
+    await run("lspAgent.memory.edit", {"label": "commands",
+                                       "value": "- test: `make test`\n- ship: `make release`"})
+    folder = Path((await run("lspAgent.status", {}))["data"]["memory_folder"])
+    mirror = folder / "commands.md"
+    client.text_document_did_open(T.DidOpenTextDocumentParams(text_document=T.TextDocumentItem(
+        uri=mirror.as_uri(), language_id="markdown", version=1, text=mirror.read_text())))
+    report = await client.text_document_diagnostic_async(T.DocumentDiagnosticParams(
+        text_document=T.TextDocumentIdentifier(uri=mirror.as_uri())))
+    found = [(d.code, d.severity, d.range.start.line) for d in report.items]
+    assert found == [("missing-command", T.DiagnosticSeverity.Warning,
+                      line_of(mirror, "make release"))]
+    assert report.items[0].message.startswith("`make release` runs the Makefile target")

@@ -74,14 +74,18 @@ class _File:
 
 
 def check_memory(memory: AgentMemory, workspace: Path, *, symbols: KnownNames | None,
-                 only: Path | None = None) -> list[MemoryFinding]:
-    """Findings on every block's mirror file, or on the file `only`; `symbols`: the code
-    index's names (None: no index, names are not checked)."""
+                 only: Path | None = None, text: str | None = None) -> list[MemoryFinding]:
+    """Findings on every block's mirror file, or on the file `only` (its `text` when given:
+    an editor's unsaved buffer); `symbols`: the code index's names (None: no index, names
+    are not checked)."""
     files = _files(memory)
     if only is not None:
         wanted = Path(only).resolve()
         if not any(f.path == wanted for f in files):
             return []
+        if text is not None:
+            files = [_read(f.label, f.path, f.block, text) if f.path == wanted else f
+                     for f in files]
     found: list[MemoryFinding] = []
     for f in files:
         if only is None or f.path == wanted:
@@ -105,9 +109,9 @@ def _files(memory: AgentMemory) -> list[_File]:
             for label in labels]
 
 
-def _read(label: str, path: Path, block: Block | None) -> _File:
+def _read(label: str, path: Path, block: Block | None, text: str | None = None) -> _File:
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8") if text is None else text
     except FileNotFoundError:
         text = render(block) if block else ""
     except UnicodeDecodeError:

@@ -49,15 +49,16 @@ class DoctorOps:
                           "until then memory is read-only.")
             return DoctorReport(store=store.where, healthy=healthy, tables=tables,
                                 repaired=done, advice=advice, scrubbed=scrubbed,
-                                memory=self._check_memory(None))
+                                memory=self.memory_findings())
 
         return await asyncio.to_thread(run)
 
-    async def memory_findings(self, path: Path | None = None) -> list[MemoryFinding]:
+    def memory_findings(self, path: Path | None = None,
+                        text: str | None = None) -> list[MemoryFinding]:
         """The memory doctor's findings on every mirror file, or on the file `path` ([] when
-        it is not one); cheap enough for every save of a mirror file."""
-        return await asyncio.to_thread(self._check_memory, path)
+        it is not one), read from `text` when given (an editor's unsaved buffer).
 
-    def _check_memory(self, path: Path | None) -> list[MemoryFinding]:
+        Not a coroutine: the server's diagnostics call it in place. A few ms once warm (the
+        first call of a process reads the code index and may walk the workspace)."""
         names = code_names(self.memory.store, self.workspace, self.memory.memory_folder)
-        return check_memory(self.memory, self.workspace, symbols=names, only=path)
+        return check_memory(self.memory, self.workspace, symbols=names, only=path, text=text)
