@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -349,6 +350,16 @@ def test_cli_doctor_json_has_the_findings(stale_memory, run_cli):
     finding = report["memory"][0]
     assert finding["path"] == str(stale_memory.mirror.path("commands").resolve())
     assert finding["line"] == line_of(finding["path"], "make release") == finding["end_line"]
+
+
+def test_cli_doctor_on_a_damaged_store_still_checks_the_mirror_files(stale_memory, run_cli):
+    shutil.rmtree(Path(stale_memory.store_uri) / "blocks.lance")
+    done = run_cli("doctor", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert not report["healthy"]
+    assert [(f["label"], f["code"]) for f in report["memory"]] == [
+        ("commands", "missing-command"), ("notes", "missing-path")]
 
 
 def test_cli_doctor_prints_findings_by_block(stale_memory, run_cli):

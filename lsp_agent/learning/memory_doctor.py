@@ -127,12 +127,14 @@ def _read(label: str, path: Path, block: Block | None, text: str | None = None) 
     f.offset = text.count("\n", 0, len(text) - len(f.body))
     f.limit_line = next((n for n, ln in enumerate(text.split("\n")[: f.offset])
                          if ln.startswith("limit:")), 0)
-    if "limit" in meta:
+    if "limit" in meta:  # read as the mirror takes it in (int() of the value)
         value: Any = meta["limit"]
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        try:
+            f.limit = int(value)
+        except (TypeError, ValueError):
+            f.limit = 0
+        if f.limit <= 0:
             f.error = f"`limit: {value}` is not a positive whole number of characters"
-        else:
-            f.limit = value
     elif block is not None:
         f.limit = block.limit
     return f

@@ -368,4 +368,11 @@ def code_names(store: MemoryStore, workspace: Path,
         skip = ""
     with _names_lock:
         names = _names.setdefault(store, IndexedNames())
-    return lambda wanted: names.known(store, wanted, skip)
+
+    def known(wanted: Collection[str]) -> set[str]:
+        try:
+            return names.known(store, wanted, skip)
+        except Exception:  # noqa: BLE001 - an index that cannot be read vouches for every name
+            return set(wanted)
+
+    return known
