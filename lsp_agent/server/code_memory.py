@@ -86,7 +86,7 @@ def diagnostics(ls: AgentServer, uri: str) -> list[T.Diagnostic]:
     if findings is not None and path.suffix == ".md":
         severity = {"error": T.DiagnosticSeverity.Error, "warning": T.DiagnosticSeverity.Warning}
         try:
-            for f in findings(path):
+            for f in findings(path, text):
                 f = f if isinstance(f, dict) else f.model_dump()
                 out.append(T.Diagnostic(
                     range=T.Range(start=T.Position(line=f["line"], character=0),
@@ -155,7 +155,9 @@ def warm_up(ls: AgentServer) -> None:
 
 async def _open(ls: AgentServer, folder: Path) -> None:
     try:
-        await asyncio.to_thread(ls.agents.get, folder)
+        service = await asyncio.to_thread(ls.agents.get, folder)
+        # the memory doctor's first check reads the code index: do it now, off the event loop
+        await asyncio.to_thread(service.memory_findings)
     except Exception as exc:  # noqa: BLE001 - the first command says what is wrong
         log.info("could not open %s in the background: %s", folder, exc)
 
