@@ -40,9 +40,14 @@ class LspIo:
     def events(self, conversation_id: str | None) -> EventSink:
         workspace = str(self.service.workspace)
 
+        known: list[str | None] = [conversation_id]
+
         def sink(event: dict[str, object]) -> None:
-            cid = conversation_id or self.service.conversations.active_id()
-            self.ls.event({"workspace": workspace, "conversation_id": cid, **event})
+            # a turn's events name their conversation; look up the active one (a store read)
+            # only for the events of work outside a turn, and only once
+            if "conversation_id" not in event and known[0] is None:
+                known[0] = self.service.conversations.active_id()
+            self.ls.event({"workspace": workspace, "conversation_id": known[0], **event})
 
         return sink
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from collections import OrderedDict
 from pathlib import Path
 
@@ -185,16 +186,30 @@ class AnchorOps:
             return None
 
     def renamed(self, pairs: list[tuple[Path, Path]]) -> int:
-        """Files or folders renamed: their anchors move with them, in one commit."""
+        """Files or folders renamed: their anchors move with them, in one commit, and memory
+        blocks naming the old path name the new one (a new version each, revertible)."""
         moved: list[Anchor] = []
+        every = {a.path for a in self.anchors.all(live=False)}
+        renames: list[tuple[str, str]] = []
         for old, new in pairs:
             old_rel, new_rel = self.relative(old), self.relative(new)
-            if old_rel is None or new_rel is None:
+            if old_rel is None or new_rel is None or old_rel == new_rel:
                 continue
-            for rel in self.anchors.paths():
+            renames.append((old_rel, new_rel))
+            for rel in every:
                 if rel == old_rel or rel.startswith(old_rel + "/"):
                     target = new_rel + rel[len(old_rel):]
                     moved += [a.model_copy(update={"path": target})
                               for a in self.anchors.for_path(rel, live=False)]
         self.anchors.save(moved)
+        for old_rel, new_rel in renames:
+            self._rename_in_blocks(old_rel, new_rel)
         return len(moved)
+
+    def _rename_in_blocks(self, old_rel: str, new_rel: str) -> None:
+        pattern = re.compile(rf"(?<![\w./-]){re.escape(old_rel)}(?=/|[^\w.-]|$)")
+        for block in self.memory.blocks.list():
+            if not pattern.search(block.value):
+                continue
+            self.memory.blocks.edit(block.label, lambda v: pattern.sub(new_rel, v),
+                                    author="user", reason=f"{old_rel} was renamed to {new_rel}")
