@@ -76,4 +76,8 @@ async def run_command(ls: AgentServer, name: str, raw: tuple[Any, ...]) -> dict[
     result = await command.run(service, args, LspIo(ls, service))
     if name == "lspAgent.ask":
         service.reflection.maybe_start()  # every N turns
+    if not command.reads_only:  # it may have anchored, fixed or edited memory: views refresh
+        from lsp_agent.server.code_memory import publish
+
+        publish(ls, list(ls.workspace.text_documents))
     return {"ok": True, "command": name, "data": result.data, "markdown": result.doc.markdown()}

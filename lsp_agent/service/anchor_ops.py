@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import threading
 from collections import OrderedDict
 from pathlib import Path
 
@@ -28,6 +29,7 @@ class AnchorOps:
     memory: AgentMemory
     workspace: Path
     _anchor_table: AnchorTable | None = None
+    _anchor_lock = threading.RLock()  # one writer of anchors at a time: saves, fixes, renames
     _resolved: OrderedDict[tuple[str, str], list[Anchor]] | None = None
 
     @property
@@ -52,7 +54,8 @@ class AnchorOps:
         fields, warnings = A.place(rel, source, start, end)
         anchor = Anchor(id=self.anchors.new_id(), memory_kind=kind, memory_id=memory_id,
                         lesson=lesson, author=author, **fields)  # type: ignore[arg-type]
-        self.anchors.save([anchor])
+        with self._anchor_lock:
+            self.anchors.save([anchor])
         return anchor, warnings
 
     async def remember_at(self, lesson: str, at: str,
@@ -78,6 +81,10 @@ class AnchorOps:
             raise UsageError(f"action must be one of {', '.join(ACTIONS)}.")
 
         def run() -> Anchor:
+            with self._anchor_lock:
+                return act()
+
+        def act() -> Anchor:
             anchor = self.anchors.get(anchor_id)
             if anchor is None:
                 raise NotFound(f"No anchored memory '{anchor_id}'; `lsp-agent anchors` lists "
@@ -145,6 +152,10 @@ class AnchorOps:
         on disk and store what moved or changed. A file deleted in the same batch as files
         were created (a rename outside the editor) hands its anchors to the new file that
         holds their code. Returns the anchors that changed."""
+        with self._anchor_lock:  # read, re-find and save as one step (a fix may be running)
+            return self._follow(paths)
+
+    def _follow(self, paths: list[Path]) -> list[Anchor]:
         changed: list[Anchor] = []
         texts: dict[str, str] = {}
         gone: list[Anchor] = []
@@ -188,6 +199,10 @@ class AnchorOps:
     def renamed(self, pairs: list[tuple[Path, Path]]) -> int:
         """Files or folders renamed: their anchors move with them, in one commit, and memory
         blocks naming the old path name the new one (a new version each, revertible)."""
+        with self._anchor_lock:
+            return self._renamed(pairs)
+
+    def _renamed(self, pairs: list[tuple[Path, Path]]) -> int:
         moved: list[Anchor] = []
         every = {a.path for a in self.anchors.all(live=False)}
         renames: list[tuple[str, str]] = []
