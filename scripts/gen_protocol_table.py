@@ -40,7 +40,8 @@ DATA: dict[str, str] = {
                        "archival, skills, code_chunks, code_chunks_embedded}, "
                        "embedding_in_background: bool, warnings: [str]}`",
     "lspAgent.doctor": "`{store, healthy: bool, tables: [{name, state: intact|damaged|missing|"
-                       "absent, detail, rows: n|null}], repaired: [str], advice}`",
+                       "absent, detail, rows: n|null}], repaired: [str], advice, "
+                       "memory: [MemoryFinding]}`",
     "lspAgent.init": "`{blocks: [label], facts: n, indexed_files: n, index: IndexReport, "
                      "embedded_chunks: n|null, research: str}`",
     "lspAgent.index": "`{index?: IndexReport, embedded: n}` (`index` unless `embed_only`)",

@@ -112,7 +112,7 @@ async def anchors(client: LanguageClient) -> list[dict[str, Any]]:
     return (await cmd(client, "lspAgent.anchors"))["data"]["anchors"]
 
 
-async def settled(client: LanguageClient, check: Any, tries: int = 50) -> Any:
+async def settled(client: LanguageClient, check: Any, tries: int = 300) -> Any:
     """Saves are handled as notifications: poll until the server's view shows the change."""
     import asyncio
 
@@ -216,6 +216,8 @@ async def stored(pick: Any) -> dict[str, Any] | None:
 async def test_file_renames_move_anchors_and_bad_anchors_are_refused(
         client: LanguageClient) -> None:
     await cmd(client, "lspAgent.remember", {"text": "part doubles", "at": "app.py:10-11"})
+    await cmd(client, "lspAgent.memory.edit", {"label": "notes", "value":
+                                                "- The entry point is `app.py`; see app.pyc"})
     (WORKSPACE / "lib").mkdir(exist_ok=True)
     (WORKSPACE / "app.py").rename(WORKSPACE / "lib" / "core.py")
     client.workspace_did_rename_files(T.RenameFilesParams(files=[T.FileRename(
@@ -223,6 +225,10 @@ async def test_file_renames_move_anchors_and_bad_anchors_are_refused(
     row = await settled(client, lambda: stored(
         lambda a: a["path"] == "lib/core.py" and a["lesson"] == "part doubles"))
     assert row is not None and row["state"] == "ok" and row["symbol"] == "part"
+    notes = (await cmd(client, "lspAgent.memory.show", {"label": "notes"}))["data"]["blocks"][0]
+    assert notes["value"] == "- The entry point is `lib/core.py`; see app.pyc"
+    history = (await cmd(client, "lspAgent.memory.history", {"label": "notes"}))["data"]
+    assert history["versions"][-1]["reason"] == "app.py was renamed to lib/core.py"
     (WORKSPACE / "lib" / "core.py").rename(WORKSPACE / "app.py")
     client.workspace_did_rename_files(T.RenameFilesParams(files=[T.FileRename(
         old_uri=uri("lib"), new_uri=uri("elsewhere"))]))  # a folder holding nothing anchored

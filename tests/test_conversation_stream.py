@@ -186,14 +186,15 @@ async def test_stopping_a_turn_keeps_what_was_streamed(client: LanguageClient) -
     task = asyncio.ensure_future(client.protocol.send_request_async(
         T.WORKSPACE_EXECUTE_COMMAND, T.ExecuteCommandParams(
             command="lspAgent.ask", arguments=[{"prompt": "talk a lot"}]), msg_id="stop-me"))
-    for _ in range(200):
+    for _ in range(1200):  # the first command opens the store: slow on a loaded machine
         if sum(e["type"] == "text_delta" for e in events.seen) >= 3:
             break
         await asyncio.sleep(0.05)
+    assert sum(e["type"] == "text_delta" for e in events.seen) >= 3
     client.protocol.notify(T.CANCEL_REQUEST, T.CancelParams(id="stop-me"))  # a stop button
     with pytest.raises(JsonRpcException, match="cancel"):
-        await asyncio.wait_for(task, 15)
-    for _ in range(100):
+        await asyncio.wait_for(task, 30)
+    for _ in range(600):
         if events.seen and events.seen[-1]["type"] == "done":
             break
         await asyncio.sleep(0.05)

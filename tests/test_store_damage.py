@@ -188,6 +188,10 @@ def _every_command(conv: str, passage: str) -> dict[tuple[str, ...], tuple[str, 
         ("archival", "delete"): (passage, "--yes"), ("export",): ("agents-md", "--output", "-"),
         ("conversation", "new"): (), ("conversation", "list"): (),
         ("conversation", "switch"): (conv,), ("conversation", "fork"): (),
+        ("conversation", "history"): (conv,), ("conversation", "rename"): (conv, "renamed"),
+        ("archival", "show"): (passage,), ("skills",): (), ("anchors",): (),
+        ("anchor",): ("0123456789ab", "keep"),
+        ("conversation", "delete"): (conv, "--yes"),  # last: the others use the conversation
     }
     assert set(args) == set(BY_CLI), "a registry command is not tried on a full disk"
     return args

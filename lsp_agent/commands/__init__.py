@@ -16,7 +16,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("status", ("status",), "StatusArgs", "status",
             "where the agent's store is and what it holds", reads_only=True),
     Command("doctor", ("doctor",), "DoctorArgs", "doctor",
-            "check the store for damage; --repair rebuilds damaged tables from intact ones"),
+            "check the store for damage and memory for stale paths, commands and names, "
+            "duplicates, secrets and size; --repair rebuilds damaged tables"),
     Command("init", ("init",), "InitArgs", "init",
             "research the workspace, fill memory, index the code"),
     Command("index", ("index",), "IndexArgs", "index", "update the code index and embed it now"),

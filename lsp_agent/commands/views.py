@@ -83,6 +83,18 @@ def doctor_doc(got: DoctorReport) -> Doc:
                      f"code files dropped from the index, {s.get('versions_removed', 0)} old "
                      f"versions deleted, {len(mirror) if isinstance(mirror, list) else 0} "
                      "mirror files rewritten.", strong="Scrubbed:"))
+    if got.memory:
+        by_block: dict[str, list[str]] = {}
+        for f in got.memory:  # `path:line:` as compilers print it (1-based), for editors
+            by_block.setdefault(f.label, []).append(
+                f"{f.path}:{f.line + 1}: {f.severity}: {f.message}")
+        out.add(Para(f"{len(got.memory)} finding{'s' if len(got.memory) > 1 else ''} in "
+                     f"{len(by_block)} block{'s' if len(by_block) > 1 else ''} (advice; "
+                     "nothing was changed).", strong="Memory:"))
+        for label, lines in by_block.items():  # verbatim lines: markdown would join them
+            out.add(Para("", strong=f"{label}:"), Code("\n".join(lines)))
+    else:
+        out.add(Para("no findings in the mirror files.", strong="Memory:"))
     out.add(Para(got.advice))
     return out
 

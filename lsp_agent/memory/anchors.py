@@ -41,7 +41,11 @@ class AnchorTable:
             now = time.monotonic()
             if self._by_path is not None and now - self._checked < RECHECK_SECONDS:
                 return self._by_path
-            table = self.store.table("anchors")
+            table = self.store.table("anchors", create=False)  # reading never creates it
+            if table is None:
+                self._by_path, self._version, self._checked = {}, None, now
+                self._path_of = {}
+                return self._by_path
             version = table.version
             self._checked = now
             if self._by_path is not None and version == self._version:

@@ -237,8 +237,11 @@ class Mirror:
                 file.unlink()
         except OSError:
             pass
-        msg = f"{file.name} was not taken in because {why}; your text is kept in {kept.name}."
-        self.warnings.append(msg)
+        reason = " ".join(why.split())  # YAML's errors span lines: one line for a notice
+        reason = reason if len(reason) <= 200 else reason[:199] + "…"
+        msg = f"{file.name} was not taken in because {reason}; your text is kept in {kept.name}."
+        if msg not in self.warnings:
+            self.warnings.append(msg)
         log.warning(msg)
         return msg
 

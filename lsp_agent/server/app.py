@@ -136,6 +136,9 @@ async def on_initialized(ls: AgentServer, _params: T.InitializedParams) -> None:
     # validate now (in a worker: pydantic is not imported during initialize) so bad settings
     # are reported at once, with the defaults that replace them
     await asyncio.to_thread(ls.settings_for, Path("."))
+    from lsp_agent.server.code_memory import warm_up
+
+    warm_up(ls)
 
 
 @server.feature(T.WORKSPACE_DID_CHANGE_CONFIGURATION)

@@ -86,7 +86,7 @@ def diagnostics(ls: AgentServer, uri: str) -> list[T.Diagnostic]:
     if findings is not None and path.suffix == ".md":
         severity = {"error": T.DiagnosticSeverity.Error, "warning": T.DiagnosticSeverity.Warning}
         try:
-            for f in findings(path):
+            for f in findings(path, text):
                 f = f if isinstance(f, dict) else f.model_dump()
                 out.append(T.Diagnostic(
                     range=T.Range(start=T.Position(line=f["line"], character=0),
@@ -137,14 +137,29 @@ async def opened(ls: AgentServer, uri: str) -> None:
             return
         task = _opening.get(workspace)
         if task is None:
-            task = _opening[workspace] = asyncio.ensure_future(
-                asyncio.to_thread(ls.agents.get, workspace))
-        try:
-            await task
-        except Exception as exc:  # noqa: BLE001 - a store that cannot open says so on use
-            log.info("could not open %s: %s", workspace, exc)
+            task = _opening[workspace] = asyncio.ensure_future(_open(ls, workspace))
+        await task
+        if service_of(ls, uri) is None:
             return
     publish(ls, [uri])
+
+
+def warm_up(ls: AgentServer) -> None:
+    """After `initialized`: open, in the background, the agent of each folder that already
+    has a store, so the first command, hover or chat view does not wait 1.5-6 s for it."""
+    folders = [path_of(f.uri) for f in (ls.workspace.folders or {}).values()]
+    for folder in folders:
+        if folder is not None and folder not in _opening and _has_store(ls, folder):
+            _opening[folder] = asyncio.ensure_future(_open(ls, folder))
+
+
+async def _open(ls: AgentServer, folder: Path) -> None:
+    try:
+        service = await asyncio.to_thread(ls.agents.get, folder)
+        # the memory doctor's first check reads the code index: do it now, off the event loop
+        await asyncio.to_thread(service.memory_findings)
+    except Exception as exc:  # noqa: BLE001 - the first command says what is wrong
+        log.info("could not open %s in the background: %s", folder, exc)
 
 
 def _has_store(ls: AgentServer, workspace: Path) -> bool:

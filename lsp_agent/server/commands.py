@@ -40,9 +40,14 @@ class LspIo:
     def events(self, conversation_id: str | None) -> EventSink:
         workspace = str(self.service.workspace)
 
+        known: list[str | None] = [conversation_id]
+
         def sink(event: dict[str, object]) -> None:
-            cid = conversation_id or self.service.conversations.active_id()
-            self.ls.event({"workspace": workspace, "conversation_id": cid, **event})
+            # a turn's events name their conversation; look up the active one (a store read)
+            # only for the events of work outside a turn, and only once
+            if "conversation_id" not in event and known[0] is None:
+                known[0] = self.service.conversations.active_id()
+            self.ls.event({"workspace": workspace, "conversation_id": known[0], **event})
 
         return sink
 
@@ -71,4 +76,8 @@ async def run_command(ls: AgentServer, name: str, raw: tuple[Any, ...]) -> dict[
     result = await command.run(service, args, LspIo(ls, service))
     if name == "lspAgent.ask":
         service.reflection.maybe_start()  # every N turns
+    if not command.reads_only:  # it may have anchored, fixed or edited memory: views refresh
+        from lsp_agent.server.code_memory import publish
+
+        publish(ls, list(ls.workspace.text_documents))
     return {"ok": True, "command": name, "data": result.data, "markdown": result.doc.markdown()}

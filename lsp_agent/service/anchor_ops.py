@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
+import threading
 from collections import OrderedDict
 from pathlib import Path
 
@@ -27,6 +29,7 @@ class AnchorOps:
     memory: AgentMemory
     workspace: Path
     _anchor_table: AnchorTable | None = None
+    _anchor_lock = threading.RLock()  # one writer of anchors at a time: saves, fixes, renames
     _resolved: OrderedDict[tuple[str, str], list[Anchor]] | None = None
 
     @property
@@ -51,7 +54,8 @@ class AnchorOps:
         fields, warnings = A.place(rel, source, start, end)
         anchor = Anchor(id=self.anchors.new_id(), memory_kind=kind, memory_id=memory_id,
                         lesson=lesson, author=author, **fields)  # type: ignore[arg-type]
-        self.anchors.save([anchor])
+        with self._anchor_lock:
+            self.anchors.save([anchor])
         return anchor, warnings
 
     async def remember_at(self, lesson: str, at: str,
@@ -77,6 +81,10 @@ class AnchorOps:
             raise UsageError(f"action must be one of {', '.join(ACTIONS)}.")
 
         def run() -> Anchor:
+            with self._anchor_lock:
+                return act()
+
+        def act() -> Anchor:
             anchor = self.anchors.get(anchor_id)
             if anchor is None:
                 raise NotFound(f"No anchored memory '{anchor_id}'; `lsp-agent anchors` lists "
@@ -144,6 +152,10 @@ class AnchorOps:
         on disk and store what moved or changed. A file deleted in the same batch as files
         were created (a rename outside the editor) hands its anchors to the new file that
         holds their code. Returns the anchors that changed."""
+        with self._anchor_lock:  # read, re-find and save as one step (a fix may be running)
+            return self._follow(paths)
+
+    def _follow(self, paths: list[Path]) -> list[Anchor]:
         changed: list[Anchor] = []
         texts: dict[str, str] = {}
         gone: list[Anchor] = []
@@ -185,16 +197,34 @@ class AnchorOps:
             return None
 
     def renamed(self, pairs: list[tuple[Path, Path]]) -> int:
-        """Files or folders renamed: their anchors move with them, in one commit."""
+        """Files or folders renamed: their anchors move with them, in one commit, and memory
+        blocks naming the old path name the new one (a new version each, revertible)."""
+        with self._anchor_lock:
+            return self._renamed(pairs)
+
+    def _renamed(self, pairs: list[tuple[Path, Path]]) -> int:
         moved: list[Anchor] = []
+        every = {a.path for a in self.anchors.all(live=False)}
+        renames: list[tuple[str, str]] = []
         for old, new in pairs:
             old_rel, new_rel = self.relative(old), self.relative(new)
-            if old_rel is None or new_rel is None:
+            if old_rel is None or new_rel is None or old_rel == new_rel:
                 continue
-            for rel in self.anchors.paths():
+            renames.append((old_rel, new_rel))
+            for rel in every:
                 if rel == old_rel or rel.startswith(old_rel + "/"):
                     target = new_rel + rel[len(old_rel):]
                     moved += [a.model_copy(update={"path": target})
                               for a in self.anchors.for_path(rel, live=False)]
         self.anchors.save(moved)
+        for old_rel, new_rel in renames:
+            self._rename_in_blocks(old_rel, new_rel)
         return len(moved)
+
+    def _rename_in_blocks(self, old_rel: str, new_rel: str) -> None:
+        pattern = re.compile(rf"(?<![\w./-]){re.escape(old_rel)}(?=/|[^\w.-]|$)")
+        for block in self.memory.blocks.list():
+            if not pattern.search(block.value):
+                continue
+            self.memory.blocks.edit(block.label, lambda v: pattern.sub(new_rel, v),
+                                    author="user", reason=f"{old_rel} was renamed to {new_rel}")

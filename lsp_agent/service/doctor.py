@@ -1,7 +1,9 @@
-"""The service's store check and repair (`lsp-agent doctor [--repair]`).
+"""The service's store check and repair (`lsp-agent doctor [--repair]`), and the memory doctor.
 
 A mixin of `AgentService`. A damaged store opens read-only (memory/damage.py); this is where
 the user acts on it: see what is damaged and what is intact, then repair from what is intact.
+The memory doctor's findings (learning/memory_doctor.py) are advice on the mirror files: in
+the report, and per file for the server's diagnostics (`memory_findings`).
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from lsp_agent.learning.memory_doctor import MemoryFinding, check_memory
+from lsp_agent.learning.workspace_lookup import code_names
 from lsp_agent.memory import repair as fix
 from lsp_agent.memory.agent_memory import AgentMemory
 from lsp_agent.memory.damage import StoreDamaged
@@ -44,6 +48,17 @@ class DoctorOps:
                 advice = ("Run `lsp-agent doctor --repair` to rebuild what can be rebuilt; "
                           "until then memory is read-only.")
             return DoctorReport(store=store.where, healthy=healthy, tables=tables,
-                                repaired=done, advice=advice, scrubbed=scrubbed)
+                                repaired=done, advice=advice, scrubbed=scrubbed,
+                                memory=self.memory_findings())
 
         return await asyncio.to_thread(run)
+
+    def memory_findings(self, path: Path | None = None,
+                        text: str | None = None) -> list[MemoryFinding]:
+        """The memory doctor's findings on every mirror file, or on the file `path` ([] when
+        it is not one), read from `text` when given (an editor's unsaved buffer).
+
+        Not a coroutine: the server's diagnostics call it in place. A few ms once warm (the
+        first call of a process reads the code index and may walk the workspace)."""
+        names = code_names(self.memory.store, self.workspace, self.memory.memory_folder)
+        return check_memory(self.memory, self.workspace, symbols=names, only=path, text=text)

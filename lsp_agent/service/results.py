@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# the memory doctor's advice on a mirror file (made in learning, a result like the others)
+from lsp_agent.learning.memory_doctor import MemoryFinding as MemoryFinding
 from lsp_agent.skills.skill import Skill
 
 #: One search result across kinds (docs/protocol.md `Hit`): kind, id, title, snippet, score...
@@ -104,3 +106,4 @@ class DoctorReport(BaseModel):
     repaired: list[str] = Field(default_factory=list)
     advice: str = ""
     scrubbed: dict[str, object] | None = None  # what `--scrub` redacted and removed
+    memory: list[MemoryFinding] = Field(default_factory=list)  # advice on the mirror files

@@ -55,10 +55,7 @@ CLI_COMMANDS = tuple(c for c in COMMANDS if not c.lsp_only)
 #: VS Code palette commands that run in the extension only (no server command).
 VSCODE_LOCAL_UI = {"showOutput", "restartServer"}
 #: Registry commands no `:LspAgent` subcommand sends (none: Neovim offers every command).
-NVIM_OMITS: set[str] = {"lspAgent.approve", "lspAgent.conversation.history",
-                        "lspAgent.conversation.rename", "lspAgent.conversation.delete",
-                        "lspAgent.skills", "lspAgent.anchors", "lspAgent.anchor",
-                        "lspAgent.archival.show"}
+NVIM_OMITS: set[str] = {"lspAgent.approve", "lspAgent.conversation.history"}
 #: `:LspAgent` subcommands that run in the plugin only.
 NVIM_LOCAL_SUBCOMMANDS = {"log", "cancel"}
 

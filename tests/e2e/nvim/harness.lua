@@ -53,8 +53,12 @@ vim.ui.select = function(items, opts, on_choice)
   on_choice(nil, nil)
 end
 
+-- vim.ui.input stub: answers from H.input_answers in order (nil when empty: dismissed); the
+-- opts of every call are kept in H.inputs.
 H.input_answers = {}
-vim.ui.input = function(_, on_confirm)
+H.inputs = {}
+vim.ui.input = function(opts, on_confirm)
+  table.insert(H.inputs, opts)
   on_confirm(table.remove(H.input_answers, 1))
 end
 

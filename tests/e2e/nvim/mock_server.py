@@ -33,6 +33,7 @@ state = {
     "active": None,
     "passages": [],
     "meta": {},  # label -> description, limit, read_only, scope (blocks made by memory.create)
+    "anchors": [],  # Anchor rows (remember with `at`), never moved: the mock does not follow code
 }
 
 
@@ -142,6 +143,19 @@ def execute(cmd, a):
         d = {"store": state["settings"].get("store"), "healthy": True, "tables": [],
              "repaired": [], "advice": "Every table is intact."}
         return d, "**lsp-agent doctor: healthy**"
+    if cmd == "lspAgent.remember" and a.get("at"):
+        path, _, lines = str(a["at"]).rpartition(":")
+        first, _, last = lines.partition("-")
+        root = str(state["root"] or "")
+        rel = path[len(root) + 1:] if root and path.startswith(root + "/") else path
+        anchor = {"id": uuid.uuid4().hex[:12], "memory_kind": "archival", "memory_id": uuid.uuid4().hex,
+                  "lesson": a.get("text", ""), "path": rel, "symbol": "", "start_line": int(first),
+                  "end_line": int(last or first), "state": "ok", "note": "", "author": "user",
+                  "created_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())}
+        state["anchors"].append(anchor)
+        return ({"block": "", "version": 0, "changed": True, "mode": "anchored", "blocks": [], "reply": "",
+                 "passage_id": anchor["memory_id"], "anchor": anchor, "warnings": []},
+                f"Remembered at {rel}:{anchor['start_line']}-{anchor['end_line']}.")
     if cmd == "lspAgent.remember":
         label = a.get("block", "project")
         cur = state["blocks"].get(label, ["(empty)"])[-1]
@@ -304,9 +318,17 @@ def execute(cmd, a):
     if cmd == "lspAgent.skills":
         return {"skills": []}, "No skills yet."
     if cmd == "lspAgent.anchors":
-        return {"anchors": []}, "No memories are anchored to code yet."
-    if cmd in ("lspAgent.anchor", "lspAgent.archival.show"):
-        raise InvalidParams("no such memory " + str(a.get("id")))
+        rows = [x for x in state["anchors"] if a.get("all") or x["state"] != "forgotten"]
+        rows = [x for x in rows if not a.get("path") or str(a["path"]).endswith(x["path"])]
+        return {"anchors": rows}, "\n".join("- " + x["lesson"] for x in rows) or "No memories are anchored to code yet."
+    if cmd == "lspAgent.anchor":
+        x = next((x for x in state["anchors"] if x["id"] == a.get("id")), None)
+        if x is None:
+            raise InvalidParams("no such memory " + str(a.get("id")))
+        x["state"] = "forgotten" if a.get("action") == "forget" else "ok"
+        return {"anchor": x}, "Memory " + x["id"] + " " + str(a.get("action")) + "."
+    if cmd == "lspAgent.archival.show":
+        raise InvalidParams("no such passage " + str(a.get("id")))
     raise InvalidParams("unknown command " + cmd)
 
 
@@ -327,8 +349,12 @@ def resolve(action):
     lines = text.split("\n")
     r = d["range"]
     sel = "\n".join(lines[r["start"]["line"]:r["end"]["line"] + 1])
-    if d["kind"].endswith("remember"):
-        action["command"] = {"title": "Remember", "command": "lspAgent.remember", "arguments": [{"text": sel}]}
+    if d["kind"].endswith("remember"):  # the lesson is about this code: anchored there
+        path = d["uri"][len("file://"):]
+        first, last = r["start"]["line"] + 1, r["end"]["line"] + 1
+        at = f"{path}:{first}" if first == last else f"{path}:{first}-{last}"
+        action["command"] = {"title": "Remember", "command": "lspAgent.remember",
+                             "arguments": [{"uri": d["uri"], "text": sel, "at": at}]}
     elif d["kind"].endswith("search"):
         line = lines[r["start"]["line"]] if r["start"]["line"] < len(lines) else ""
         word = next((m.group(0) for m in re.finditer(r"[A-Za-z_]\w*", line)

@@ -459,7 +459,7 @@ test(":LspAgent conversation new/list/fork/switch", function()
   check(sw2.conversation.id == list2.conversations[1].id, "switched to the picked one", sw2)
 end)
 
-test("code action 'Remember this' (resolve + command executed)", function()
+test("code action 'Remember this' (resolve, the lesson asked, anchored to the selection)", function()
   local buf = open_file("main.py")
   local row = nil
   for i, l in ipairs(vim.api.nvim_buf_get_lines(buf, 0, -1, false)) do
@@ -472,6 +472,7 @@ test("code action 'Remember this' (resolve + command executed)", function()
   local line = vim.api.nvim_buf_get_lines(buf, row, row + 1, false)[1]
   local before = agent.last
   local seen = {}
+  inputs, input_answers = {}, { "KESTREL rounds half to even" }
   vim.lsp.buf.code_action({
     apply = true,
     range = { start = { row + 1, 0 }, ["end"] = { row + 1, #line } },
@@ -493,7 +494,15 @@ test("code action 'Remember this' (resolve + command executed)", function()
   for _, t in ipairs({ "Remember this", "Ask the agent about this" }) do
     check(vim.tbl_contains(seen, t), "code action offered: " .. t, seen)
   end
-  check(block_values():find("KESTREL", 1, true), "memory.show contains the selected text")
+  check(#inputs == 1 and inputs[1].prompt:find("What should the agent remember about this code?", 1, true),
+    "the lesson was asked", inputs)
+  local args = agent.last.args
+  check(args.text == "KESTREL rounds half to even" and vim.endswith(args.at, "/main.py:" .. (row + 1)),
+    "the lesson, anchored at the selected line", args)
+  local anchored = agent.execute_sync("lspAgent.anchors", { path = "main.py" }, 20000)
+  check(anchored and find(anchored.data.anchors, function(a)
+    return a.lesson == "KESTREL rounds half to even" and a.start_line == row + 1
+  end), "listed among the anchored memories", anchored)
 end, { legacy = true })
 
 test("code action 'Search memory for …' fills the quickfix list", function()
@@ -799,14 +808,19 @@ end)
 
 test("completion of subcommands, conversation verbs and block labels", function()
   local c = commands.complete("", "LspAgent ", 9)
-  for _, s in ipairs({ "init", "remember", "search", "learn-skill", "ask", "reflect", "memory", "history", "edit", "revert", "status", "conversation", "create", "archival", "export", "index" }) do
+  for _, s in ipairs({ "init", "remember", "search", "learn-skill", "ask", "reflect", "memory", "history", "edit", "revert", "status", "conversation", "create", "archival", "export", "index", "anchors", "anchor", "skills" }) do
     check(vim.tbl_contains(c, s), "completes " .. s, c)
   end
   check(vim.deep_equal(commands.complete("re", "LspAgent re", 11), { "reflect", "remember", "revert" }), "prefix filter", commands.complete("re", "LspAgent re", 11))
   local conv = commands.complete("", "'<,'>LspAgent conversation ", 27)
   check(vim.deep_equal(conv, { "new", "list", "switch", "fork", "history", "rename", "delete" }), "conversation verbs", conv)
   local arch = commands.complete("", "LspAgent archival ", 18)
-  check(vim.deep_equal(arch, { "insert", "search", "list", "delete" }), "archival verbs", arch)
+  check(vim.deep_equal(arch, { "insert", "search", "show", "list", "delete" }), "archival verbs", arch)
+  local ids = commands.complete("", "LspAgent anchor ", 16)
+  local listed = agent.execute_sync("lspAgent.anchors", { all = true }, 20000).data.anchors
+  check(#ids > 0 and #ids == #listed and ids[1] == listed[1].id, "anchored memory ids", { ids = ids, listed = listed })
+  local actions = commands.complete("", "LspAgent anchor " .. ids[1] .. " ", 17 + #ids[1])
+  check(vim.deep_equal(actions, { "reanchor", "forget", "keep" }), "anchor actions", actions)
   local formats = commands.complete("", "LspAgent export ", 16)
   check(vim.deep_equal(formats, { "agents-md", "claude-md" }), "export formats", formats)
   local labels = commands.complete("", "LspAgent history ", 17)

@@ -6,8 +6,10 @@ local H = require("harness")
 require("lsp_agent.config").options.chat = vim.tbl_extend("force",
   require("lsp_agent.config").options.chat or {}, { start_insert = false })
 
-for _, spec in ipairs({ "spec_papercuts", "spec_chat", "spec_memory_view" }) do
-  if vim.uv.fs_stat(here .. "/" .. spec .. ".lua") then
+-- LSP_AGENT_E2E_SPEC=spec_anchors runs one of them.
+local only = os.getenv("LSP_AGENT_E2E_SPEC")
+for _, spec in ipairs({ "spec_papercuts", "spec_chat", "spec_memory_view", "spec_anchors" }) do
+  if vim.uv.fs_stat(here .. "/" .. spec .. ".lua") and (not only or only == spec) then
     dofile(here .. "/" .. spec .. ".lua")
   end
 end

@@ -2,6 +2,7 @@
 -- client-side commands for resolved code actions, trust relayed before initialize.
 local config = require("lsp_agent.config")
 local handlers = require("lsp_agent.handlers")
+local code_memory = require("lsp_agent.code_memory")
 
 local M = {}
 
@@ -17,6 +18,7 @@ local function client_commands(names)
   for _, name in ipairs(names) do
     cmds[name] = client_command
   end
+  cmds["lspAgent.remember"] = code_memory.remember_command -- "Remember this" asks the lesson
   return cmds
 end
 
@@ -62,6 +64,7 @@ function M.build()
   capabilities.workspace = capabilities.workspace or {}
   capabilities.workspace.applyEdit = true
   capabilities.workspace.configuration = true
+  code_memory.capabilities(capabilities)
   if o.capabilities then
     capabilities = vim.tbl_deep_extend("force", capabilities, o.capabilities)
   end
@@ -72,13 +75,13 @@ function M.build()
     settings = { lspAgent = config.settings() },
     init_options = config.settings(),
     capabilities = capabilities,
-    handlers = {
+    handlers = code_memory.handlers({
       ["window/showMessageRequest"] = handlers.show_message_request,
       ["workspace/configuration"] = handlers.workspace_configuration,
       ["lspAgent/event"] = handlers.lsp_event,
       ["workspace/applyEdit"] = handlers.apply_edit,
       ["window/showMessage"] = handlers.show_message,
-    },
+    }),
     commands = client_commands(require("lsp_agent").commands_list),
     before_init = function(params, cfg)
       -- the root is known only now: relay its trust with the settings
@@ -99,6 +102,7 @@ function M.build()
       end
     end,
     on_attach = function(client, bufnr)
+      code_memory.on_attach(client, bufnr)
       if type(o.on_attach) == "function" then
         o.on_attach(client, bufnr)
       end

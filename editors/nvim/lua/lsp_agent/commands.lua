@@ -4,12 +4,14 @@ local agent = require("lsp_agent")
 local ui = require("lsp_agent.ui")
 local prompts = require("lsp_agent.prompts")
 local block_buffer = require("lsp_agent.block_buffer")
+local anchors = require("lsp_agent.anchors")
+local conversations = require("lsp_agent.conversations")
 
 local M = {}
 
 local is_file_buf, parse_opts, truthy, tag_list = prompts.is_file_buf, prompts.parse_opts, prompts.truthy, prompts.tag_list
 local input, text_or_selection, with_label = prompts.input, prompts.text_or_selection, prompts.with_label
-local pick_by_id, with_conversation = prompts.pick_by_id, prompts.with_conversation
+local with_conversation, with_passage = prompts.with_conversation, prompts.with_passage
 M.selection = prompts.selection
 M.normal_window = block_buffer.normal_window
 M.edit_block = block_buffer.edit_block
@@ -32,19 +34,47 @@ S.init = function(rest)
   agent.execute("lspAgent.init", depth ~= "" and { depth = depth } or {})
 end
 
+-- :[range]LspAgent remember [block=LABEL] [at=PATH:LINE[-LINE]] [text]: a lesson given with a
+-- range (or at=, or the CLI's --at) is anchored to those lines; a range alone is the text.
 S.remember = function(rest, cmd_opts)
-  local opts, text = parse_opts(rest, { block = true })
+  local opts, text, at = anchors.remember_options(rest, cmd_opts)
   local function send(t)
-    local args = {}
-    if t and t ~= "" then
-      args.text = t
-    end
-    if opts.block and opts.block ~= "" then
-      args.block = opts.block
-    end
-    agent.execute("lspAgent.remember", args)
+    local block = (opts.block and opts.block ~= "") and opts.block or nil
+    agent.execute("lspAgent.remember", { text = (t and t ~= "") and t or nil, block = block, at = at })
+  end
+  if at and text == "" then
+    return require("lsp_agent.code_memory").ask_lesson(send)
   end
   text_or_selection(text, cmd_opts, "Remember (empty: reflect on the conversation): ", send)
+end
+
+-- :LspAgent anchors [PATH|%] [all=true]: the anchored memories (of a file) in the quickfix list
+S.anchors = function(rest)
+  local opts, path = parse_opts(rest, { all = true })
+  local args = { path = path ~= "" and anchors.path_arg(path) or nil }
+  if opts.all then
+    args.all = truthy(opts.all)
+  end
+  agent.execute("lspAgent.anchors", args)
+end
+
+-- :[range]LspAgent anchor [ID] [reanchor|forget|keep] [at=PATH:LINE]: what is missing is picked;
+-- reanchor moves it to the range (or at=), else to where its code is now
+S.anchor = function(rest, cmd_opts)
+  local id, action, after = (rest or ""):match("^%s*(%S*)%s*(%S*)%s*(.-)%s*$")
+  if anchors.ACTIONS[id] and action == "" then
+    id, action = "", id
+  end
+  local at = anchors.at_arg(parse_opts(after, { at = true }).at) or anchors.at_range(cmd_opts)
+  anchors.pick(id, function(picked)
+    anchors.pick_action(action, function(act)
+      agent.execute("lspAgent.anchor", { id = picked, action = act, at = act == "reanchor" and at or nil })
+    end)
+  end)
+end
+
+S.skills = function()
+  agent.execute("lspAgent.skills", {})
 end
 
 S.search = function(rest)
@@ -135,26 +165,9 @@ S.revert = function(rest)
     if version ~= "" and tonumber(version) then
       return agent.execute("lspAgent.memory.revert", { label = l, version = tonumber(version) })
     end
-    agent.execute("lspAgent.memory.history", { label = l }, {
-      render = false,
-      on_result = function(result)
-        local versions = (type(result.data) == "table" and result.data.versions) or {}
-        if #versions == 0 then
-          vim.notify("lsp-agent: no history for " .. l, vim.log.levels.WARN)
-          return
-        end
-        vim.ui.select(versions, {
-          prompt = "Revert " .. l .. " to: ",
-          format_item = function(v)
-            return string.format("v%s  %s  %s  %s", tostring(v.version), tostring(v.author or ""), tostring(v.timestamp or ""), tostring(v.reason or ""))
-          end,
-        }, function(choice)
-          if choice then
-            agent.execute("lspAgent.memory.revert", { label = l, version = choice.version })
-          end
-        end)
-      end,
-    })
+    prompts.pick_version(l, "Revert " .. l .. " to: ", function(v)
+      agent.execute("lspAgent.memory.revert", { label = l, version = v })
+    end)
   end, "Revert memory block: ")
 end
 
@@ -168,40 +181,19 @@ S.create = function(rest, cmd_opts)
     if l == "" then
       return
     end
-    local args = { label = l }
-    if description ~= "" then
-      args.description = description
-    end
-    if sel and sel.text ~= "" then
-      args.value = sel.text
-    end
-    if opts.limit then
-      args.limit = tonumber(opts.limit)
-    end
-    if opts.read_only then
-      args.read_only = truthy(opts.read_only)
-    end
-    if opts.shared then
-      args.shared = truthy(opts.shared)
-    end
-    agent.execute("lspAgent.memory.create", args)
+    agent.execute("lspAgent.memory.create", {
+      label = l,
+      description = description ~= "" and description or nil,
+      value = (sel and sel.text ~= "") and sel.text or nil,
+      limit = tonumber(opts.limit or ""),
+      read_only = opts.read_only and truthy(opts.read_only) or nil,
+      shared = opts.shared and truthy(opts.shared) or nil,
+    })
   end
   if label ~= "" then
     return send(label)
   end
   input("New memory block label: ", nil, send)
-end
-
--- Picks an archival passage id (from args or via vim.ui.select), then calls cb(id).
-local function with_passage(id, cb, prompt)
-  if id and id ~= "" then
-    return cb(id)
-  end
-  pick_by_id("lspAgent.archival.list", "passages", "no archival passages", prompt or "Passage: ",
-    function(p)
-      local text = tostring(p.content or ""):gsub("%s+", " ")
-      return string.format("%s  %s", tostring(p.id), text:sub(1, 60))
-    end, cb)
 end
 
 local archival = {}
@@ -237,6 +229,12 @@ archival.search = function(rest)
   end
   input("Search archival memory: ", vim.fn.expand("<cword>"), send)
 end
+-- show [id]: the passage and where in the code it is anchored
+archival.show = function(rest)
+  with_passage(vim.trim(rest or ""), function(id)
+    agent.execute("lspAgent.archival.show", { id = id })
+  end, "Show passage: ")
+end
 -- list [tag=a,b] [limit=N]
 archival.list = function(rest)
   local opts = parse_opts(rest, { tag = true, limit = true })
@@ -257,7 +255,7 @@ S.archival = function(rest, cmd_opts)
   end
   local fn = archival[sub]
   if not fn then
-    vim.notify("lsp-agent: :LspAgent archival takes insert, search, list or delete, not " .. sub .. ".", vim.log.levels.ERROR)
+    vim.notify("lsp-agent: :LspAgent archival takes insert, search, show, list or delete, not " .. sub .. ".", vim.log.levels.ERROR)
     return
   end
   fn(args, cmd_opts)
@@ -307,15 +305,19 @@ conversation.fork = function(rest)
   local id = vim.trim(rest or "")
   agent.execute("lspAgent.conversation.fork", id ~= "" and { id = id } or {})
 end
--- history, rename and delete: conversations.lua
+-- history: in the chat; rename and delete keep it in step (conversations.lua)
 conversation.history = function(rest)
-  require("lsp_agent.conversations").history(vim.trim(rest or ""))
+  conversations.history(vim.trim(rest or ""))
 end
 conversation.rename = function(rest)
-  require("lsp_agent.conversations").rename(rest)
+  conversations.ask_rename(rest, function(id, title)
+    agent.execute("lspAgent.conversation.rename", { id = id, title = title }, { on_result = conversations.renamed })
+  end)
 end
-conversation.delete = function(rest)
-  require("lsp_agent.conversations").delete(vim.trim(rest or ""))
+conversation.delete = function(rest) -- the server asks for confirmation
+  with_conversation(vim.trim(rest or ""), function(id)
+    agent.execute("lspAgent.conversation.delete", { id = id }, { on_result = conversations.deleted })
+  end, "Delete conversation: ")
 end
 M.conversation_subcommands = conversation
 
@@ -348,6 +350,8 @@ S.cancel = function()
 end
 
 M.order = {
+  "anchor",
+  "anchors",
   "archival",
   "ask",
   "cancel",
@@ -367,6 +371,7 @@ M.order = {
   "remember",
   "revert",
   "search",
+  "skills",
   "status",
 }
 
@@ -428,14 +433,9 @@ function M.complete(arglead, cmdline, cursorpos)
     end
   elseif sub == "archival" then
     if n == 2 then
-      return filter({ "insert", "search", "list", "delete" }, arglead)
-    elseif words[2] == "delete" and n == 3 then
-      local result = agent.execute_sync("lspAgent.archival.list", {}, 500)
-      local ids = {}
-      for _, p in ipairs((result and type(result.data) == "table" and result.data.passages) or {}) do
-        table.insert(ids, tostring(p.id))
-      end
-      return filter(ids, arglead)
+      return filter({ "insert", "search", "show", "list", "delete" }, arglead)
+    elseif (words[2] == "delete" or words[2] == "show") and n == 3 then
+      return filter(prompts.passage_ids(), arglead)
     elseif words[2] == "search" then
       return filter({ "tag=", "all_tags=true", "since=", "until=", "limit=", "mode=hybrid", "mode=vector", "mode=text" }, arglead)
     elseif words[2] == "list" then
@@ -448,6 +448,12 @@ function M.complete(arglead, cmdline, cursorpos)
       return filter({ "agents-md", "claude-md" }, arglead)
     end
     return filter({ "output=", "force=true" }, arglead)
+  elseif sub == "anchors" and n == 2 then
+    return filter({ "%", "all=true" }, arglead)
+  elseif sub == "anchor" and n == 2 then
+    return filter(anchors.ids(), arglead)
+  elseif sub == "anchor" and n == 3 then
+    return filter({ "reanchor", "forget", "keep" }, arglead)
   elseif sub == "index" and n == 2 then
     return filter({ "embed-only" }, arglead)
   elseif sub == "create" and n >= 3 then

@@ -69,6 +69,13 @@ M.defaults = {
     -- Optional callback(event_params, client_id) for each event.
     on_event = nil,
   },
+  -- Memory at the code: "N memories" code lenses above symbols with anchored memories (and
+  -- size / prompt cost on memory mirror files), refreshed on attach, BufEnter, InsertLeave,
+  -- BufWritePost and when the server asks (workspace/codeLens/refresh).
+  codelens = true,
+  -- Stale and lost memories as diagnostics (source "lsp-agent") with quick fixes; pulled
+  -- (textDocument/diagnostic) and pulled again when the server asks (workspace/diagnostic/refresh).
+  diagnostics = true,
   -- Write the buffers an agent edit (workspace/applyEdit) changed, so that files on disk match
   -- what the agent sees (buffers with unsaved changes of yours are left alone).
   save_edits = true,

@@ -11,6 +11,9 @@ local M = {}
 M.commands_list = {
   "lspAgent.init",
   "lspAgent.remember",
+  "lspAgent.anchors",
+  "lspAgent.anchor",
+  "lspAgent.archival.show",
   "lspAgent.search",
   "lspAgent.learnSkill",
   "lspAgent.ask",
@@ -71,7 +74,8 @@ function M.root_for(bufnr)
   local name = vim.api.nvim_buf_get_name(bufnr)
   local root
   if name ~= "" and not name:match("^%a[%w+.-]*://") then
-    root = vim.fs.root(bufnr, config.options.root_markers)
+    -- a memory mirror file belongs to its workspace, wherever the store is
+    root = require("lsp_agent.code_memory").mirror_root(name) or vim.fs.root(bufnr, config.options.root_markers)
   else
     root = vim.fs.root(vim.fn.getcwd(), config.options.root_markers)
   end
@@ -230,6 +234,7 @@ function M.execute(command, args, opts)
       if type(result.data) == "table" and command == "lspAgent.memory.show" then
         M._remember_labels(result.data.blocks)
       end
+      require("lsp_agent.code_memory").after_command(client, result.data)
       if type(result.data) == "table" and command == "lspAgent.conversation.list" then
         M._remember_conversations(result.data.conversations)
       end

@@ -33,6 +33,9 @@ local WORDS = {
   ["lspAgent.conversation.delete"] = "delete conversation",
   ["lspAgent.approve"] = "approval",
   ["lspAgent.skills"] = "skills",
+  ["lspAgent.anchors"] = "anchored memories",
+  ["lspAgent.anchor"] = "anchor",
+  ["lspAgent.archival.show"] = "archival passage",
 }
 
 -- "lspAgent.memory.show" -> "memory"; unknown ids lose their prefix and dots.
@@ -76,22 +79,6 @@ local NO_MODEL = "Add one to your config: require('lsp_agent').setup({ settings 
   .. "ANTHROPIC_API_KEY). Memory, search and history work without one."
 M.NO_MODEL_ADVICE = NO_MODEL
 
--- Pydantic's "field: Input should be X. Expected an object with: a?, b" as one plain sentence.
-local function usage_text(msg)
-  msg = msg:gsub("%.?%s*Expected an object with:.*$", "")
-  local parts = {}
-  for part in (msg .. ";"):gmatch("%s*(.-);") do
-    if part ~= "" then
-      part = part:gsub("^([%w_.]+): Input should be ", "%1 should be ")
-      part = part:gsub("^([%w_.]+): Field required", "%1 is missing")
-      part = part:gsub("^([%w_.]+): Extra inputs are not permitted", "%1 is not an option here")
-      part = part:gsub(", unable to parse .*$", "")
-      table.insert(parts, part)
-    end
-  end
-  return table.concat(parts, "; ")
-end
-
 -- The error of `command` as (text, level) for vim.notify.
 function M.error(command, err)
   local words = M.words(command)
@@ -102,7 +89,8 @@ function M.error(command, err)
   -- the server starts its messages with the command id: say it in words instead
   msg = msg:gsub("^%s*" .. vim.pesc(tostring(command)) .. ":%s*", "")
   msg = msg:gsub("^%s*lspAgent%.[%w.]+:%s*", "")
-  if msg:find("needs a model", 1, true) then
+  local kind = type(err) == "table" and type(err.data) == "table" and err.data.kind or nil
+  if kind == "model_not_configured" then
     return "lsp-agent: " .. words .. " needs a model, and none is set. " .. NO_MODEL, vim.log.levels.ERROR
   end
   if msg:find("^internal error:") then
@@ -112,7 +100,6 @@ function M.error(command, err)
       .. "Please report it.", vim.log.levels.ERROR
   end
   if type(err) == "table" and err.code == -32602 then
-    msg = usage_text(msg)
     return "lsp-agent: " .. words .. ": " .. sentence(msg) .. " See :help :LspAgent.", vim.log.levels.ERROR
   end
   if msg == "" then
@@ -137,7 +124,31 @@ confirm["lspAgent.init"] = function(d)
     plural(index.chunks_total, "chunk"))
 end
 
+-- "app.py:4-7 (greet)"
+local function where(a)
+  local lines = tostring(a.start_line)
+  if a.end_line and a.end_line ~= a.start_line then
+    lines = lines .. "-" .. tostring(a.end_line)
+  end
+  local symbol = (type(a.symbol) == "string" and a.symbol ~= "") and (" (" .. a.symbol .. ")") or ""
+  return tostring(a.path) .. ":" .. lines .. symbol
+end
+M.anchor_place = where
+
+local function quoted(text)
+  local t = one_line(text)
+  if vim.fn.strchars(t) > 60 then
+    t = vim.fn.strcharpart(t, 0, 59) .. "…"
+  end
+  return "“" .. t .. "”"
+end
+
 confirm["lspAgent.remember"] = function(d)
+  if d.mode == "anchored" and type(d.anchor) == "table" then
+    local warnings = type(d.warnings) == "table" and #d.warnings > 0
+      and (" " .. sentence(table.concat(d.warnings, " "))) or ""
+    return string.format("remembered %s at %s.%s", quoted(d.anchor.lesson), where(d.anchor), warnings)
+  end
   if d.changed == false then
     return string.format("already in %s (version %s); nothing changed.", tostring(d.block), tostring(d.version))
   end
@@ -145,6 +156,17 @@ confirm["lspAgent.remember"] = function(d)
     return "nothing was stored."
   end
   return string.format("remembered in %s (version %s).", tostring(d.block), tostring(d.version))
+end
+
+confirm["lspAgent.anchor"] = function(d, args)
+  local a = type(d.anchor) == "table" and d.anchor or {}
+  if args.action == "forget" then
+    return string.format("forgot the memory %s (:LspAgent anchor %s reanchor brings it back).",
+      quoted(a.lesson), tostring(a.id))
+  elseif args.action == "keep" then
+    return string.format("kept the memory %s at %s: it is about the code as it is now.", quoted(a.lesson), where(a))
+  end
+  return string.format("re-anchored the memory %s at %s.", quoted(a.lesson), where(a))
 end
 
 confirm["lspAgent.memory.edit"] = function(d)

@@ -151,4 +151,50 @@ function M.with_conversation(id, cb, prompt)
     end, cb)
 end
 
+-- Picks an archival passage id (from args or via vim.ui.select), then calls cb(id).
+function M.with_passage(id, cb, prompt)
+  if id and id ~= "" then
+    return cb(id)
+  end
+  M.pick_by_id("lspAgent.archival.list", "passages", "no archival passages", prompt or "Passage: ",
+    function(p)
+      local text = tostring(p.content or ""):gsub("%s+", " ")
+      return string.format("%s  %s", tostring(p.id), text:sub(1, 60))
+    end, cb)
+end
+
+-- Passage ids, for completion.
+function M.passage_ids()
+  local result = agent.execute_sync("lspAgent.archival.list", {}, 500)
+  local ids = {}
+  for _, p in ipairs((result and type(result.data) == "table" and result.data.passages) or {}) do
+    table.insert(ids, tostring(p.id))
+  end
+  return ids
+end
+
+-- Picks a version of block `label` from its history, then calls cb(version).
+function M.pick_version(label, prompt, cb)
+  agent.execute("lspAgent.memory.history", { label = label }, {
+    render = false,
+    on_result = function(result)
+      local versions = (type(result.data) == "table" and result.data.versions) or {}
+      if #versions == 0 then
+        return vim.notify("lsp-agent: no history for " .. label, vim.log.levels.WARN)
+      end
+      vim.ui.select(versions, {
+        prompt = prompt,
+        format_item = function(v)
+          return string.format("v%s  %s  %s  %s", tostring(v.version), tostring(v.author or ""),
+            tostring(v.timestamp or ""), tostring(v.reason or ""))
+        end,
+      }, function(choice)
+        if choice then
+          cb(choice.version)
+        end
+      end)
+    end,
+  })
+end
+
 return M

@@ -1,6 +1,6 @@
--- How each command's result is shown: search hits in the quickfix list, changes as a one-line
--- confirmation naming what changed, everything else as the server's markdown in the result
--- float (or the output split).
+-- How each command's result is shown: search hits and anchored memories in the quickfix list,
+-- changes as a one-line confirmation naming what changed, everything else as the server's
+-- markdown in the result float (or the output split).
 local config = require("lsp_agent.config")
 local messages = require("lsp_agent.messages")
 local ui = require("lsp_agent.ui")
@@ -24,6 +24,11 @@ renderers["lspAgent.search"] = function(command, result, args, client)
   local query = messages.one_line(args.query)
   require("lsp_agent.quickfix").set(hits, query)
   vim.notify(string.format("lsp-agent: %d result%s for “%s”", #hits, #hits == 1 and "" or "s", query), INFO)
+end
+
+renderers["lspAgent.anchors"] = function(command, result, args, client)
+  local rows = (type(result.data) == "table" and result.data.anchors) or {}
+  require("lsp_agent.anchors").set(rows, client and client.root_dir, args)
 end
 
 renderers["lspAgent.ask"] = function(command, result, args)
