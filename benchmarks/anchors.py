@@ -45,7 +45,7 @@ from doc_sections import replace_section  # noqa: E402
 from lsp_agent.learning import anchoring as A  # noqa: E402
 
 SECTION = "## Anchored memories"
-FINDINGS = "### Findings"  # written by hand below the figures; kept when they are rewritten
+FINDINGS = "\n### Findings"  # written by hand below the figures; kept when they are rewritten
 FULL = {"files": 2000, "anchors": 10_000, "hover_files": 200, "spaced": 30, "lens_same": 100,
         "lens_edited": 60, "stale": 20, "branch": 500, "init_runs": 15,
         "frag_steps": [0, 1000, 2000]}

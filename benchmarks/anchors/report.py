@@ -96,14 +96,15 @@ def render(r: dict[str, Any]) -> str:
         "`embedder: none`. Every answer is checked (a hover shows the memory's text, a lens "
         "counts the file's memories, the stale memory is in the diagnostics and stored as "
         "changed, each branch-switched anchor is stored where `anchoring.resolve` puts it).", "",
-        "Command (from the repository root; about 25 minutes, `--quick` 3):", "",
+        "Command (from the repository root; 15-25 minutes on the shared machine, `--quick` 1):", "",
         "    python benchmarks/anchors.py --runs 3 --json /tmp/anchors.json --write-doc", "",
         f"Repository: {c['files']:,} real files, {c['total_lines']:,} lines (median "
         f"{c['median_lines']:.0f} per file): every .py/.ts/.js/.go file of the six repositories "
         "pinned in benchmarks/code_search/*repos.json, topped up with evenly spaced files of "
         f"Python {m['python']}'s standard library (tests included). The code lens file is "
         f"`stdlib/functools.py` ({c['lens_lines']:,} lines). Memories: about 5 per file, more "
-        "in longer ones (by the square root of the line count, at most 40), 60 % on whole "
+        "in longer ones (by the square root of the line count, at most 40; none in files "
+        "without code), 60 % on whole "
         "functions/classes, 40 % on 2-8 line ranges, placed by `anchoring.place`; one archival "
         "passage each, full-text indexed. The store was written in batches of 1,000 (a "
         f"compact table; built in {b['total_s']:.0f} s); see the fragmentation table for a "
