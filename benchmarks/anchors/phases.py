@@ -51,8 +51,9 @@ def lens_total(lenses: list[Any]) -> int:
 
 
 async def first_request(s: Session, ws: Path, stored: Stored, out: dict[str, Any]) -> None:
-    """didOpen of a file, then hovers until one shows its memory: the store is opened in the
-    background on the first didOpen and the 10,000 anchors are read on the first hover."""
+    """didOpen of a file right after initialize, then hovers until one shows its memory: the
+    store opens in the background (after `initialized`, or on a didOpen) and the anchors are
+    read on the first hover."""
     text = A.read_source(ws / LENS_FILE)
     line = hover_line(stored[LENS_FILE][0])
     start = time.perf_counter()
