@@ -34,6 +34,7 @@ import {
   serverLaunch,
   startFailureMessage,
   ServerLaunch,
+  SlashCommand,
   errorMessage,
   LongCommands,
 } from './protocol';
@@ -267,6 +268,9 @@ export class AgentClient implements vscode.Disposable {
   endProgress: ((key: string) => void) | undefined;
   private readonly stateEmitter = new vscode.EventEmitter<'running' | 'stopped' | 'failed'>();
   readonly onDidChangeState = this.stateEmitter.event;
+  private readonly eventEmitter = new vscode.EventEmitter<AgentEvent>();
+  /** Every `lspAgent/event` of the server (the chat and memory views render them). */
+  readonly onEvent = this.eventEmitter.event;
   /** Wraps commands the client executes itself (commands of code actions resolved by the server). */
   externalCommandHandler:
     | ((command: string, args: unknown[], next: (command: string, args: unknown[]) => Promise<unknown>) => Promise<unknown>)
@@ -417,7 +421,7 @@ export class AgentClient implements vscode.Disposable {
       return undefined;
     }
     initialized = true;
-    client.onNotification('lspAgent/event', (event: AgentEvent) => this.onEvent(event));
+    client.onNotification('lspAgent/event', (event: AgentEvent) => this.relayEvent(event));
     this.serverLog.appendLine(`started: ${resolved} ${launch.args.join(' ')}`);
     return client;
   }
@@ -437,9 +441,20 @@ export class AgentClient implements vscode.Disposable {
     }
   }
 
-  private onEvent(event: AgentEvent): void {
+  private relayEvent(event: AgentEvent): void {
     if (!event || typeof event !== 'object') return;
-    this.output.appendLine(formatEvent(event));
+    const line = formatEvent(event);
+    if (line) this.output.appendLine(line);
+    this.eventEmitter.fire(event);
+  }
+
+  /** The slash commands the server advertised (`capabilities.experimental.lspAgent`). */
+  get slashCommands(): SlashCommand[] {
+    const experimental = this.client?.initializeResult?.capabilities?.experimental as
+      | { lspAgent?: { slashCommands?: SlashCommand[] } }
+      | undefined;
+    const list = experimental?.lspAgent?.slashCommands;
+    return Array.isArray(list) ? list : [];
   }
 
   private async onConfigurationChanged(e: vscode.ConfigurationChangeEvent): Promise<void> {
@@ -532,6 +547,7 @@ export class AgentClient implements vscode.Disposable {
     this.client = undefined;
     for (const d of this.disposables) d.dispose();
     this.stateEmitter.dispose();
+    this.eventEmitter.dispose();
     if (client) {
       try {
         await client.stop(3000);
