@@ -106,7 +106,7 @@ export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
 <header><div id="title"></div><div id="subtitle"></div></header>
 <div id="transcript"><div id="older" hidden></div><div id="empty">Ask the agent anything about this workspace. Type / for commands.</div><div id="items"></div></div>
 <footer><ul id="suggest" hidden></ul><div id="composer">
-<textarea id="prompt" rows="1" placeholder="Ask the agent, or / for commands" aria-label="Prompt"></textarea>
+<textarea id="prompt" rows="1" placeholder="Ask, or / for commands" aria-label="Prompt"></textarea>
 <button id="send">Send</button></div></footer>
 <script nonce="${nonce}" src="${script}"></script>
 </body></html>`;

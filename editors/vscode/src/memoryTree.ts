@@ -117,7 +117,7 @@ export class MemoryTree implements vscode.TreeDataProvider<MemoryNode>, vscode.D
         if (node.group === 'skills') {
           return this.skills.length ? this.skills.map((skill) => ({ kind: 'skill', skill })) : [{ kind: 'info', text: 'No skills yet.' }];
         }
-        if (!this.archival) return [{ kind: 'info', text: 'Search with the 🔍 button of this view.' }];
+        if (!this.archival) return [{ kind: 'info', text: 'Search with the search button of this view.' }];
         return this.archival.passages.length
           ? this.archival.passages.map((passage) => ({ kind: 'passage', passage }))
           : [{ kind: 'info', text: `Nothing found for "${this.archival.query}".` }];
