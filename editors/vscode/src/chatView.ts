@@ -238,6 +238,7 @@ export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
       result = await this.agent.execute<AskData>(ServerCommands.ask, this.withWorkspace(args), {
         long: true,
         token: turn.source.token,
+        progressView: ChatView.viewId,
       });
     } catch (error) {
       // A stopped turn ends with the server's own error and done events.
