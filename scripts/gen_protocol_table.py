@@ -47,8 +47,8 @@ DATA: dict[str, str] = {
     "lspAgent.remember": "`{block: label, version: n, changed: bool, mode, blocks: [label], "
                          "reply}`",
     "lspAgent.search": "`{results: [Hit]}`",
-    "lspAgent.ask": "`{reply: str, conversation_id, steps: n, stopped, usage: {...}, "
-                    "tool_calls: [...]}`",
+    "lspAgent.ask": ("`{reply: str, conversation_id, turn_id, steps: n, stopped, usage: {...}, "
+                     "tool_calls: [...]}`; a slash command: `{slash, conversation_id, result}`"),
     "lspAgent.reflect": "`{changes: [{block, reason, version}], note, reply, conversation_id}`",
     "lspAgent.learnSkill": "`{name, path, applied: bool, version, description}`",
     "lspAgent.memory.show": "`{blocks: [Block]}`",
@@ -67,6 +67,12 @@ DATA: dict[str, str] = {
     "lspAgent.conversation.list": "`{conversations: [Conversation], active: id|null}`",
     "lspAgent.conversation.switch": "`{conversation: Conversation}`",
     "lspAgent.conversation.fork": "`{conversation: Conversation}`",
+    "lspAgent.conversation.history": ("`{conversation: Conversation, messages: [HistoryMessage], "
+                                      "has_more: bool, before: seq|null}`"),
+    "lspAgent.conversation.rename": "`{conversation: Conversation}`",
+    "lspAgent.conversation.delete": "`{deleted: Conversation}`",
+    "lspAgent.approve": "`{approval_id, allowed: bool}`",
+    "lspAgent.skills": "`{skills: [{name, description, path, source}]}`",
 }
 
 
@@ -130,8 +136,8 @@ def default_text(field: Any) -> str:
 
 
 def details(command: Command) -> str:
-    cli = "lsp-agent " + " ".join(command.cli)
-    head = f"- `{command.lsp_name}` (`{cli}`): {command.help}."
+    cli = "LSP only" if command.lsp_only else "`lsp-agent " + " ".join(command.cli) + "`"
+    head = f"- `{command.lsp_name}` ({cli}): {command.help}."
     items = []
     for name, field in fields(command):
         text = field.description or FIELD_NOTES.get((command.lsp_name, name), "")

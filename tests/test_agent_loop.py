@@ -22,9 +22,10 @@ class SpyModel(LitellmModel):
 
     sent: list[list[dict[str, Any]]]
 
-    async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Any:
+    async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
+                       on_delta: Any = None) -> Any:
         self.sent.append(json.loads(json.dumps(messages, default=str)))
-        return await super().complete(messages, tools)
+        return await super().complete(messages, tools, on_delta)
 
 
 @pytest.fixture
@@ -168,7 +169,7 @@ async def test_conversations_new_switch_fork(make_session) -> None:
 def test_turn_timeout(make_session) -> None:
     session, spy = make_session([{"content": "late"}], turnTimeoutSeconds=0.05)
 
-    async def slow(messages: Any, tools: Any) -> Any:
+    async def slow(messages: Any, tools: Any, on_delta: Any = None) -> Any:
         await asyncio.sleep(1)
 
     spy.complete = slow  # type: ignore[method-assign]

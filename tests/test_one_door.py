@@ -35,7 +35,7 @@ def test_service_door_exports_exactly_these_names() -> None:
         "ROOT_MARKERS", "AgentService", "ArchivalInsert", "AskResult", "BlockEdit",
         "ConversationView", "DiskToolHost", "Exported", "Hit", "InitResult", "ReflectResult",
         "Remembered", "SkillProposal", "Status", "ToolHost", "Workspaces", "atomic_write_text",
-        "find_workspace", "tty_prompt_approver"])
+        "find_workspace", "tty_prompt_approver", "EVENT_TYPES", "current_approval"])
     assert all(hasattr(service_door, n) for n in service_door.__all__)
 
 

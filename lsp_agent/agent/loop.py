@@ -8,10 +8,9 @@ exceptions inside and reported as the turn's outcome outside.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,13 +21,15 @@ from lsp_agent.agent.context import (
     transcript,
     valid_window,
 )
+from lsp_agent.agent.events import EventSink, TurnEvents
+from lsp_agent.agent.events import current as events_var
 from lsp_agent.agent.model import Model, ModelReply
 from lsp_agent.agent.tools.base import Tool, ToolContext, ToolError
 from lsp_agent.config import Settings
-from lsp_agent.errors import LimitReached
+from lsp_agent.errors import LimitReached, LspAgentError
 from lsp_agent.memory.schema import Message
 
-EventSink = Callable[[dict[str, Any]], Awaitable[None] | None]
+STOPPED_NOTE = "(stopped by the user)"
 
 
 class AgentLimitExceeded(LimitReached):
@@ -39,6 +40,7 @@ class AgentLimitExceeded(LimitReached):
 class TurnResult:
     reply: str
     conversation_id: str
+    turn_id: str = ""
     steps: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -47,9 +49,12 @@ class TurnResult:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     step_overhead_ms: list[float] = field(default_factory=list)
 
-    def usage(self) -> dict[str, Any]:
+    def tokens(self) -> dict[str, Any]:
         return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-                "cost": round(self.cost, 6), "steps": self.steps}
+                "cost": round(self.cost, 6)}
+
+    def usage(self) -> dict[str, Any]:
+        return {**self.tokens(), "steps": self.steps}
 
 
 class Agent:
@@ -67,13 +72,25 @@ class Agent:
 
     async def turn(self, prompt: str, conversation_id: str, *,
                    on_event: EventSink | None = None) -> TurnResult:
-        result = TurnResult(reply="", conversation_id=conversation_id)
+        """Run one turn, streaming its events (docs/protocol.md "Events") to `on_event`."""
+        events = TurnEvents(on_event, conversation_id)
+        token = events_var.set(events)
+        try:
+            return await self._turn(prompt, conversation_id, events)
+        finally:
+            events_var.reset(token)
+
+    async def _turn(self, prompt: str, conversation_id: str,
+                    events: TurnEvents) -> TurnResult:
+        result = TurnResult(reply="", conversation_id=conversation_id, turn_id=events.turn_id)
         history = await asyncio.to_thread(self._load, conversation_id)
         self._conv = await asyncio.to_thread(self.memory.recall.conversation, conversation_id)
         self._counts = await asyncio.to_thread(self.memory.store.counts)
         self._tokens: dict[str, int] = {}
         history.append(await self._append(conversation_id, "user", prompt))
+        await events.emit("turn_start", prompt=prompt)
         deadline = time.monotonic() + self.settings.turn_timeout_seconds
+        streamed: list[str] = []  # this step's text so far, kept if the user stops the turn
         try:
             while True:
                 if result.steps >= self.settings.max_steps:
@@ -81,55 +98,27 @@ class Agent:
                                              "(the maxSteps limit); ask again to continue.")
                 result.steps += 1
                 t0 = time.perf_counter()
-                messages = await self._compile(conversation_id, history, on_event)
+                messages = await self._compile(conversation_id, history, events)
                 overhead = time.perf_counter() - t0
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise AgentLimitExceeded("timeout", "Stopped: the turn's time limit ran out.")
-                try:
-                    reply = await asyncio.wait_for(
-                        self.model.complete(messages, [t.schema() for t in self.tools.values()]),
-                        timeout=remaining)
-                except TimeoutError:
-                    raise AgentLimitExceeded("timeout", "Stopped: the turn's time limit ran out "
-                                             "while waiting for the model.") from None
+                streamed.clear()
+                reply = await self._ask_model(messages, remaining, events, streamed)
                 t1 = time.perf_counter()
                 self._account(result, reply)
+                await events.emit("usage", step=result.steps, **result.tokens())
                 if reply.thinking:
-                    await _emit(on_event, {"type": "thinking", "text": reply.thinking})
-                calls = [{"id": c.id, "name": c.name, "arguments": c.arguments}
-                         for c in reply.tool_calls]
+                    await events.emit("thinking", text=reply.thinking)
                 if not reply.tool_calls:
                     history.append(await self._append(conversation_id, "assistant",
                                                       reply.content))
                     result.reply = reply.content
-                    await _emit(on_event, {"type": "message", "text": reply.content})
+                    await events.emit("message", text=reply.content)
                     result.step_overhead_ms.append((overhead + time.perf_counter() - t1) * 1000)
                     break
-                if reply.content:
-                    await _emit(on_event, {"type": "thinking", "text": reply.content})
-                step_messages: list[dict[str, Any]] = [{
-                    "conversation_id": conversation_id, "role": "assistant",
-                    "content": reply.content, "tool_calls": calls}]
-                for call in reply.tool_calls:
-                    await _emit(on_event, {"type": "tool_call", "tool": call.name,
-                                           "arguments": call.arguments,
-                                           "text": f"{call.name}({_short(call.arguments)})"})
-                    t_tool = time.perf_counter()
-                    output = await self._run_tool(call)
-                    tool_time = time.perf_counter() - t_tool
-                    result.tool_calls.append({"name": call.name, "arguments": call.arguments,
-                                              "result": output[:2000]})
-                    await _emit(on_event, {"type": "tool_result", "tool": call.name,
-                                           "text": output[:4000]})
-                    step_messages.append({"conversation_id": conversation_id, "role": "tool",
-                                          "content": output, "tool_call_id": call.id,
-                                          "name": call.name})
-                    t1 += tool_time  # the tool's own work is not agent overhead
-                # one durable write per step: the call and its results together
-                history.extend(await asyncio.to_thread(
-                    self.memory.recall.append_many, step_messages, defer_vectors=True))
-                self._counts["messages"] = self._counts.get("messages", 0) + len(step_messages)
+                t1 += await self._run_step(conversation_id, reply, history, result, events)
+                streamed.clear()
                 result.step_overhead_ms.append((overhead + time.perf_counter() - t1) * 1000)
                 if result.prompt_tokens + result.completion_tokens > self.settings.max_tokens_per_turn:
                     raise AgentLimitExceeded("max_tokens", "Stopped: this turn used more tokens "
@@ -138,9 +127,64 @@ class Agent:
             result.stopped = exc.kind
             result.reply = str(exc)
             await self._append(conversation_id, "assistant", str(exc))
-            await _emit(on_event, {"type": "error", "text": str(exc)})
-        await _emit(on_event, {"type": "done", "text": result.reply})
+            await events.emit("error", text=str(exc), stopped=exc.kind)
+        except asyncio.CancelledError:
+            # what the user saw stays in the conversation; the cancellation goes on upwards
+            text = ("".join(streamed).rstrip() + "\n\n" if streamed else "") + STOPPED_NOTE
+            await asyncio.shield(self._append(conversation_id, "assistant", text))
+            await events.emit("error", text=STOPPED_NOTE, stopped="cancelled")
+            await events.emit("done", text=text, stopped="cancelled", usage=result.usage())
+            raise
+        except Exception as exc:  # a failed model call: the views still see the turn end
+            text = str(exc) if isinstance(exc, LspAgentError) else "The turn failed unexpectedly."
+            await events.emit("error", text=text, stopped="error")
+            await events.emit("done", text=text, stopped="error", usage=result.usage())
+            raise
+        await events.emit("done", text=result.reply, stopped=result.stopped, usage=result.usage())
         return result
+
+    async def _ask_model(self, messages: list[dict[str, Any]], remaining: float,
+                         events: TurnEvents, streamed: list[str]) -> ModelReply:
+        async def on_delta(text: str) -> None:
+            streamed.append(text)
+            await events.emit("text_delta", text=text)
+
+        tools = [t.schema() for t in self.tools.values()]
+        call = (self.model.complete(messages, tools, on_delta=on_delta)
+                if events.sink is not None else self.model.complete(messages, tools))
+        try:
+            return await asyncio.wait_for(call, timeout=remaining)
+        except TimeoutError:
+            raise AgentLimitExceeded("timeout", "Stopped: the turn's time limit ran out "
+                                     "while waiting for the model.") from None
+
+    async def _run_step(self, conversation_id: str, reply: ModelReply, history: list[Message],
+                        result: TurnResult, events: TurnEvents) -> float:
+        """Run the step's tool calls and store them; returns the seconds the tools took."""
+        calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in reply.tool_calls]
+        step_messages: list[dict[str, Any]] = [{
+            "conversation_id": conversation_id, "role": "assistant",
+            "content": reply.content, "tool_calls": calls}]
+        tools_time = 0.0
+        for call in reply.tool_calls:
+            await events.emit("tool_call", call_id=call.id, tool=call.name,
+                              arguments=call.arguments,
+                              text=f"{call.name}({_short(call.arguments)})")
+            t_tool = time.perf_counter()
+            output, ok = await self._run_tool(call)
+            tools_time += time.perf_counter() - t_tool
+            result.tool_calls.append({"name": call.name, "arguments": call.arguments,
+                                      "result": output[:2000]})
+            await events.emit("tool_result", call_id=call.id, tool=call.name, ok=ok,
+                              text=output[:4000])
+            step_messages.append({"conversation_id": conversation_id, "role": "tool",
+                                  "content": output, "tool_call_id": call.id,
+                                  "name": call.name})
+        # one durable write per step: the call and its results together
+        history.extend(await asyncio.to_thread(
+            self.memory.recall.append_many, step_messages, defer_vectors=True))
+        self._counts["messages"] = self._counts.get("messages", 0) + len(step_messages)
+        return tools_time
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -149,7 +193,7 @@ class Agent:
         return self.memory.recall.messages(conversation_id, after_seq=conv.summarized_until)
 
     async def _compile(self, conversation_id: str, history: list[Message],
-                       on_event: EventSink | None) -> list[dict[str, Any]]:
+                       events: TurnEvents) -> list[dict[str, Any]]:
         blocks = await asyncio.to_thread(self.memory.blocks.list)
         counts, conv = self._counts, self._conv
         system = system_message(blocks, counts, str(self.memory.workspace),
@@ -158,7 +202,7 @@ class Agent:
         messages = [system, *(to_chat(m) for m in window)]
         limit = (self.settings.context_window or self.model.context_window())
         if self._count(system, window) > self.settings.compaction_threshold * limit:
-            await self._compact(conv, history, on_event)
+            await self._compact(conv, history, events)
             conv = self._conv = await asyncio.to_thread(self.memory.recall.conversation,
                                                         conversation_id)
             system = system_message(blocks, counts, str(self.memory.workspace),
@@ -175,13 +219,13 @@ class Agent:
             total += self._tokens[m.id]
         return total
 
-    async def _compact(self, conv: Any, history: list[Message], on_event: EventSink | None) -> None:
+    async def _compact(self, conv: Any, history: list[Message], events: TurnEvents) -> None:
         """Fold the oldest messages into the stored summary; the originals stay in recall."""
         old, recent = split_for_compaction(history, self.settings.keep_recent_messages)
         if not old:
             return
-        await _emit(on_event, {"type": "thinking", "text": f"Summarising {len(old)} older "
-                               "messages to fit the context window."})
+        await events.emit("thinking", text=f"Summarising {len(old)} older messages to fit the "
+                          "context window.")
         prompt = [{"role": "system", "content": "Summarise this conversation so far for your "
                    "future self: decisions, facts, open tasks, file names. Be concise."},
                   {"role": "user", "content": (f"Previous summary:\n{conv.summary}\n\n"
@@ -194,7 +238,12 @@ class Agent:
         await asyncio.to_thread(self.memory.recall.append, conv.id, "summary", summary)
         history[:] = recent
 
-    async def _run_tool(self, call: Any) -> str:
+    async def _run_tool(self, call: Any) -> tuple[str, bool]:
+        """The tool's output for the model, and whether it succeeded."""
+        text = await self._tool_output(call)
+        return text, not text.startswith("Error:")
+
+    async def _tool_output(self, call: Any) -> str:
         tool = self.tools.get(call.name)
         if tool is None:
             return f"Error: there is no tool '{call.name}'. Tools: {', '.join(sorted(self.tools))}."
@@ -228,14 +277,6 @@ class Agent:
         result.prompt_tokens += reply.prompt_tokens
         result.completion_tokens += reply.completion_tokens
         result.cost += reply.cost
-
-
-async def _emit(sink: EventSink | None, event: dict[str, Any]) -> None:
-    if sink is None:
-        return
-    out = sink(event)
-    if inspect.isawaitable(out):
-        await out
 
 
 def _short(args: dict[str, Any], limit: int = 120) -> str:

@@ -10,6 +10,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+from lsp_agent.agent import events
 from lsp_agent.agent.tools.base import Tool, ToolContext, ToolError
 
 
@@ -28,6 +29,9 @@ async def _edit(ctx: ToolContext, label: str, change: Any, reason: str) -> str:
         block = await asyncio.to_thread(run)
     except BlockError as exc:
         raise ToolError(str(exc)) from exc
+    await events.emit("memory_change", block=label, version=block.version,
+                      author=block.updated_by, reason=reason, chars=block.chars,
+                      limit=block.limit)
     return (f"Memory block '{label}' updated (version {block.version}, "
             f"{block.chars}/{block.limit} characters).")
 
@@ -77,6 +81,7 @@ async def archival_memory_insert(ctx: ToolContext, content: str,
                                           source="agent")
     except ValueError as exc:
         raise ToolError(str(exc)) from exc
+    await events.emit("memory_change", archival_id=passage.id, text=passage.content[:500])
     return f"Stored in archival memory (id {passage.id}, tags: {', '.join(passage.tags) or 'none'})."
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -34,11 +35,15 @@ class ModelReply:
     thinking: str = ""
 
 
+#: Called with each piece of the reply's text as the model streams it.
+DeltaSink = Callable[[str], Awaitable[None]]
+
+
 class Model(Protocol):
     name: str
 
-    async def complete(self, messages: list[dict[str, Any]],
-                       tools: list[dict[str, Any]]) -> ModelReply: ...
+    async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
+                       on_delta: DeltaSink | None = None) -> ModelReply: ...
 
     def count_tokens(self, messages: list[dict[str, Any]]) -> int: ...
 
@@ -66,12 +71,19 @@ class LitellmModel:
 
             register_scripted_provider()
 
-    async def complete(self, messages: list[dict[str, Any]],
-                       tools: list[dict[str, Any]]) -> ModelReply:
+    async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
+                       on_delta: DeltaSink | None = None) -> ModelReply:
+        """One model call; with `on_delta` the reply is streamed (text pieces as they come)
+        and assembled by litellm into the same response a plain call gives."""
         litellm = _litellm()
         try:
-            resp = await litellm.acompletion(model=self.name, messages=messages,
-                                             tools=tools or None)
+            if on_delta is None:
+                resp = await litellm.acompletion(model=self.name, messages=messages,
+                                                 tools=tools or None)
+            else:
+                resp = await self._stream(litellm, messages, tools, on_delta)
+        except ModelError:
+            raise
         except Exception as exc:  # noqa: BLE001 - every provider failure becomes one message
             raise ModelError(_explain(self.name, exc)) from exc
         choice = resp.choices[0]
@@ -100,6 +112,22 @@ class LitellmModel:
             completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
             cost=cost, thinking=getattr(msg, "reasoning_content", None) or "",
         )
+
+    async def _stream(self, litellm: Any, messages: list[dict[str, Any]],
+                      tools: list[dict[str, Any]], on_delta: DeltaSink) -> Any:
+        stream = await litellm.acompletion(model=self.name, messages=messages,
+                                           tools=tools or None, stream=True,
+                                           stream_options={"include_usage": True})
+        chunks = []
+        async for chunk in stream:
+            chunks.append(chunk)
+            text = chunk.choices[0].delta.content if chunk.choices else None
+            if text:
+                await on_delta(text)
+        resp = litellm.stream_chunk_builder(chunks, messages=messages)
+        if resp is None:
+            raise ModelError(f"The model '{self.name}' sent an empty stream.")
+        return resp
 
     def count_tokens(self, messages: list[dict[str, Any]]) -> int:
         try:

@@ -15,6 +15,11 @@ Script format:
        "usage": {"prompt_tokens": 10, "completion_tokens": 2}}
     ]}
 
+Streamed (`stream=True`), a response's content arrives word by word; `"delay_ms": N` in a
+response pauses N ms before each piece (a slow model, for stop buttons and streaming views).
+With $LSP_AGENT_SCRIPT_TRACE naming a file, the time each piece is handed to litellm is
+appended to it as a JSON line `{"t": unix seconds, "text": piece}` (latency benchmarks).
+
 Responses are replayed in order, one per completion call; the position is kept per script
 (module-level, per process) and reset with `reset_scripted()`. The script file is re-read on
 each call. When a response has `expect_last_tool_result_contains` and the last `tool` message of
@@ -26,9 +31,12 @@ Importing this module does not import litellm (which takes seconds); registratio
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -37,6 +45,7 @@ from lsp_agent.errors import LspAgentError
 
 PROVIDER = "scripted"
 SCRIPT_ENV_VAR = "LSP_AGENT_SCRIPT_JSON"
+TRACE_ENV_VAR = "LSP_AGENT_SCRIPT_TRACE"
 ENV_SCRIPT_NAME = "env"
 EXHAUSTED_CONTENT = "(script exhausted)"
 
@@ -190,6 +199,7 @@ def _plan(index: int, step: dict[str, Any] | None, messages: list[Any], tools: A
     )
     return {
         "content": content,
+        "delay": max(0.0, float((step or {}).get("delay_ms", 0) or 0) / 1000),
         "tool_calls": tool_calls,
         "finish_reason": "tool_calls" if tool_calls else "stop",
         "usage": {
@@ -198,6 +208,18 @@ def _plan(index: int, step: dict[str, Any] | None, messages: list[Any], tools: A
             "total_tokens": prompt_tokens + completion_tokens,
         },
     }
+
+
+def _pieces(content: str) -> list[str]:
+    """The content as streamed: one word (with the space after it) per piece; at least one."""
+    return re.findall(r"\s*\S+\s*", content) or [content]
+
+
+def _trace(text: str) -> None:
+    path = os.environ.get(TRACE_ENV_VAR)
+    if path and text:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"t": time.time(), "text": text}) + "\n")
 
 
 def _register_zero_cost(litellm: Any, model: str) -> None:
@@ -255,16 +277,19 @@ def _build_handler_class() -> type:
         def _chunks(self, plan: dict) -> list[GenericStreamingChunk]:
             chunks: list[GenericStreamingChunk] = []
             calls = plan["tool_calls"]
-            chunks.append(
-                {
-                    "text": plan["content"] or "",
-                    "tool_use": None,
-                    "is_finished": not calls,
-                    "finish_reason": "" if calls else plan["finish_reason"],
-                    "usage": None if calls else plan["usage"],
-                    "index": 0,
-                }
-            )
+            pieces = _pieces(plan["content"] or "")
+            for n, piece in enumerate(pieces):
+                last = n == len(pieces) - 1 and not calls
+                chunks.append(
+                    {
+                        "text": piece,
+                        "tool_use": None,
+                        "is_finished": last,
+                        "finish_reason": plan["finish_reason"] if last else "",
+                        "usage": plan["usage"] if last else None,
+                        "index": 0,
+                    }
+                )
             for n, call in enumerate(calls):
                 last = n == len(calls) - 1
                 chunks.append(
@@ -292,19 +317,29 @@ def _build_handler_class() -> type:
             return self._response(model, plan)
 
         async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> Any:
-            return self.completion(model, messages, *args, **kwargs)
+            plan = self._plan_call(model, messages, kwargs.get("optional_params"))
+            if plan["delay"]:  # as slow as the streamed reply would be
+                await asyncio.sleep(plan["delay"] * len(_pieces(plan["content"] or "")))
+            return self._response(model, plan)
 
         def streaming(
             self, model: str, messages: list, *args: Any, **kwargs: Any
         ) -> Iterator[GenericStreamingChunk]:
             plan = self._plan_call(model, messages, kwargs.get("optional_params"))
-            yield from self._chunks(plan)
+            for chunk in self._chunks(plan):
+                if chunk["text"] and plan["delay"]:
+                    time.sleep(plan["delay"])
+                _trace(chunk["text"])
+                yield chunk
 
         async def astreaming(  # type: ignore[override]  # an async generator, as litellm expects
             self, model: str, messages: list, *args: Any, **kwargs: Any
         ) -> AsyncIterator[GenericStreamingChunk]:
             plan = self._plan_call(model, messages, kwargs.get("optional_params"))
             for chunk in self._chunks(plan):
+                if chunk["text"] and plan["delay"]:
+                    await asyncio.sleep(plan["delay"])
+                _trace(chunk["text"])
                 yield chunk
 
     return ScriptedLLM
@@ -343,6 +378,7 @@ __all__ = [
     "EXHAUSTED_CONTENT",
     "PROVIDER",
     "SCRIPT_ENV_VAR",
+    "TRACE_ENV_VAR",
     "ScriptError",
     "register_scripted_provider",
     "reset_scripted",

@@ -86,7 +86,9 @@ def _arguments(ns: argparse.Namespace, command: Command) -> Args:
 def _run(ns: argparse.Namespace) -> int:
     import asyncio
 
+    from lsp_agent.cli.headless import Transcript, print_json
     from lsp_agent.config import parse_settings
+    from lsp_agent.errors import LspAgentError
     from lsp_agent.service import AgentService, DiskToolHost, tty_prompt_approver
 
     command: Command = ns._command
@@ -103,10 +105,26 @@ def _run(ns: argparse.Namespace) -> int:
     service = AgentService(workspace, settings, host, background=not command.reads_only)
     for notice in service.take_notices():
         say(f"note: {notice}")
+    output = getattr(ns, "output_format", "text")
+    transcript = Transcript(stream=output == "stream-json") if command.streams else None
     try:
-        result = asyncio.run(command.run(service, args, TerminalIo(yes=ns.yes)))
+        result = asyncio.run(command.run(service, args, TerminalIo(yes=ns.yes,
+                                                                   transcript=transcript)))
+    except LspAgentError as exc:
+        if output != "text":
+            print_json(Transcript.failure(exc))
+        raise
     finally:
         service.close()
+    if transcript is not None:
+        final, code = transcript.result(result.data)
+        if output != "text":
+            print_json(final)
+        elif ns.json:
+            print(json.dumps(result.data, indent=2, ensure_ascii=False, default=str))
+        else:
+            print(result.doc.plain(), end="")
+        return code
     if ns.json:
         print(json.dumps(result.data, indent=2, ensure_ascii=False, default=str))
     else:

@@ -14,6 +14,7 @@ from lsp_agent.commands import CLI_GROUPS, COMMANDS, Command
 
 #: Fields every command has that the CLI fills itself (the workspace is found, not typed).
 FACE_FIELDS = {"workspace", "uri"}
+OUTPUT_FORMATS = ("text", "json", "stream-json")
 
 
 def whole_number(value: str) -> int:
@@ -118,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="use stdin/stdout (the default; accepted because editors pass it)")
     groups: dict[str, Any] = {}
     for command in COMMANDS:
+        if command.lsp_only:
+            continue
         if len(command.cli) == 1:
             leaf = sub.add_parser(command.cli[0], help=command.help, description=command.help)
         else:
@@ -129,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
                 groups[group].required = True
             leaf = groups[group].add_parser(action, help=command.help, description=command.help)
         add_fields(leaf, command)
+        if command.streams:
+            leaf.add_argument("--output-format", choices=OUTPUT_FORMATS, default="text",
+                              help="text: the reply; json: one result object; stream-json: "
+                                   "every event as a JSON line, then the result")
         common_options(leaf)
         leaf.set_defaults(_command=command, _parser=leaf)
     return parser

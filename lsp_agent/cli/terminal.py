@@ -7,6 +7,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from lsp_agent.cli.headless import Transcript
 from lsp_agent.commands.spec import EventSink, ProgressFn
 from lsp_agent.errors import UsageError
 
@@ -19,8 +20,9 @@ def say(message: str) -> None:
 class TerminalIo:
     lives_on = False
 
-    def __init__(self, *, yes: bool = False) -> None:
+    def __init__(self, *, yes: bool = False, transcript: Transcript | None = None) -> None:
         self.yes = yes
+        self.transcript = transcript
 
     @asynccontextmanager
     async def progress(self, title: str) -> AsyncIterator[ProgressFn]:
@@ -37,6 +39,10 @@ class TerminalIo:
 
     def events(self, conversation_id: str | None) -> EventSink:
         def sink(event: dict[str, object]) -> None:
+            if self.transcript is not None:
+                self.transcript.see(event)
+                if self.transcript.stream:
+                    return
             kind = event.get("type")
             if kind in ("tool_call", "tool_result", "thinking"):
                 text = str(event.get("text", "")).replace("\n", " ")[:200]

@@ -23,7 +23,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("remember", ("remember",), "RememberArgs", "remember", "store a lesson in memory"),
     Command("search", ("search",), "SearchArgs", "search",
             "search conversations, memory, skills and code", reads_only=True),
-    Command("ask", ("ask",), "AskArgs", "ask", "one chat turn with the agent"),
+    Command("ask", ("ask",), "AskArgs", "ask",
+            "one chat turn with the agent (a prompt starting with / runs a slash command)",
+            streams=True),
+    Command("approve", ("approve",), "ApproveArgs", "approve",
+            "answer an approval the running turn asks in the conversation", lsp_only=True),
     Command("reflect", ("reflect",), "ReflectArgs", "reflect",
             "consolidate memory from recent conversations"),
     Command("learnSkill", ("learn-skill",), "LearnSkillArgs", "learn_skill",
@@ -56,14 +60,24 @@ COMMANDS: tuple[Command, ...] = (
             "conversation_switch", "make a conversation the active one"),
     Command("conversation.fork", ("conversation", "fork"), "ConversationForkArgs",
             "conversation_fork", "copy a conversation into a new, active one"),
+    Command("conversation.history", ("conversation", "history"), "ConversationHistoryArgs",
+            "conversation_history", "a conversation's messages, a page at a time",
+            reads_only=True),
+    Command("conversation.rename", ("conversation", "rename"), "ConversationRenameArgs",
+            "conversation_rename", "give a conversation a new title"),
+    Command("conversation.delete", ("conversation", "delete"), "ConversationDeleteArgs",
+            "conversation_delete", "delete a conversation and its messages (asks first)"),
+    Command("skills", ("skills",), "SkillsArgs", "skills",
+            "list the skills the agent can use", reads_only=True),
 )
 
 BY_LSP_NAME = {c.lsp_name: c for c in COMMANDS}
-BY_CLI = {c.cli: c for c in COMMANDS}
+BY_CLI = {c.cli: c for c in COMMANDS if not c.lsp_only}
 
 #: Groups of CLI subcommands and their help.
 CLI_GROUPS = {"memory": "show, edit, create, version and revert memory blocks",
               "archival": "insert, search, list and delete archival passages",
-              "conversation": "new, list, switch and fork conversations"}
+              "conversation": "new, list, switch, fork, rename and delete conversations, "
+                              "and show their history"}
 
 __all__ = ["BY_CLI", "BY_LSP_NAME", "CLI_GROUPS", "COMMANDS", "Command"]

@@ -127,6 +127,8 @@ class AskArgs(Args):
     conversation_id: str | None = option(None, "conversation (id or unique prefix)",
                                          flag="conversation")
     context: AskContext | None = option(None, cli=False)
+    inline_approvals: bool = option(False, "ask approvals in the conversation (answered with "
+                                    "lspAgent.approve) instead of a dialog", cli=False)
 
     @field_validator("prompt")
     @classmethod
@@ -241,6 +243,32 @@ class ConversationSwitchArgs(Args):
 class ConversationForkArgs(Args):
     id: str | None = positional(None, "id or unique prefix (default: the active one)")
     title: str = option("", "the fork's title")
+
+
+class ConversationHistoryArgs(Args):
+    id: str | None = positional(None, "id or unique prefix (default: the active one)")
+    before: int | None = option(None, "messages before this seq (the previous page)", ge=0)
+    limit: int = option(50, "how many messages (the newest first page)", ge=1)
+
+
+class ConversationRenameArgs(Args):
+    id: str = positional(description="id or unique prefix")
+    title: str = positional(description="the new title")
+
+
+class ConversationDeleteArgs(Args):
+    id: str = positional(description="id or unique prefix")
+    yes: bool = option(False, "already confirmed by the user", cli=False)
+
+
+class ApproveArgs(Args):
+    approval_id: str = option(..., "the approval_id of an approval_request event")
+    answer: Literal["allow", "always", "deny"] = option(..., "allow, always (this session) "
+                                                         "or deny")
+
+
+class SkillsArgs(Args):
+    pass
 
 
 def parse_args(model: type[Args], raw: tuple[Any, ...] | list[Any]) -> Args:

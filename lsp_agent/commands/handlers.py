@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lsp_agent.commands import arguments as A
+from lsp_agent.commands import slash
 from lsp_agent.commands import views as V
 from lsp_agent.commands.spec import Io, Result
 from lsp_agent.errors import ApprovalRefused, UsageError
@@ -38,6 +39,7 @@ async def init(svc: AgentService, args: A.InitArgs, io: Io) -> Result:
         embedding = "wait" if args.wait else ("background" if io.lives_on else "detached")
         got = await svc.init(depth=args.depth, progress=report, on_event=io.events(None),
                              embedding=embedding)
+        report(V.init_summary(got), 100)
     return Result(got.model_dump(), V.init_doc(svc.workspace.name, got))
 
 
@@ -48,8 +50,9 @@ async def index(svc: AgentService, args: A.IndexArgs, io: Io) -> Result:
 
 
 async def remember(svc: AgentService, args: A.RememberArgs, io: Io) -> Result:
-    async with io.progress("lsp-agent: Remember"):
+    async with io.progress("lsp-agent: Remember") as report:
         got = await svc.remember(args.text, args.block, on_event=io.events(None))
+        report(V.remembered_doc(got).plain().strip().split("\n")[0], 100)
     return Result(got.model_dump(), V.remembered_doc(got))
 
 
@@ -71,6 +74,10 @@ def _editor_context(ctx: A.AskContext | None) -> str:
 
 
 async def ask(svc: AgentService, args: A.AskArgs, io: Io) -> Result:
+    parsed = slash.parse(args.prompt)
+    if not isinstance(parsed, str):
+        return await slash.run(svc, parsed[0], parsed[1], args.conversation_id, io)
+    args = args.model_copy(update={"prompt": parsed})
     async with io.progress("lsp-agent: Ask") as report:
         sink = io.events(args.conversation_id)
 
@@ -82,6 +89,13 @@ async def ask(svc: AgentService, args: A.AskArgs, io: Io) -> Result:
         got = await svc.ask(args.prompt, conversation_id=args.conversation_id,
                             editor_context=_editor_context(args.context), on_event=on_event)
     return Result(got.model_dump(), doc(V.reply(got.reply)))
+
+
+async def approve(svc: AgentService, args: A.ApproveArgs, _io: Io) -> Result:
+    allowed = await svc.answer_approval(args.approval_id, args.answer)
+    verb = "allowed" if allowed else "denied"
+    return Result({"approval_id": args.approval_id, "allowed": allowed},
+                  doc(Para(f"Approval {args.approval_id} {verb}.")))
 
 
 async def reflect(svc: AgentService, _args: A.ReflectArgs, io: Io) -> Result:
@@ -205,3 +219,32 @@ async def conversation_fork(svc: AgentService, args: A.ConversationForkArgs, _io
         raise UsageError("There is no conversation to fork yet; ask the agent something first.")
     conv = await svc.conversation_fork(args.id, args.title)
     return Result({"conversation": conv.model_dump()}, V.conversation_doc("Forked into", conv))
+
+
+async def conversation_history(svc: AgentService, args: A.ConversationHistoryArgs,
+                               _io: Io) -> Result:
+    page = await svc.conversation_history(args.id, before=args.before, limit=args.limit)
+    return Result(page.model_dump(), V.history_page_doc(page))
+
+
+async def conversation_rename(svc: AgentService, args: A.ConversationRenameArgs,
+                              _io: Io) -> Result:
+    conv = await svc.conversation_rename(args.id, args.title)
+    return Result({"conversation": conv.model_dump()}, V.conversation_doc("Renamed", conv))
+
+
+async def conversation_delete(svc: AgentService, args: A.ConversationDeleteArgs,
+                              io: Io) -> Result:
+    conv = await svc.conversation_get(args.id)
+    if not args.yes and not await io.confirm(
+            f"Delete conversation {conv.title or conv.id}?",
+            f"{conv.messages} messages ({conv.id}) are deleted from recall memory; this cannot "
+            "be undone (memory blocks and archival passages stay)."):
+        raise ApprovalRefused(f"Conversation {conv.id} was not deleted (not confirmed).")
+    gone = await svc.conversation_delete(conv.id)
+    return Result({"deleted": gone.model_dump()}, V.conversation_doc("Deleted", gone))
+
+
+async def skills(svc: AgentService, _args: A.SkillsArgs, _io: Io) -> Result:
+    found = await svc.skills()
+    return Result({"skills": found}, V.skills_doc(found))

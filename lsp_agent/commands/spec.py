@@ -59,7 +59,9 @@ Handler = Callable[["AgentService", Any, Io], Coroutine[Any, Any, Result]]
 class Command:
     """One command. `name` is its LSP name after `lspAgent.`; `cli` its words on the command
     line; `reads_only` commands start no background work, so they load the embedder only when
-    their query needs a vector (never for blocks, skills, history or lists)."""
+    their query needs a vector (never for blocks, skills, history or lists); `lsp_only`
+    commands answer something a running server waits for, so the CLI has no such subcommand;
+    `streams`: a turn whose events the CLI can print (`--output-format stream-json`)."""
 
     name: str
     cli: tuple[str, ...]
@@ -67,6 +69,8 @@ class Command:
     handler: str  # a coroutine of lsp_agent.commands.handlers
     help: str
     reads_only: bool = False
+    lsp_only: bool = False
+    streams: bool = False
 
     @property
     def lsp_name(self) -> str:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         Remembered,
         Status,
     )
+    from lsp_agent.service.conversations import ConversationPage
     from lsp_agent.service.results import DoctorReport
 
 Row = Mapping[str, object]
@@ -98,6 +99,15 @@ def init_doc(name: str, got: InitResult) -> Doc:
     if got.research:
         out.add(Text(got.research))
     return out
+
+
+def init_summary(got: InitResult) -> str:
+    """One line for the end of init's progress: what changed."""
+    blocks = (f"blocks {', '.join(got.blocks)} updated" if got.blocks
+              else "memory already current")
+    code = f"{got.indexed_files} files indexed"
+    later = "; vectors continue in the background" if got.embedded_chunks is None else ""
+    return f"{blocks}; {code}{later}."
 
 
 def remembered_doc(got: Remembered) -> Doc:
@@ -189,3 +199,27 @@ def conversations_doc(convs: Sequence[ConversationView]) -> Doc:
         Item(c.title or "(untitled)", c.id,
              note=f"{c.messages} messages" + (", active" if c.active else ""))
         for c in convs)))
+
+
+def history_page_doc(page: ConversationPage) -> Doc:
+    conv = page.conversation
+    out = doc(Heading(f"{conv.title or '(untitled)'} ({conv.id})"))
+    if not page.messages:
+        return out.add(Para("No messages yet."))
+    if page.has_more:
+        out.add(Para(f"Older messages: --before {page.before}."))
+    for m in page.messages:
+        who = {"user": "You", "assistant": "Agent", "tool": f"Tool {m.get('name', '')}".strip(),
+               "summary": "Summary"}.get(str(m["role"]), str(m["role"]))
+        out.add(Para(str(m.get("content") or "(tool calls)"),
+                     strong=f"{who}, {str(m['created_at'])[:16].replace('T', ' ')}:"))
+    return out
+
+
+def skills_doc(skills: Sequence[Row]) -> Doc:
+    if not skills:
+        return doc(Para("No skills yet; `lsp-agent learn-skill` distils one from a "
+                        "conversation."))
+    return doc(Heading("Skills"), Items(tuple(
+        Item(str(s["name"]), str(s.get("path", "")), str(s.get("description", "")),
+             note=str(s.get("source", ""))) for s in skills)))

@@ -160,10 +160,25 @@ class AgentMemory:
             score = term_score(terms, value, name=f"{block.label} {block.description}",
                                name_weight=BLOCK_NAME_WEIGHT)
             if score:
-                hits.append({"kind": "block", "id": block.label, "label": block.label,
-                             "title": f"Memory block: {block.label}",
-                             "snippet": best_line(terms, value)[:300], "score": round(score, 6)})
+                snippet = best_line(terms, value)[:300]
+                hit = {"kind": "block", "id": block.label, "label": block.label,
+                       "title": f"Memory block: {block.label}", "snippet": snippet,
+                       "score": round(score, 6)}
+                location = self._mirror_location(block.label, snippet)
+                hits.append({**hit, "location": location} if location else hit)
         return sorted(hits, key=lambda h: -h["score"])[:limit]
+
+    def _mirror_location(self, label: str, line: str) -> dict[str, Any] | None:
+        """Where a block's line is in its markdown mirror file (editors open hits there)."""
+        path = self.mirror.path(label)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            return None
+        needle = line.strip()[:80]
+        row = next((n for n, text in enumerate(lines) if needle and needle in text), 0)
+        return {"uri": path.as_uri(), "range": {"start": {"line": row, "character": 0},
+                                                "end": {"line": row, "character": 0}}}
 
     def status(self) -> dict[str, Any]:
         """Counts and settings; a damaged store is refused with the report (a status that

@@ -137,6 +137,31 @@ class RecallMemory:
                 "summary": source.summary, "summarized_until": source.summarized_until}))
         return self.conversation(new.id)
 
+    def delete_conversation(self, conv_id: str) -> None:
+        """Forget a conversation and its messages (they leave recall search too)."""
+        where = f"conversation_id = {sql_str(conv_id)}"
+        self.store.table("messages").delete(where)
+        self.store.table("conversations").delete(f"id = {sql_str(conv_id)}")
+
+    def page(self, conv_id: str, *, before: int | None = None,
+             limit: int = 50) -> tuple[list[Message], bool]:
+        """The `limit` messages just before seq `before` (default: the newest), oldest first,
+        and whether older ones remain. Reads only the seqs of the rest of the conversation."""
+        where = f"conversation_id = {sql_str(conv_id)}"
+        if before is not None:
+            where += f" AND seq < {int(before)}"
+        table = self.store.table("messages")
+        seqs = sorted(table.search().where(where).select(["seq"]).limit(10_000_000)
+                      .to_arrow()["seq"].to_pylist())
+        if not seqs:
+            return [], False
+        window = seqs[-limit:]
+        cols = ["id", "conversation_id", "seq", "role", "content", "tool_calls", "tool_call_id",
+                "name", "created_at", "prev_id"]
+        rows = (table.search().where(f"{where} AND seq >= {int(window[0])}").select(cols)
+                .limit(len(window) + 1).to_list())
+        return sorted((Message(**r) for r in rows), key=lambda m: m.seq), len(seqs) > limit
+
     def message_counts(self) -> dict[str, int]:
         return {cid: n for cid, (n, _last) in self.message_stats().items()}
 

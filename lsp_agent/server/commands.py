@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from lsp_agent.commands import BY_LSP_NAME
 from lsp_agent.commands.arguments import parse_args
 from lsp_agent.commands.spec import EventSink, ProgressFn
+from lsp_agent.server.host import inline_approvals
 from lsp_agent.server.progress import Progress
 
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ async def run_command(ls: AgentServer, name: str, raw: tuple[Any, ...]) -> dict[
     ls.agents.watch_idle()
     if name != "lspAgent.reflect":
         service.touch()  # the user is active: a running background reflection yields
+    if getattr(args, "inline_approvals", False):
+        inline_approvals.set(True)  # this request's task only
     result = await command.run(service, args, LspIo(ls, service))
     if name == "lspAgent.ask":
         service.reflection.maybe_start()  # every N turns

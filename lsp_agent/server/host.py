@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from lsprotocol import types as T
+
+from lsp_agent.errors import NotFound, UsageError
+from lsp_agent.service import current_approval
 
 log = logging.getLogger(__name__)
 
@@ -16,17 +20,43 @@ ALLOW, ALWAYS, DENY = "Allow", "Always allow", "Deny"
 #: Approvals asked every time, never remembered: PROTECTED_ACTION of agent/tools/protected.py
 #: (a write that makes code run by itself; the server may not import the agent).
 ASK_EVERY_TIME = frozenset({"Write a protected file"})
+ANSWERS = ("allow", "always", "deny")
+
+#: Set for a request whose client answers approvals in its conversation view
+#: (`lspAgent.ask` with `inline_approvals`): contextvars keep it to that request's task.
+inline_approvals: ContextVar[bool] = ContextVar("lsp_agent_inline_approvals", default=False)
 
 
 class LspToolHost:
     def __init__(self, server: Any) -> None:
         self.server = server
         self.always: set[str] = set()
+        self.waiting: dict[str, asyncio.Future[str]] = {}
+
+    def asks_inline(self) -> bool:
+        return inline_approvals.get()
+
+    def preapproved(self, action: str) -> bool:
+        return action in self.always
+
+    def answer(self, approval_id: str, answer: str) -> bool:
+        """The user's answer to an inline approval; True when it allows."""
+        if answer not in ANSWERS:
+            raise UsageError(f"answer must be one of {', '.join(ANSWERS)}, not '{answer}'.")
+        future = self.waiting.get(approval_id)
+        if future is None or future.done():
+            raise NotFound(f"No approval '{approval_id}' is waiting (answered already, or its "
+                           "turn ended).")
+        future.set_result(answer)
+        return answer != "deny"
 
     async def approve(self, action: str, detail: str) -> bool:
         if action in self.always:
             return True
         once = action in ASK_EVERY_TIME
+        request = current_approval()
+        if request is not None and request.id and self.asks_inline():
+            return await self._inline(request.id, action, once)
         choices = [ALLOW, DENY] if once else [ALLOW, ALWAYS, DENY]
         params = T.ShowMessageRequestParams(
             type=T.MessageType.Warning,
@@ -44,6 +74,17 @@ class LspToolHost:
         if title == ALWAYS:
             self.always.add(action)
         return title in (ALLOW, ALWAYS)
+
+    async def _inline(self, approval_id: str, action: str, once: bool) -> bool:
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.waiting[approval_id] = future
+        try:
+            answer = await future
+        finally:
+            self.waiting.pop(approval_id, None)
+        if answer == "always" and not once:
+            self.always.add(action)
+        return answer == "allow" or (answer == "always" and not once)
 
     async def propose_edit(self, path: Path, new_text: str, description: str) -> bool:
         """Like apply_edit, but asks the editor to let the user review and accept it first

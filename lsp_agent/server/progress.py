@@ -61,6 +61,7 @@ class Progress:
             message = "Cancelled"
         elif exc is not None:
             message = f"Failed: {exc}"[:200]
-        else:
-            message = "Done"
+        else:  # a last report at 100 % says what was done ("Done" says nothing)
+            last, pct = self._last
+            message = last if pct == 100 and last else "Done"
         self.server.work_done_progress.end(self.token, T.WorkDoneProgressEnd(message=message))

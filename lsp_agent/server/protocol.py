@@ -220,7 +220,12 @@ class AgentProtocol(LanguageServerProtocol):
     def lsp_initialize(self, params: T.InitializeParams) -> Any:
         """pygls's initialize; if it fails, the client may try again."""
         try:
-            return (yield from super().lsp_initialize(params))
+            result = yield from super().lsp_initialize(params)
         except BaseException:
             self.initialized = False
             raise
+        from lsp_agent.commands.slash import SLASH_COMMANDS
+
+        result.capabilities.experimental = {"lspAgent": {
+            "slashCommands": [s.public() for s in SLASH_COMMANDS]}}
+        return result

@@ -6,6 +6,8 @@ the command registry, the renderer, `errors` and `config`.
 The names below are pinned by tests/service/test_public_api.py.
 """
 
+from lsp_agent.agent.events import EVENT_TYPES, Approval
+from lsp_agent.agent.events import current_approval as _current_approval
 from lsp_agent.agent.tools.base import ToolHost
 from lsp_agent.agent.tools.disk_host import DiskToolHost, atomic_write_text, tty_prompt_approver
 from lsp_agent.service.agent_service import AgentService
@@ -24,11 +26,19 @@ from lsp_agent.service.results import (
 )
 from lsp_agent.service.workspaces import ROOT_MARKERS, Workspaces, find_workspace
 
+
+def current_approval() -> Approval | None:
+    """The approval the agent is asking right now in this task (`.id`, `.action`), for a
+    host that waits for an answer given in the conversation."""
+    return _current_approval.get()
+
+
 __all__ = [
     "ROOT_MARKERS",
     "AgentService",
     "ArchivalInsert",
     "AskResult",
+    "EVENT_TYPES",
     "BlockEdit",
     "ConversationView",
     "DiskToolHost",
@@ -42,6 +52,7 @@ __all__ = [
     "ToolHost",
     "Workspaces",
     "atomic_write_text",
+    "current_approval",
     "find_workspace",
     "tty_prompt_approver",
 ]

@@ -32,7 +32,8 @@ from lsp_agent.learning.workspace_files import SECRET_REASON
 from lsp_agent.memory.agent_memory import KINDS, AgentMemory, Kind
 from lsp_agent.memory.schema import Block, BlockVersion
 from lsp_agent.memory.search import Mode
-from lsp_agent.service.conversations import Conversations, ConversationView
+from lsp_agent.service.conversation_ops import ConversationOps
+from lsp_agent.service.conversations import Conversations
 from lsp_agent.service.doctor import DoctorOps
 from lsp_agent.service.indexing import CodeIndexing
 from lsp_agent.service.memory_ops import MemoryOps
@@ -52,7 +53,7 @@ def _quiet(_message: str, _pct: int | None = None) -> None:
     return None
 
 
-class AgentService(MemoryOps, DoctorOps):
+class AgentService(MemoryOps, ConversationOps, DoctorOps):
     """The agent of `workspace`: its memory, settings, conversations, model and background work.
 
     `background=False` opens it for a read-only command: nothing starts that could load the
@@ -233,7 +234,7 @@ class AgentService(MemoryOps, DoctorOps):
         full = prompt + (f"\n\n{editor_context}" if editor_context else "")
         result = await self.run_turn(full, conversation_id=conversation_id, on_event=on_event)
         return AskResult(reply=result.reply, conversation_id=result.conversation_id,
-                         steps=result.steps, stopped=result.stopped, usage=result.usage(),
+                         turn_id=result.turn_id, steps=result.steps, stopped=result.stopped, usage=result.usage(),
                          tool_calls=result.tool_calls)
 
     async def remember(self, text: str | None, block: str | None = None, *,
@@ -334,23 +335,11 @@ class AgentService(MemoryOps, DoctorOps):
     async def save_skill(self, proposal: SkillProposal) -> bool:
         return await skill_ops.save_skill(self.host, proposal.skill)
 
-    # -- memory (blocks, archival, export: MemoryOps) and conversations ----------------------
-
-    async def conversation_list(self) -> list[ConversationView]:
-        return await asyncio.to_thread(self.conversations.list)
-
-    async def conversation_new(self, title: str = "") -> ConversationView:
-        return await asyncio.to_thread(lambda: self.conversations.view(
-            self.conversations.new(title)))
-
-    async def conversation_switch(self, conv_id: str) -> ConversationView:
-        return await asyncio.to_thread(lambda: self.conversations.view(
-            self.conversations.switch(conv_id)))
-
-    async def conversation_fork(self, conv_id: str | None = None,
-                                title: str = "") -> ConversationView:
-        return await asyncio.to_thread(lambda: self.conversations.view(
-            self.conversations.fork(conv_id, title)))
+    async def skills(self) -> list[dict[str, str]]:
+        """The skills the agent can use (project and personal), with their descriptions."""
+        found = await asyncio.to_thread(self._skills)
+        return [{"name": s.name, "description": s.description,
+                 "path": str(s.path) if s.path else "", "source": s.source} for s in found]
 
 
 __all__ = ["AgentService", "Block", "BlockVersion"]

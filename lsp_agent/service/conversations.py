@@ -1,19 +1,22 @@
-"""A workspace agent's conversations: which one is active, and new / list / switch / fork.
+"""A workspace agent's conversations: which one is active; new / list / switch / fork /
+rename / delete, and their history a page at a time.
 
 Listing never creates anything; ids may be given as any unique prefix (as `git` takes hashes).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 
 from lsp_agent.errors import NotFound, UsageError
 from lsp_agent.memory.agent_memory import AgentMemory
-from lsp_agent.memory.schema import Conversation
+from lsp_agent.memory.schema import Conversation, Message
 
 ACTIVE_KEY = "active_conversation"
 
@@ -28,6 +31,30 @@ class ConversationView(BaseModel):
     messages: int
     updated_at: str
     active: bool
+
+
+class ConversationPage(BaseModel):
+    """A page of a conversation's messages, oldest first (docs/protocol.md)."""
+
+    conversation: ConversationView
+    messages: list[dict[str, Any]]
+    has_more: bool
+    before: int | None
+
+
+def history_message(m: Message) -> dict[str, Any]:
+    out: dict[str, Any] = {"seq": m.seq, "role": m.role, "content": m.content,
+                           "created_at": m.created_at.isoformat()}
+    if m.name:
+        out["name"] = m.name
+    if m.tool_call_id:
+        out["tool_call_id"] = m.tool_call_id
+    if m.tool_calls:
+        try:
+            out["tool_calls"] = json.loads(m.tool_calls)
+        except ValueError:
+            out["tool_calls"] = []
+    return out
 
 
 class Conversations:
@@ -94,6 +121,28 @@ class Conversations:
         conv = self.memory.recall.fork(source.id, title)
         self.memory.store.set_meta(ACTIVE_KEY, conv.id)
         return conv
+
+    def rename(self, conv_id: str, title: str) -> Conversation:
+        conv = self.resolve(conv_id)
+        if not title.strip():
+            raise UsageError("Give the conversation a title with some text in it.")
+        self.memory.recall.update_conversation(conv.model_copy(update={"title": title.strip()}))
+        return self.memory.recall.conversation(conv.id)
+
+    def delete(self, conv: Conversation) -> None:
+        with self.memory.store.lock():
+            self.memory.recall.delete_conversation(conv.id)
+            if self.memory.store.get_meta(ACTIVE_KEY) == conv.id:
+                self.memory.store.set_meta(ACTIVE_KEY, "")
+
+    def history(self, conv_id: str | None, before: int | None, limit: int) -> ConversationPage:
+        conv = self.resolve(conv_id) if conv_id else self._current()
+        if conv is None:
+            raise NotFound("There is no conversation yet; ask the agent something first.")
+        messages, more = self.memory.recall.page(conv.id, before=before, limit=limit)
+        return ConversationPage(conversation=self.view(conv), has_more=more,
+                                before=messages[0].seq if more and messages else None,
+                                messages=[history_message(m) for m in messages])
 
     def list(self) -> list[ConversationView]:
         active = self.active_id()

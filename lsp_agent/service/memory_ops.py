@@ -37,7 +37,8 @@ class MemoryOps:
     async def memory_show(self, label: str | None = None) -> list[dict[str, object]]:
         blocks = self.memory.blocks
         found = await asyncio.to_thread(lambda: [blocks.get(label)] if label else blocks.list())
-        return [b.public() for b in found]
+        mirror = self.memory.mirror
+        return [{**b.public(), "mirror_path": str(mirror.path(b.label))} for b in found]
 
     async def memory_edit(self, label: str, value: str, reason: str = "edited by the user",
                           ) -> BlockEdit:

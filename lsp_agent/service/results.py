@@ -39,6 +39,7 @@ class Remembered(BaseModel):
 class AskResult(BaseModel):
     reply: str
     conversation_id: str
+    turn_id: str = ""
     steps: int
     stopped: str
     usage: dict[str, object]

@@ -46,11 +46,17 @@ COMMON_FIELDS = {"workspace", "uri"}
 #: a palette entry or is listed here.
 #: doctor: a store check for the terminal (`lsp-agent doctor`) and `:LspAgent doctor`; the
 #: extension shows the server's damage notice and can get a palette entry later.
-VSCODE_OMITS: set[str] = {"lspAgent.doctor"}
+VSCODE_OMITS: set[str] = {"lspAgent.doctor", "lspAgent.approve", "lspAgent.conversation.history",
+                          "lspAgent.conversation.rename", "lspAgent.conversation.delete",
+                          "lspAgent.skills"}
+#: Registry commands the CLI does not offer (answers to a running server).
+CLI_COMMANDS = tuple(c for c in COMMANDS if not c.lsp_only)
 #: VS Code palette commands that run in the extension only (no server command).
 VSCODE_LOCAL_UI = {"showOutput", "restartServer"}
 #: Registry commands no `:LspAgent` subcommand sends (none: Neovim offers every command).
-NVIM_OMITS: set[str] = set()
+NVIM_OMITS: set[str] = {"lspAgent.approve", "lspAgent.conversation.history",
+                        "lspAgent.conversation.rename", "lspAgent.conversation.delete",
+                        "lspAgent.skills"}
 #: `:LspAgent` subcommands that run in the plugin only.
 NVIM_LOCAL_SUBCOMMANDS = {"log", "cancel"}
 
@@ -77,7 +83,7 @@ def test_entry_resolves(command: Command) -> None:
 
 def test_names_and_cli_paths_are_unique_and_well_formed() -> None:
     names = [c.name for c in COMMANDS]
-    clis = [c.cli for c in COMMANDS]
+    clis = [c.cli for c in COMMANDS if not c.lsp_only]
     assert len(set(names)) == len(names), f"duplicate names: {sorted(names)}"
     assert len(set(clis)) == len(clis), f"duplicate CLI paths: {sorted(clis)}"
     assert set(BY_LSP_NAME) == set(LSP_NAMES) and set(BY_CLI) == set(clis)
@@ -86,9 +92,9 @@ def test_names_and_cli_paths_are_unique_and_well_formed() -> None:
         assert c.lsp_name == "lspAgent." + c.name
         assert 1 <= len(c.cli) <= 2 and all(re.fullmatch(r"[a-z][a-z-]*", w) for w in c.cli), c.cli
         assert c.cli != ("serve",), "`serve` is the CLI's own subcommand"
-    groups = {c.cli[0] for c in COMMANDS if len(c.cli) == 2}
+    groups = {c.cli[0] for c in CLI_COMMANDS if len(c.cli) == 2}
     assert groups == set(CLI_GROUPS), "every CLI group has help, and only groups that exist"
-    singles = {c.cli[0] for c in COMMANDS if len(c.cli) == 1}
+    singles = {c.cli[0] for c in CLI_COMMANDS if len(c.cli) == 1}
     assert not singles & groups, "a word is either a command or a group"
 
 
@@ -424,10 +430,11 @@ def test_cli_has_exactly_the_registry_commands() -> None:
     from lsp_agent.cli.parser import build_parser
 
     top = _subcommands(build_parser())
-    assert set(top) - {"serve"} == {c.cli[0] for c in COMMANDS}
+    assert set(top) - {"serve"} == {c.cli[0] for c in CLI_COMMANDS}
     for group in CLI_GROUPS:
-        assert set(_subcommands(top[group])) == {c.cli[1] for c in COMMANDS if c.cli[0] == group}
-    for c in COMMANDS:
+        assert set(_subcommands(top[group])) == {c.cli[1] for c in CLI_COMMANDS
+                                                 if c.cli[0] == group}
+    for c in CLI_COMMANDS:
         leaf = top[c.cli[0]] if len(c.cli) == 1 else _subcommands(top[c.cli[0]])[c.cli[1]]
         assert leaf.get_default("_command") is c
         dests = {a.dest for a in leaf._actions}
@@ -438,7 +445,7 @@ def test_cli_has_exactly_the_registry_commands() -> None:
             assert name in dests, f"`lsp-agent {' '.join(c.cli)}` has no option for {name}"
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=LSP_NAMES)
+@pytest.mark.parametrize("command", CLI_COMMANDS, ids=[c.lsp_name for c in CLI_COMMANDS])
 def test_cli_help_of_every_command(command: Command, capsys: pytest.CaptureFixture[str]) -> None:
     from lsp_agent.cli.parser import build_parser
 

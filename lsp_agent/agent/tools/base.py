@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from lsp_agent.agent import events
 from lsp_agent.config import PermissionMode
 from lsp_agent.errors import LspAgentError
 
@@ -26,7 +27,11 @@ COMMAND_APPROVAL_MODES = frozenset({PermissionMode.ASK, PermissionMode.ACCEPT_ED
 
 
 class ToolHost(Protocol):
-    """What the environment offers a tool. The LSP server and the CLI each implement it."""
+    """What the environment offers a tool. The LSP server and the CLI each implement it.
+
+    A host may also have `asks_inline() -> bool` (it waits for an answer given in the
+    conversation, to the approval in `events.current_approval`) and `preapproved(action) ->
+    bool` (the user said "always"); both count as False when absent."""
 
     async def approve(self, action: str, detail: str) -> bool:
         """Ask the user to allow `action` (e.g. "Run shell command"); True when allowed."""
@@ -62,8 +67,32 @@ async def require_approval(
     """
     if PermissionMode(ctx.permission_mode) not in modes:
         return
-    if not await ctx.host.approve(action, detail):
+    if not await ask_user(ctx, action, detail):
         raise ToolError(refusal)
+
+
+async def ask_user(ctx: ToolContext, action: str, detail: str, *, every_time: bool = False,
+                   edit: dict[str, str] | None = None) -> bool:
+    """Ask the host to allow `action`, shown in the conversation as `approval_request` and
+    `approval_result` events. `every_time`: "always" is not offered (protected files);
+    `edit`: `{path, uri, new_text}` of a proposed file edit, for a diff."""
+    host = ctx.host
+    if not every_time and getattr(host, "preapproved", lambda _a: False)(action):
+        return True
+    turn = events.current.get()
+    request = events.Approval(id=turn.approval_id() if turn else "", action=action)
+    inline = bool(getattr(host, "asks_inline", lambda: False)())
+    choices = ["allow", "deny"] if every_time else ["allow", "always", "deny"]
+    await events.emit("approval_request", approval_id=request.id, action=action,
+                      detail=detail[:4000], choices=choices, inline=inline,
+                      **({"edit": edit} if edit else {}))
+    token = events.current_approval.set(request)
+    try:
+        allowed = bool(await host.approve(action, detail))
+    finally:
+        events.current_approval.reset(token)
+    await events.emit("approval_result", approval_id=request.id, action=action, allowed=allowed)
+    return allowed
 
 
 def optional_int_argument(value: Any, name: str, minimum: int = 1) -> int | None:

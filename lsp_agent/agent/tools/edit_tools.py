@@ -20,8 +20,8 @@ from lsp_agent.agent.tools.base import (
     Tool,
     ToolContext,
     ToolError,
+    ask_user,
     bool_argument,
-    require_approval,
 )
 from lsp_agent.agent.tools.paths import (
     BINARY_SNIFF_BYTES,
@@ -38,8 +38,11 @@ from lsp_agent.agent.tools.protected import (
     own_folders,
     protection_reason,
 )
+from lsp_agent.config import PermissionMode
 
 DIFF_EXCERPT_LINES = 80
+#: How much of a proposed file the approval event carries for a diff view.
+EDIT_PREVIEW_CHARS = 500_000
 
 
 def _rel(ctx: ToolContext, path: Path) -> str:
@@ -107,23 +110,20 @@ def _diff_excerpt(lines: list[str]) -> str:
     return text
 
 
-async def _approve(ctx: ToolContext, user_path: str, path: Path, rel: str, summary: str) -> None:
+async def _approve(ctx: ToolContext, user_path: str, path: Path, rel: str, summary: str,
+                   new_text: str) -> None:
     """Ask as the permission mode says; a protected path asks in every mode, with its reason."""
     reason = protection_reason(ctx.workspace, user_path, path, own_folders(ctx.extra))
+    edit = {"path": rel, "uri": path.as_uri(), "new_text": new_text[:EDIT_PREVIEW_CHARS]}
     if reason is None:
-        await require_approval(
-            ctx,
-            "Edit file",
-            f"{rel}: {summary}",
-            modes=EDIT_APPROVAL_MODES,
-            refusal=(
-                f"The user refused the edit to {rel}; the file was not changed. "
-                "Ask the user how they would like to proceed."
-            ),
-        )
+        if PermissionMode(ctx.permission_mode) in EDIT_APPROVAL_MODES and not await ask_user(
+                ctx, "Edit file", f"{rel}: {summary}", edit=edit):
+            raise ToolError(f"The user refused the edit to {rel}; the file was not changed. "
+                            "Ask the user how they would like to proceed.")
         return
     what = describe(ctx.workspace, user_path, rel, reason)
-    if not await ctx.host.approve(PROTECTED_ACTION, f"{what}\n{summary}"):
+    if not await ask_user(ctx, PROTECTED_ACTION, f"{what}\n{summary}", every_time=True,
+                          edit=edit):
         raise ToolError(
             f"Writing {rel} needs the user's explicit approval because {reason}, and it was "
             "not given (refused, or there was no one to ask), so nothing was written. Do not "
@@ -140,7 +140,7 @@ async def _approve_and_apply(
     summary: str,
     description: str,
 ) -> None:
-    await _approve(ctx, user_path, path, rel, summary)
+    await _approve(ctx, user_path, path, rel, summary, new_text)
     try:
         applied = await ctx.host.apply_edit(path, new_text, description)
     except OSError as exc:

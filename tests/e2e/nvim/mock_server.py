@@ -286,6 +286,23 @@ def execute(cmd, a):
     if cmd == "lspAgent.conversation.fork":
         src = a.get("id", state["active"])
         return {"conversation": conv_view(new_conv("fork of " + str(src)))}, "Forked."
+    if cmd == "lspAgent.conversation.history":
+        c = next((c for c in state["conversations"] if c["id"] == a.get("id", state["active"])), None)
+        view = conv_view(c) if c else None
+        return {"conversation": view, "messages": [], "has_more": False, "before": None}, "No messages yet."
+    if cmd in ("lspAgent.conversation.rename", "lspAgent.conversation.delete"):
+        c = next((c for c in state["conversations"] if c["id"] == a.get("id")), None)
+        if c is None:
+            raise InvalidParams("no conversation " + str(a.get("id")))
+        if cmd.endswith("rename"):
+            c["title"] = a.get("title", "")
+            return {"conversation": conv_view(c)}, "Renamed."
+        state["conversations"].remove(c)
+        return {"deleted": conv_view(c)}, "Deleted."
+    if cmd == "lspAgent.approve":
+        raise InvalidParams("No approval '" + str(a.get("approval_id")) + "' is waiting")
+    if cmd == "lspAgent.skills":
+        return {"skills": []}, "No skills yet."
     raise InvalidParams("unknown command " + cmd)
 
 
