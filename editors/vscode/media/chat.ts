@@ -40,6 +40,7 @@ let before: number | null = null;
 let loadingOlder = false;
 let frame = 0;
 let renderedRequest: number | undefined;
+let shownId: string | undefined;
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
@@ -94,6 +95,8 @@ function renderItem(item: Item, node: HTMLElement): void {
       if (item.allowed !== undefined) {
         node.classList.add(item.allowed ? 'allowed' : 'denied');
         buttons.append(el('span', 'answer', item.allowed ? 'Allowed' : 'Denied'));
+      } else if (item.expired) {
+        buttons.append(el('span', 'answer', 'Not answered (the turn ended)'));
       } else if (item.inline) {
         for (const choice of item.choices) {
           const button = el('button', choice === 'deny' ? 'secondary' : '', CHOICE_LABELS[choice] ?? choice);
@@ -123,10 +126,17 @@ function nearBottom(): boolean {
   return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 60;
 }
 
+// Whether the transcript follows new text: kept from the user's last scroll, since a hidden
+// view (display: none) has no sizes to measure.
+let stick = true;
+
+function toBottom(): void {
+  if (stick) scroller.scrollTop = scroller.scrollHeight;
+}
+
 /** Brings the DOM in line with the transcript: new items inserted in order, changed ones redrawn. */
 function render(): void {
   frame = 0;
-  const stick = nearBottom();
   const changed = transcript.takeChanged();
   const keys = new Set(transcript.items.map((i) => i.key));
   for (const [key, node] of elements) {
@@ -152,7 +162,7 @@ function render(): void {
   empty.hidden = transcript.items.length > 0;
   olderRow.hidden = !hasMore;
   olderRow.textContent = loadingOlder ? 'Loading older messages…' : 'Scroll up for older messages';
-  if (stick) scroller.scrollTop = scroller.scrollHeight;
+  toBottom();
 }
 
 function schedule(): void {
@@ -167,6 +177,7 @@ function setRunning(value: boolean): void {
 }
 
 function setConversation(c: Conversation | null): void {
+  shownId = c?.id;
   title.textContent = c ? c.title || 'Untitled conversation' : 'New conversation';
   const parts: string[] = [];
   if (c) {
@@ -179,6 +190,9 @@ function setConversation(c: Conversation | null): void {
 
 function onHistory(message: Extract<Incoming, { type: 'history' }>): void {
   const page = message.page;
+  // an older page that arrives after a switch belongs to the previous conversation
+  if (message.mode === 'prepend' && page.conversation?.id !== shownId) return;
+  if (message.mode === 'replace') shownId = page.conversation?.id;
   hasMore = page.has_more;
   before = page.before;
   loadingOlder = false;
@@ -187,8 +201,8 @@ function onHistory(message: Extract<Incoming, { type: 'history' }>): void {
     for (const node of elements.values()) node.remove();
     elements.clear();
     transcript.setHistory(page.messages);
+    stick = true;
     render();
-    scroller.scrollTop = scroller.scrollHeight;
     renderedRequest = message.requestId;
     // Reported after the browser painted the page: the view's opening time.
     requestAnimationFrame(() => setTimeout(() => vscode.postMessage({ type: 'rendered', requestId: renderedRequest }), 0));
@@ -199,6 +213,7 @@ function onHistory(message: Extract<Incoming, { type: 'history' }>): void {
     render();
     scroller.scrollTop = top + (scroller.scrollHeight - height);
   }
+  maybeLoadOlder(); // a page shorter than the view: there is no scrolling to ask for more
 }
 
 window.addEventListener('message', (e: MessageEvent<Incoming>) => {
@@ -231,12 +246,22 @@ window.addEventListener('message', (e: MessageEvent<Incoming>) => {
   }
 });
 
-scroller.addEventListener('scroll', () => {
-  if (scroller.scrollTop < 200 && hasMore && !loadingOlder && before !== null) {
+// Shown again (or resized): back to the newest text when following it.
+window.addEventListener('resize', toBottom);
+document.addEventListener('visibilitychange', toBottom);
+
+/** Asks for the page before the oldest message shown, when the top is (nearly) in view. */
+function maybeLoadOlder(): void {
+  if (scroller.clientHeight > 0 && scroller.scrollTop < 200 && hasMore && !loadingOlder && before !== null) {
     loadingOlder = true;
     olderRow.textContent = 'Loading older messages…';
     vscode.postMessage({ type: 'older', before });
   }
+}
+
+scroller.addEventListener('scroll', () => {
+  if (scroller.clientHeight > 0) stick = nearBottom();
+  maybeLoadOlder();
 });
 
 // Links open through the extension (external pages, or files of the workspace).
@@ -286,16 +311,13 @@ function accept(i: number): void {
 }
 
 function send(): void {
-  if (running) {
-    vscode.postMessage({ type: 'stop' });
-    return;
-  }
+  if (running) return; // the prompt waits; only the Stop button stops the turn
   const text = prompt.value.trim();
   if (!text) return;
   prompt.value = '';
   updateSuggestions();
   transcript.addPending(text);
-  scroller.scrollTop = scroller.scrollHeight;
+  stick = true;
   schedule();
   vscode.postMessage({ type: 'send', prompt: text });
 }
@@ -333,7 +355,7 @@ prompt.addEventListener('keydown', (e) => {
   }
 });
 
-sendButton.addEventListener('click', send);
+sendButton.addEventListener('click', () => (running ? vscode.postMessage({ type: 'stop' }) : send()));
 setRunning(false);
 setConversation(null);
 render();

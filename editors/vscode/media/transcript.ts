@@ -28,6 +28,8 @@ export type Item =
       allowed?: boolean;
       /** Answered here, waiting for the server's approval_result. */
       sent?: boolean;
+      /** The turn ended without an answer (stopped). */
+      expired?: boolean;
     }
   | { kind: 'note'; key: string; text: string; tone: 'error' | 'info' | 'memory' | 'summary' | 'footer' }
   | { kind: 'command'; key: string; markdown: string };
@@ -36,6 +38,7 @@ interface TurnState {
   lastSeq: number;
   /** The assistant text segment that deltas append to; a tool row or note starts a new one. */
   segment?: string;
+  approvals: string[];
   streamed: boolean;
   answered: boolean;
   done: boolean;
@@ -146,7 +149,7 @@ export class Transcript {
     const turnKey = event.turn_id ?? 'turn';
     let turn = this.turns.get(turnKey);
     if (!turn || (turn.done && (event.type === 'turn_start' || !event.turn_id))) {
-      turn = { lastSeq: 0, streamed: false, answered: false, done: false };
+      turn = { lastSeq: 0, streamed: false, answered: false, done: false, approvals: [] };
       this.turns.set(turnKey, turn);
     }
     if (typeof event.seq === 'number') {
@@ -200,6 +203,7 @@ export class Transcript {
       }
       case 'approval_request': {
         const id = event.approval_id ?? key;
+        turn.approvals.push(`approval:${id}`);
         this.pushBreaking(turn, {
           kind: 'approval',
           key: `approval:${id}`,
@@ -245,6 +249,13 @@ export class Transcript {
             this.touch(item);
           }
         }
+        for (const approvalKey of turn.approvals) {
+          const approval = this.find(approvalKey, 'approval');
+          if (approval && approval.allowed === undefined) {
+            approval.expired = true;
+            this.touch(approval);
+          }
+        }
         if (!turn.streamed && !turn.answered && text) {
           this.pushBreaking(turn, { kind: 'assistant', key, text, streaming: false });
         }
@@ -265,6 +276,12 @@ export class Transcript {
   }
 
   private pushBreaking(turn: TurnState, item: Item): void {
+    // the text before a tool call or note is complete
+    const segment = turn.segment ? this.find(turn.segment, 'assistant') : undefined;
+    if (segment?.streaming) {
+      segment.streaming = false;
+      this.touch(segment);
+    }
     turn.segment = undefined;
     if (this.index(item.key) >= 0) return;
     this.push(item);

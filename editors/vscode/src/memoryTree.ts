@@ -78,7 +78,8 @@ export class MemoryTree implements vscode.TreeDataProvider<MemoryNode>, vscode.D
   showArchival(query: string, passages: Passage[]): void {
     this.archival = { query, passages };
     this.emitter.fire(undefined);
-    void this.view.reveal(this.groups.archival, { expand: true, focus: false, select: false }).then(undefined, () => undefined);
+    const first: MemoryNode = passages.length ? { kind: 'passage', passage: passages[0] } : this.groups.archival;
+    void this.view.reveal(first, { expand: true, focus: false, select: false }).then(undefined, () => undefined);
   }
 
   scheduleReload(delay = 300): void {
@@ -162,7 +163,7 @@ export class MemoryTree implements vscode.TreeDataProvider<MemoryNode>, vscode.D
         const item = new vscode.TreeItem(node.skill.name, vscode.TreeItemCollapsibleState.None);
         item.id = `skill:${node.skill.name}`;
         item.description = node.skill.description;
-        item.tooltip = new vscode.MarkdownString(`**${node.skill.name}** (${node.skill.scope})\n\n${node.skill.description}`);
+        item.tooltip = new vscode.MarkdownString(`**${node.skill.name}**${node.skill.source ? ` (${node.skill.source})` : ''}\n\n`).appendText(node.skill.description);
         item.iconPath = new vscode.ThemeIcon('mortar-board');
         if (node.skill.path) item.command = { command: 'vscode.open', title: 'Open Skill', arguments: [vscode.Uri.file(node.skill.path)] };
         item.contextValue = 'skill';
@@ -171,6 +172,7 @@ export class MemoryTree implements vscode.TreeDataProvider<MemoryNode>, vscode.D
       case 'passage': {
         const label = passageLabel(node.passage);
         const item = new vscode.TreeItem(label.label, vscode.TreeItemCollapsibleState.None);
+        item.id = `passage:${node.passage.id}`;
         const score = typeof node.passage.score === 'number' ? `score ${node.passage.score.toFixed(2)}` : '';
         item.description = [label.description, score].filter(Boolean).join(' · ');
         item.tooltip = new vscode.MarkdownString().appendText(node.passage.content);

@@ -98,7 +98,8 @@ export interface Skill {
   name: string;
   description: string;
   path: string;
-  scope: string;
+  /** project (the workspace's .agents/skills) or personal */
+  source?: string;
 }
 
 export interface Status {

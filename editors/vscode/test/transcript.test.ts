@@ -96,6 +96,24 @@ test('history pages: tool results join their calls, also across an older page', 
   assert.ok(summary[0].kind === 'note' && summary[0].tone === 'summary');
 });
 
+test('the text before a tool call stops streaming at once; an unanswered approval expires with its turn', () => {
+  const t = new Transcript();
+  const events = turn([
+    { type: 'turn_start', prompt: 'edit' },
+    { type: 'text_delta', text: 'I will edit it.' },
+    { type: 'approval_request', approval_id: 'a2', action: 'Edit file', detail: '', choices: ['allow', 'deny'], inline: true },
+    { type: 'error', text: '(stopped by the user)', stopped: 'cancelled' },
+    { type: 'done', text: 'I will edit it.', stopped: 'cancelled' },
+  ]);
+  for (const e of events.slice(0, 3)) t.apply(e);
+  const [, text, approval] = t.items;
+  assert.ok(text.kind === 'assistant' && !text.streaming, 'no caret while the approval waits');
+  assert.ok(approval.kind === 'approval' && !approval.expired);
+  for (const e of events.slice(3)) t.apply(e);
+  const ended = t.items[2];
+  assert.ok(ended.kind === 'approval' && ended.expired === true && ended.allowed === undefined);
+});
+
 test('shortArgs keeps one short line', () => {
   assert.equal(shortArgs({ command: 'echo hi' }), '{"command":"echo hi"}');
   assert.equal(shortArgs('not json'), 'not json');
