@@ -189,11 +189,12 @@ export class Transcript {
       case 'tool_call': {
         const callId = event.call_id ?? key;
         const title = text || `${event.tool ?? 'tool'}(${shortArgs(event.arguments)})`;
-        this.pushBreaking(turn, { kind: 'tool', key: `call:${callId}`, callId, title, args: prettyArgs(event.arguments) });
+        // call ids are unique within a turn only (a model may reuse them): keys carry the turn
+        this.pushBreaking(turn, { kind: 'tool', key: `call:${turnKey}:${callId}`, callId, title, args: prettyArgs(event.arguments) });
         break;
       }
       case 'tool_result': {
-        const tool = this.toolFor(event);
+        const tool = this.toolFor(event, turnKey);
         if (tool) {
           tool.result = text;
           tool.ok = event.ok !== false;
@@ -288,9 +289,9 @@ export class Transcript {
   }
 
   /** The row a tool_result belongs to: by call_id, else the last unfinished call of that tool. */
-  private toolFor(event: AgentEvent): Extract<Item, { kind: 'tool' }> | undefined {
+  private toolFor(event: AgentEvent, turnKey: string): Extract<Item, { kind: 'tool' }> | undefined {
     if (event.call_id) {
-      const byId = this.find(`call:${event.call_id}`, 'tool');
+      const byId = this.find(`call:${turnKey}:${event.call_id}`, 'tool');
       if (byId) return byId;
     }
     for (let i = this.items.length - 1; i >= 0; i--) {
@@ -312,9 +313,9 @@ export class Transcript {
     const older = historyItems(messages).filter((i) => this.index(i.key) < 0);
     // A result shown on its own (its call was on this older page) joins its call's row.
     for (const item of older) {
-      if (item.kind !== 'tool') continue;
-      const orphan = this.find(`result:${item.callId}`, 'tool');
-      if (orphan) {
+      if (item.kind !== 'tool' || item.result !== undefined) continue;
+      const orphan = this.items.find((i) => i.kind === 'tool' && i.key.startsWith('result:') && i.callId === item.callId);
+      if (orphan && orphan.kind === 'tool') {
         item.result = orphan.result;
         item.ok = orphan.ok;
         this.items.splice(this.index(orphan.key), 1);
@@ -341,7 +342,7 @@ export function historyItems(messages: HistoryMessage[]): Item[] {
         for (const call of m.tool_calls ?? []) {
           const item: Extract<Item, { kind: 'tool' }> = {
             kind: 'tool',
-            key: `call:${call.id}`,
+            key: `call:${key}:${call.id}`,
             callId: call.id,
             title: `${call.name}(${shortArgs(call.arguments)})`,
             args: prettyArgs(call.arguments),
@@ -357,7 +358,7 @@ export function historyItems(messages: HistoryMessage[]): Item[] {
           call.ok = true;
         } else {
           const callId = m.tool_call_id ?? key;
-          items.push({ kind: 'tool', key: `result:${callId}`, callId, title: `${m.name ?? 'tool'} (result)`, args: '', result: m.content, ok: true });
+          items.push({ kind: 'tool', key: `result:${key}`, callId, title: `${m.name ?? 'tool'} (result)`, args: '', result: m.content, ok: true });
         }
         break;
       }

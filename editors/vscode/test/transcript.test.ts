@@ -87,9 +87,9 @@ test('history pages: tool results join their calls, also across an older page', 
   ];
   const t = new Transcript();
   t.setHistory(newer);
-  assert.deepEqual(t.items.map((i) => i.key), ['result:k9', 'h:6']);
+  assert.deepEqual(t.items.map((i) => i.key), ['result:h:5', 'h:6']);
   assert.equal(t.prependHistory(older), 2);
-  assert.deepEqual(t.items.map((i) => i.key), ['h:3', 'call:k9', 'h:6']);
+  assert.deepEqual(t.items.map((i) => i.key), ['h:3', 'call:h:4:k9', 'h:6']);
   const call = t.items[1];
   assert.ok(call.kind === 'tool' && call.result === 'file text' && call.title === 'read_file({"path":"a.py"})');
   const summary = historyItems([{ seq: 1, role: 'summary', content: 'Earlier: setup.' }]);
@@ -112,6 +112,24 @@ test('the text before a tool call stops streaming at once; an unanswered approva
   for (const e of events.slice(3)) t.apply(e);
   const ended = t.items[2];
   assert.ok(ended.kind === 'approval' && ended.expired === true && ended.allowed === undefined);
+});
+
+test('a call id used again (in history, in a later turn) gets its own row', () => {
+  const t = new Transcript();
+  t.setHistory([
+    { seq: 1, role: 'assistant', content: '', tool_calls: [{ id: 'c1', name: 'run_command', arguments: { command: 'echo a' } }] },
+    { seq: 2, role: 'tool', content: 'a', tool_call_id: 'c1' },
+    { seq: 3, role: 'assistant', content: '', tool_calls: [{ id: 'c1', name: 'run_command', arguments: { command: 'echo b' } }] },
+    { seq: 4, role: 'tool', content: 'b', tool_call_id: 'c1' },
+  ]);
+  for (const e of turn([
+    { type: 'turn_start', prompt: 'again' },
+    { type: 'tool_call', call_id: 'c1', tool: 'edit_file', arguments: {}, text: 'edit_file(x)' },
+    { type: 'tool_result', call_id: 'c1', tool: 'edit_file', ok: true, text: 'edited' },
+  ])) t.apply(e);
+  const tools = t.items.filter((i) => i.kind === 'tool');
+  assert.equal(new Set(t.items.map((i) => i.key)).size, t.items.length, 'keys are unique');
+  assert.deepEqual(tools.map((i) => i.kind === 'tool' && i.result), ['a', 'b', 'edited']);
 });
 
 test('shortArgs keeps one short line', () => {

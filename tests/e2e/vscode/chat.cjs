@@ -163,6 +163,11 @@ async function run(H, scene, page, { blockLabel }) {
     await waitFor(async () => /The farewell is warmer now\./.test(await transcriptText(frame)), 'the answer after the edit');
     await waitFor(async () => /Allowed/.test(await approval.innerText()), 'the approval marked as allowed');
     await waitIdle(H, frame, 'the turn to end');
+    // The tool call is a collapsed row; opened, it shows its result.
+    const row = frame.locator('.item.tool', { hasText: 'edit_file' }).last();
+    await row.locator('summary .status.ok').waitFor({ state: 'visible', timeout: 10000 });
+    await row.locator('summary').click();
+    await waitFor(async () => /Edited greeter\.py/.test(await row.innerText()), 'the edit_file row with its result');
     await screenshot('chat-edit-applied');
   });
 
@@ -221,6 +226,14 @@ async function run(H, scene, page, { blockLabel }) {
     // The fork holds the conversation so far.
     await waitFor(async () => /Make the farewell warmer/.test(await transcriptText(frame)), 'the fork with the earlier messages');
     log(`  ${before} -> ${await frame.locator('#subtitle').innerText()}`);
+    // It opens at its newest message.
+    const atBottom = () => frame.locator('#transcript').evaluate((e) => ({ top: e.scrollTop, height: e.scrollHeight, view: e.clientHeight }));
+    let pos;
+    try {
+      await waitFor(async () => ((pos = await atBottom()), pos.height - pos.top - pos.view < 5), 'the fork scrolled to its newest message', 5000, 100);
+    } catch (e) {
+      throw new Error(`${e.message}: ${JSON.stringify(pos)}`);
+    }
     await screenshot('chat-forked');
     await H.clearNotifications();
   });
