@@ -29,6 +29,12 @@ class LspAgentError(Exception):
     exit_code = 1
     lsp_code = LSP_REQUEST_FAILED
 
+    @property
+    def machine_name(self) -> str:
+        """The class as a stable word for machines (`model_not_configured`): the LSP error's
+        `data.kind`, so an editor can give its own advice without matching the message."""
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
+
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else self.__class__.__doc__ or "Failed."
 

@@ -44,8 +44,9 @@ DATA: dict[str, str] = {
     "lspAgent.init": "`{blocks: [label], facts: n, indexed_files: n, index: IndexReport, "
                      "embedded_chunks: n|null, research: str}`",
     "lspAgent.index": "`{index?: IndexReport, embedded: n}` (`index` unless `embed_only`)",
-    "lspAgent.remember": "`{block: label, version: n, changed: bool, mode, blocks: [label], "
-                         "reply}`",
+    "lspAgent.remember": ("`{block: label, version: n, changed: bool, mode, blocks: [label], "
+                          "reply}`; with `at`: also `{passage_id, anchor: Anchor, warnings}` "
+                          "(mode \"anchored\")"),
     "lspAgent.search": "`{results: [Hit]}`",
     "lspAgent.ask": ("`{reply: str, conversation_id, turn_id, steps: n, stopped, usage: {...}, "
                      "tool_calls: [...]}`; a slash command: `{slash, conversation_id, result}`"),
@@ -72,6 +73,9 @@ DATA: dict[str, str] = {
     "lspAgent.conversation.rename": "`{conversation: Conversation}`",
     "lspAgent.conversation.delete": "`{deleted: Conversation}`",
     "lspAgent.approve": "`{approval_id, allowed: bool}`",
+    "lspAgent.anchors": "`{anchors: [Anchor]}` (where each one's code is now)",
+    "lspAgent.anchor": "`{anchor: Anchor}`",
+    "lspAgent.archival.show": "`Passage` and `anchors: [Anchor]`",
     "lspAgent.skills": "`{skills: [{name, description, path, source}]}`",
 }
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from lsp_agent.agent import events
 from lsp_agent.agent.tools.base import Tool, ToolContext, ToolError
+from lsp_agent.errors import LspAgentError
 
 
 def _memory(ctx: ToolContext) -> Any:
@@ -51,7 +52,7 @@ async def memory_replace(ctx: ToolContext, label: str, old_string: str, new_stri
 
 
 async def memory_insert(ctx: ToolContext, label: str, new_string: str,
-                        insert_line: int = -1) -> str:
+                        insert_line: int = -1, at: str | None = None) -> str:
     def change(old: str) -> str:
         lines = old.split("\n") if old else []
         if insert_line == -1 or insert_line >= len(lines):
@@ -62,7 +63,8 @@ async def memory_insert(ctx: ToolContext, label: str, new_string: str,
             lines.insert(insert_line, new_string)
         return "\n".join(lines)
 
-    return await _edit(ctx, label, change, "memory_insert")
+    done = await _edit(ctx, label, change, "memory_insert")
+    return done + await _anchor(ctx, "block", label, new_string, at)
 
 
 async def memory_rethink(ctx: ToolContext, label: str, new_memory: str) -> str:
@@ -74,15 +76,30 @@ async def core_memory_append(ctx: ToolContext, label: str, content: str) -> str:
                        "core_memory_append")
 
 
+async def _anchor(ctx: ToolContext, kind: str, memory_id: str, lesson: str,
+                  at: str | None) -> str:
+    """Anchor a memory the agent just wrote to the code it is about (`at`: PATH:START-END)."""
+    anchor = ctx.extra.get("anchor")  # the service's: (kind, memory id, lesson, at) -> anchor
+    if not at or anchor is None:
+        return ""
+    try:
+        got, _warnings = await asyncio.to_thread(anchor, kind, memory_id, lesson, at)
+    except LspAgentError as exc:
+        return f" It was not anchored: {exc}"
+    return f" Anchored at {got.path}:{got.start_line + 1}-{got.end_line + 1}."
+
+
 async def archival_memory_insert(ctx: ToolContext, content: str,
-                                 tags: list[str] | None = None) -> str:
+                                 tags: list[str] | None = None, at: str | None = None) -> str:
     try:
         passage = await asyncio.to_thread(_memory(ctx).archival.insert, content, tags,
                                           source="agent")
     except ValueError as exc:
         raise ToolError(str(exc)) from exc
+    place = await _anchor(ctx, "archival", passage.id, passage.content, at)
     await events.emit("memory_change", archival_id=passage.id, text=passage.content[:500])
-    return f"Stored in archival memory (id {passage.id}, tags: {', '.join(passage.tags) or 'none'})."
+    return (f"Stored in archival memory (id {passage.id}, tags: "
+            f"{', '.join(passage.tags) or 'none'}).{place}")
 
 
 def _date(value: str | None, name: str) -> datetime | None:
@@ -135,15 +152,19 @@ MEMORY_TOOLS = [
     Tool("memory_replace", "Replace text in a memory block. old_string must match exactly once.",
          _schema({"label": _S, "old_string": _S, "new_string": _S},
                  ["label", "old_string", "new_string"]), memory_replace),
-    Tool("memory_insert", "Insert a line into a memory block at insert_line (0 = top, -1 = end).",
-         _schema({"label": _S, "new_string": _S, "insert_line": {"type": "integer"}},
+    Tool("memory_insert", "Insert a line into a memory block at insert_line (0 = top, -1 = end). "
+         "If the line is about specific code, give `at` as PATH:START-END to anchor it there.",
+         _schema({"label": _S, "new_string": _S, "insert_line": {"type": "integer"}, "at": _S},
                  ["label", "new_string"]), memory_insert),
     Tool("memory_rethink", "Rewrite a whole memory block (to reorganise or consolidate it).",
          _schema({"label": _S, "new_memory": _S}, ["label", "new_memory"]), memory_rethink),
     Tool("core_memory_append", "Append content to the end of a memory block.",
          _schema({"label": _S, "content": _S}, ["label", "content"]), core_memory_append),
-    Tool("archival_memory_insert", "Store a passage in long-term archival memory, with tags.",
-         _schema({"content": _S, "tags": _TAGS}, ["content"]), archival_memory_insert),
+    Tool("archival_memory_insert", "Store a passage in long-term archival memory, with tags. "
+         "When the lesson is about specific code, give `at` as PATH:LINE or PATH:START-END "
+         "(workspace-relative): the editor then shows it there and notices when that code "
+         "changes.",
+         _schema({"content": _S, "tags": _TAGS, "at": _S}, ["content"]), archival_memory_insert),
     Tool("archival_memory_search", "Search archival memory (hybrid), optionally by tags and dates.",
          _schema({"query": _S, "tags": _TAGS, "tag_match": {"type": "string", "enum": ["any", "all"]},
                   "top_k": {"type": "integer"}, "start_datetime": _S, "end_datetime": _S},

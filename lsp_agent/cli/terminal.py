@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from lsp_agent.cli.headless import Transcript
 from lsp_agent.commands.spec import EventSink, ProgressFn
@@ -49,6 +50,9 @@ class TerminalIo:
                 say(f"  · {kind}: {text}")
 
         return sink
+
+    def document_text(self, path: Path) -> str | None:
+        return None  # no editor: the file on disk is the text
 
     async def confirm(self, question: str, detail: str, *, edit_follows: bool = False) -> bool:
         if self.yes:

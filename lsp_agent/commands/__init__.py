@@ -21,6 +21,11 @@ COMMANDS: tuple[Command, ...] = (
             "research the workspace, fill memory, index the code"),
     Command("index", ("index",), "IndexArgs", "index", "update the code index and embed it now"),
     Command("remember", ("remember",), "RememberArgs", "remember", "store a lesson in memory"),
+    Command("anchors", ("anchors",), "AnchorsArgs", "anchors",
+            "memories anchored to code, where they are now and whether they still hold",
+            reads_only=True),
+    Command("anchor", ("anchor",), "AnchorArgs", "anchor",
+            "re-anchor, forget or keep an anchored memory"),
     Command("search", ("search",), "SearchArgs", "search",
             "search conversations, memory, skills and code", reads_only=True),
     Command("ask", ("ask",), "AskArgs", "ask",
@@ -46,6 +51,8 @@ COMMANDS: tuple[Command, ...] = (
             "store a passage in archival memory"),
     Command("archival.search", ("archival", "search"), "ArchivalSearchArgs", "archival_search",
             "search archival passages", reads_only=True),
+    Command("archival.show", ("archival", "show"), "ArchivalShowArgs", "archival_show",
+            "show one archival passage (and where in the code it is anchored)", reads_only=True),
     Command("archival.list", ("archival", "list"), "ArchivalListArgs", "archival_list",
             "list archival passages, newest first", reads_only=True),
     Command("archival.delete", ("archival", "delete"), "ArchivalDeleteArgs", "archival_delete",
@@ -76,7 +83,7 @@ BY_CLI = {c.cli: c for c in COMMANDS if not c.lsp_only}
 
 #: Groups of CLI subcommands and their help.
 CLI_GROUPS = {"memory": "show, edit, create, version and revert memory blocks",
-              "archival": "insert, search, list and delete archival passages",
+              "archival": "insert, search, show, list and delete archival passages",
               "conversation": "new, list, switch, fork, rename and delete conversations, "
                               "and show their history"}
 

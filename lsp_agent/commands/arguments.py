@@ -83,6 +83,26 @@ class IndexArgs(Args):
 class RememberArgs(Args):
     text: str | None = positional(None, "the lesson (without it, with a model: the conversation)")
     block: str | None = option(None, "block to store it in (default: notes, or the agent picks)")
+    at: str | None = option(None, "anchor the lesson to code: PATH:LINE or PATH:START-END "
+                            "(stored as an archival passage about that code)")
+
+
+class AnchorsArgs(Args):
+    path: str | None = positional(None, "only this file's (workspace-relative)")
+    line: int | None = option(None, "only those at this line (1-based)", ge=1)
+    all: bool = option(False, "also the forgotten ones")
+
+
+class AnchorArgs(Args):
+    id: str = positional(description="the anchored memory's id (`anchors` lists them)")
+    action: Literal["reanchor", "forget", "keep"] = positional(
+        description="reanchor (at --at, or where its code is now), forget (restorable) or "
+        "keep (the code as it is now is what it is about)")
+    at: str | None = option(None, "where to re-anchor it: PATH:LINE or PATH:START-END")
+
+
+class ArchivalShowArgs(Args):
+    id: str = positional(description="the passage's id")
 
 
 class SearchArgs(Args):
@@ -294,10 +314,15 @@ def parse_args(model: type[Args], raw: tuple[Any, ...] | list[Any]) -> Args:
 
 
 def describe(exc: ValidationError, model: type[Args]) -> str:
+    """What was wrong with the arguments, in words (no schema): one clause per problem."""
     problems = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "argument"
-        problems.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
-    fields = ", ".join(
-        f"{n}{'' if f.is_required() else '?'}" for n, f in model.model_fields.items())
-    return "; ".join(problems) + f". Expected an object with: {fields}"
+        where = ".".join(str(p) for p in err["loc"]) or "the argument"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "missing":
+            problems.append(f"{where} is required")
+        elif err["type"] == "extra_forbidden":
+            problems.append(f"{where} is not an argument of this command")
+        else:
+            problems.append(f"{where}: {msg[0].lower() + msg[1:] if msg else msg}")
+    return "; ".join(problems) + "."

@@ -5,6 +5,7 @@ Handlers never touch memory, the agent or learning directly: only `AgentService`
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lsp_agent.commands import arguments as A
@@ -50,10 +51,42 @@ async def index(svc: AgentService, args: A.IndexArgs, io: Io) -> Result:
 
 
 async def remember(svc: AgentService, args: A.RememberArgs, io: Io) -> Result:
+    if args.at:
+        return await _remember_at(svc, args, io)
     async with io.progress("lsp-agent: Remember") as report:
         got = await svc.remember(args.text, args.block, on_event=io.events(None))
         report(V.remembered_doc(got).plain().strip().split("\n")[0], 100)
     return Result(got.model_dump(), V.remembered_doc(got))
+
+
+async def _remember_at(svc: AgentService, args: A.RememberArgs, io: Io) -> Result:
+    if args.block:
+        raise UsageError("An anchored lesson is stored as an archival passage about the code; "
+                         "give either --at or --block, not both.")
+    at = args.at or ""
+    if not args.text:
+        raise UsageError("Give the lesson as text to anchor it with --at.")
+    path = svc.workspace / at.rpartition(":")[0] if ":" in at else svc.workspace / at
+    anchor, warnings = await svc.remember_at(args.text, at, text=io.document_text(path))
+    data = {"block": "", "version": 0, "changed": True, "mode": "anchored", "blocks": [],
+            "reply": "", "passage_id": anchor.memory_id, "anchor": V.anchor_row(anchor),
+            "warnings": warnings}
+    return Result(data, V.anchored_doc(anchor, warnings))
+
+
+async def anchors(svc: AgentService, args: A.AnchorsArgs, _io: Io) -> Result:
+    rows = await svc.anchor_list(args.path, line=args.line, include_forgotten=args.all)
+    return Result({"anchors": [V.anchor_row(a) for a in rows]}, V.anchors_doc(rows))
+
+
+async def anchor(svc: AgentService, args: A.AnchorArgs, _io: Io) -> Result:
+    got = await svc.anchor_action(args.id, args.action, args.at)
+    verb = {"forget": "forgotten (restorable with `anchor ID reanchor`)",
+            "keep": "kept: the code as it is now is what it is about",
+            "reanchor": "re-anchored"}[args.action]
+    return Result({"anchor": V.anchor_row(got)},
+                  doc(Para(f"{got.path}:{got.start_line + 1}-{got.end_line + 1} {verb}.",
+                           strong=f"Memory {got.id}")))
 
 
 async def search(svc: AgentService, args: A.SearchArgs, _io: Io) -> Result:
@@ -73,6 +106,19 @@ def _editor_context(ctx: A.AskContext | None) -> str:
     return f"The user is looking at {where}."
 
 
+def _location(svc: AgentService, ctx: A.AskContext | None) -> tuple[Path, int, int] | None:
+    """The file and lines the editor says the user is at (for the memories anchored there)."""
+    if ctx is None or not ctx.uri or not ctx.uri.startswith("file:"):
+        return None
+    from urllib.parse import unquote, urlparse
+
+    path = Path(unquote(urlparse(ctx.uri).path))
+    rng = ctx.range or {}
+    start = int((rng.get("start") or {}).get("line", 0))
+    end = int((rng.get("end") or {}).get("line", start))
+    return (path, start, end) if svc.relative(path) is not None else None
+
+
 async def ask(svc: AgentService, args: A.AskArgs, io: Io) -> Result:
     parsed = slash.parse(args.prompt)
     if not isinstance(parsed, str):
@@ -87,7 +133,8 @@ async def ask(svc: AgentService, args: A.AskArgs, io: Io) -> Result:
                 report(str(event.get("text", ""))[:100], None)
 
         got = await svc.ask(args.prompt, conversation_id=args.conversation_id,
-                            editor_context=_editor_context(args.context), on_event=on_event)
+                            editor_context=_editor_context(args.context), on_event=on_event,
+                            location=_location(svc, args.context))
     return Result(got.model_dump(), doc(V.reply(got.reply)))
 
 
@@ -171,6 +218,16 @@ async def archival_search(svc: AgentService, args: A.ArchivalSearchArgs, _io: Io
                                      since=args.since, until=args.until, limit=args.limit,
                                      mode=args.mode)
     return Result({"results": rows}, V.passages_doc(rows, f"No passages match “{args.query}”."))
+
+
+async def archival_show(svc: AgentService, args: A.ArchivalShowArgs, _io: Io) -> Result:
+    passage = await svc.archival_get(args.id)
+    anchored = await svc.anchor_list(None, memory_id=str(passage["id"]))
+    data = {**passage, "anchors": [V.anchor_row(a) for a in anchored]}
+    out = V.passages_doc([passage], "")
+    if anchored:
+        out.add(V.anchors_doc(anchored).parts[-1])
+    return Result(data, out)
 
 
 async def archival_list(svc: AgentService, args: A.ArchivalListArgs, _io: Io) -> Result:

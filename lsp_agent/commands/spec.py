@@ -12,6 +12,7 @@ from collections.abc import Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from importlib import import_module
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -36,6 +37,10 @@ class Io(Protocol):
 
     def events(self, conversation_id: str | None) -> EventSink:
         """Where the agent's events go while a turn runs (`lspAgent/event`, or stderr)."""
+        ...
+
+    def document_text(self, path: Path) -> str | None:
+        """The editor's text of an open file (unsaved changes included), else None."""
         ...
 
     async def confirm(self, question: str, detail: str, *, edit_follows: bool = False) -> bool:

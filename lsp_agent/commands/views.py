@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lsp_agent.render import Code, Doc, Fields, Heading, Item, Items, Para, Text, doc
 
@@ -223,3 +223,30 @@ def skills_doc(skills: Sequence[Row]) -> Doc:
     return doc(Heading("Skills"), Items(tuple(
         Item(str(s["name"]), str(s.get("path", "")), str(s.get("description", "")),
              note=str(s.get("source", ""))) for s in skills)))
+
+
+def anchor_row(a: Any) -> dict[str, object]:
+    """An anchored memory as the faces show it (docs/protocol.md `Anchor`)."""
+    return {"id": a.id, "memory_kind": a.memory_kind, "memory_id": a.memory_id,
+            "lesson": a.lesson, "path": a.path, "symbol": a.symbol,
+            "start_line": a.start_line + 1, "end_line": a.end_line + 1, "state": a.state,
+            "note": a.note, "author": a.author, "created_at": a.created_at.isoformat()}
+
+
+def anchored_doc(a: Any, warnings: Sequence[str]) -> Doc:
+    where = f"{a.path}:{a.start_line + 1}-{a.end_line + 1}" + (f" ({a.symbol})" if a.symbol
+                                                               else "")
+    out = doc(Para(f"Remembered at {where} (passage {a.memory_id}, anchor {a.id})."))
+    for w in warnings:
+        out.add(Para(w, strong="Note:"))
+    return out
+
+
+def anchors_doc(rows: Sequence[Any]) -> Doc:
+    if not rows:
+        return doc(Para("No memories are anchored to code yet; `lsp-agent remember TEXT --at "
+                        "PATH:LINE` anchors one."))
+    return doc(Heading("Anchored memories"), Items(tuple(
+        Item(a.lesson, f"{a.path}:{a.start_line + 1}" + (f" {a.symbol}" if a.symbol else ""),
+             a.note if a.state != "ok" else "",
+             note=f"{a.id} · {a.state}" if a.state != "ok" else a.id) for a in rows)))

@@ -135,6 +135,40 @@ CODE_FILES = pa.schema(
 )
 
 
+# Anchors: where in the code a memory is about, and the code it was about when written.
+ANCHORS = pa.schema(
+    [("id", pa.string()), ("memory_kind", pa.string()), ("memory_id", pa.string()),
+     ("lesson", pa.string()), ("path", pa.string()), ("symbol", pa.string()),
+     ("whole_symbol", pa.bool_()), ("start_line", pa.int32()), ("end_line", pa.int32()),
+     ("code", pa.string()), ("code_hash", pa.string()), ("state", pa.string()),
+     ("note", pa.string()), ("author", pa.string()), ("created_at", _ts()),
+     ("updated_at", _ts())]
+)
+
+
+class Anchor(BaseModel):
+    """A memory's place in the code. `state`: ok (the code is as it was, or nearly), changed
+    (the code changed beyond the threshold), lost (not found), forgotten (the user dropped it;
+    kept so it can be restored). Lines are 0-based and inclusive; `path` is workspace-relative."""
+
+    id: str
+    memory_kind: str  # archival | block
+    memory_id: str
+    lesson: str
+    path: str
+    symbol: str = ""
+    whole_symbol: bool = False
+    start_line: int = 0
+    end_line: int = 0
+    code: str = ""
+    code_hash: str = ""
+    state: str = "ok"
+    note: str = ""
+    author: str = "user"
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 def embedding_cache_schema(dim: int) -> pa.Schema:
     return pa.schema([("key", pa.string()), ("vector", pa.list_(pa.float32(), dim))])
 

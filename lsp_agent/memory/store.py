@@ -221,6 +221,7 @@ class MemoryStore:
             "embedding_cache": S.embedding_cache_schema(dim),
             "code_chunks": S.code_chunks_schema(self.code_embedding.dim),
             "code_files": S.CODE_FILES,
+            "anchors": S.ANCHORS,
         }[name]
 
     @contextmanager

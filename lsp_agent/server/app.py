@@ -202,9 +202,10 @@ def _make_command(name: str) -> Any:
                 log.exception("command %s failed", name)
                 raise JsonRpcRequestFailed(
                     f"{name}: internal error: {type(exc).__name__}: {exc}") from exc
+            data = {"kind": error.machine_name, "exit_code": error.exit_code}  # editors' own advice
             if error.lsp_code == LSP_INVALID_PARAMS:
-                raise JsonRpcInvalidParams(f"{name}: {error}") from exc
-            raise JsonRpcRequestFailed(f"{name}: {error}") from exc
+                raise JsonRpcInvalidParams(f"{name}: {error}", data=data) from exc
+            raise JsonRpcRequestFailed(f"{name}: {error}", data=data) from exc
 
     handler.__name__ = name.replace(".", "_")
     return handler
@@ -215,12 +216,61 @@ for _command in COMMANDS:
 
 
 @server.feature(T.TEXT_DOCUMENT_CODE_ACTION,
-                T.CodeActionOptions(code_action_kinds=[T.CodeActionKind.Refactor],
+                T.CodeActionOptions(code_action_kinds=[T.CodeActionKind.Refactor,
+                                                       T.CodeActionKind.QuickFix],
                                     resolve_provider=True))
 def on_code_action(ls: AgentServer, params: T.CodeActionParams) -> list[T.CodeAction]:
     from lsp_agent.server.code_actions import code_actions
+    from lsp_agent.server.code_memory import quick_fixes
 
-    return code_actions(ls, params)
+    return quick_fixes(params) + code_actions(ls, params)
+
+
+@server.feature(T.TEXT_DOCUMENT_HOVER)
+def on_hover(ls: AgentServer, params: T.HoverParams) -> T.Hover | None:
+    from lsp_agent.server.code_memory import hover
+
+    return hover(ls, params)
+
+
+@server.feature(T.TEXT_DOCUMENT_CODE_LENS, T.CodeLensOptions(resolve_provider=False))
+def on_code_lens(ls: AgentServer, params: T.CodeLensParams) -> list[T.CodeLens]:
+    from lsp_agent.server.code_memory import code_lenses
+
+    return code_lenses(ls, params)
+
+
+@server.feature(T.TEXT_DOCUMENT_DIAGNOSTIC,
+                T.DiagnosticOptions(identifier="lsp-agent", inter_file_dependencies=False,
+                                    workspace_diagnostics=False))
+def on_diagnostic(ls: AgentServer, params: T.DocumentDiagnosticParams) -> Any:
+    from lsp_agent.server.code_memory import pull_diagnostics
+
+    return pull_diagnostics(ls, params)
+
+
+@server.feature(T.TEXT_DOCUMENT_DID_OPEN)
+async def on_did_open(ls: AgentServer, params: T.DidOpenTextDocumentParams) -> None:
+    from lsp_agent.server.code_memory import opened
+
+    await opened(ls, params.text_document.uri)
+
+
+_ALL_FILES = T.FileOperationRegistrationOptions(filters=[T.FileOperationFilter(
+    pattern=T.FileOperationPattern(glob="**/*"))])
+
+
+@server.feature(T.WORKSPACE_DID_RENAME_FILES, _ALL_FILES)
+async def on_did_rename(ls: AgentServer, params: T.RenameFilesParams) -> None:
+    from lsp_agent.server.code_memory import renamed
+
+    await renamed(ls, params)
+    await files_changed(ls, [u for f in params.files for u in (f.old_uri, f.new_uri)])
+
+
+@server.feature(T.WORKSPACE_DID_DELETE_FILES, _ALL_FILES)
+async def on_did_delete(ls: AgentServer, params: T.DeleteFilesParams) -> None:
+    await files_changed(ls, [f.uri for f in params.files])
 
 
 @server.feature(T.CODE_ACTION_RESOLVE)
@@ -252,6 +302,10 @@ async def files_changed(ls: AgentServer, uris: list[str]) -> None:
             by_service.setdefault(service, []).append(path)
     for service, paths in by_service.items():
         await service.files_changed(paths)
+    if by_service:
+        from lsp_agent.server.code_memory import saved
+
+        await saved(ls, uris)
 
 
 @server.feature(T.SHUTDOWN)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as T
 from pygls.exceptions import JsonRpcInvalidParams
@@ -40,7 +40,8 @@ def _selection(ls: Any, params: T.CodeActionParams) -> tuple[str, str]:
             if m.start() <= r.start.character <= m.end():
                 word = m.group(0)
                 break
-    symbol = text if text and len(text) < 60 and "\n" not in text else word or line.strip()[:60]
+    first = next((ln.strip() for ln in line.split("\n") if ln.strip()), "")
+    symbol = text if text and len(text) < 60 and "\n" not in text else word or first[:60]
     return text, symbol
 
 
@@ -73,8 +74,22 @@ def resolve(ls: Any, action: T.CodeAction) -> T.CodeAction:
         raise JsonRpcInvalidParams(
             f"codeAction/resolve: the action's data is incomplete (a string `uri`"
             f"{f' and `{needs}`' if needs else ''} is needed): ask for the code actions again.")
+    if kind == "memory" and isinstance(uri, str) and isinstance(data.get("id"), str):
+        from lsp_agent.server.code_memory import resolve_fix
+
+        action.command = resolve_fix(data)
+        return action
     if kind == "remember":
-        cmd = T.Command(title="Remember this", command="lspAgent.remember", arguments=[{"uri": uri, "text": data["text"]}])
+        args = {"uri": uri, "text": data["text"]}
+        rng = data.get("range") if isinstance(data.get("range"), dict) else None
+        if rng and str(uri).startswith("file:"):  # the lesson is about this code: anchor it there
+            first = int(rng.get("start", {}).get("line", 0))
+            last = int(rng.get("end", {}).get("line", first))
+            if last > first and int(rng.get("end", {}).get("character", 1)) == 0:
+                last -= 1  # a selection ending at the start of a line does not hold that line
+            where = f"{first + 1}" if last == first else f"{first + 1}-{last + 1}"
+            args["at"] = f"{unquote(urlparse(str(uri)).path)}:{where}"
+        cmd = T.Command(title="Remember this", command="lspAgent.remember", arguments=[args])
     elif kind == "ask":
         question = "Explain this code and anything I should know about it."
         diagnostics = data.get("diagnostics")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsp_agent.commands import BY_LSP_NAME
@@ -44,6 +45,10 @@ class LspIo:
             self.ls.event({"workspace": workspace, "conversation_id": cid, **event})
 
         return sink
+
+    def document_text(self, path: Path) -> str | None:
+        doc = self.ls.workspace.text_documents.get(path.resolve().as_uri())
+        return doc.source if doc is not None else None
 
     async def confirm(self, question: str, detail: str, *, edit_follows: bool = False) -> bool:
         if edit_follows:  # workspace/applyEdit is the editor's own review

@@ -32,6 +32,7 @@ from lsp_agent.learning.workspace_files import SECRET_REASON
 from lsp_agent.memory.agent_memory import KINDS, AgentMemory, Kind
 from lsp_agent.memory.schema import Block, BlockVersion
 from lsp_agent.memory.search import Mode
+from lsp_agent.service.code_views import CodeViews
 from lsp_agent.service.conversation_ops import ConversationOps
 from lsp_agent.service.conversations import Conversations
 from lsp_agent.service.doctor import DoctorOps
@@ -53,7 +54,7 @@ def _quiet(_message: str, _pct: int | None = None) -> None:
     return None
 
 
-class AgentService(MemoryOps, ConversationOps, DoctorOps):
+class AgentService(MemoryOps, ConversationOps, CodeViews, DoctorOps):
     """The agent of `workspace`: its memory, settings, conversations, model and background work.
 
     `background=False` opens it for a read-only command: nothing starts that could load the
@@ -77,7 +78,7 @@ class AgentService(MemoryOps, ConversationOps, DoctorOps):
             raise disk from exc
         self.ctx = ToolContext(workspace=self.workspace, host=host,
                                permission_mode=settings.permission_mode,
-                               extra={"memory": self.memory,
+                               extra={"memory": self.memory, "anchor": self._agent_anchor,
                                       skill_ops.TRUST_KEY: settings.trust_workspace})
         self.memory.sources["skills"] = self._search_skills
         self.conversations = Conversations(self.memory)
@@ -229,9 +230,14 @@ class AgentService(MemoryOps, ConversationOps, DoctorOps):
         return await agent.turn(prompt, conversation_id, on_event=on_event)
 
     async def ask(self, prompt: str, *, conversation_id: str | None = None,
-                  editor_context: str = "", on_event: EventSink | None = None) -> AskResult:
-        """A turn with the user's prompt; `editor_context` is what the editor adds (a selection)."""
-        full = prompt + (f"\n\n{editor_context}" if editor_context else "")
+                  editor_context: str = "", on_event: EventSink | None = None,
+                  location: tuple[Path, int, int] | None = None) -> AskResult:
+        """A turn with the user's prompt; `editor_context` is what the editor adds (a
+        selection); `location` (file, first and last line) puts the memories anchored there
+        ahead of everything else."""
+        anchored = (await asyncio.to_thread(self.location_context, *location)
+                    if location else "")
+        full = "\n\n".join(p for p in (prompt, anchored, editor_context) if p)
         result = await self.run_turn(full, conversation_id=conversation_id, on_event=on_event)
         return AskResult(reply=result.reply, conversation_id=result.conversation_id,
                          turn_id=result.turn_id, steps=result.steps, stopped=result.stopped, usage=result.usage(),
@@ -334,6 +340,9 @@ class AgentService(MemoryOps, ConversationOps, DoctorOps):
 
     async def save_skill(self, proposal: SkillProposal) -> bool:
         return await skill_ops.save_skill(self.host, proposal.skill)
+
+    def _agent_anchor(self, kind: str, memory_id: str, lesson: str, at: str) -> object:
+        return self.anchor_memory(kind, memory_id, lesson, at, author="agent")
 
     async def skills(self) -> list[dict[str, str]]:
         """The skills the agent can use (project and personal), with their descriptions."""

@@ -48,7 +48,8 @@ COMMON_FIELDS = {"workspace", "uri"}
 #: extension shows the server's damage notice and can get a palette entry later.
 VSCODE_OMITS: set[str] = {"lspAgent.doctor", "lspAgent.approve", "lspAgent.conversation.history",
                           "lspAgent.conversation.rename", "lspAgent.conversation.delete",
-                          "lspAgent.skills"}
+                          "lspAgent.skills", "lspAgent.anchors", "lspAgent.anchor",
+                          "lspAgent.archival.show"}
 #: Registry commands the CLI does not offer (answers to a running server).
 CLI_COMMANDS = tuple(c for c in COMMANDS if not c.lsp_only)
 #: VS Code palette commands that run in the extension only (no server command).
@@ -56,7 +57,8 @@ VSCODE_LOCAL_UI = {"showOutput", "restartServer"}
 #: Registry commands no `:LspAgent` subcommand sends (none: Neovim offers every command).
 NVIM_OMITS: set[str] = {"lspAgent.approve", "lspAgent.conversation.history",
                         "lspAgent.conversation.rename", "lspAgent.conversation.delete",
-                        "lspAgent.skills"}
+                        "lspAgent.skills", "lspAgent.anchors", "lspAgent.anchor",
+                        "lspAgent.archival.show"}
 #: `:LspAgent` subcommands that run in the plugin only.
 NVIM_LOCAL_SUBCOMMANDS = {"log", "cancel"}
 

@@ -303,6 +303,10 @@ def execute(cmd, a):
         raise InvalidParams("No approval '" + str(a.get("approval_id")) + "' is waiting")
     if cmd == "lspAgent.skills":
         return {"skills": []}, "No skills yet."
+    if cmd == "lspAgent.anchors":
+        return {"anchors": []}, "No memories are anchored to code yet."
+    if cmd in ("lspAgent.anchor", "lspAgent.archival.show"):
+        raise InvalidParams("no such memory " + str(a.get("id")))
     raise InvalidParams("unknown command " + cmd)
 
 

@@ -133,6 +133,30 @@ cat > "$TMP/edit.json" <<'JSON'
 ]}
 JSON
 cp "$TMP/cancel.json" "$TMP/cancel2.json"
+# The chat (test_views.lua): streamed word by word (delay_ms before each piece).
+cat > "$TMP/chat.json" <<'JSON'
+{"responses": [
+  {"content": "I will run it to see what it prints.", "delay_ms": 40, "tool_calls": [{"name": "run_command", "arguments": {"command": "echo hi"}}]},
+  {"content": "The command printed hi, so the **shell** works.", "delay_ms": 40, "expect_last_tool_result_contains": "hi"}
+]}
+JSON
+cat > "$TMP/chat-stop.json" <<'JSON'
+{"responses": [
+  {"content": "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty", "delay_ms": 250}
+]}
+JSON
+cat > "$TMP/chat-edit.json" <<'JSON'
+{"responses": [
+  {"content": "", "tool_calls": [{"name": "edit_file", "arguments": {"path": "README.md", "old_string": "Run `python main.py`.", "new_string": "Run `python3 main.py` (CHAT_EDIT)."}}]},
+  {"content": "README updated.", "expect_last_tool_result_contains": "README.md"}
+]}
+JSON
+cat > "$TMP/chat-pelican.json" <<'JSON'
+{"responses": [{"content": "Noted: the word is PELICAN."}]}
+JSON
+cat > "$TMP/chat-fork.json" <<'JSON'
+{"responses": [{"content": "In the fork the bird is OSPREY."}]}
+JSON
 cat > "$TMP/context.json" <<'JSON'
 {"responses": [{"content": "It sums the line items."}]}
 JSON
@@ -144,10 +168,10 @@ export XDG_CONFIG_HOME="$TMP/xdg/config" XDG_DATA_HOME="$TMP/xdg/data" XDG_STATE
 export NVIM_LOG_FILE="$TMP/nvim.log"
 cd "$WS"
 P_TOTAL=0; F_TOTAL=0; RC_ALL=0
-run_nvim() { # $1: label; env LSP_AGENT_E2E_LEGACY selects the pass
+run_nvim() { # $1: label, $2: test file; env LSP_AGENT_E2E_LEGACY selects the 0.10 code path
   local out="$TMP/out-$1.txt" err="$TMP/stderr-$1.txt" rc p f
   timeout "${LSP_AGENT_E2E_TIMEOUT_S:-240}" "$NVIM" --headless -i NONE -n -u "$HERE/minimal_init.lua" \
-    -c "luafile $HERE/test_plugin.lua" >"$out" 2>"$err" </dev/null
+    -c "luafile $HERE/${2:-test_plugin.lua}" >"$out" 2>"$err" </dev/null
   rc=$?
   grep -v -E '^[0-9]+ passed, [0-9]+ failed$' "$out"
   p=$(grep -c '^ok - ' "$out"); f=$(grep -c '^not ok - ' "$out")
@@ -161,10 +185,15 @@ run_nvim() { # $1: label; env LSP_AGENT_E2E_LEGACY selects the pass
   fi
   P_TOTAL=$((P_TOTAL + p)); F_TOTAL=$((F_TOTAL + f))
 }
-LSP_AGENT_E2E_LEGACY=0 run_nvim main
+ONLY="${LSP_AGENT_E2E_ONLY:-}" # main, legacy or views: run that pass only
+wants() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
+if wants main; then LSP_AGENT_E2E_LEGACY=0 run_nvim main; fi
 # Second pass: the Neovim 0.10 code path, fresh store.
 rm -rf "$TMP/store"
-[ "${LSP_AGENT_E2E_SKIP_LEGACY:-0}" = 1 ] || LSP_AGENT_E2E_LEGACY=1 run_nvim legacy
+if wants legacy && [ "${LSP_AGENT_E2E_SKIP_LEGACY:-0}" != 1 ]; then LSP_AGENT_E2E_LEGACY=1 run_nvim legacy; fi
+# Third pass: the chat and memory views and the fixes of issue 12 (real server only), fresh store.
+rm -rf "$TMP/store"
+if wants views && [ "$MOCK" != 1 ]; then LSP_AGENT_E2E_LEGACY=0 run_nvim views test_views.lua; fi
 echo "$P_TOTAL passed, $F_TOTAL failed"
 [ "$RC_ALL" = 0 ] && [ "$F_TOTAL" = 0 ] || exit 1
 exit 0

@@ -249,16 +249,18 @@ test(":LspAgent remember <text>", function()
   check(values:find("heron", 1, true), "memory contains the text", values)
 end)
 
-test(":LspAgent memory (show, float)", function()
+test(":LspAgent memory <label> (float); :LspAgent memory (the memory buffer)", function()
+  local data2 = run("LspAgent memory " .. remembered_label, "lspAgent.memory.show")
+  check(#data2.blocks == 1 and data2.blocks[1].label == remembered_label, "memory <label> shows one block", data2)
+  check(float_shown(), "float shown")
   local data = run("LspAgent memory", "lspAgent.memory.show")
   check(type(data.blocks) == "table" and #data.blocks > 0, "memory.blocks", data)
   local b = data.blocks[1]
   for _, k in ipairs({ "label", "value", "limit", "chars" }) do
     check(b[k] ~= nil, "Block." .. k, b)
   end
-  check(float_shown(), "float shown")
-  local data2 = run("LspAgent memory " .. remembered_label, "lspAgent.memory.show")
-  check(#data2.blocks == 1 and data2.blocks[1].label == remembered_label, "memory <label> shows one block", data2)
+  check(vim.api.nvim_buf_get_name(0):find("lsp-agent://memory", 1, true), "the memory buffer", vim.api.nvim_buf_get_name(0))
+  open_file("main.py")
 end)
 
 test(":LspAgent history <label>", function()
@@ -719,7 +721,7 @@ test("prompts: :LspAgent search without a query asks with vim.ui.input; split ou
   vim.cmd("cclose")
   local cfg = require("lsp_agent.config").options
   cfg.ui.output = "split"
-  local ok, err = pcall(run, "LspAgent memory", "lspAgent.memory.show")
+  local ok, err = pcall(run, "LspAgent memory " .. remembered_label, "lspAgent.memory.show")
   cfg.ui.output = "float"
   check(ok, "memory in split", err)
   local o = ui.last_output
@@ -802,7 +804,7 @@ test("completion of subcommands, conversation verbs and block labels", function(
   end
   check(vim.deep_equal(commands.complete("re", "LspAgent re", 11), { "reflect", "remember", "revert" }), "prefix filter", commands.complete("re", "LspAgent re", 11))
   local conv = commands.complete("", "'<,'>LspAgent conversation ", 27)
-  check(vim.deep_equal(conv, { "new", "list", "switch", "fork" }), "conversation verbs", conv)
+  check(vim.deep_equal(conv, { "new", "list", "switch", "fork", "history", "rename", "delete" }), "conversation verbs", conv)
   local arch = commands.complete("", "LspAgent archival ", 18)
   check(vim.deep_equal(arch, { "insert", "search", "list", "delete" }), "archival verbs", arch)
   local formats = commands.complete("", "LspAgent export ", 16)
@@ -819,8 +821,9 @@ test("errors from the server are reported, not thrown", function()
   end, "revert error")
   check(agent.last.err, "an error came back", agent.last)
   check(find(notes, function(n)
-    return n.level == vim.log.levels.ERROR and n.msg:find("memory.revert", 1, true)
-  end), "error notified", notes)
+    return n.level == vim.log.levels.ERROR and n.msg:find("revert", 1, true) and n.msg:find("no_such_block_xyz", 1, true)
+      and not n.msg:find("lspAgent.", 1, true)
+  end), "error notified in words", notes)
   -- error codes promised by docs/protocol.md
   local function code_of(command, args)
     local got
@@ -893,7 +896,7 @@ local SHAPES = {
   ["lspAgent.learnSkill"] = { keys = { "name", "path", "applied" } },
   ["lspAgent.ask"] = { keys = { "reply", "conversation_id", "steps", "usage" } },
   ["lspAgent.reflect"] = { keys = { "changes" }, list = { changes = { "block", "reason", "version" } } },
-  ["lspAgent.memory.show"] = { keys = { "blocks" }, list = { blocks = BLOCK } },
+  ["lspAgent.memory.show"] = { keys = { "blocks" }, list = { blocks = vim.list_extend(vim.deepcopy(BLOCK), { "updated_at", "updated_by", "mirror_path" }) } },
   ["lspAgent.memory.edit"] = { keys = { "label", "version" } },
   ["lspAgent.memory.history"] = { keys = { "versions" }, list = { versions = VERSION } },
   ["lspAgent.memory.revert"] = { keys = { "label", "version" } },
@@ -954,9 +957,21 @@ test("contract: result data and events have the shapes of docs/protocol.md", fun
   if ap and ap.type ~= 2 then
     table.insert(problems, "approval showMessageRequest has type " .. tostring(ap.type) .. ", not Warning (2)")
   end
-  local types = { thinking = true, tool_call = true, tool_result = true, message = true, error = true, done = true }
+  -- docs/protocol.md, "Events": the fields every event has, and each type's own
+  local types = {
+    turn_start = { "prompt" }, text_delta = { "text" }, thinking = { "text" },
+    tool_call = { "call_id", "tool", "arguments", "text" },
+    approval_request = { "approval_id", "action", "detail", "choices", "inline" },
+    approval_result = { "approval_id", "allowed" }, tool_result = { "call_id", "tool", "ok", "text" },
+    memory_change = {}, usage = { "step", "prompt_tokens", "completion_tokens", "cost" },
+    message = { "text" }, error = { "text", "stopped" }, done = { "text", "stopped", "usage" },
+  }
   for _, ev in ipairs(ui.events) do
-    missing("lspAgent/event", ev, { "workspace", "type", "text" })
+    missing("lspAgent/event", ev, { "workspace", "conversation_id", "turn_id", "seq", "type" })
+    missing("lspAgent/event " .. tostring(ev.type), ev, types[ev.type] or {})
+    if ev.type == "memory_change" and ev.block == nil and ev.archival_id == nil then
+      missing("lspAgent/event memory_change", ev, { "block" })
+    end
     if not types[ev.type] then
       local msg = "lspAgent/event type `" .. tostring(ev.type) .. "` is not in the contract"
       if not seen[msg] then

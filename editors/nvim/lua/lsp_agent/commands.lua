@@ -1,218 +1,18 @@
--- :LspAgent {subcommand} ... — parsing, prompting and completion.
+-- :LspAgent {subcommand} ...: what each subcommand sends, and completion (prompts.lua asks for
+-- what is missing).
 local agent = require("lsp_agent")
 local ui = require("lsp_agent.ui")
+local prompts = require("lsp_agent.prompts")
+local block_buffer = require("lsp_agent.block_buffer")
 
 local M = {}
 
-local function is_file_buf(bufnr)
-  local name = vim.api.nvim_buf_get_name(bufnr)
-  return vim.bo[bufnr].buftype == "" and name ~= "" and not name:match("^%a[%w+.-]*://")
-end
-
--- The text and LSP range of a command range (visual selection aware).
--- Returns nil when the command was given no range.
-function M.selection(cmd_opts, bufnr, offset_encoding)
-  if not cmd_opts or (cmd_opts.range or 0) == 0 then
-    return nil
-  end
-  bufnr = bufnr or vim.api.nvim_get_current_buf()
-  local l1, l2 = cmd_opts.line1, cmd_opts.line2
-  local vs, ve = vim.fn.getpos("'<"), vim.fn.getpos("'>")
-  local vmode = vim.fn.visualmode()
-  local sl, sc, el, ec
-  local last_line = vim.api.nvim_buf_get_lines(bufnr, l2 - 1, l2, false)[1] or ""
-  if vs[2] == l1 and ve[2] == l2 and (vmode == "v" or vmode == "\22") then
-    sl, sc = l1 - 1, math.max(vs[3] - 1, 0)
-    el = l2 - 1
-    if ve[3] >= #last_line then
-      ec = #last_line
-    else
-      local extra = vim.str_utf_end and vim.str_utf_end(last_line, ve[3]) or 0
-      ec = math.min(ve[3] + extra, #last_line)
-    end
-  else
-    sl, sc, el, ec = l1 - 1, 0, l2 - 1, #last_line
-  end
-  local text = table.concat(vim.api.nvim_buf_get_text(bufnr, sl, sc, el, ec, {}), "\n")
-  local enc = offset_encoding or "utf-16"
-  local function pos(row, col)
-    local ok, ch = pcall(vim.lsp.util.character_offset, bufnr, row, col, enc)
-    return { line = row, character = ok and ch or col }
-  end
-  return {
-    text = text,
-    uri = vim.uri_from_bufnr(bufnr),
-    range = { start = pos(sl, sc), ["end"] = pos(el, ec) },
-  }
-end
-
--- Splits leading key=value options (for the keys in `allowed`) from free text.
-local function parse_opts(rest, allowed)
-  local opts = {}
-  rest = rest or ""
-  while true do
-    local key, value, after = rest:match("^%s*([%w_]+)=(%S*)%s*(.*)$")
-    if key and allowed[key] then
-      opts[key] = value
-      rest = after
-    else
-      break
-    end
-  end
-  return opts, vim.trim(rest)
-end
-
-local function truthy(v)
-  return v == "true" or v == "1" or v == "yes" or v == "on"
-end
-
--- "a,b" -> { "a", "b" } (nil when empty).
-local function tag_list(v)
-  if not v or v == "" then
-    return nil
-  end
-  local tags = vim.split(v, ",", { trimempty = true })
-  return #tags > 0 and tags or nil
-end
-
-local function input(prompt, default, cb)
-  vim.ui.input({ prompt = prompt, default = default }, function(value)
-    if value == nil then
-      return
-    end
-    cb(value)
-  end)
-end
-
--- Calls send(text) with the given text, else the visual selection, else what the user types.
-local function text_or_selection(text, cmd_opts, prompt, send)
-  if text ~= "" then
-    return send(text)
-  end
-  local sel = M.selection(cmd_opts)
-  if sel and sel.text ~= "" then
-    return send(sel.text)
-  end
-  input(prompt, nil, send)
-end
-
--- Picks a block label (from args or via vim.ui.select), then calls cb(label).
-local function with_label(label, cb, prompt)
-  if label and label ~= "" then
-    return cb(label)
-  end
-  agent.execute("lspAgent.memory.show", {}, {
-    render = false,
-    on_result = function(result)
-      local labels = {}
-      for _, b in ipairs((type(result.data) == "table" and result.data.blocks) or {}) do
-        table.insert(labels, b.label)
-      end
-      if #labels == 0 then
-        vim.notify("lsp-agent: no memory blocks", vim.log.levels.WARN)
-        return
-      end
-      vim.ui.select(labels, { prompt = prompt or "Memory block: " }, function(choice)
-        if choice then
-          cb(choice)
-        end
-      end)
-    end,
-  })
-end
-
--- Asks the server for a list (`command`'s result.data[field]) and lets the user pick one item;
--- calls cb(item.id). Used for conversations and archival passages.
-local function pick_by_id(command, field, empty, prompt, format_item, cb)
-  agent.execute(command, {}, {
-    render = false,
-    on_result = function(result)
-      local items = (type(result.data) == "table" and result.data[field]) or {}
-      if #items == 0 then
-        vim.notify("lsp-agent: " .. empty, vim.log.levels.WARN)
-        return
-      end
-      vim.ui.select(items, { prompt = prompt, format_item = format_item }, function(choice)
-        if choice then
-          cb(tostring(choice.id))
-        end
-      end)
-    end,
-  })
-end
-
-local function with_conversation(id, cb, prompt)
-  if id and id ~= "" then
-    return cb(id)
-  end
-  pick_by_id("lspAgent.conversation.list", "conversations", "no conversations",
-    prompt or "Conversation: ", function(c)
-      return string.format("%s%s  (%s messages)  %s", c.active and "* " or "  ", tostring(c.title or c.id), tostring(c.messages or 0), tostring(c.id))
-    end, cb)
-end
-
--- Opens a memory block in an editable buffer; :w saves it with lspAgent.memory.edit.
-function M.edit_block(label)
-  agent.execute("lspAgent.memory.show", { label = label }, {
-    render = false,
-    on_result = function(result)
-      local block
-      for _, b in ipairs((type(result.data) == "table" and result.data.blocks) or {}) do
-        if b.label == label then
-          block = b
-        end
-      end
-      if not block then
-        vim.notify("lsp-agent: no memory block " .. label, vim.log.levels.ERROR)
-        return
-      end
-      local name = "lsp-agent://memory/" .. label
-      local buf = -1
-      for _, b in ipairs(vim.api.nvim_list_bufs()) do
-        if vim.api.nvim_buf_get_name(b) == name then
-          buf = b
-        end
-      end
-      if buf ~= -1 and vim.bo[buf].modified then
-        -- unsaved edits of the block: keep them
-        vim.api.nvim_set_current_buf(buf)
-        vim.notify("lsp-agent: " .. name .. " has unsaved changes (:w saves them, :bwipeout! drops them)", vim.log.levels.WARN)
-        return
-      end
-      if buf == -1 then
-        buf = vim.api.nvim_create_buf(true, false)
-        vim.api.nvim_buf_set_name(buf, name)
-      end
-      vim.bo[buf].buftype = "acwrite"
-      vim.bo[buf].swapfile = false
-      vim.bo[buf].filetype = "markdown"
-      vim.api.nvim_buf_set_lines(buf, 0, -1, false, ui.split_lines(block.value or ""))
-      vim.bo[buf].modified = false
-      vim.b[buf].lsp_agent_label = label
-      if block.read_only then
-        vim.bo[buf].readonly = true
-      end
-      vim.api.nvim_create_autocmd("BufWriteCmd", {
-        buffer = buf,
-        group = vim.api.nvim_create_augroup("lsp_agent_edit_" .. buf, { clear = true }),
-        callback = function()
-          local value = table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
-          agent.execute("lspAgent.memory.edit", { label = label, value = value, reason = "edited in Neovim" }, {
-            render = false,
-            on_result = function(res)
-              if vim.api.nvim_buf_is_valid(buf) then
-                vim.bo[buf].modified = false
-              end
-              local v = type(res.data) == "table" and res.data.version or "?"
-              vim.notify(string.format("lsp-agent: saved block %s (version %s)", label, tostring(v)))
-            end,
-          })
-        end,
-      })
-      vim.api.nvim_set_current_buf(buf)
-    end,
-  })
-end
+local is_file_buf, parse_opts, truthy, tag_list = prompts.is_file_buf, prompts.parse_opts, prompts.truthy, prompts.tag_list
+local input, text_or_selection, with_label = prompts.input, prompts.text_or_selection, prompts.with_label
+local pick_by_id, with_conversation = prompts.pick_by_id, prompts.with_conversation
+M.selection = prompts.selection
+M.normal_window = block_buffer.normal_window
+M.edit_block = block_buffer.edit_block
 
 M.subcommands = {}
 local S = M.subcommands
@@ -271,7 +71,7 @@ S["learn-skill"] = function(rest, cmd_opts)
   if name ~= "" then
     args.name = name
   end
-  local sel = M.selection(cmd_opts)
+  local sel = prompts.selection(cmd_opts)
   if sel and sel.text ~= "" then
     args.text = sel.text
   end
@@ -286,7 +86,7 @@ S.ask = function(rest, cmd_opts)
     end
     agent.with_client(function(client)
       local args = { prompt = prompt }
-      local sel = M.selection(cmd_opts, bufnr, client.offset_encoding)
+      local sel = prompts.selection(cmd_opts, bufnr, client.offset_encoding)
       if sel then
         args.context = sel
       elseif is_file_buf(bufnr) then
@@ -306,9 +106,13 @@ S.reflect = function()
   agent.execute("lspAgent.reflect", {})
 end
 
+-- :LspAgent memory: the memory buffer; :LspAgent memory {label}: that block in the float.
 S.memory = function(rest)
   local label = vim.trim(rest or "")
-  agent.execute("lspAgent.memory.show", label ~= "" and { label = label } or {})
+  if label == "" then
+    return require("lsp_agent.memory_view").open()
+  end
+  agent.execute("lspAgent.memory.show", { label = label })
 end
 
 S.history = function(rest)
@@ -322,7 +126,7 @@ S.edit = function(rest)
   if label and value ~= "" then
     return agent.execute("lspAgent.memory.edit", { label = label, value = value, reason = "edited in Neovim" })
   end
-  with_label(label, M.edit_block, "Edit memory block: ")
+  with_label(label, block_buffer.edit_block, "Edit memory block: ")
 end
 
 S.revert = function(rest)
@@ -359,7 +163,7 @@ end
 S.create = function(rest, cmd_opts)
   local label, after = (rest or ""):match("^%s*(%S*)%s*(.-)%s*$")
   local opts, description = parse_opts(after, { limit = true, read_only = true, shared = true })
-  local sel = M.selection(cmd_opts)
+  local sel = prompts.selection(cmd_opts)
   local function send(l)
     if l == "" then
       return
@@ -453,7 +257,7 @@ S.archival = function(rest, cmd_opts)
   end
   local fn = archival[sub]
   if not fn then
-    vim.notify("lsp-agent: unknown archival subcommand " .. sub .. " (insert, search, list, delete)", vim.log.levels.ERROR)
+    vim.notify("lsp-agent: :LspAgent archival takes insert, search, list or delete, not " .. sub .. ".", vim.log.levels.ERROR)
     return
   end
   fn(args, cmd_opts)
@@ -503,6 +307,16 @@ conversation.fork = function(rest)
   local id = vim.trim(rest or "")
   agent.execute("lspAgent.conversation.fork", id ~= "" and { id = id } or {})
 end
+-- history, rename and delete: conversations.lua
+conversation.history = function(rest)
+  require("lsp_agent.conversations").history(vim.trim(rest or ""))
+end
+conversation.rename = function(rest)
+  require("lsp_agent.conversations").rename(rest)
+end
+conversation.delete = function(rest)
+  require("lsp_agent.conversations").delete(vim.trim(rest or ""))
+end
 M.conversation_subcommands = conversation
 
 S.conversation = function(rest)
@@ -512,10 +326,17 @@ S.conversation = function(rest)
   end
   local fn = conversation[sub]
   if not fn then
-    vim.notify("lsp-agent: unknown conversation subcommand " .. sub .. " (new, list, switch, fork)", vim.log.levels.ERROR)
+    vim.notify("lsp-agent: :LspAgent conversation takes new, list, switch, fork, history, rename or delete, not "
+      .. sub .. ".", vim.log.levels.ERROR)
     return
   end
   fn(args)
+end
+
+-- :LspAgent chat [new [title] | switch [id] | fork [title]]
+S.chat = function(rest)
+  local sub, args = (rest or ""):match("^%s*(%S*)%s*(.-)%s*$")
+  require("lsp_agent.chat").command(sub, args)
 end
 
 S.log = function()
@@ -530,6 +351,7 @@ M.order = {
   "archival",
   "ask",
   "cancel",
+  "chat",
   "conversation",
   "create",
   "doctor",
@@ -559,7 +381,7 @@ function M.run(cmd_opts)
   end
   local fn = S[sub]
   if not fn then
-    vim.notify("lsp-agent: unknown subcommand " .. sub .. " (" .. table.concat(M.order, ", ") .. ")", vim.log.levels.ERROR)
+    vim.notify("lsp-agent: there is no :LspAgent " .. sub .. "; the subcommands are " .. table.concat(M.order, ", ") .. ".", vim.log.levels.ERROR)
     return
   end
   fn(rest, cmd_opts)
@@ -594,8 +416,14 @@ function M.complete(arglead, cmdline, cursorpos)
     return filter({ "static", "standard", "deep" }, arglead)
   elseif sub == "conversation" then
     if n == 2 then
-      return filter({ "new", "list", "switch", "fork" }, arglead)
-    elseif n == 3 and (words[2] == "switch" or words[2] == "fork") then
+      return filter({ "new", "list", "switch", "fork", "history", "rename", "delete" }, arglead)
+    elseif n == 3 and vim.tbl_contains({ "switch", "fork", "history", "rename", "delete" }, words[2]) then
+      return filter(agent.conversation_ids(), arglead)
+    end
+  elseif sub == "chat" then
+    if n == 2 then
+      return filter({ "new", "switch", "fork" }, arglead)
+    elseif n == 3 and words[2] == "switch" then
       return filter(agent.conversation_ids(), arglead)
     end
   elseif sub == "archival" then

@@ -44,6 +44,20 @@ M.defaults = {
     -- Open the quickfix window after :LspAgent search.
     open_quickfix = true,
   },
+  -- :LspAgent chat: a transcript in a split on the right, a prompt area below it.
+  chat = {
+    -- Width of the chat: a fraction of the editor's columns, or columns.
+    width = 0.4,
+    prompt_height = 6,
+    -- Start in insert mode in the prompt area when the chat opens.
+    start_insert = true,
+    keys = {
+      send = "<CR>", -- normal mode, in the prompt area
+      send_insert = "<C-s>", -- insert and normal mode, in the prompt area
+      stop = "<C-c>", -- stop the running turn (transcript and prompt area)
+      close = "q", -- close the chat windows (the conversation stays)
+    },
+  },
   -- Progress reports ($/progress): "notify" (begin/end via vim.notify, reports echoed),
   -- "echo", or false.
   progress = "notify",

@@ -3,6 +3,14 @@ local M = {}
 
 local health = vim.health
 
+local function model_missing(m)
+  return m == nil or m == vim.NIL or vim.trim(tostring(m)) == ""
+end
+
+local advice = "Set one: require('lsp_agent').setup({ settings = { model = "
+  .. "'anthropic/claude-sonnet-4-5' } }) (any litellm model string), with the provider's key in "
+  .. "its environment variable"
+
 function M.check()
   local agent = require("lsp_agent")
   local config = require("lsp_agent.config")
@@ -55,19 +63,31 @@ function M.check()
   if #clients == 0 then
     health.info("no lsp-agent client is running (open a file or run :LspAgent status)")
     local s = o.settings or {}
-    health.info("configured model: " .. tostring(s.model or "(server default)") .. ", store: " .. tostring(s.store or "(server default)"))
+    if model_missing(s.model) and model_missing(vim.env.LSP_AGENT_MODEL) then
+      health.warn("no model is set: ask, reflect and learn-skill will not work (memory, search "
+        .. "and history do)", { advice })
+    else
+      health.ok("model: " .. tostring(model_missing(s.model) and vim.env.LSP_AGENT_MODEL or s.model))
+    end
+    health.info("store: " .. tostring(s.store or "(server default)"))
     return
   end
   for _, client in ipairs(clients) do
     health.info(string.format("client %d, root %s", client.id, tostring(client.root_dir)))
     local result, err = agent.execute_sync("lspAgent.status", {}, 10000, client)
     if not result then
-      health.error("lspAgent.status failed: " .. tostring(err))
+      health.error("the server did not answer `status`: " .. tostring(err):gsub("^lspAgent%.status:%s*", ""))
     else
       local d = type(result.data) == "table" and result.data or {}
       health.ok("store: " .. tostring(d.store))
       health.info("workspace: " .. tostring(d.workspace))
-      health.info("model: " .. tostring(d.model) .. ", embedder: " .. tostring(d.embedder) .. ", state: " .. tostring(d.state))
+      if model_missing(d.model) then
+        health.warn("no model is set: ask, reflect and learn-skill will not work (memory, search "
+          .. "and history do)", { advice })
+      else
+        health.ok("model: " .. tostring(d.model))
+      end
+      health.info("embedder: " .. tostring(d.embedder) .. ", state: " .. tostring(d.state))
       if type(d.counts) == "table" then
         local parts = {}
         for _, k in ipairs(vim.tbl_keys(d.counts)) do

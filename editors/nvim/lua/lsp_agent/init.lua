@@ -2,6 +2,9 @@
 -- :LspAgent commands to it (workspace/executeCommand). No agent logic lives here.
 local config = require("lsp_agent.config")
 local ui = require("lsp_agent.ui")
+local handlers = require("lsp_agent.handlers")
+local messages = require("lsp_agent.messages")
+local results = require("lsp_agent.results")
 
 local M = {}
 
@@ -32,6 +35,7 @@ M._setup_done = false
 
 -- vim.g.lsp_agent_legacy = true forces the Neovim 0.10 code path (used by the tests).
 local has_011 = vim.fn.has("nvim-0.11") == 1 and not vim.g.lsp_agent_legacy
+M.has_011 = has_011
 
 ---------------------------------------------------------------------------
 -- Compat helpers (0.10 uses client.request(...), 0.11 client:request(...))
@@ -74,267 +78,14 @@ function M.root_for(bufnr)
   return root or vim.fn.getcwd()
 end
 
--- Handler for window/showMessageRequest (approvals) through vim.ui.select.
-local function show_message_request(_, params, ctx)
-  M.last_approval = params
-  local actions = params.actions or {}
-  local message = tostring(params.message or "")
-  local prompt = message:gsub(":%s*\n%s*", ": "):gsub("%s*\n%s*", " — ")
-  if not prompt:lower():find("lsp%-agent") then
-    prompt = "lsp-agent: " .. prompt
-  end
-  local log_lines = { "- **approval requested**" }
-  for _, l in ipairs(ui.split_lines(message)) do
-    table.insert(log_lines, "  " .. l)
-  end
-  ui.append_log(log_lines)
-  if #actions == 0 then
-    vim.notify(prompt, vim.log.levels.WARN)
-    return vim.NIL
-  end
-  local co, is_main = coroutine.running()
-  local function log_choice(choice)
-    ui.append_log({ "  -> " .. (choice and choice.title or "dismissed (deny)") })
-  end
-  if co and not is_main then
-    vim.ui.select(actions, {
-      prompt = prompt,
-      kind = "lsp_agent_approval",
-      format_item = function(a)
-        return (tostring(a.title):gsub("\n", " "))
-      end,
-    }, function(choice)
-      log_choice(choice)
-      vim.schedule(function()
-        coroutine.resume(co, choice or vim.NIL)
-      end)
-    end)
-    return coroutine.yield()
-  end
-  -- Not in a coroutine (shouldn't happen on 0.10+): synchronous fallback.
-  local result = vim.NIL
-  vim.ui.select(actions, { prompt = prompt, kind = "lsp_agent_approval", format_item = function(a)
-    return a.title
-  end }, function(choice)
-    result = choice or vim.NIL
-  end)
-  log_choice(result ~= vim.NIL and result or nil)
-  return result
-end
-
----------------------------------------------------------------------------
--- Workspace trust
----------------------------------------------------------------------------
-
--- Decided once per root: the `trust` option (true, false, or a function(root) -> boolean), or
--- with "prompt" Neovim's own trust database (vim.secure, as for 'exrc'): asked once per folder,
--- the answer kept (:trust / :trust ++deny / :trust ++remove change it). Untrusted, the server
--- imports none of the workspace's files into memory, loads none of its skills and never runs
--- in permissionMode "auto".
-local trust_of = {}
-
-function M.is_trusted(root)
-  local t = config.options.trust
-  if type(t) == "function" then
-    return t(root) == true
-  elseif t == true or t == false then
-    return t
-  end
-  if not root or root == "" then
-    return false
-  end
-  if trust_of[root] == nil then
-    local ok, res = false, nil
-    if vim.fn.has("nvim-0.11") == 1 and vim.fn.isdirectory(root) == 1 then
-      ok, res = pcall(vim.secure.read, root)
-    end
-    trust_of[root] = ok and res == true
-    if not trust_of[root] then
-      vim.notify("lsp-agent: " .. root .. " is not trusted: its files are not imported into memory "
-        .. "and its skills are not loaded (:trust it, or set `trust = true`).", vim.log.levels.INFO)
-    end
-  end
-  return trust_of[root]
-end
-
--- Forget the remembered answers (after :trust changed them); running clients keep theirs.
-function M.reset_trust()
-  trust_of = {}
-end
-
--- The `lspAgent` section for a client rooted at `root`: the settings plus its trust.
-local function settings_for(root)
-  local s = vim.deepcopy(config.options.settings or {})
-  s.trustWorkspace = M.is_trusted(root)
-  return config.as_object(s)
-end
-M.settings_for = settings_for
-
-local function client_root(client_id)
-  local client = client_id and vim.lsp.get_client_by_id(client_id)
-  return client and client.root_dir or nil
-end
-
--- workspace/configuration: answer the `lspAgent` section from our settings.
-local function workspace_configuration(_, params, ctx)
-  local out = {}
-  for _, item in ipairs((params and params.items) or {}) do
-    local section = item.section
-    local value
-    if section == nil or section == "" then
-      value = { lspAgent = settings_for(client_root(ctx and ctx.client_id)) }
-    elseif section == "lspAgent" then
-      value = settings_for(client_root(ctx and ctx.client_id))
-    elseif section:sub(1, 9) == "lspAgent." then
-      value = config.options.settings or {}
-      for part in section:sub(10):gmatch("[^.]+") do
-        value = type(value) == "table" and value[part] or nil
-      end
-      value = config.as_object(value)
-    end
-    if value == nil then
-      value = vim.NIL
-    end
-    table.insert(out, value)
-  end
-  return out
-end
-
--- workspace/applyEdit: Neovim's handler applies the edit to buffers; with save_edits the
--- buffers it touched are written too (unless they had unsaved changes of the user's), so that
--- the agent's next shell command (tests, build) sees the files it just changed.
-local function uris_of_edit(edit)
-  local uris = {}
-  for uri in pairs(type(edit) == "table" and edit.changes or {}) do
-    uris[uri] = true
-  end
-  for _, change in ipairs(type(edit) == "table" and edit.documentChanges or {}) do
-    if change.textDocument and change.textDocument.uri then
-      uris[change.textDocument.uri] = true
-    elseif change.kind == "create" and change.uri then
-      uris[change.uri] = true
-    elseif change.kind == "rename" and change.newUri then
-      uris[change.newUri] = true
-    end
-  end
-  return vim.tbl_keys(uris)
-end
-
-local function apply_edit(err, params, ctx)
-  local default = vim.lsp.handlers["workspace/applyEdit"]
-  if not config.options.save_edits then
-    return default(err, params, ctx)
-  end
-  local dirty_before = {}
-  local uris = uris_of_edit(params and params.edit)
-  for _, uri in ipairs(uris) do
-    local buf = vim.uri_to_bufnr(uri)
-    if vim.api.nvim_buf_is_loaded(buf) and vim.bo[buf].modified then
-      dirty_before[uri] = true
-    end
-  end
-  local result = default(err, params, ctx)
-  if type(result) == "table" and result.applied then
-    for _, uri in ipairs(uris) do
-      local buf = vim.uri_to_bufnr(uri)
-      if not dirty_before[uri] and vim.api.nvim_buf_is_loaded(buf) and vim.bo[buf].modified
-        and vim.bo[buf].buftype == "" then
-        local ok, werr = pcall(vim.api.nvim_buf_call, buf, function()
-          vim.fn.mkdir(vim.fn.fnamemodify(vim.api.nvim_buf_get_name(buf), ":h"), "p")
-          vim.cmd("silent keepalt write")
-        end)
-        if not ok then
-          vim.notify("lsp-agent: could not save " .. vim.uri_to_fname(uri) .. ": " .. tostring(werr), vim.log.levels.WARN)
-        end
-      end
-    end
-  end
-  return result
-end
-
--- window/showMessage through vim.notify (Neovim only echoes non-errors), so notification UIs
--- show the server's warnings (bad settings, store notices).
-local function show_message(_, params, ctx)
-  local levels = { vim.log.levels.ERROR, vim.log.levels.WARN, vim.log.levels.INFO, vim.log.levels.DEBUG }
-  local msg = tostring(params and params.message or "")
-  if not msg:lower():find("^lsp%-agent") then
-    msg = "lsp-agent: " .. msg
-  end
-  vim.notify(msg, levels[params and params.type or 3] or vim.log.levels.INFO)
-  return vim.NIL
-end
-
-local function lsp_event(_, params, ctx)
-  ui.on_event(params, ctx and ctx.client_id)
-end
-
--- A client-side command: executes `name` via workspace/executeCommand and shows the result.
--- Used for the commands of resolved code actions so that their results are shown too.
-local function client_command(command, ctx)
-  local args = command.arguments and command.arguments[1] or {}
-  M.execute(command.command, args, { client_id = ctx and ctx.client_id, bufnr = ctx and ctx.bufnr })
-end
-
-local function client_commands(names)
-  local cmds = {}
-  for _, name in ipairs(names) do
-    cmds[name] = client_command
-  end
-  return cmds
-end
+M.is_trusted = handlers.is_trusted
+M.reset_trust = handlers.reset_trust
+M.settings_for = handlers.settings_for
+local settings_for = handlers.settings_for
 
 -- The client configuration (without root_dir).
 function M.client_config()
-  local o = config.options
-  local capabilities = vim.lsp.protocol.make_client_capabilities()
-  capabilities.window = capabilities.window or {}
-  capabilities.window.workDoneProgress = true
-  capabilities.window.showMessage = capabilities.window.showMessage or {}
-  capabilities.window.showMessage.messageActionItem = { additionalPropertiesSupport = false }
-  capabilities.workspace = capabilities.workspace or {}
-  capabilities.workspace.applyEdit = true
-  capabilities.workspace.configuration = true
-  if o.capabilities then
-    capabilities = vim.tbl_deep_extend("force", capabilities, o.capabilities)
-  end
-  return {
-    name = o.name,
-    cmd = o.cmd,
-    filetypes = o.filetypes,
-    settings = { lspAgent = config.settings() },
-    init_options = config.settings(),
-    capabilities = capabilities,
-    handlers = {
-      ["window/showMessageRequest"] = show_message_request,
-      ["workspace/configuration"] = workspace_configuration,
-      ["lspAgent/event"] = lsp_event,
-      ["workspace/applyEdit"] = apply_edit,
-      ["window/showMessage"] = show_message,
-    },
-    commands = client_commands(M.commands_list),
-    before_init = function(params, cfg)
-      -- the root is known only now: relay its trust with the settings
-      local section = settings_for(cfg.root_dir)
-      params.initializationOptions = section
-      cfg.init_options = section
-      cfg.settings = type(cfg.settings) == "table" and cfg.settings or {}
-      cfg.settings.lspAgent = section
-    end,
-    on_init = function(client)
-      -- Route any other advertised lspAgent.* command through us as well.
-      local provider = client.server_capabilities and client.server_capabilities.executeCommandProvider
-      for _, name in ipairs(type(provider) == "table" and provider.commands or {}) do
-        if type(name) == "string" and name:sub(1, 9) == "lspAgent." and not client.commands[name] then
-          client.commands[name] = client_command
-        end
-      end
-    end,
-    on_attach = function(client, bufnr)
-      if type(o.on_attach) == "function" then
-        o.on_attach(client, bufnr)
-      end
-    end,
-  }
+  return require("lsp_agent.client_config").build()
 end
 
 -- Starts (or reuses) the client for a buffer; returns the client id.
@@ -441,37 +192,9 @@ end
 -- Running commands
 ---------------------------------------------------------------------------
 
-local renderers = {}
-
-local function default_render(command, result)
-  local md = result.markdown
-  if type(md) ~= "string" or md == "" then
-    md = "```lua\n" .. vim.inspect(result.data or result) .. "\n```"
-  end
-  ui.show(md, "lsp-agent " .. command:gsub("^lspAgent%.", ""))
-end
-
-renderers["lspAgent.search"] = function(command, result, args)
-  local hits = (type(result.data) == "table" and result.data.results) or {}
-  local title = "lsp-agent search: " .. tostring(args.query or "")
-  ui.set_quickfix(hits, title)
-  vim.notify(string.format("lsp-agent: %d result%s for %q", #hits, #hits == 1 and "" or "s", tostring(args.query or "")))
-end
-
-renderers["lspAgent.ask"] = function(command, result, args)
-  local d = type(result.data) == "table" and result.data or {}
-  local lines = { "- **reply**" .. (d.conversation_id and (" _(" .. tostring(d.conversation_id) .. ")_") or "") }
-  for _, l in ipairs(ui.split_lines(tostring(d.reply or result.markdown or ""))) do
-    table.insert(lines, "  " .. l)
-  end
-  if config.options.events.log ~= false then
-    ui.append_log(lines)
-  end
-  default_render(command, result)
-end
-
--- Sends workspace/executeCommand. opts: { client_id, bufnr, on_result(result), on_error(err),
--- render = false (skip the default display) }. Returns nothing; results arrive asynchronously.
+-- Sends workspace/executeCommand. opts: { client_id, bufnr, on_result(result, client),
+-- on_error(err), on_request(request_id, client) (to cancel it), render = false (skip the
+-- default display) }. Returns nothing; results arrive asynchronously.
 function M.execute(command, args, opts)
   opts = opts or {}
   args = args or {}
@@ -494,16 +217,10 @@ function M.execute(command, args, opts)
       end
       M.last = { command = command, args = args, err = err, result = result, client_id = client.id, seq = seq }
       if err then
-        local msg = type(err) == "table" and (err.message or vim.inspect(err)) or tostring(err)
         if opts.on_error then
           opts.on_error(err)
-        elseif type(err) == "table" and err.code == -32800 then
-          vim.notify("lsp-agent " .. command .. ": cancelled", vim.log.levels.INFO)
         else
-          if msg:sub(1, #command + 1) ~= command .. ":" then
-            msg = command .. ": " .. msg
-          end
-          vim.notify("lsp-agent " .. msg, vim.log.levels.ERROR)
+          vim.notify(messages.error(command, err))
         end
         return
       end
@@ -520,8 +237,7 @@ function M.execute(command, args, opts)
         opts.on_result(result, client)
       end
       if opts.render ~= false then
-        local r = renderers[command] or default_render
-        r(command, result, args, client)
+        results.show(command, result, args, client)
       end
     end
     local ok, rid = client_request(client, "workspace/executeCommand", params, function(err, result)
@@ -532,10 +248,19 @@ function M.execute(command, args, opts)
       -- Neovim drops RequestCancelled responses without calling the handler: cancel() and the
       -- LspRequest autocmd (setup) finish such requests themselves.
       M.pending[client.id .. ":" .. rid] = { client_id = client.id, id = rid, command = command, finish = finish }
+      if opts.on_request then
+        opts.on_request(rid, client)
+      end
     elseif not ok then
-      vim.notify("lsp-agent: could not send " .. command, vim.log.levels.ERROR)
+      vim.notify("lsp-agent: could not reach the server to run " .. messages.words(command)
+        .. " (:LspInfo shows why; :LspRestart restarts it).", vim.log.levels.ERROR)
     end
   end, opts)
+end
+
+-- Cancels one request of ours (the chat's stop): the server ends the turn as cancelled.
+function M.cancel_request(client, id)
+  client_cancel(client, id)
 end
 
 -- Synchronous variant (for completion/health). Returns result, err.
@@ -642,90 +367,8 @@ end
 -- Setup
 ---------------------------------------------------------------------------
 
-local augroup = nil
-
 function M.setup(opts)
-  config.set(opts)
-  local o = config.options
-  augroup = vim.api.nvim_create_augroup("lsp_agent", { clear = true })
-
-  vim.api.nvim_create_autocmd("LspProgress", {
-    group = augroup,
-    callback = function(ev)
-      local data = ev.data or {}
-      local client = data.client_id and vim.lsp.get_client_by_id(data.client_id)
-      if client and client.name == o.name then
-        ui.on_progress(data.params, client.id)
-      end
-    end,
-  })
-
-  -- A reply that never reaches our handler (Neovim drops RequestCancelled, e.g. after a cancel
-  -- from a progress UI) still completes the request: finish it as cancelled. Handlers are
-  -- scheduled before this autocmd's callback runs, so a real reply always wins.
-  vim.api.nvim_create_autocmd("LspRequest", {
-    group = augroup,
-    callback = function(ev)
-      local data = ev.data or {}
-      local req = data.request
-      if not (req and req.type == "complete" and data.client_id and data.request_id) then
-        return
-      end
-      local key = data.client_id .. ":" .. data.request_id
-      if M.pending[key] then
-        vim.schedule(function()
-          local p = M.pending[key]
-          if p then
-            M.pending[key] = nil
-            p.finish({ code = -32800, message = "Request cancelled" })
-          end
-        end)
-      end
-    end,
-  })
-
-  if has_011 and vim.lsp.config and vim.lsp.enable then
-    local cfg = M.client_config()
-    cfg.root_markers = o.root_markers
-    cfg.root_dir = function(bufnr, on_dir)
-      on_dir(M.root_for(bufnr))
-    end
-    vim.lsp.config(o.name, cfg)
-    if o.autostart then
-      vim.lsp.enable(o.name)
-    end
-  end
-
-  if o.autostart then
-    -- 0.10: start on FileType ourselves. 0.11: vim.lsp.enable only reacts to FileType, so
-    -- also cover file buffers that have no filetype.
-    vim.api.nvim_create_autocmd({ "FileType", "BufReadPost", "BufNewFile" }, {
-      group = augroup,
-      callback = function(ev)
-        local buf = ev.buf
-        if vim.bo[buf].buftype ~= "" or vim.api.nvim_buf_get_name(buf) == "" then
-          return
-        end
-        if has_011 and vim.lsp.enable and vim.bo[buf].filetype ~= "" then
-          return -- vim.lsp.enable handles it
-        end
-        if o.filetypes and not vim.tbl_contains(o.filetypes, vim.bo[buf].filetype) then
-          return
-        end
-        vim.schedule(function()
-          if vim.api.nvim_buf_is_valid(buf) and #get_clients({ bufnr = buf }) == 0 then
-            M.start(buf)
-          end
-        end)
-      end,
-    })
-  end
-
-  M._setup_done = true
-  if vim.fn.exists(":LspAgent") ~= 2 then
-    require("lsp_agent.commands").create_user_command()
-  end
-  return M
+  return require("lsp_agent.setup").run(M, opts)
 end
 
 -- Pushes new settings to running clients (workspace/didChangeConfiguration).

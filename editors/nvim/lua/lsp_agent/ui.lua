@@ -1,5 +1,6 @@
--- Showing results: floats / scratch buffers, quickfix, the agent log.
+-- Showing results (the result float or the output split), the agent log, progress.
 local config = require("lsp_agent.config")
+local markdown = require("lsp_agent.markdown")
 
 local M = {}
 
@@ -16,17 +17,6 @@ local function split_lines(text)
 end
 M.split_lines = split_lines
 
-local function scratch_buf(name)
-  local buf = vim.api.nvim_create_buf(false, true)
-  vim.bo[buf].buftype = "nofile"
-  vim.bo[buf].bufhidden = "wipe"
-  vim.bo[buf].swapfile = false
-  if name then
-    pcall(vim.api.nvim_buf_set_name, buf, name)
-  end
-  return buf
-end
-
 local output_buf = nil
 
 local function show_split(lines, title)
@@ -40,140 +30,54 @@ local function show_split(lines, title)
   end
   local buf = output_buf
   vim.bo[buf].modifiable = true
-  local content = { "<!-- " .. (title or "lsp-agent") .. " -->", "" }
+  local content = { "# " .. (title or "lsp-agent"), "" }
   vim.list_extend(content, lines)
-  vim.api.nvim_buf_set_lines(buf, 0, -1, false, content)
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, markdown.prepare(content))
   vim.bo[buf].modifiable = false
-  vim.bo[buf].filetype = "markdown"
   local win = vim.fn.bufwinid(buf)
   if win == -1 then
+    local back = vim.api.nvim_get_current_win()
     vim.cmd("botright split")
     win = vim.api.nvim_get_current_win()
     vim.api.nvim_win_set_buf(win, buf)
+    vim.api.nvim_set_current_win(back) -- results never take the focus
   end
-  vim.wo[win].wrap = true
-  vim.wo[win].conceallevel = 2
+  markdown.attach(buf)
+  markdown.window(win)
   return buf, win
 end
 
-local function show_float(lines, title)
-  local buf = scratch_buf(nil)
-  vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
-  vim.bo[buf].modifiable = false
-  vim.bo[buf].filetype = "markdown"
-  local ui = config.options.ui
-  local cols, rows = vim.o.columns, vim.o.lines
-  local maxw = math.max(20, math.floor(cols * (ui.float_width or 0.8)))
-  local maxh = math.max(5, math.floor(rows * (ui.float_height or 0.8)))
-  local width = 20
-  for _, l in ipairs(lines) do
-    width = math.max(width, vim.fn.strdisplaywidth(l) + 2)
-  end
-  if title then
-    width = math.max(width, vim.fn.strdisplaywidth(title) + 4)
-  end
-  width = math.min(width, maxw)
-  local height = math.min(math.max(#lines, 1), maxh)
-  local win_opts = {
-    relative = "editor",
-    width = width,
-    height = height,
-    row = math.max(0, math.floor((rows - height) / 2) - 1),
-    col = math.max(0, math.floor((cols - width) / 2)),
-    style = "minimal",
-    border = ui.border or "rounded",
-  }
-  if title and vim.fn.has("nvim-0.9") == 1 then
-    win_opts.title = " " .. title .. " "
-    win_opts.title_pos = "center"
-  end
-  local win = vim.api.nvim_open_win(buf, true, win_opts)
-  vim.wo[win].wrap = true
-  vim.wo[win].conceallevel = 2
-  for _, key in ipairs({ "q", "<Esc>" }) do
-    vim.keymap.set("n", key, function()
-      if vim.api.nvim_win_is_valid(win) then
-        vim.api.nvim_win_close(win, true)
-      end
-    end, { buffer = buf, nowait = true, silent = true })
-  end
-  return buf, win
-end
-
--- Shows markdown text as a float or in the output split (config.ui.output).
-function M.show(markdown, title, opts)
+-- Shows markdown text in the result float or in the output split (config.ui.output), without
+-- moving the focus.
+function M.show(text, title, opts)
   opts = opts or {}
-  local lines = split_lines(markdown)
+  local lines = split_lines(text)
   local mode = opts.output or config.options.ui.output
   local buf, win
   if mode == "split" then
     buf, win = show_split(lines, title)
   else
-    buf, win = show_float(lines, title)
+    buf, win = require("lsp_agent.float").show(lines, title)
   end
   M.last_output = { title = title, lines = lines, bufnr = buf, winid = win }
   return buf, win
 end
 
 ---------------------------------------------------------------------------
--- Quickfix for search hits
+-- Quickfix for search hits (lsp_agent.quickfix)
 ---------------------------------------------------------------------------
+
+function M.hits_to_qf(hits)
+  return require("lsp_agent.quickfix").items(hits)
+end
+
+function M.set_quickfix(hits, query, open)
+  return require("lsp_agent.quickfix").set(hits, query, open)
+end
 
 local function one_line(s)
   s = tostring(s or ""):gsub("%s+", " ")
   return vim.trim(s)
-end
-
--- Converts protocol Hits into quickfix items.
-function M.hits_to_qf(hits)
-  local items = {}
-  for _, hit in ipairs(hits or {}) do
-    local kind = hit.kind or "?"
-    local title = one_line(hit.title)
-    local snippet = one_line(hit.snippet)
-    local text
-    if title ~= "" and snippet ~= "" and title ~= snippet then
-      text = string.format("[%s] %s: %s", kind, title, snippet)
-    else
-      text = string.format("[%s] %s", kind, title ~= "" and title or snippet)
-    end
-    local item = { text = text, user_data = hit }
-    local loc = hit.location
-    if type(loc) == "table" and type(loc.uri) == "string" then
-      local ok, fname = pcall(vim.uri_to_fname, loc.uri)
-      item.filename = ok and fname or loc.uri
-      local start = loc.range and loc.range.start or {}
-      local finish = loc.range and loc.range["end"] or {}
-      item.lnum = (start.line or 0) + 1
-      item.col = (start.character or 0) + 1
-      if finish.line then
-        item.end_lnum = finish.line + 1
-        item.end_col = (finish.character or 0) + 1
-      end
-      item.valid = 1
-    else
-      if kind == "message" and hit.conversation_id then
-        item.text = text .. " (conversation " .. tostring(hit.conversation_id) .. ")"
-      elseif kind == "block" and hit.label and not title:find(hit.label, 1, true) then
-        item.text = string.format("[block %s] %s", hit.label, snippet ~= "" and snippet or title)
-      end
-      item.valid = 0
-    end
-    table.insert(items, item)
-  end
-  return items
-end
-
-function M.set_quickfix(hits, title, open)
-  local items = M.hits_to_qf(hits)
-  vim.fn.setqflist({}, " ", { title = title or "lsp-agent", items = items })
-  if open == nil then
-    open = config.options.ui.open_quickfix
-  end
-  if open and #items > 0 then
-    vim.cmd("botright copen")
-  end
-  return items
 end
 
 ---------------------------------------------------------------------------
@@ -254,24 +158,40 @@ function M.format_event(ev)
   return lines
 end
 
+-- Events the log leaves out: the pieces of text (the `message` event has it whole) and counts.
+local NOT_LOGGED = { text_delta = true, usage = true }
+
+-- What a notification says about an event, in words.
+local function event_note(ev)
+  local text = (ev.text and ev.text ~= vim.NIL) and short(ev.text, 200) or ""
+  if ev.type == "tool_call" then
+    return "running " .. (text ~= "" and text or tostring(ev.tool or "a tool"))
+  elseif ev.type == "error" then
+    return "the turn stopped early" .. (text ~= "" and (": " .. text) or ".")
+  end
+  return tostring(ev.type):gsub("_", " ") .. (text ~= "" and (": " .. text) or "")
+end
+
 function M.on_event(ev, client_id)
   if type(ev) ~= "table" then
     return
   end
   table.insert(M.events, ev)
+  local ok, in_chat = pcall(function()
+    return require("lsp_agent.chat").on_event(ev, client_id)
+  end)
+  if not ok then
+    M.append_log({ "- **chat view failed on an event**", "  " .. one_line(in_chat) })
+    in_chat = false
+  end
   local opts = config.options.events or {}
-  if opts.log ~= false then
+  if opts.log ~= false and not NOT_LOGGED[ev.type] then
     M.append_log(M.format_event(ev))
   end
-  if opts.notify and vim.tbl_contains(opts.notify, ev.type) then
-    local msg = ev.type
-    if ev.tool then
-      msg = msg .. " " .. tostring(ev.tool)
-    end
-    if ev.text and ev.text ~= vim.NIL and ev.text ~= "" then
-      msg = msg .. ": " .. short(ev.text, 200)
-    end
-    vim.notify("lsp-agent: " .. msg, ev.type == "error" and vim.log.levels.ERROR or vim.log.levels.INFO)
+  -- the chat shows its own turns; a cancelled turn is reported by its request
+  local quiet = in_chat or (ev.type == "error" and ev.stopped == "cancelled")
+  if opts.notify and vim.tbl_contains(opts.notify, ev.type) and not quiet then
+    vim.notify("lsp-agent: " .. event_note(ev), ev.type == "error" and vim.log.levels.WARN or vim.log.levels.INFO)
   end
   if type(opts.on_event) == "function" then
     pcall(opts.on_event, ev, client_id)
@@ -326,18 +246,23 @@ function M.on_progress(params, client_id)
   if value.kind == "end" then
     entry.done = true
     M.progress[token] = nil
+    if next(require("lsp_agent").pending) ~= nil then
+      -- a request of ours ends with it: its result or its whole error says how it went
+      vim.api.nvim_echo({ { "" } }, false, {})
+      return
+    end
     local msg = value.message or "done"
-    text = "lsp-agent: " .. (entry.title or "done") .. ": " .. msg
+    text = "lsp-agent: " .. (entry.title or "background work") .. ": " .. msg
     local now = vim.uv and vim.uv.now() or vim.loop.now()
     local long = entry.started and (now - entry.started) >= 2000
     if msg:lower():find("fail") then
       level = vim.log.levels.WARN
-    elseif long or msg:lower():find("cancel") then
-      level = vim.log.levels.INFO
+    elseif long and not msg:lower():find("cancel") then
+      level = vim.log.levels.INFO -- whoever cancelled knows
     end
   end
-  -- "notify": the end of a long (>= 2 s), failed or cancelled task is notified; the rest is
-  -- echoed (the result itself is shown anyway).
+  -- "notify": the end of long (>= 2 s) or failed background work is notified; the rest is
+  -- echoed.
   if mode == "notify" and level then
     vim.notify(text, level)
   else

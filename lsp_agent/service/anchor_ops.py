@@ -1,0 +1,200 @@
+"""The service's anchored memories: remember at a place in the code, follow the code through
+edits, renames and deletions, and say what the editor shows there (hover, code lens,
+diagnostics) and what a turn that starts at a location should know.
+
+A mixin of `AgentService`. The editor's calls (hover, lens, diagnostics) are synchronous and
+read only the in-memory anchor cache and the open document, so they answer in milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import OrderedDict
+from pathlib import Path
+
+from lsp_agent.errors import NotFound, UsageError
+from lsp_agent.learning import anchoring as A
+from lsp_agent.memory.agent_memory import AgentMemory
+from lsp_agent.memory.anchors import AnchorTable
+from lsp_agent.memory.schema import Anchor
+
+ACTIONS = ("reanchor", "forget", "keep")
+MOVE_CANDIDATES = 50  # new files of one batch searched for a deleted file's anchored code
+
+
+class AnchorOps:
+    memory: AgentMemory
+    workspace: Path
+    _anchor_table: AnchorTable | None = None
+    _resolved: OrderedDict[tuple[str, str], list[Anchor]] | None = None
+
+    @property
+    def anchors(self) -> AnchorTable:
+        if self._anchor_table is None:
+            self._anchor_table = AnchorTable(self.memory.store)
+        return self._anchor_table
+
+    def relative(self, path: Path) -> str | None:
+        try:
+            return path.resolve().relative_to(self.workspace.resolve()).as_posix()
+        except (ValueError, OSError):
+            return None
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def anchor_memory(self, kind: str, memory_id: str, lesson: str, at: str, *,
+                      author: str = "user", text: str | None = None) -> tuple[Anchor, list[str]]:
+        """Anchor an existing memory (an archival passage, a block line) at `PATH:START-END`."""
+        path, rel, start, end = A.parse_at(self.workspace, at)
+        source = text if text is not None else A.read_source(path)
+        fields, warnings = A.place(rel, source, start, end)
+        anchor = Anchor(id=self.anchors.new_id(), memory_kind=kind, memory_id=memory_id,
+                        lesson=lesson, author=author, **fields)  # type: ignore[arg-type]
+        self.anchors.save([anchor])
+        return anchor, warnings
+
+    async def remember_at(self, lesson: str, at: str,
+                          text: str | None = None) -> tuple[Anchor, list[str]]:
+        """Store `lesson` as an archival passage anchored at `at` (the user's own words)."""
+        if not lesson.strip():
+            raise UsageError("Nothing to remember: give the lesson as text.")
+
+        def run() -> tuple[Anchor, list[str]]:
+            path, _rel, _s, _e = A.parse_at(self.workspace, at)
+            source = text if text is not None else A.read_source(path)  # refuse before storing
+            passage = self.memory.archival.insert(lesson.strip(), ["anchored"], source="user")
+            return self.anchor_memory("archival", passage.id, passage.content, at,
+                                      text=source)
+
+        return await asyncio.to_thread(run)
+
+    async def anchor_action(self, anchor_id: str, action: str,
+                            at: str | None = None) -> Anchor:
+        """reanchor (here, or at `at`), forget (kept as forgotten, restorable) or keep (the
+        code as it is now is what the memory is about)."""
+        if action not in ACTIONS:
+            raise UsageError(f"action must be one of {', '.join(ACTIONS)}.")
+
+        def run() -> Anchor:
+            anchor = self.anchors.get(anchor_id)
+            if anchor is None:
+                raise NotFound(f"No anchored memory '{anchor_id}'; `lsp-agent anchors` lists "
+                               "them.")
+            if action == "forget":
+                done = anchor.model_copy(update={"state": "forgotten"})
+            else:
+                where = at or f"{anchor.path}:{anchor.start_line + 1}-{anchor.end_line + 1}"
+                path, rel, start, end = A.parse_at(self.workspace, where)
+                fields, _ = A.place(rel, A.read_source(path), start, end)
+                done = anchor.model_copy(update={**fields, "state": "ok", "note": ""})
+            self.anchors.save([done])
+            return done
+
+        return await asyncio.to_thread(run)
+
+    async def anchor_list(self, path: str | None, *, line: int | None = None,
+                          include_forgotten: bool = False,
+                          memory_id: str | None = None) -> list[Anchor]:
+        """Anchored memories (of one file, one line, one memory), where their code is now."""
+        def run() -> list[Anchor]:
+            rows = self.anchors.all(live=not include_forgotten)
+            if path is not None:
+                rel = self.relative(self.workspace / path) or path
+                rows = [a for a in rows if a.path == rel]
+            if memory_id is not None:
+                rows = [a for a in rows if a.memory_id == memory_id]
+            current: list[Anchor] = []
+            for rel in sorted({a.path for a in rows}):
+                file = self.workspace / rel
+                try:
+                    text = A.read_source(file) if file.exists() else None
+                except UsageError:
+                    text = None
+                now = {a.id: a for a in self.resolved(rel, text)}
+                current += [now.get(a.id, a) for a in rows if a.path == rel]
+            if line is not None:
+                current = [a for a in current if a.start_line <= line - 1 <= a.end_line]
+            return current
+
+        return await asyncio.to_thread(run)
+
+    # -- following the code ---------------------------------------------------------------------
+
+    def resolved(self, rel: str, text: str | None) -> list[Anchor]:
+        """This file's anchors as they are in `text` (not saved; cached per text)."""
+        anchors = self.anchors.for_path(rel)
+        if not anchors:
+            return []
+        if self._resolved is None:
+            self._resolved = OrderedDict()
+        key = (rel, hashlib.blake2b((text or "").encode(), digest_size=8).hexdigest()
+               + str(self.anchors._version))
+        if key in self._resolved:
+            self._resolved.move_to_end(key)
+            return self._resolved[key]
+        found = [A.resolve(a, text) for a in anchors]
+        self._resolved[key] = found
+        while len(self._resolved) > 64:
+            self._resolved.popitem(last=False)
+        return found
+
+    def follow(self, paths: list[Path]) -> list[Anchor]:
+        """After saves, branch switches or deletions: find each file's anchors again in what is
+        on disk and store what moved or changed. A file deleted in the same batch as files
+        were created (a rename outside the editor) hands its anchors to the new file that
+        holds their code. Returns the anchors that changed."""
+        changed: list[Anchor] = []
+        texts: dict[str, str] = {}
+        gone: list[Anchor] = []
+        for path in paths:
+            rel = self.relative(path)
+            if rel is None:
+                continue
+            text = self._disk_text(path)
+            if text is not None:
+                texts[rel] = text
+            if not self.anchors.for_path(rel):
+                continue
+            for old, new in zip(self.anchors.for_path(rel), self.resolved(rel, text),
+                                strict=True):
+                if text is None:
+                    gone.append(new)
+                elif (new.state, new.start_line, new.end_line, new.symbol, new.note) != (
+                        old.state, old.start_line, old.end_line, old.symbol, old.note):
+                    changed.append(new)
+        changed += [self._moved(a, texts) for a in gone]
+        self.anchors.save(changed)
+        return changed
+
+    def _moved(self, anchor: Anchor, texts: dict[str, str]) -> Anchor:
+        """A deleted file's anchor, found in one of the files that appeared with it."""
+        for rel, text in list(texts.items())[:MOVE_CANDIDATES]:
+            if rel == anchor.path:
+                continue
+            found = A.resolve(anchor.model_copy(update={"path": rel}), text)
+            if found.state == "ok":
+                return found.model_copy(update={"note": f"moved from {anchor.path}"})
+        return anchor
+
+    @staticmethod
+    def _disk_text(path: Path) -> str | None:
+        try:
+            return A.read_source(path) if path.is_file() else None
+        except (UsageError, OSError):
+            return None
+
+    def renamed(self, pairs: list[tuple[Path, Path]]) -> int:
+        """Files or folders renamed: their anchors move with them, in one commit."""
+        moved: list[Anchor] = []
+        for old, new in pairs:
+            old_rel, new_rel = self.relative(old), self.relative(new)
+            if old_rel is None or new_rel is None:
+                continue
+            for rel in self.anchors.paths():
+                if rel == old_rel or rel.startswith(old_rel + "/"):
+                    target = new_rel + rel[len(old_rel):]
+                    moved += [a.model_copy(update={"path": target})
+                              for a in self.anchors.for_path(rel, live=False)]
+        self.anchors.save(moved)
+        return len(moved)
