@@ -27,6 +27,7 @@ import {
   messageHitMarkdown,
   parseTags,
   passageLabel,
+  rememberedMessage,
   statusBarText,
   versionLabel,
 } from './protocol';
@@ -278,13 +279,9 @@ class Extension implements vscode.Disposable {
     }
     if (!result || typeof result !== 'object' || typeof result.markdown !== 'string') return result;
     switch (command) {
-      case ServerCommands.remember: {
-        const data = result.data as { block?: string; version?: number };
-        void vscode.window.showInformationMessage(
-          `LSP Agent: remembered in memory block "${data.block}" (version ${data.version}).`,
-        );
+      case ServerCommands.remember:
+        void vscode.window.showInformationMessage(rememberedMessage(result.data));
         break;
-      }
       case ServerCommands.search:
         await this.showHits(String(arg.query ?? ''), (result.data as { results?: Hit[] }).results ?? []);
         break;
@@ -407,10 +404,7 @@ class Extension implements vscode.Disposable {
     if (text.trim()) args.text = text;
     const result = await this.run<{ block: string; version: number }>(ServerCommands.remember, args, 'remembering');
     if (!result) return;
-    const choice = await vscode.window.showInformationMessage(
-      `LSP Agent: remembered in memory block "${result.data?.block}" (version ${result.data?.version}).`,
-      'Show Memory',
-    );
+    const choice = await vscode.window.showInformationMessage(rememberedMessage(result.data), 'Show Memory');
     if (choice === 'Show Memory') await this.showMemory();
   }
 

@@ -479,6 +479,21 @@ export function approvalAnswer(title: string | undefined): 'allow' | 'always' | 
   return 'deny';
 }
 
+/** The notification after lspAgent.remember: the block it went to, or the code it is anchored to. */
+export function rememberedMessage(data: {
+  block?: string;
+  version?: number;
+  mode?: string;
+  anchor?: { path?: string; start_line?: number; end_line?: number };
+} | undefined): string {
+  const anchor = data?.anchor;
+  if (data?.mode === 'anchored' && anchor?.path) {
+    const lines = anchor.start_line === anchor.end_line || !anchor.end_line ? `${anchor.start_line}` : `${anchor.start_line}-${anchor.end_line}`;
+    return `LSP Agent: remembered, anchored to ${anchor.path}:${lines}.`;
+  }
+  return `LSP Agent: remembered in memory block "${data?.block}" (version ${data?.version}).`;
+}
+
 export function versionLabel(v: Version): { label: string; description: string; detail: string } {
   return {
     label: `v${v.version}`,

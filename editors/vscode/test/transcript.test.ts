@@ -2,7 +2,7 @@
 // items to render out (node --test).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AgentEvent, HistoryMessage, approvalAnswer, blockTreeDescription, formatEvent, timeAgo } from '../src/protocol';
+import { AgentEvent, HistoryMessage, approvalAnswer, blockTreeDescription, formatEvent, rememberedMessage, timeAgo } from '../src/protocol';
 import { Transcript, historyItems, shortArgs } from '../media/transcript';
 
 function turn(events: Omit<AgentEvent, 'seq' | 'turn_id' | 'conversation_id'>[], turnId = 't1'): AgentEvent[] {
@@ -150,5 +150,10 @@ test('memory view lines, approval answers, event log lines', () => {
   assert.equal(approvalAnswer('Allow'), 'allow');
   assert.equal(approvalAnswer(undefined), 'deny');
   assert.equal(formatEvent({ type: 'text_delta', text: 'x' }), '');
+  assert.equal(rememberedMessage({ block: 'notes', version: 3, mode: 'appended' }), 'LSP Agent: remembered in memory block "notes" (version 3).');
+  assert.equal(
+    rememberedMessage({ block: '', version: 0, mode: 'anchored', anchor: { path: 'greeter.py', start_line: 1, end_line: 10 } }),
+    'LSP Agent: remembered, anchored to greeter.py:1-10.',
+  );
   assert.match(formatEvent({ type: 'memory_change', block: 'notes', version: 3, author: 'agent' }), /block "notes" is now version 3/);
 });

@@ -88,16 +88,16 @@ function memoryPane(page) {
   return page.locator('.part.sidebar .pane').filter({ has: page.locator('.pane-header', { hasText: /^\s*memory/i }) }).first();
 }
 
-/** The rows of the Memory view (label and description), in order. */
+/** The rows of the Memory view (label and description), in order (not the sticky copies of parents). */
 async function memoryRows(page) {
-  const rows = await memoryPane(page).locator('.monaco-list-row').evaluateAll((els) =>
+  const rows = await memoryPane(page).locator('.monaco-list-rows .monaco-list-row').evaluateAll((els) =>
     els.map((e) => ({ index: Number(e.getAttribute('data-index')), text: e.innerText.replace(/\u00a0/g, ' ').replace(/\s+/g, ' ').trim() })),
   );
   return rows.sort((a, b) => a.index - b.index);
 }
 
 function memoryRow(page, index) {
-  return memoryPane(page).locator(`.monaco-list-row[data-index="${index}"]`);
+  return memoryPane(page).locator(`.monaco-list-rows .monaco-list-row[data-index="${index}"]`);
 }
 
 async function run(H, scene, page, { blockLabel }) {
@@ -272,9 +272,11 @@ async function run(H, scene, page, { blockLabel }) {
       return v.length >= 2 ? v : false;
     }, `the versions of "${blockLabel}"`);
     await screenshot('memory-view-versions');
-    const older = versions[1];
-    const olderVersion = Number(/^v(\d+)/.exec(older.text)[1]);
-    const newest = Number(/^v(\d+)/.exec(versions[0].text)[1]);
+    const number = (r) => Number(/^v(\d+)/.exec(r.text)[1]);
+    const newest = Math.max(...versions.map(number));
+    const older = versions.find((r) => number(r) === newest - 1);
+    if (!older) throw new Error(`no v${newest - 1} among ${JSON.stringify(versions.map((r) => r.text))}`);
+    const olderVersion = newest - 1;
     await memoryRow(page, older.index).click();
     await H.waitTab(new RegExp(`${blockLabel}: v${olderVersion}\\b`), `the diff of v${olderVersion}`);
     await page.locator('.editor-group-container.active .monaco-diff-editor').first().waitFor({ state: 'visible', timeout: H.STEP_TIMEOUT });

@@ -51,9 +51,7 @@ const scene = H.createScene({
     // 4-5: a second "Ask" whose shell command the user denies
     { content: 'One more check.', tool_calls: [{ name: 'run_command', arguments: { command: 'echo again' } }] },
     { content: 'Understood, I did not run it.' },
-    // 6: "Remember this" code action
-    { content: 'Noted.' },
-    // 7: "Learn Skill" from typed text: the model proposes the skill
+    // 6: "Learn Skill" from typed text: the model proposes the skill
     {
       content: '',
       tool_calls: [
@@ -67,9 +65,9 @@ const scene = H.createScene({
         },
       ],
     },
-    // 8: "Reflect"
+    // 7: "Reflect"
     { content: 'Nothing new to store.' },
-    // 9: an "Ask" that runs a long command, cancelled from the progress notification
+    // 8: an "Ask" that runs a long command, cancelled from the progress notification
     { content: 'This takes a while.', tool_calls: [{ name: 'run_command', arguments: { command: 'sleep 60' } }] },
     { content: 'Finished waiting.' },
   ],
@@ -260,7 +258,8 @@ async function main() {
     await row.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
     await screenshot('code-actions');
     await row.click();
-    await waitNotification(/remembered in memory block "[^"]+" \(version \d+\)/);
+    // a lesson about a selection is anchored to those lines (no model call)
+    await waitNotification(/remembered, anchored to greeter\.py:1-\d+\./);
     await screenshot('code-action-remembered');
     await clearNotifications();
   });
