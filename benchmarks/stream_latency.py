@@ -56,7 +56,11 @@ from servers import RawClient, Run  # noqa: E402
 
 SECTION = "## Streaming latency and history paging"
 CLIENTS = ("python", "node", "nvim")
-WARM_WORDS = 20
+WARM, WARM_WORDS = "x", 20
+#: the measured asks, by the prefix of their words: a new conversation (no conversation_id,
+#: the server looks up the active one) and the warm-up's conversation passed back
+ASKS = {"w": "new conversation", "c": "conversation_id given"}
+PROMPTS = [("warm up", False), ("stream", False), ("stream on", True)]
 PAGE = 50
 GOAL_STREAM_MS, GOAL_HISTORY_MS = 30, 300
 
@@ -78,15 +82,18 @@ def words(prefix: str, n: int) -> str:
 
 
 def stream_once(kind: str, run: Run, a: argparse.Namespace) -> list[tuple[str, float]]:
-    """(text, receive stamp) of every text_delta the client got, both turns."""
-    prompts = ["warm up", "stream"]
+    """(text, receive stamp) of every text_delta the client got, all turns."""
+    prompts = [{"prompt": prompt, "same_conversation": same} for prompt, same in PROMPTS]
     if kind == "python":
         got: list[tuple[str, float]] = []
         client = run.raw_client(lambda ev, t: got.append((ev["text"], t))
                                 if ev.get("type") == "text_delta" else None)
         try:
-            for prompt in prompts:
-                client.execute("lspAgent.ask", {"prompt": prompt})
+            conversation = None
+            for prompt, same in PROMPTS:
+                args = {"prompt": prompt, **({"conversation_id": conversation} if same else {})}
+                result, _, _ = client.execute("lspAgent.ask", args)
+                conversation = result["data"]["conversation_id"]
         finally:
             client.close()
         return got
@@ -131,31 +138,34 @@ def latencies(run: Run, got: list[tuple[str, float]], prefix: str, n: int) -> li
 
 
 def measure_streaming(root: Path, a: argparse.Namespace) -> dict[str, Any]:
-    responses = [{"content": words("x", WARM_WORDS), "delay_ms": a.delay_ms},
-                 {"content": words("w", a.deltas), "delay_ms": a.delay_ms}]
-    out: dict[str, Any] = {k: {"ms": [], "warm_ms": [], "round_medians": [], "first_ms": []}
-                           for k in a.clients}
+    responses = [{"content": words(WARM, WARM_WORDS), "delay_ms": a.delay_ms}] + [
+        {"content": words(prefix, a.deltas), "delay_ms": a.delay_ms} for prefix in ASKS]
+    out: dict[str, Any] = {}
+    for kind in a.clients:
+        out[kind] = {"warmup_ms": []}
+        out[kind].update({v: {"ms": [], "round_medians": [], "first_ms": []} for v in ASKS})
     for r in range(a.rounds):
         order = a.clients[r % len(a.clients):] + a.clients[:r % len(a.clients)]
         for kind in order:
             run = Run(root, f"stream-{r}-{kind}", a.server, responses)
             got = stream_once(kind, run, a)
-            ms = latencies(run, got, "w", a.deltas)
-            res = out[kind]
-            res["ms"] += ms
-            res["warm_ms"] += latencies(run, got, "x", WARM_WORDS)
-            res["round_medians"].append(round(median(ms), 2))
-            res["first_ms"].append(round(ms[0], 2))
-            print(f"round {r + 1} {kind:6s}: median {median(ms):6.2f} ms  p95 "
-                  f"{pct(ms, 95):6.2f} ms  max {max(ms):6.2f} ms  (first delta {ms[0]:.2f} ms)",
-                  flush=True)
+            out[kind]["warmup_ms"] += latencies(run, got, WARM, WARM_WORDS)
+            for prefix, res in ((p, out[kind][p]) for p in ASKS):
+                ms = latencies(run, got, prefix, a.deltas)
+                res["ms"] += ms
+                res["round_medians"].append(round(median(ms), 2))
+                res["first_ms"].append(round(ms[0], 2))
+                print(f"round {r + 1} {kind:6s} {ASKS[prefix]:<24s}: median {median(ms):6.2f} ms"
+                      f"  p95 {pct(ms, 95):6.2f} ms  max {max(ms):6.2f} ms", flush=True)
             shutil.rmtree(run.dir, ignore_errors=True)
-    for res in out.values():
-        ms = res.pop("ms")
-        warm = res.pop("warm_ms")
-        res.update(n=len(ms), median_ms=round(median(ms), 2), p95_ms=round(pct(ms, 95), 2),
-                   max_ms=round(max(ms), 2), warmup_median_ms=round(median(warm), 2),
-                   warmup_p95_ms=round(pct(warm, 95), 2))
+    for client in out.values():
+        warm = client.pop("warmup_ms")
+        client["warmup"] = {"median_ms": round(median(warm), 2), "p95_ms": round(pct(warm, 95), 2)}
+        for prefix in ASKS:
+            res = client[prefix]
+            ms = res.pop("ms")
+            res.update(n=len(ms), median_ms=round(median(ms), 2), p95_ms=round(pct(ms, 95), 2),
+                       max_ms=round(max(ms), 2))
     return out
 
 
@@ -249,7 +259,6 @@ def cells(xs: list[float]) -> str:
 
 def report(result: dict[str, Any], argv: list[str]) -> str:
     s, h, m = result.get("streaming", {}), result.get("history", {}), result["machine"]
-    base = s.get("python", {}).get("median_ms")
     command = " ".join(["python benchmarks/stream_latency.py", *argv])
     lines = [SECTION, "",
              f"`{command}` ({m['date']}, Python {m['python']}, {m['cpus']} CPUs, load average "
@@ -261,20 +270,26 @@ def report(result: dict[str, Any], argv: list[str]) -> str:
                   f" ms of the model producing it). The scripted model streams {result['deltas']}"
                   f" words, {result['delay_ms']} ms apart, stamping each as it hands it to "
                   "litellm; each client stamps the `text_delta` when its handler runs. Latency ="
-                  " the difference, per delta, pooled over the rounds.", "",
-                  "| client | deltas | median | p95 | max | median / baseline | round medians "
-                  "| first delta of each turn | first turn of a server (median, p95) |",
-                  "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"]
-        for kind, v in s.items():
-            ratio = (f"{v['median_ms'] / base:.2f}x ({v['median_ms'] - base:+.1f} ms)"
-                     if base else "-")
-            lines.append(
-                f"| {CLIENT_LABELS[kind]} | {v['n']} | **{v['median_ms']:.1f} ms** | "
-                f"**{v['p95_ms']:.1f} ms** | {v['max_ms']:.1f} ms | {ratio} | "
-                f"{', '.join(f'{x:.1f}' for x in v['round_medians'])} | "
-                f"{', '.join(f'{x:.1f}' for x in v['first_ms'])} ms | "
-                f"{v['warmup_median_ms']:.1f}, {v['warmup_p95_ms']:.1f} ms |")
-        lines.append("")
+                  " the difference, per delta, pooled over the rounds. Each server first answers"
+                  f" a warm-up ask ({WARM_WORDS} words), then the two measured asks: one without"
+                  " `conversation_id` (a new chat, `lsp-agent ask`), one passing the warm-up's "
+                  "`conversation_id` (a view going on with a conversation).", "",
+                  "| client | ask | deltas | median | p95 | max | median / baseline "
+                  "| round medians | first delta of each turn |",
+                  "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
+        for kind, client in s.items():
+            for prefix, ask in ASKS.items():
+                v, base = client[prefix], s.get("python", {}).get(prefix, {}).get("median_ms")
+                ratio = (f"{v['median_ms'] / base:.2f}x ({v['median_ms'] - base:+.1f} ms)"
+                         if base else "-")
+                lines.append(
+                    f"| {CLIENT_LABELS[kind]} | {ask} | {v['n']} | **{v['median_ms']:.1f} ms** "
+                    f"| **{v['p95_ms']:.1f} ms** | {v['max_ms']:.1f} ms | {ratio} | "
+                    f"{', '.join(f'{x:.1f}' for x in v['round_medians'])} | "
+                    f"{', '.join(f'{x:.1f}' for x in v['first_ms'])} ms |")
+        lines += ["", "The warm-up turn (the first of a fresh server), median and p95: " + "; ".join(
+            f"{CLIENT_LABELS[k]} {c['warmup']['median_ms']:.1f} and {c['warmup']['p95_ms']:.1f} "
+            "ms" for k, c in s.items()) + ".", ""]
     if h:
         lines += [f"**Paged history** (goal: a conversation of 2,000 messages opens in <= "
                   f"{GOAL_HISTORY_MS} ms; this is the server's part, over LSP from the plain "

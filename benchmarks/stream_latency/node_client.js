@@ -1,12 +1,14 @@
 'use strict';
 // VS Code's transport for benchmarks/stream_latency.py: vscode-jsonrpc (what
-// vscode-languageclient runs on) over the server's stdio. Runs one lspAgent.ask per prompt and
-// records when each text_delta reaches its handler (performance.timeOrigin + performance.now()).
+// vscode-languageclient runs on) over the server's stdio. Runs one lspAgent.ask per prompt (in the
+// previous ask's conversation when it says `same_conversation`) and records when each
+// text_delta reaches its handler (performance.timeOrigin + performance.now()).
 //
 // Environment: LSP_BENCH_SERVER (the lsp-agent binary), LSP_BENCH_WS (workspace folder),
-// LSP_BENCH_OPTS (the lspAgent settings, JSON), LSP_BENCH_PROMPTS (JSON list), LSP_BENCH_OUT
-// (where the result JSON goes), LSP_BENCH_STDERR (the server's stderr), LSP_BENCH_VSCODE_DIR
-// (editors/vscode, whose node_modules has vscode-jsonrpc).
+// LSP_BENCH_OPTS (the lspAgent settings, JSON), LSP_BENCH_PROMPTS (JSON list of {prompt,
+// same_conversation}), LSP_BENCH_OUT (where the result JSON goes), LSP_BENCH_STDERR (the
+// server's stderr), LSP_BENCH_VSCODE_DIR (editors/vscode, whose node_modules has
+// vscode-jsonrpc).
 const childProcess = require('child_process');
 const fs = require('fs');
 const path = require('path');
@@ -47,9 +49,12 @@ async function main() {
     workspaceFolders: [{ uri, name: 'ws' }], initializationOptions: { lspAgent: opts },
   });
   await conn.sendNotification('initialized', {});
-  for (const prompt of prompts) {
-    await conn.sendRequest('workspace/executeCommand',
-      { command: 'lspAgent.ask', arguments: [{ prompt }] });
+  let conversation = null;
+  for (const { prompt, same_conversation: same } of prompts) {
+    const args = same && conversation ? { prompt, conversation_id: conversation } : { prompt };
+    const result = await conn.sendRequest('workspace/executeCommand',
+      { command: 'lspAgent.ask', arguments: [args] });
+    conversation = result.data.conversation_id;
   }
   write();
   await conn.sendRequest('shutdown');

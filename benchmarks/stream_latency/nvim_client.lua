@@ -1,10 +1,12 @@
--- Neovim's side of benchmarks/stream_latency.py: the real vim.lsp client (headless Neovim
--- 0.11, --clean) runs one lspAgent.ask per prompt and records when each text_delta reaches its
--- handler (vim.uv.gettimeofday(): seconds and microseconds, kept apart so JSON loses no digits).
+-- Neovim's side of benchmarks/stream_latency.py: the real vim.lsp client (headless Neovim 0.11,
+-- --clean) runs one lspAgent.ask per prompt (in the previous ask's conversation when it says
+-- `same_conversation`) and records when each text_delta reaches its handler
+-- (vim.uv.gettimeofday(): seconds and microseconds, kept apart so JSON loses no digits).
 --
 -- Environment: LSP_BENCH_SERVER (the lsp-agent binary), LSP_BENCH_WS (workspace folder),
--- LSP_BENCH_OPTS (the lspAgent settings, JSON), LSP_BENCH_PROMPTS (JSON list), LSP_BENCH_OUT
--- (where the result JSON goes), LSP_BENCH_TIMEOUT_MS (give up after that long).
+-- LSP_BENCH_OPTS (the lspAgent settings, JSON), LSP_BENCH_PROMPTS (JSON list of {prompt,
+-- same_conversation}), LSP_BENCH_OUT (where the result JSON goes), LSP_BENCH_TIMEOUT_MS (give
+-- up after that long).
 local env = vim.env
 local opts = vim.json.decode(env.LSP_BENCH_OPTS)
 local prompts = vim.json.decode(env.LSP_BENCH_PROMPTS)
@@ -33,18 +35,21 @@ local function on_event(_, event)
   end
 end
 
-local function ask(client, n)
+local function ask(client, n, conversation)
   if n > #prompts then
     finish(nil)
     return
   end
-  client:request("workspace/executeCommand",
-    { command = "lspAgent.ask", arguments = { { prompt = prompts[n] } } },
-    function(err)
+  local args = { prompt = prompts[n].prompt }
+  if prompts[n].same_conversation then
+    args.conversation_id = conversation
+  end
+  client:request("workspace/executeCommand", { command = "lspAgent.ask", arguments = { args } },
+    function(err, result)
       if err then
         finish("lspAgent.ask failed: " .. tostring(err.message))
       else
-        ask(client, n + 1)
+        ask(client, n + 1, result.data.conversation_id)
       end
     end)
 end
@@ -62,7 +67,7 @@ local id = vim.lsp.start({
   handlers = { ["lspAgent/event"] = on_event },
   on_init = function(client)
     vim.schedule(function()
-      ask(client, 1)
+      ask(client, 1, nil)
     end)
   end,
   on_exit = function(code)
