@@ -6,11 +6,13 @@ conversation history over LSP (issue 12 figures).
         [--history-messages 2000] [--history-requests 20] [--clients python,node,nvim]
         [--server PATH] [--nvim PATH] [--vscode-dir DIR] [--write-doc] [--json OUT]
 
-Streaming: the scripted model streams `w0 w1 ... wN` word by word (`delay_ms` before each
-piece) and, with $LSP_AGENT_SCRIPT_TRACE, stamps each piece (`time.time()`) when it hands it
-to litellm. A client starts its own server, runs one warm-up `lspAgent.ask` (20 words), then the
-measured one, and stamps each `text_delta` when it reaches its handler; latency = receive stamp
-minus trace stamp of the same word (one machine, one wall clock). Clients:
+Streaming: the scripted model streams words (`w0 w1 ...`) with `delay_ms` before each piece
+and, with $LSP_AGENT_SCRIPT_TRACE, stamps each piece (`time.time()`) when it hands it to litellm.
+A client starts its own server and runs three `lspAgent.ask`s: a warm-up (20 words), a measured
+one without `conversation_id` (a new chat) and a measured one passing the warm-up's
+`conversation_id` (a view going on with a conversation); it stamps each `text_delta` when its
+handler runs. Latency = receive stamp minus trace stamp of the same word (one machine, one wall
+clock). Clients:
   * python: a plain client reading the server's stdout (raw framing, a reader thread): the
     baseline, i.e. the server and the pipe without an editor;
   * node: vscode-jsonrpc over stdio (what vscode-languageclient runs on), from editors/vscode's
@@ -21,14 +23,16 @@ Rounds run the clients one after the other in rotated order, each with a fresh s
 
 History: a store with a conversation of --history-messages messages (user, assistant with a
 tool call, tool result, answer, repeated) and one of 20, appended through
-`AgentMemory(...).recall.append_many` in a child process. Per round, a fresh server answers
-`lspAgent.conversation.history {id, limit: 50}` first (cold), then --history-requests times each,
-interleaved: the newest page, an older page (`before` the middle of the conversation), and the
-newest page of the 20-message conversation (the baseline); a second fresh server times its first
-request on the 20-message conversation. Timed from writing the request to parsing the answer.
+`AgentMemory(...).recall.append_many` in a child process. `lspAgent.conversation.history {id,
+limit: 50}` is timed from writing the request to parsing the answer, per round: as the first
+request of fresh servers (right after `initialized`, and after an untimed `lspAgent.status`),
+for both conversations; then --history-requests times each on one server, interleaved: the
+newest page, an older page (from the middle of the conversation), and the newest page of the
+20-message conversation (the baseline).
 
 The machine is shared: medians and p95, per-round medians for the spread, load averages.
-`--write-doc` replaces the section "Streaming latency and history paging" of docs/benchmarks.md.
+`--write-doc` replaces the section "Streaming latency and history paging" of docs/benchmarks.md
+(its hand-written `### ` part is kept).
 """
 
 from __future__ import annotations
@@ -253,13 +257,18 @@ CLIENT_LABELS = {"python": "plain Python client (baseline)",
                  "nvim": "Neovim 0.11 (vim.lsp)"}
 
 
+LOCAL_OPTIONS = ("--server", "--nvim", "--vscode-dir", "--json")
+
+
 def cells(xs: list[float]) -> str:
     return ", ".join(f"{x:.0f}" for x in xs) + " ms" if xs else "-"
 
 
 def report(result: dict[str, Any], argv: list[str]) -> str:
     s, h, m = result.get("streaming", {}), result.get("history", {}), result["machine"]
-    command = " ".join(["python benchmarks/stream_latency.py", *argv])
+    shown = [arg for n, arg in enumerate(argv)  # machine-specific paths say nothing here
+             if not (arg in LOCAL_OPTIONS or n and argv[n - 1] in LOCAL_OPTIONS)]
+    command = " ".join(["python benchmarks/stream_latency.py", *shown])
     lines = [SECTION, "",
              f"`{command}` ({m['date']}, Python {m['python']}, {m['cpus']} CPUs, load average "
              f"{m['load_before']} at the start and {m['load_after']} at the end; "
@@ -375,7 +384,7 @@ def main() -> int:
     if a.json:
         Path(a.json).write_text(json.dumps(result, indent=2))
     if a.write_doc:
-        replace_section(SECTION, text)
+        replace_section(SECTION, text.rstrip("\n") + "\n", keep_from="\n### ")
     return 0
 
 
