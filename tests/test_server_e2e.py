@@ -81,6 +81,10 @@ class Recorder:
             self.approvals.append(params.message)
             return T.MessageActionItem(title=self.approve) if self.approve else None
 
+        @client.feature(T.WORKSPACE_CODE_LENS_REFRESH)
+        def on_lens_refresh(_client: object, _params: object) -> None:
+            return None  # anchored memories changed: an editor asks for its lenses again
+
         @client.feature(T.WORKSPACE_APPLY_EDIT)
         def on_apply(_client: object, params: T.ApplyWorkspaceEditParams) -> T.ApplyWorkspaceEditResult:
             self.edits.append(params)
@@ -239,16 +243,15 @@ async def test_code_actions_resolve_to_commands(client: LanguageClient) -> None:
     remember = next(a for a in actions if a.title == "Remember this")
     resolved = await client.code_action_resolve_async(remember)
     assert resolved.command.command == "lspAgent.remember"
-    assert resolved.command.arguments[0]["text"] == "greet"
-    write_script(
-        {"content": "", "tool_calls": [{"name": "core_memory_append", "arguments": {
-            "label": "project", "content": "greet() in app.py builds the greeting."}}]},
-        {"content": "A fact about the project: stored in project."},
-    )
-    result = await cmd(client, resolved.command.command, resolved.command.arguments[0])
-    assert result["data"]["block"] == "project"
-    shown = await cmd(client, "lspAgent.memory.show", {"label": "project"})
-    assert "greet() in app.py" in shown["data"]["blocks"][0]["value"]
+    args = resolved.command.arguments[0]
+    assert args["text"] == "greet" and args["at"] == f"{WORKSPACE / 'app.py'}:1"
+    # the editor asks for the lesson (VS Code, Neovim), then runs the command with it
+    result = await cmd(client, resolved.command.command,
+                       {**args, "text": "greet() in app.py builds the greeting."})
+    assert result["data"]["mode"] == "anchored" and result["data"]["anchor"]["symbol"] == "greet"
+    shown = await cmd(client, "lspAgent.archival.show", {"id": result["data"]["passage_id"]})
+    assert shown["data"]["content"] == "greet() in app.py builds the greeting."
+    assert shown["data"]["anchors"][0]["path"] == "app.py"
 
 
 async def test_learn_skill_is_proposed_as_an_edit(client: LanguageClient) -> None:

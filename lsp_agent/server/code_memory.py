@@ -108,8 +108,27 @@ def pulls(ls: AgentServer) -> bool:
     return bool(caps and caps.text_document and caps.text_document.diagnostic)
 
 
+def shows_memory(ls: AgentServer, uris: list[str]) -> bool:
+    """Whether any of these open files has (or had) anchored memories or is a memory mirror
+    file: only then is there anything for the editor to refresh."""
+    for uri in uris:
+        if uri not in ls.workspace.text_documents:
+            continue
+        found = service_of(ls, uri)
+        if found is None:
+            continue
+        service, path = found
+        rel = service.relative(path)
+        if path.parent == Path(service.memory.memory_folder).resolve() or (
+                rel is not None and service.anchors.for_path(rel, live=False)):
+            return True
+    return False
+
+
 def publish(ls: AgentServer, uris: list[str]) -> None:
     """Push diagnostics to a client that cannot pull; ask a pulling client to pull again."""
+    if not shows_memory(ls, uris):
+        return
     if pulls(ls):
         caps = ls.client_capabilities
         ws = caps.workspace if caps else None

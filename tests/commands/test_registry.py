@@ -46,9 +46,7 @@ COMMON_FIELDS = {"workspace", "uri"}
 #: a palette entry or is listed here.
 #: doctor: a store check for the terminal (`lsp-agent doctor`) and `:LspAgent doctor`; the
 #: extension shows the server's damage notice and can get a palette entry later.
-VSCODE_OMITS: set[str] = {"lspAgent.doctor", "lspAgent.approve", "lspAgent.conversation.history",
-                          "lspAgent.conversation.rename", "lspAgent.conversation.delete",
-                          "lspAgent.skills", "lspAgent.anchors", "lspAgent.anchor",
+VSCODE_OMITS: set[str] = {"lspAgent.doctor", "lspAgent.anchors", "lspAgent.anchor",
                           "lspAgent.archival.show"}
 #: Registry commands the CLI does not offer (answers to a running server).
 CLI_COMMANDS = tuple(c for c in COMMANDS if not c.lsp_only)

@@ -34,6 +34,7 @@ import {
   serverLaunch,
   startFailureMessage,
   ServerLaunch,
+  SlashCommand,
   errorMessage,
   LongCommands,
 } from './protocol';
@@ -204,11 +205,13 @@ class AgentUiFeature implements StaticFeature {
 
   private begin(token: ProgressToken, value: WorkDoneProgressBegin): void {
     const key = String(token);
+    // A chat turn shows its progress in the chat view (which has its own stop button).
+    const viewId = this.agent.progressViewOf(key);
     void vscode.window.withProgress(
       {
-        location: vscode.ProgressLocation.Notification,
+        location: viewId ? { viewId } : vscode.ProgressLocation.Notification,
         title: `LSP Agent: ${value.title.replace(/^lsp-agent:\s*/i, '')}`,
-        cancellable: true,
+        cancellable: !viewId,
       },
       (progress, cancel) =>
         new Promise<void>((resolve) => {
@@ -262,11 +265,14 @@ export class AgentClient implements vscode.Disposable {
   private starting: Promise<LanguageClient | undefined> | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   /** Long requests in flight, each with the progress token the server created for it. */
-  private readonly longRequests: { source: vscode.CancellationTokenSource; progress?: string }[] = [];
+  private readonly longRequests: { source: vscode.CancellationTokenSource; progress?: string; viewId?: string }[] = [];
   /** Set by the UI feature: closes the progress notification of a token. */
   endProgress: ((key: string) => void) | undefined;
   private readonly stateEmitter = new vscode.EventEmitter<'running' | 'stopped' | 'failed'>();
   readonly onDidChangeState = this.stateEmitter.event;
+  private readonly eventEmitter = new vscode.EventEmitter<AgentEvent>();
+  /** Every `lspAgent/event` of the server (the chat and memory views render them). */
+  readonly onEvent = this.eventEmitter.event;
   /** Wraps commands the client executes itself (commands of code actions resolved by the server). */
   externalCommandHandler:
     | ((command: string, args: unknown[], next: (command: string, args: unknown[]) => Promise<unknown>) => Promise<unknown>)
@@ -417,7 +423,7 @@ export class AgentClient implements vscode.Disposable {
       return undefined;
     }
     initialized = true;
-    client.onNotification('lspAgent/event', (event: AgentEvent) => this.onEvent(event));
+    client.onNotification('lspAgent/event', (event: AgentEvent) => this.relayEvent(event));
     this.serverLog.appendLine(`started: ${resolved} ${launch.args.join(' ')}`);
     return client;
   }
@@ -437,9 +443,20 @@ export class AgentClient implements vscode.Disposable {
     }
   }
 
-  private onEvent(event: AgentEvent): void {
+  private relayEvent(event: AgentEvent): void {
     if (!event || typeof event !== 'object') return;
-    this.output.appendLine(formatEvent(event));
+    const line = formatEvent(event);
+    if (line) this.output.appendLine(line);
+    this.eventEmitter.fire(event);
+  }
+
+  /** The slash commands the server advertised (`capabilities.experimental.lspAgent`). */
+  get slashCommands(): SlashCommand[] {
+    const experimental = this.client?.initializeResult?.capabilities?.experimental as
+      | { lspAgent?: { slashCommands?: SlashCommand[] } }
+      | undefined;
+    const list = experimental?.lspAgent?.slashCommands;
+    return Array.isArray(list) ? list : [];
   }
 
   private async onConfigurationChanged(e: vscode.ConfigurationChangeEvent): Promise<void> {
@@ -487,6 +504,11 @@ export class AgentClient implements vscode.Disposable {
     }
   }
 
+  /** The view that shows the progress of a token's request (undefined: a notification). */
+  progressViewOf(key: string): string | undefined {
+    return this.longRequests.find((r) => r.progress === key)?.viewId;
+  }
+
   /** Cancels the request a progress token belongs to; false when there is none. */
   cancelRequestOfProgress(key: string): boolean {
     const entry = this.longRequests.find((r) => r.progress === key);
@@ -502,13 +524,13 @@ export class AgentClient implements vscode.Disposable {
   async execute<T = Record<string, unknown>>(
     command: string,
     args: Record<string, unknown>,
-    options: { long?: boolean; token?: vscode.CancellationToken } = {},
+    options: { long?: boolean; token?: vscode.CancellationToken; progressView?: string } = {},
   ): Promise<CommandResult<T> | undefined> {
     const client = await this.ensureStarted();
     if (!client) return undefined;
     const source = new vscode.CancellationTokenSource();
     const sub = options.token?.onCancellationRequested(() => source.cancel());
-    const entry = { source, progress: undefined as string | undefined };
+    const entry = { source, progress: undefined as string | undefined, viewId: options.progressView };
     if (options.long) this.longRequests.push(entry);
     try {
       const result = await client.sendRequest(
@@ -532,6 +554,7 @@ export class AgentClient implements vscode.Disposable {
     this.client = undefined;
     for (const d of this.disposables) d.dispose();
     this.stateEmitter.dispose();
+    this.eventEmitter.dispose();
     if (client) {
       try {
         await client.stop(3000);

@@ -1,7 +1,9 @@
 // LSP Agent for VS Code: palette commands that relay to the lsp-agent language server.
 
 import * as vscode from 'vscode';
+import { ChatView } from './chatView';
 import { AgentClient } from './client';
+import { MemoryNode, MemoryTree } from './memoryTree';
 import {
   Block,
   CommandResult,
@@ -12,6 +14,7 @@ import {
   LongCommands,
   Passage,
   ServerCommands,
+  Skill,
   Status,
   Version,
   blockMarkdown,
@@ -24,10 +27,11 @@ import {
   messageHitMarkdown,
   parseTags,
   passageLabel,
+  rememberedMessage,
   statusBarText,
   versionLabel,
 } from './protocol';
-import { MemoryFileSystem, ResultDocuments } from './views';
+import { MemoryFileSystem, ResultDocuments, SnapshotDocuments } from './views';
 
 const RESULT_TITLES: Record<string, string> = {
   [ServerCommands.init]: 'Agent Init',
@@ -43,6 +47,17 @@ const RESULT_TITLES: Record<string, string> = {
   [ServerCommands.archivalList]: 'Agent Archival Memory',
 };
 
+/** Commands after which the memory view is reloaded. */
+const MemoryChanging: ReadonlySet<string> = new Set([
+  ServerCommands.init,
+  ServerCommands.remember,
+  ServerCommands.reflect,
+  ServerCommands.learnSkill,
+  ServerCommands.memoryEdit,
+  ServerCommands.memoryCreate,
+  ServerCommands.memoryRevert,
+]);
+
 const EXTERNAL_BUSY: Record<string, string> = {
   [ServerCommands.remember]: 'remembering',
   [ServerCommands.search]: 'searching',
@@ -54,6 +69,9 @@ class Extension implements vscode.Disposable {
   private readonly agent = new AgentClient();
   private readonly results = new ResultDocuments();
   private readonly memoryFs = new MemoryFileSystem(this.agent);
+  private readonly snapshots = new SnapshotDocuments();
+  private readonly chat: ChatView;
+  private readonly memoryView: MemoryTree;
   private readonly statusItem = vscode.window.createStatusBarItem('lspAgent.status', vscode.StatusBarAlignment.Left, 50);
   private lastStatus: Partial<Status> | undefined;
   private busy: string[] = [];
@@ -66,10 +84,18 @@ class Extension implements vscode.Disposable {
     this.renderStatus();
     this.statusItem.show();
     this.agent.externalCommandHandler = (command, args, next) => this.runExternal(command, args, next);
+    this.memoryView = new MemoryTree(this.agent, this.snapshots, () => this.loadMemoryView(), () => this.workspaceFolder()?.uri.toString());
+    this.chat = new ChatView(this.agent, context.extensionUri, this.snapshots, (args) => this.withWorkspace(args), () =>
+      this.memoryView.scheduleReload(),
+    );
     this.disposables.push(
       this.statusItem,
       this.results,
       this.memoryFs,
+      this.snapshots,
+      this.chat,
+      this.memoryView,
+      this.memoryFs.onDidChangeFile(() => this.memoryView.scheduleReload()),
       this.agent.onDidChangeState((state) => {
         if (state === 'running') this.scheduleStatusRefresh(0);
         else {
@@ -99,6 +125,11 @@ class Extension implements vscode.Disposable {
       newConversation: () => this.newConversation(),
       switchConversation: () => this.switchConversation(),
       forkConversation: () => this.forkConversation(),
+      renameConversation: () => this.renameConversation(),
+      deleteConversation: () => this.deleteConversation(),
+      refreshMemoryView: () => this.loadMemoryView(),
+      searchArchivalInView: () => this.searchArchivalInView(),
+      revertMemoryVersion: (node?: MemoryNode) => this.revertMemoryVersion(node),
       status: () => this.status(true),
       showOutput: async () => this.agent.output.show(true),
       restartServer: async () => {
@@ -108,9 +139,10 @@ class Extension implements vscode.Disposable {
     };
     for (const [name, fn] of Object.entries(commands)) {
       this.disposables.push(
-        vscode.commands.registerCommand(`lspAgent.ui.${name}`, async () => {
+        // Commands of the views' menus get the item they were run on.
+        vscode.commands.registerCommand(`lspAgent.ui.${name}`, async (...args: unknown[]) => {
           try {
-            await fn();
+            await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
           } catch (error) {
             void vscode.window.showErrorMessage(`LSP Agent: ${errorMessage(error)}`);
           }
@@ -176,6 +208,7 @@ class Extension implements vscode.Disposable {
       if (i >= 0) this.busy.splice(i, 1);
       this.renderStatus();
       if (command !== ServerCommands.status) this.scheduleStatusRefresh(300);
+      if (MemoryChanging.has(command)) this.memoryView.scheduleReload();
     }
   }
 
@@ -242,16 +275,13 @@ class Extension implements vscode.Disposable {
       if (i >= 0) this.busy.splice(i, 1);
       this.renderStatus();
       this.scheduleStatusRefresh(300);
+      this.memoryView.scheduleReload();
     }
     if (!result || typeof result !== 'object' || typeof result.markdown !== 'string') return result;
     switch (command) {
-      case ServerCommands.remember: {
-        const data = result.data as { block?: string; version?: number };
-        void vscode.window.showInformationMessage(
-          `LSP Agent: remembered in memory block "${data.block}" (version ${data.version}).`,
-        );
+      case ServerCommands.remember:
+        void vscode.window.showInformationMessage(rememberedMessage(result.data));
         break;
-      }
       case ServerCommands.search:
         await this.showHits(String(arg.query ?? ''), (result.data as { results?: Hit[] }).results ?? []);
         break;
@@ -374,10 +404,7 @@ class Extension implements vscode.Disposable {
     if (text.trim()) args.text = text;
     const result = await this.run<{ block: string; version: number }>(ServerCommands.remember, args, 'remembering');
     if (!result) return;
-    const choice = await vscode.window.showInformationMessage(
-      `LSP Agent: remembered in memory block "${result.data?.block}" (version ${result.data?.version}).`,
-      'Show Memory',
-    );
+    const choice = await vscode.window.showInformationMessage(rememberedMessage(result.data), 'Show Memory');
     if (choice === 'Show Memory') await this.showMemory();
   }
 
@@ -766,6 +793,7 @@ class Extension implements vscode.Disposable {
     if (result) {
       const c = result.data?.conversation;
       void vscode.window.showInformationMessage(`LSP Agent: new conversation "${c?.title || c?.id}".`);
+      await this.chat.open(c?.id);
     }
   }
 
@@ -780,6 +808,7 @@ class Extension implements vscode.Disposable {
     if (result) {
       const c = result.data?.conversation ?? picked.conversation;
       void vscode.window.showInformationMessage(`LSP Agent: switched to conversation "${c.title || c.id}".`);
+      await this.chat.open(c.id);
     }
   }
 
@@ -792,7 +821,92 @@ class Extension implements vscode.Disposable {
     if (result) {
       const c = result.data?.conversation;
       void vscode.window.showInformationMessage(`LSP Agent: forked into conversation "${c?.title || c?.id}".`);
+      await this.chat.open(c?.id);
     }
+  }
+
+  /** Renames the conversation of the chat view (or a picked one when it shows none). */
+  private async renameConversation(): Promise<void> {
+    const target = this.chat.current ?? (await this.pickConversation('Rename which conversation?'))?.conversation;
+    if (!target) return;
+    const title = await vscode.window.showInputBox({
+      title: `LSP Agent: Rename "${target.title || target.id}"`,
+      prompt: 'New title of the conversation',
+      value: target.title,
+      validateInput: (v) => (v.trim() ? undefined : 'A title cannot be empty.'),
+      ignoreFocusOut: true,
+    });
+    if (!title?.trim()) return;
+    const result = await this.run<{ conversation: Conversation }>(
+      ServerCommands.conversationRename,
+      { id: target.id, title: title.trim() },
+      'renaming conversation',
+    );
+    if (result?.data?.conversation) this.chat.updated(result.data.conversation);
+  }
+
+  private async deleteConversation(): Promise<void> {
+    const picked = await this.pickConversation('Delete which conversation?');
+    if (!picked?.conversation) return;
+    // The server asks for confirmation (a modal) before it deletes.
+    const result = await this.run<{ deleted: Conversation }>(
+      ServerCommands.conversationDelete,
+      { id: picked.conversation.id },
+      'deleting conversation',
+    );
+    if (!result) return;
+    void vscode.window.showInformationMessage(`LSP Agent: deleted conversation "${picked.conversation.title || picked.conversation.id}".`);
+    if (this.chat.current?.id === picked.conversation.id) await this.chat.open(undefined);
+  }
+
+  // ---- the memory view ----------------------------------------------------------------
+
+  /** Loads the memory view's blocks and skills (on first show, on refresh, after changes). */
+  private async loadMemoryView(): Promise<void> {
+    const args = this.withWorkspace({});
+    const [memory, skills] = await Promise.allSettled([
+      this.agent.execute<{ blocks: Block[] }>(ServerCommands.memoryShow, args),
+      this.agent.execute<{ skills: Skill[] }>(ServerCommands.skills, args),
+    ]);
+    if (memory.status === 'rejected') {
+      this.memoryView.show([], [], errorMessage(memory.reason));
+      return;
+    }
+    this.memoryView.show(
+      memory.value?.data?.blocks ?? [],
+      skills.status === 'fulfilled' ? (skills.value?.data?.skills ?? []) : [],
+      memory.value ? undefined : 'The server is not running.',
+    );
+  }
+
+  private async searchArchivalInView(): Promise<void> {
+    const query = await vscode.window.showInputBox({
+      title: 'LSP Agent: Search Archival Memory',
+      prompt: 'Search the passages of archival memory (results appear in the Memory view)',
+      ignoreFocusOut: true,
+    });
+    if (!query?.trim()) return;
+    const result = await this.run<{ results: Passage[] }>(ServerCommands.archivalSearch, { query }, 'searching');
+    if (result) this.memoryView.showArchival(query.trim(), result.data?.results ?? []);
+  }
+
+  /** Revert from the memory view: to the version item it was run on (from the palette: pickers). */
+  private async revertMemoryVersion(node?: MemoryNode): Promise<void> {
+    if (!node || node.kind !== 'version') {
+      await this.revertMemory();
+      return;
+    }
+    const { label, version } = node;
+    const result = await this.run<{ version: number }>(
+      ServerCommands.memoryRevert,
+      { label, version: version.version },
+      'reverting memory',
+    );
+    if (!result) return;
+    void vscode.window.showInformationMessage(
+      `LSP Agent: memory block "${label}" reverted to version ${version.version} (now version ${result.data?.version}).`,
+    );
+    this.memoryView.scheduleReload(0);
   }
 
   private async status(show: boolean): Promise<void> {

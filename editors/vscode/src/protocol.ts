@@ -41,11 +41,16 @@ export interface Block {
   read_only: boolean;
   scope: 'agent' | 'shared';
   chars: number;
+  /** Who made the last change (user, agent, reflection, mirror, system) and when. */
+  updated_by?: string;
+  updated_at?: string | number;
+  /** The block's markdown mirror file: opening it edits the block as a file. */
+  mirror_path?: string;
 }
 
 export interface Version {
   version: number;
-  author: 'user' | 'agent' | 'reflection' | 'mirror';
+  author: 'user' | 'agent' | 'reflection' | 'mirror' | 'system';
   timestamp: string | number;
   reason: string;
   old: string;
@@ -59,6 +64,42 @@ export interface Conversation {
   updated_at: string | number;
   messages: number;
   active: boolean;
+  /** The conversation it was forked from, or "". */
+  parent_id?: string;
+}
+
+/** A stored message of `lspAgent.conversation.history`. */
+export interface HistoryMessage {
+  seq: number;
+  role: 'user' | 'assistant' | 'tool' | 'summary';
+  content: string;
+  created_at?: string | number;
+  name?: string;
+  tool_call_id?: string;
+  tool_calls?: { id: string; name: string; arguments: unknown }[];
+}
+
+/** `data` of `lspAgent.conversation.history`: a page of messages, oldest first. */
+export interface HistoryPage {
+  conversation: Conversation;
+  messages: HistoryMessage[];
+  has_more: boolean;
+  before: number | null;
+}
+
+/** A slash command advertised in `capabilities.experimental.lspAgent.slashCommands`. */
+export interface SlashCommand {
+  name: string;
+  usage: string;
+  description: string;
+}
+
+export interface Skill {
+  name: string;
+  description: string;
+  path: string;
+  /** project (the workspace's .agents/skills) or personal */
+  source?: string;
 }
 
 export interface Status {
@@ -100,13 +141,59 @@ export interface Exported {
   text?: string;
 }
 
+/** A proposed file edit carried by an approval request: `new_text` is the whole new file. */
+export interface ProposedEdit {
+  path: string;
+  uri: string;
+  new_text: string;
+}
+
+/** `lspAgent/event` (docs/protocol.md, "Events"); fields beyond `type` depend on the type. */
 export interface AgentEvent {
   workspace?: string;
   conversation_id?: string;
-  type: 'thinking' | 'tool_call' | 'tool_result' | 'message' | 'error' | 'done' | string;
+  turn_id?: string;
+  seq?: number;
+  type:
+    | 'turn_start'
+    | 'text_delta'
+    | 'thinking'
+    | 'tool_call'
+    | 'approval_request'
+    | 'approval_result'
+    | 'tool_result'
+    | 'memory_change'
+    | 'usage'
+    | 'message'
+    | 'error'
+    | 'done'
+    | string;
   text?: string;
+  prompt?: string;
   tool?: string;
+  call_id?: string;
   arguments?: unknown;
+  ok?: boolean;
+  approval_id?: string;
+  action?: string;
+  detail?: string;
+  choices?: string[];
+  inline?: boolean;
+  edit?: ProposedEdit;
+  allowed?: boolean;
+  block?: string;
+  version?: number;
+  author?: string;
+  reason?: string;
+  chars?: number;
+  limit?: number;
+  archival_id?: string;
+  step?: number;
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  cost?: number;
+  stopped?: string | null;
+  usage?: { prompt_tokens?: number; completion_tokens?: number; cost?: number; steps?: number };
 }
 
 /** Server command ids (what goes into workspace/executeCommand). */
@@ -132,6 +219,11 @@ export const ServerCommands = {
   conversationList: 'lspAgent.conversation.list',
   conversationSwitch: 'lspAgent.conversation.switch',
   conversationFork: 'lspAgent.conversation.fork',
+  conversationHistory: 'lspAgent.conversation.history',
+  conversationRename: 'lspAgent.conversation.rename',
+  conversationDelete: 'lspAgent.conversation.delete',
+  approve: 'lspAgent.approve',
+  skills: 'lspAgent.skills',
   status: 'lspAgent.status',
 } as const;
 
@@ -298,11 +390,26 @@ export function formatTime(value: string | number | undefined | null): string {
   return date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 }
 
-/** One line of the "LSP Agent" output channel for a streamed agent event. */
+/**
+ * One line of the "LSP Agent" output channel for a streamed agent event; '' for events that
+ * are not logged (text pieces: the whole answer comes as `message`; usage; turn start).
+ */
 export function formatEvent(event: AgentEvent, now: Date = new Date()): string {
   const time = now.toISOString().slice(11, 19);
   const text = event.text ?? '';
   switch (event.type) {
+    case 'text_delta':
+    case 'usage':
+    case 'turn_start':
+      return '';
+    case 'approval_request':
+      return event.inline ? `[${time}] approval requested in the chat: ${oneLine(event.action ?? '', 300)}` : '';
+    case 'approval_result':
+      return `[${time}] approval ${event.allowed ? 'given' : 'refused'}`;
+    case 'memory_change':
+      return event.block
+        ? `[${time}] memory: block "${event.block}" is now version ${event.version ?? '?'} (${event.author ?? 'agent'})`
+        : `[${time}] memory: archival passage ${event.archival_id ?? ''} stored`;
     case 'tool_call': {
       if (text) return `[${time}] → ${oneLine(text, 400)}`;
       let args = '';
@@ -328,6 +435,63 @@ export function formatEvent(event: AgentEvent, now: Date = new Date()): string {
     default:
       return `[${time}] ${event.type}: ${text}`;
   }
+}
+
+/** "5 min ago" style age of a timestamp (ISO string or epoch seconds/ms), relative to `now`. */
+export function timeAgo(value: string | number | undefined | null, now: Date = new Date()): string {
+  if (value === undefined || value === null || value === '') return '';
+  const date = typeof value === 'number' ? new Date(value < 1e12 ? value * 1000 : value) : new Date(value);
+  if (Number.isNaN(date.getTime())) return '';
+  const s = Math.max(0, Math.round((now.getTime() - date.getTime()) / 1000));
+  if (s < 60) return 'just now';
+  const units: [number, string][] = [[86400 * 365, 'year'], [86400 * 30, 'month'], [86400, 'day'], [3600, 'hour'], [60, 'min']];
+  for (const [size, unit] of units) {
+    if (s >= size) {
+      const n = Math.floor(s / size);
+      return `${n} ${unit}${n === 1 || unit === 'min' ? '' : 's'} ago`;
+    }
+  }
+  return 'just now';
+}
+
+/** The memory view's line for a block: size against its limit, marks, last change. */
+export function blockTreeDescription(block: Block, now: Date = new Date()): string {
+  const parts = [`${block.chars}/${block.limit}`];
+  if (block.read_only) parts.push('read-only');
+  if (block.scope === 'shared') parts.push('shared');
+  const when = timeAgo(block.updated_at, now);
+  const who = block.updated_by ?? '';
+  if (who || when) parts.push([who, when].filter(Boolean).join(', '));
+  return parts.join(' · ');
+}
+
+/** Button titles of an approval's choices (docs/protocol.md, "Inline approvals"), in order. */
+export const ApprovalLabels: Readonly<Record<string, string>> = {
+  allow: 'Allow',
+  always: 'Always allow',
+  deny: 'Deny',
+};
+
+/** The answer for a button title of an approval dialog; a dismissed dialog denies. */
+export function approvalAnswer(title: string | undefined): 'allow' | 'always' | 'deny' {
+  if (title === ApprovalLabels.allow) return 'allow';
+  if (title === ApprovalLabels.always) return 'always';
+  return 'deny';
+}
+
+/** The notification after lspAgent.remember: the block it went to, or the code it is anchored to. */
+export function rememberedMessage(data: {
+  block?: string;
+  version?: number;
+  mode?: string;
+  anchor?: { path?: string; start_line?: number; end_line?: number };
+} | undefined): string {
+  const anchor = data?.anchor;
+  if (data?.mode === 'anchored' && anchor?.path) {
+    const lines = anchor.start_line === anchor.end_line || !anchor.end_line ? `${anchor.start_line}` : `${anchor.start_line}-${anchor.end_line}`;
+    return `LSP Agent: remembered, anchored to ${anchor.path}:${lines}.`;
+  }
+  return `LSP Agent: remembered in memory block "${data?.block}" (version ${data?.version}).`;
 }
 
 export function versionLabel(v: Version): { label: string; description: string; detail: string } {

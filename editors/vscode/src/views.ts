@@ -6,6 +6,40 @@ import { Block, ServerCommands, errorMessage } from './protocol';
 
 export const RESULT_SCHEME = 'lsp-agent';
 export const MEMORY_SCHEME = 'lsp-agent-memory';
+export const SNAPSHOT_SCHEME = 'lsp-agent-snapshot';
+
+/**
+ * Read-only texts for diffs (`lsp-agent-snapshot:/<n>/<name>`): a memory block's versions, a
+ * file as the agent proposes to write it. The name keeps the file's extension, for its language.
+ */
+export class SnapshotDocuments implements vscode.TextDocumentContentProvider, vscode.Disposable {
+  private readonly texts = new Map<string, string>();
+  private counter = 0;
+  private readonly registration: vscode.Disposable;
+
+  constructor() {
+    this.registration = vscode.workspace.registerTextDocumentContentProvider(SNAPSHOT_SCHEME, this);
+  }
+
+  provideTextDocumentContent(uri: vscode.Uri): string {
+    return this.texts.get(uri.path) ?? '';
+  }
+
+  /** A document of `text`; `key` names an unchanging text (same key, same document). */
+  put(name: string, text: string, key?: string): vscode.Uri {
+    const safe = name.replace(/[\\/:*?"<>|#]+/g, '-').trim() || 'text';
+    const folder = key ? `k-${key.replace(/[^\w.-]+/g, '-')}` : String(++this.counter);
+    const uri = vscode.Uri.from({ scheme: SNAPSHOT_SCHEME, path: `/${folder}/${safe}` });
+    // Old snapshots go once there are many; open diffs keep their documents.
+    if (this.texts.size > 500) this.texts.delete(this.texts.keys().next().value as string);
+    this.texts.set(uri.path, text);
+    return uri;
+  }
+
+  dispose(): void {
+    this.registration.dispose();
+  }
+}
 
 /** Read-only Markdown documents under `lsp-agent:/<name>.md`, shown as preview or source. */
 export class ResultDocuments implements vscode.TextDocumentContentProvider, vscode.Disposable {

@@ -3,13 +3,15 @@
 # real lsp-agent server. Installs what it needs idempotently (apt packages; Node 24, code-server
 # and playwright-core under $LSP_AGENT_E2E_CACHE, default ~/.cache/lsp-agent-e2e), builds the
 # .vsix, runs the extension-host-free unit tests, then e2e.cjs: VS Code in headless Chromium,
-# driven through the command palette, with a scripted model. About 8 minutes on a fresh machine
-# (most of it compiling code-server's native modules), 2-3 minutes after that.
+# driven through the command palette and the extension's views, with a scripted model. About
+# 8 minutes on a fresh machine (most of it compiling code-server's native modules), 3-4 minutes
+# after that.
 #
 #   LSP_AGENT_BIN=/path/to/lsp-agent tests/e2e/vscode/run.sh
 #
 # LSP_AGENT_BIN defaults to /work/main/.venv/bin/lsp-agent.
 # Exit code: 0 when every check passed. Screenshots and logs: test-artifacts/vscode/.
+# E2E_BENCH=chat runs the chat view's benchmark (bench-chat.cjs) instead of the suite.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -85,7 +87,11 @@ if [ ! -x "$LSP_AGENT_BIN" ]; then
 fi
 export LSP_AGENT_BIN
 
-say "running the end-to-end test (server: $LSP_AGENT_BIN)"
 export E2E_STARTED_AT="$start"
+if [ "${E2E_BENCH:-}" = chat ]; then
+  say "running the chat view benchmark (server: $LSP_AGENT_BIN)"
+  exec node "$HERE/bench-chat.cjs"
+fi
+say "running the end-to-end test (server: $LSP_AGENT_BIN)"
 # e2e.cjs prints the total time, then "N passed, N failed" as the last line.
 exec node "$HERE/e2e.cjs"
