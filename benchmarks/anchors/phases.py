@@ -162,8 +162,12 @@ async def branch_switch(s: Session, ws: Path, store: Path, files: list[str],
                         out: dict[str, Any]) -> None:
     """`files` rewritten on disk as another branch has them, then one didChangeWatchedFiles
     naming them all; timed until the server asks for a refresh (it does once every anchor in
-    them is re-resolved and stored), then the stored anchors checked one by one."""
+    them is re-resolved and stored, when one of them is open: the first is), then the stored
+    anchors checked one by one."""
     before = stored_anchors(store)
+    seen = s.refreshes
+    s.open(files[0], A.read_source(ws / files[0]))
+    await s.refreshed(seen)
     rng = random.Random(21)
     want: dict[str, tuple[Any, ...]] = {}
     for rel in files:
