@@ -69,14 +69,24 @@ async def first_request(s: Session, ws: Path, stored: Stored, out: dict[str, Any
 
 async def hovers(s: Session, ws: Path, stored: Stored, files: list[str],
                  spaced: int, out: dict[str, Any]) -> None:
-    """Each file opened, then hovered at each of its memories and one quiet line; then
-    `spaced` hovers more than a second apart (each pays the check for writes by others)."""
+    """Each file opened, its code lenses and diagnostics asked for (both editors do on
+    opening a file), then hovered at each of its memories and one quiet line; then `spaced`
+    hovers more than a second apart (each pays the check for writes by others)."""
     rng = random.Random(5)
-    cold, warm, wrong = [], [], 0
+    cold, warm, lens_open, diags_open, wrong = [], [], [], [], 0
     for rel in files:
         text = A.read_source(ws / rel)
         s.open(rel, text)
         anchors = stored[rel]
+        took, got = await s.lenses(rel)
+        lens_open.append(took)
+        took, diags = await s.diagnostics(rel)
+        diags_open.append(took)
+        if lens_total(got) != len(anchors) or diags:
+            wrong += 1
+            out.setdefault("wrong_details", []).append(
+                f"on opening {rel}: {lens_total(got)} memories in lenses for {len(anchors)}, "
+                f"{len(diags)} diagnostics for none")
         spots: list[tuple[int, str | None]] = [(hover_line(a), a.lesson) for a in anchors]
         rng.shuffle(spots)
         quiet = quiet_line(anchors, len(text.split("\n")), rng)
@@ -98,7 +108,7 @@ async def hovers(s: Session, ws: Path, stored: Stored, files: list[str],
         later.append(took)
         wrong += got is None
     out.update(hover_cold_ms=cold, hover_warm_ms=warm, hover_spaced_ms=later,
-               hover_wrong=[wrong])
+               open_lens_ms=lens_open, open_diagnostics_ms=diags_open, hover_wrong=[wrong])
 
 
 async def lens(s: Session, ws: Path, stored: Stored, repeats: int, edited: int,
