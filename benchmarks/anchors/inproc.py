@@ -1,8 +1,7 @@
 """The same work timed inside one process, without the protocol: `AgentService.follow` (what
 the server runs after didSave and watched-file changes) and `anchor_diagnostics`; and how the
-anchors table's reads and writes slow down as single-anchor commits pile up (every
-`remember --at`, every save that moves an anchor is one commit, and nothing compacts the
-table).
+anchors table's reads and writes fare as single-anchor commits pile up (every
+`remember --at`, quick fix and save that moves an anchor is one commit).
 """
 
 from __future__ import annotations

@@ -70,23 +70,43 @@ async def first_request(s: Session, ws: Path, stored: Stored, out: dict[str, Any
 async def hovers(s: Session, ws: Path, stored: Stored, files: list[str],
                  spaced: int, out: dict[str, Any]) -> None:
     """Each file opened, its code lenses and diagnostics asked for (both editors do on
-    opening a file), then hovered at each of its memories and one quiet line; then `spaced`
-    hovers more than a second apart (each pays the check for writes by others)."""
+    opening a file), then hovered at each of its memories and one quiet line: half the files
+    at once (a stress: the server is still searching the related memories it prefetches on
+    opening), half one second later (a person reads before pointing); then `spaced` hovers more
+    than a second apart (each pays the check for writes by others)."""
     rng = random.Random(5)
-    cold, warm, lens_open, diags_open, wrong = [], [], [], [], 0
+    half = len(files) // 2
+    for key, pause, group in (("hover", 0.0, files[:half]), ("paced", 1.0, files[half:])):
+        cold, warm = await _hover_files(s, ws, stored, group, pause, rng, out)
+        out.update({f"{key}_cold_ms": cold, f"{key}_warm_ms": warm})
+    later, wrong = [], 0
+    for _ in range(spaced):
+        rel = rng.choice(files[-20:])
+        await asyncio.sleep(1.2)
+        took, got = await s.hover(rel, hover_line(rng.choice(stored[rel])))
+        later.append(took)
+        wrong += got is None
+    out["hover_spaced_ms"] = later
+    out["hover_wrong"] = [out.pop("_wrong", 0) + wrong]
+
+
+async def _hover_files(s: Session, ws: Path, stored: Stored, files: list[str], pause: float,
+                       rng: random.Random, out: dict[str, Any]) -> tuple[list[float],
+                                                                          list[float]]:
+    cold: list[float] = []
+    warm: list[float] = []
     for rel in files:
         text = A.read_source(ws / rel)
         s.open(rel, text)
         anchors = stored[rel]
         took, got = await s.lenses(rel)
-        lens_open.append(took)
+        out.setdefault("open_lens_ms", []).append(took)
         took, diags = await s.diagnostics(rel)
-        diags_open.append(took)
+        out.setdefault("open_diagnostics_ms", []).append(took)
         if lens_total(got) != len(anchors) or diags:
-            wrong += 1
-            out.setdefault("wrong_details", []).append(
-                f"on opening {rel}: {lens_total(got)} memories in lenses for {len(anchors)}, "
-                f"{len(diags)} diagnostics for none")
+            _wrong(out, f"on opening {rel}: {lens_total(got)} memories in lenses for "
+                   f"{len(anchors)}, {len(diags)} diagnostics for none")
+        await asyncio.sleep(pause)
         spots: list[tuple[int, str | None]] = [(hover_line(a), a.lesson) for a in anchors]
         rng.shuffle(spots)
         quiet = quiet_line(anchors, len(text.split("\n")), rng)
@@ -95,20 +115,14 @@ async def hovers(s: Session, ws: Path, stored: Stored, files: list[str],
         for n, (line, lesson) in enumerate(spots):
             took, got = await s.hover(rel, line)
             (warm if n else cold).append(took)
-            ok = got is None if lesson is None else got is not None and lesson in got
-            if not ok:
-                wrong += 1
-                out.setdefault("wrong_details", []).append(
-                    f"hover {rel}:{line + 1} wanted {lesson!r}, got {got!r}")
-    later = []
-    for _ in range(spaced):
-        rel = rng.choice(files[-20:])
-        await asyncio.sleep(1.2)
-        took, got = await s.hover(rel, hover_line(rng.choice(stored[rel])))
-        later.append(took)
-        wrong += got is None
-    out.update(hover_cold_ms=cold, hover_warm_ms=warm, hover_spaced_ms=later,
-               open_lens_ms=lens_open, open_diagnostics_ms=diags_open, hover_wrong=[wrong])
+            if not (got is None if lesson is None else got is not None and lesson in got):
+                _wrong(out, f"hover {rel}:{line + 1} wanted {lesson!r}, got {got!r}")
+    return cold, warm
+
+
+def _wrong(out: dict[str, Any], detail: str) -> None:
+    out["_wrong"] = out.get("_wrong", 0) + 1
+    out.setdefault("wrong_details", []).append(detail)
 
 
 async def lens(s: Session, ws: Path, stored: Stored, repeats: int, edited: int,
