@@ -35,18 +35,23 @@ export function anchorPlace(a: { path?: string; start_line?: number; end_line?: 
   return anchorLines(a) + (a.symbol ? ` (${a.symbol})` : '');
 }
 
-const STATE_MARKS: Record<string, string> = {
-  changed: '$(warning) stale',
-  lost: '$(error) code not found',
-  forgotten: '$(circle-slash) forgotten',
+const STATE_WORDS: Record<string, [icon: string, word: string]> = {
+  changed: ['warning', 'stale'],
+  lost: ['error', 'code not found'],
+  forgotten: ['circle-slash', 'forgotten'],
 };
+
+/** "stale", "code not found", "forgotten"; '' when the memory holds. */
+export function anchorState(a: { state?: string }): string {
+  return STATE_WORDS[a.state ?? '']?.[1] ?? '';
+}
 
 /** A quick-pick row: the lesson and its state; below it where it is, why it is stale, when. */
 export function anchorLabel(a: Anchor): { label: string; description: string; detail: string } {
   const when = (a.created_at ?? '').slice(0, 10);
   return {
     label: oneLine(a.lesson, 100) || a.id,
-    description: STATE_MARKS[a.state] ?? '',
+    description: STATE_WORDS[a.state] ? `$(${STATE_WORDS[a.state][0]}) ${STATE_WORDS[a.state][1]}` : '',
     detail: [anchorPlace(a), a.state !== 'ok' ? oneLine(a.note, 160) : '', [when, a.author].filter(Boolean).join(', ')]
       .filter(Boolean)
       .join(' — '),

@@ -3,7 +3,7 @@
 // what to do with one. Hover, code lens, diagnostics and quick fixes are standard LSP.
 
 import * as vscode from 'vscode';
-import { Anchor, AnchorAction, anchorLabel, anchorLines, anchorPlace, selectionAt, splitAt } from './anchors';
+import { Anchor, AnchorAction, anchorLabel, anchorLines, anchorPlace, anchorState, selectionAt, splitAt } from './anchors';
 
 type AnchorItem = vscode.QuickPickItem & { anchor: Anchor };
 type ActionItem = vscode.QuickPickItem & { action: AnchorAction; at?: string };
@@ -62,10 +62,11 @@ export class CodeMemory {
       }
       items.push({ label: '$(trash) Forget it', description: 'restorable: bring it back from here', action: 'forget' });
     }
-    const hint = anchor.state === 'lost' && !selected ? ' (its code is gone: select the code it is about to re-anchor it there)' : '';
+    const state = anchorState(anchor);
     const picked = await vscode.window.showQuickPick(items, {
-      title: `LSP Agent: ${anchorLabel(anchor).label}`,
-      placeHolder: `${anchorPlace(anchor)}${hint}`,
+      title: `LSP Agent: memory at ${anchorPlace(anchor)}${state ? ` · ${state}` : ''}`,
+      placeHolder:
+        anchor.state === 'lost' && !selected ? 'Its code is gone: select the code it is about, then run this again to re-anchor it there' : anchorLabel(anchor).label,
       ignoreFocusOut: true,
     });
     return picked ? { action: picked.action, at: picked.at } : undefined;

@@ -1,7 +1,7 @@
 // Extension-host-free unit tests of the anchored-memory helpers and error kinds (node --test).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Anchor, anchorActionMessage, anchorLabel, anchorPlace, selectionAt, splitAt } from '../src/anchors';
+import { Anchor, anchorActionMessage, anchorLabel, anchorPlace, anchorState, selectionAt, splitAt } from '../src/anchors';
 import { errorKind, rememberedMessage } from '../src/protocol';
 
 const anchor: Anchor = {
@@ -29,7 +29,8 @@ test('an anchor reads as its place, lesson and state', () => {
   const stale = anchorLabel({ ...anchor, state: 'changed', note: 'its code changed (3 of 4 lines)' });
   assert.match(stale.description, /stale$/);
   assert.equal(stale.detail, 'pond.py:4-7 (feed_fish) — its code changed (3 of 4 lines) — 2026-03-04, user');
-  assert.match(anchorLabel({ ...anchor, state: 'lost' }).description, /code not found/);
+  assert.equal(anchorLabel({ ...anchor, state: 'lost' }).description, '$(error) code not found');
+  assert.deepEqual(['ok', 'changed', 'lost', 'forgotten'].map((state) => anchorState({ state })), ['', 'stale', 'code not found', 'forgotten']);
 });
 
 test('the notifications of anchoring and of the anchor actions', () => {
