@@ -312,3 +312,41 @@ async def test_the_agent_anchors_what_it_writes_and_moves_follow_the_code(
         lambda a: a["memory_kind"] == "block" and a["path"] == "pkg/tools.py"))
     assert row is not None and row["state"] == "ok" and row["note"] == "moved from app.py"
     (WORKSPACE / "pkg" / "tools.py").rename(WORKSPACE / "app.py")
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def push_client(lsp_client: LanguageClient):
+    """A client that cannot pull diagnostics: the server pushes them."""
+    import attrs
+
+    WORKSPACE.mkdir(parents=True, exist_ok=True)
+    (WORKSPACE / "app.py").write_text(APP)
+    caps = client_capabilities("visual-studio-code")
+    caps = attrs.evolve(caps, text_document=attrs.evolve(caps.text_document, diagnostic=None))
+    opts = {"store": str(ROOT / "store-push"), "embedder": "none", "trustWorkspace": True}
+    await lsp_client.initialize_session(T.InitializeParams(
+        capabilities=caps, root_uri=WORKSPACE.as_uri(),
+        workspace_folders=[T.WorkspaceFolder(uri=WORKSPACE.as_uri(), name="ws")],
+        initialization_options={"lspAgent": opts}))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_clients_without_pull_get_diagnostics_pushed(push_client: LanguageClient) -> None:
+    client = push_client
+
+    @client.feature(T.WORKSPACE_CODE_LENS_REFRESH)
+    def on_lens_refresh(_client: object, _params: object) -> None:
+        return None
+
+    await cmd(client, "lspAgent.remember", {"text": LESSON, "at": "app.py:4"})
+    open_doc(client, "app.py", APP)
+    broken = APP.replace('    message = "hello " + name\n    return message.strip()\n',
+                         '    raise NotImplementedError\n')
+    save(client, "app.py", broken, 2)
+
+    async def pushed() -> list[T.Diagnostic]:
+        return client.diagnostics.get(uri("app.py"), [])
+
+    diags = await settled(client, pushed)
+    assert len(diags) == 1 and LESSON in diags[0].message and diags[0].source == "lsp-agent"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -106,34 +107,34 @@ def place(rel: str, text: str, start: int, end: int | None) -> tuple[dict[str, o
             "code_hash": code_hash(code)}, warnings
 
 
-def resolve(anchor: Anchor, text: str | None) -> Anchor:
-    """The anchor found again in the file's current text (None: the file is gone)."""
+def resolve(anchor: Anchor, text: str | None,
+            outline: Callable[[], list[Symbol]] | None = None) -> Anchor:
+    """The anchor found again in the file's current text (None: the file is gone).
+
+    `outline`: the file's symbols, parsed once by a caller resolving many anchors of one
+    text and only when asked. A line range whose code is still there line for line needs no
+    outline at all."""
     if text is None:
         return _set(anchor, state="lost", note=f"{anchor.path} was deleted.")
     lines = text.split("\n")
-    symbols = symbols_of(anchor.path, text)
-    by_path = {s.path: s for s in symbols}
     size = anchor.end_line - anchor.start_line
-    if anchor.whole_symbol and anchor.symbol in by_path:
-        s = by_path[anchor.symbol]
-        return _judge(anchor, lines, s.start, s.end, anchor.symbol)
-    joined = anchor.code
-    if joined.strip():
-        hit = _exact(lines, joined, anchor.start_line)
-        if hit is not None:
-            holder = innermost(symbols, hit, hit + size)
-            return _set(anchor, state="ok", note="", start_line=hit, end_line=hit + size,
-                        symbol=holder.path if holder else "")
+    if not anchor.whole_symbol and anchor.code.strip():
+        hit = _exact(lines, anchor.code, anchor.start_line)
+        if hit is not None:  # the same code, maybe moved: the symbol holding it is unchanged
+            return _set(anchor, state="ok", note="", start_line=hit, end_line=hit + size)
+    symbols = outline() if outline is not None else symbols_of(anchor.path, text)
+    named = _named(symbols, anchor.symbol, anchor.start_line)
+    if anchor.whole_symbol and named is not None:
+        return _judge(anchor, lines, named.start, named.end, anchor.symbol)
     if anchor.whole_symbol:  # renamed? the symbol most like the old code
         best = max(symbols, key=lambda s: _ratio(anchor.code, lines, s.start, s.end),
                    default=None)
         if best is not None and _ratio(anchor.code, lines, best.start, best.end) >= FOUND:
             return _judge(anchor, lines, best.start, best.end, best.path)
     else:
-        span = by_path.get(anchor.symbol)
-        lo, hi = (span.start, span.end) if span else (0, len(lines) - 1)
+        lo, hi = (named.start, named.end) if named else (0, len(lines) - 1)
         found = _best_window(anchor.code, lines, size, lo, hi)
-        if found is None and span is not None:
+        if found is None and named is not None:
             found = _best_window(anchor.code, lines, size, 0, len(lines) - 1)
         if found is not None:
             holder = innermost(symbols, found, found + size)
@@ -144,6 +145,13 @@ def resolve(anchor: Anchor, text: str | None) -> Anchor:
                 f"{anchor.path}: deleted or rewritten.",
                 start_line=min(anchor.start_line, len(lines) - 1),
                 end_line=min(anchor.start_line, len(lines) - 1))
+
+
+def _named(symbols: list[Symbol], path: str, near: int) -> Symbol | None:
+    """The symbol with this path; of several (a property's getter and setter, overloads),
+    the one nearest where the anchor was."""
+    same = [s for s in symbols if s.path == path] if path else []
+    return min(same, key=lambda s: abs(s.start - near), default=None)
 
 
 def _judge(anchor: Anchor, lines: list[str], start: int, end: int, symbol: str) -> Anchor:

@@ -11,6 +11,7 @@ without the optional grammars installed.
 from __future__ import annotations
 
 import importlib
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -241,7 +242,8 @@ def _name(node: Any) -> str | None:
     if node.type == "method_declaration":  # Go methods: qualify with the receiver type
         receiver = node.child_by_field_name("receiver")
         if receiver is not None:
-            typ = _text(receiver).strip("()").split()[-1].lstrip("*")
+            plain = re.sub(r"\[.*\]", "", _text(receiver))  # Box[T] -> Box (generics)
+            typ = plain.strip("()").split()[-1].lstrip("*")
             name = f"{typ}.{name}"
     return name if len(name) <= 200 else name[:200]
 

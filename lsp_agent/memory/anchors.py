@@ -8,6 +8,7 @@ first, then to the cache, under the store's lock.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -21,6 +22,7 @@ from lsp_agent.memory.store import MemoryStore, sql_str
 
 #: States shown in the editor; "forgotten" anchors stay in the table, out of sight.
 LIVE = frozenset({"ok", "changed", "lost"})
+COMPACT_EVERY = 50  # saves between compactions of the anchors table
 RECHECK_SECONDS = 1.0
 
 
@@ -29,6 +31,7 @@ class AnchorTable:
         self.store = store
         self._by_path: dict[str, list[Anchor]] | None = None
         self._path_of: dict[str, str] = {}
+        self._commits = 0
         self._version: int | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
@@ -82,8 +85,9 @@ class AnchorTable:
     def new_id() -> str:
         return uuid.uuid4().hex[:12]
 
-    def save(self, anchors: Iterable[Anchor]) -> None:
-        """Insert or replace these anchors (by id), in one commit."""
+    def save(self, anchors: Iterable[Anchor], *, redacted: bool = False) -> None:
+        """Insert or replace these anchors (by id), in one commit. `redacted`: their text is
+        as read from the store (moved or judged again), so the secret scan is skipped."""
         rows = [a.model_copy(update={"updated_at": utcnow()}) for a in anchors]
         if not rows:
             return
@@ -91,9 +95,27 @@ class AnchorTable:
         with self.store.lock():
             table = self.store.table("anchors")
             known = self._version
-            table.merge_insert("id").when_matched_update_all() \
+            writer = getattr(table, "inner", table) if redacted else table
+            writer.merge_insert("id").when_matched_update_all() \
                 .when_not_matched_insert_all().execute(data)
             self._update_cache(rows, table.version, known)
+        self._commits += 1
+        if self._commits % COMPACT_EVERY == 0:
+            threading.Thread(target=self._compact, name="lsp-agent-anchors-compact",
+                             daemon=True).start()
+
+    def _compact(self) -> None:
+        """Fold the small commits of single-anchor saves (reads slow down with each one)."""
+        try:
+            with self.store.lock():
+                table = self.store.table("anchors")
+                known = self._version
+                table.optimize()
+                with self._lock:  # the rows are the same: keep the cache
+                    if self._version == known and self._by_path is not None:
+                        self._version = table.version
+        except Exception:  # noqa: BLE001 - upkeep only: the next save tries again
+            logging.getLogger(__name__).info("compacting anchors failed", exc_info=True)
 
     def delete_memory(self, kind: str, memory_id: str) -> None:
         with self.store.lock():

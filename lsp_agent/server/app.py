@@ -229,27 +229,31 @@ def on_code_action(ls: AgentServer, params: T.CodeActionParams) -> list[T.CodeAc
     return quick_fixes(params) + code_actions(ls, params)
 
 
+# memory at the code: answered in a worker thread (a parse or a search never holds up the
+# other requests); they read only the anchor cache and the open document
+
+
 @server.feature(T.TEXT_DOCUMENT_HOVER)
-def on_hover(ls: AgentServer, params: T.HoverParams) -> T.Hover | None:
+async def on_hover(ls: AgentServer, params: T.HoverParams) -> T.Hover | None:
     from lsp_agent.server.code_memory import hover
 
-    return hover(ls, params)
+    return await asyncio.to_thread(hover, ls, params)
 
 
 @server.feature(T.TEXT_DOCUMENT_CODE_LENS, T.CodeLensOptions(resolve_provider=False))
-def on_code_lens(ls: AgentServer, params: T.CodeLensParams) -> list[T.CodeLens]:
+async def on_code_lens(ls: AgentServer, params: T.CodeLensParams) -> list[T.CodeLens]:
     from lsp_agent.server.code_memory import code_lenses
 
-    return code_lenses(ls, params)
+    return await asyncio.to_thread(code_lenses, ls, params)
 
 
 @server.feature(T.TEXT_DOCUMENT_DIAGNOSTIC,
                 T.DiagnosticOptions(identifier="lsp-agent", inter_file_dependencies=False,
                                     workspace_diagnostics=False))
-def on_diagnostic(ls: AgentServer, params: T.DocumentDiagnosticParams) -> Any:
+async def on_diagnostic(ls: AgentServer, params: T.DocumentDiagnosticParams) -> Any:
     from lsp_agent.server.code_memory import pull_diagnostics
 
-    return pull_diagnostics(ls, params)
+    return await asyncio.to_thread(pull_diagnostics, ls, params)
 
 
 @server.feature(T.TEXT_DOCUMENT_DID_OPEN)

@@ -175,7 +175,8 @@ def warm_up(ls: AgentServer) -> None:
 async def _open(ls: AgentServer, folder: Path) -> None:
     try:
         service = await asyncio.to_thread(ls.agents.get, folder)
-        # the memory doctor's first check reads the code index: do it now, off the event loop
+        # the anchors and the memory doctor's first check read tables: now, not in a request
+        await asyncio.to_thread(service.anchors.all)
         await asyncio.to_thread(service.memory_findings)
     except Exception as exc:  # noqa: BLE001 - the first command says what is wrong
         log.info("could not open %s in the background: %s", folder, exc)

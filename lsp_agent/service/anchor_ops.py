@@ -17,12 +17,27 @@ from pathlib import Path
 
 from lsp_agent.errors import NotFound, UsageError
 from lsp_agent.learning import anchoring as A
+from lsp_agent.learning.symbols import Symbol
 from lsp_agent.memory.agent_memory import AgentMemory
 from lsp_agent.memory.anchors import AnchorTable
 from lsp_agent.memory.schema import Anchor
 
 ACTIONS = ("reanchor", "forget", "keep")
+_CACHE_LOCK = threading.Lock()
 MOVE_CANDIDATES = 50  # new files of one batch searched for a deleted file's anchored code
+
+
+class _Outline:
+    """A file's symbols, parsed at most once per text, and only if an anchor needs them."""
+
+    def __init__(self, rel: str, text: str | None) -> None:
+        self.rel, self.text = rel, text
+        self._symbols: list[Symbol] | None = None
+
+    def __call__(self) -> list[Symbol]:
+        if self._symbols is None:
+            self._symbols = A.symbols_of(self.rel, self.text or "")
+        return self._symbols
 
 
 class AnchorOps:
@@ -31,6 +46,7 @@ class AnchorOps:
     _anchor_table: AnchorTable | None = None
     _anchor_lock = threading.RLock()  # one writer of anchors at a time: saves, fixes, renames
     _resolved: OrderedDict[tuple[str, str], list[Anchor]] | None = None
+    _outline_of: dict[str, tuple[tuple[str, str], _Outline]]
 
     @property
     def anchors(self) -> AnchorTable:
@@ -130,22 +146,35 @@ class AnchorOps:
     # -- following the code ---------------------------------------------------------------------
 
     def resolved(self, rel: str, text: str | None) -> list[Anchor]:
-        """This file's anchors as they are in `text` (not saved; cached per text)."""
+        """This file's anchors as they are in `text` (not saved; cached per text). Called
+        from the editor's requests in worker threads: the cache is guarded, the work is not."""
         anchors = self.anchors.for_path(rel)
         if not anchors:
             return []
-        if self._resolved is None:
-            self._resolved = OrderedDict()
         key = (rel, hashlib.blake2b((text or "").encode(), digest_size=8).hexdigest()
                + str(self.anchors._version))
-        if key in self._resolved:
-            self._resolved.move_to_end(key)
-            return self._resolved[key]
-        found = [A.resolve(a, text) for a in anchors]
-        self._resolved[key] = found
-        while len(self._resolved) > 64:
-            self._resolved.popitem(last=False)
+        with _CACHE_LOCK:
+            if self._resolved is None:
+                self._resolved, self._outline_of = OrderedDict(), {}
+            if key in self._resolved:
+                self._resolved.move_to_end(key)
+                return self._resolved[key]
+        outline = _Outline(rel, text)
+        found = [A.resolve(a, text, outline) for a in anchors]
+        with _CACHE_LOCK:
+            self._resolved[key] = found
+            self._outline_of[rel] = (key, outline)
+            while len(self._resolved) > 64:
+                self._resolved.popitem(last=False)
         return found
+
+    def symbols_for(self, rel: str, text: str) -> list[Symbol]:
+        """The file's symbols for this text: the outline `resolved` parsed, if it did."""
+        self.resolved(rel, text)
+        cached = self._outline_of.get(rel) if self._resolved is not None else None
+        if cached is not None and cached[1].text == text:
+            return cached[1]()
+        return A.symbols_of(rel, text)
 
     def follow(self, paths: list[Path]) -> list[Anchor]:
         """After saves, branch switches or deletions: find each file's anchors again in what is
@@ -153,7 +182,10 @@ class AnchorOps:
         were created (a rename outside the editor) hands its anchors to the new file that
         holds their code. Returns the anchors that changed."""
         with self._anchor_lock:  # read, re-find and save as one step (a fix may be running)
-            return self._follow(paths)
+            changed = self._follow(paths)
+            # moved or judged again, their text is as stored (already redacted)
+            self.anchors.save(changed, redacted=True)
+            return changed
 
     def _follow(self, paths: list[Path]) -> list[Anchor]:
         changed: list[Anchor] = []
@@ -176,7 +208,6 @@ class AnchorOps:
                         old.state, old.start_line, old.end_line, old.symbol, old.note):
                     changed.append(new)
         changed += [self._moved(a, texts) for a in gone]
-        self.anchors.save(changed)
         return changed
 
     def _moved(self, anchor: Anchor, texts: dict[str, str]) -> Anchor:
@@ -216,7 +247,7 @@ class AnchorOps:
                     target = new_rel + rel[len(old_rel):]
                     moved += [a.model_copy(update={"path": target})
                               for a in self.anchors.for_path(rel, live=False)]
-        self.anchors.save(moved)
+        self.anchors.save(moved, redacted=True)
         for old_rel, new_rel in renames:
             self._rename_in_blocks(old_rel, new_rel)
         return len(moved)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -30,8 +31,21 @@ def _quote(text: str, limit: int = 160) -> str:
     return one if len(one) <= limit else one[: limit - 1] + "…"
 
 
+_PREFETCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lsp-agent-related")
+
+
 class CodeViews(AnchorOps):
     _related: dict[str, tuple[float, list[dict[str, Any]]]] | None = None
+
+    def _prefetch(self, anchors: list[Anchor]) -> None:
+        """Search, in the background, what a hover over these anchors' symbols will show, so
+        the hover itself (often the next request) finds it ready."""
+        related = self._related or {}
+        now = time.monotonic()
+        for word in {a.symbol.rsplit(".", 1)[-1] for a in anchors if a.symbol}:
+            hit = related.get(word)
+            if len(word) >= 4 and (hit is None or now - hit[0] > RELATED_TTL):
+                _PREFETCH.submit(self._related_hits, word, set())
 
     def hover_at(self, path: Path, text: str, line: int) -> str | None:
         """Markdown for a hover at `line`, or None (no empty hovers)."""
@@ -99,9 +113,11 @@ class CodeViews(AnchorOps):
         if rel is None:
             return []
         groups: dict[int, list[Anchor]] = {}
-        for a in self.resolved(rel, text):
+        found = self.resolved(rel, text)
+        self._prefetch(found)
+        for a in found:
             groups.setdefault(a.start_line, []).append(a)
-        symbols = A.symbols_of(rel, text) if groups else []
+        symbols = self.symbols_for(rel, text) if groups else []
         lenses = []
         for line, anchors in sorted(groups.items()):
             holder = innermost(symbols, line)
@@ -132,7 +148,9 @@ class CodeViews(AnchorOps):
         if rel is None:
             return []
         out = []
-        for a in self.resolved(rel, text):
+        found = self.resolved(rel, text)
+        self._prefetch(found)
+        for a in found:
             if a.state == "ok":
                 continue
             what = "changed" if a.state == "changed" else "lost its code"
