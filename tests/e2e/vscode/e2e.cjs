@@ -317,6 +317,9 @@ async function main() {
     }
     await screenshot('learn-skill');
     await clearNotifications();
+    // The notification dismissed, the result opens as a preview: wait for it, or it takes the
+    // focus from the next test's palette.
+    await waitTab(/Agent Skill/);
   });
 
   await test('Reflect reports the memory changes', async () => {
