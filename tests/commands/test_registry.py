@@ -46,8 +46,7 @@ COMMON_FIELDS = {"workspace", "uri"}
 #: a palette entry or is listed here.
 #: doctor: a store check for the terminal (`lsp-agent doctor`) and `:LspAgent doctor`; the
 #: extension shows the server's damage notice and can get a palette entry later.
-VSCODE_OMITS: set[str] = {"lspAgent.doctor", "lspAgent.anchors", "lspAgent.anchor",
-                          "lspAgent.archival.show"}
+VSCODE_OMITS: set[str] = {"lspAgent.doctor"}
 #: Registry commands the CLI does not offer (answers to a running server).
 CLI_COMMANDS = tuple(c for c in COMMANDS if not c.lsp_only)
 #: VS Code palette commands that run in the extension only (no server command).

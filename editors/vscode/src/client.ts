@@ -37,6 +37,7 @@ import {
   SlashCommand,
   errorMessage,
   LongCommands,
+  ServerCommands,
 } from './protocol';
 
 export const SECTION = 'lspAgent';
@@ -329,6 +330,8 @@ export class AgentClient implements vscode.Disposable {
       traceOutputChannel: this.traceLog,
       initializationOptions: serverConfig(),
       progressOnInitialization: false,
+      // Hovers link archival memories as `command:lspAgent.archival.show?...`: trust that command only.
+      markdown: { isTrusted: { enabledCommands: [ServerCommands.archivalShow] } },
       middleware: {
         workspace: {
           handleApplyEdit: async (params, next) => {

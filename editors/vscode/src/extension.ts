@@ -1,8 +1,10 @@
 // LSP Agent for VS Code: palette commands that relay to the lsp-agent language server.
 
 import * as vscode from 'vscode';
+import { Anchor, anchorActionMessage } from './anchors';
 import { ChatView } from './chatView';
 import { AgentClient } from './client';
+import { CodeMemory } from './codeMemory';
 import { MemoryNode, MemoryTree } from './memoryTree';
 import {
   Block,
@@ -19,6 +21,7 @@ import {
   Version,
   blockMarkdown,
   conversationLabel,
+  errorKind,
   errorMessage,
   hitAction,
   hitLabel,
@@ -45,6 +48,7 @@ const RESULT_TITLES: Record<string, string> = {
   [ServerCommands.conversationList]: 'Agent Conversations',
   [ServerCommands.archivalSearch]: 'Agent Archival Search',
   [ServerCommands.archivalList]: 'Agent Archival Memory',
+  [ServerCommands.archivalShow]: 'Agent Archival Passage',
 };
 
 /** Commands after which the memory view is reloaded. */
@@ -70,6 +74,7 @@ class Extension implements vscode.Disposable {
   private readonly results = new ResultDocuments();
   private readonly memoryFs = new MemoryFileSystem(this.agent);
   private readonly snapshots = new SnapshotDocuments();
+  private readonly codeMemory = new CodeMemory(() => this.workspaceFolder());
   private readonly chat: ChatView;
   private readonly memoryView: MemoryTree;
   private readonly statusItem = vscode.window.createStatusBarItem('lspAgent.status', vscode.StatusBarAlignment.Left, 50);
@@ -121,6 +126,9 @@ class Extension implements vscode.Disposable {
       searchArchival: () => this.searchArchival(),
       listArchival: () => this.listArchival(),
       deleteArchival: () => this.deleteArchival(),
+      showArchival: () => this.showArchival(),
+      anchoredMemories: () => this.anchoredMemories(),
+      manageAnchor: () => this.manageAnchor(),
       exportMemory: () => this.exportMemory(),
       newConversation: () => this.newConversation(),
       switchConversation: () => this.switchConversation(),
@@ -180,7 +188,11 @@ class Extension implements vscode.Disposable {
     command: string,
     args: Record<string, unknown>,
     busy: string,
-    options: { quiet?: boolean; token?: vscode.CancellationToken; onError?: (message: string) => boolean } = {},
+    options: {
+      quiet?: boolean;
+      token?: vscode.CancellationToken;
+      onError?: (message: string, kind: string | undefined) => boolean;
+    } = {},
   ): Promise<CommandResult<T> | undefined> {
     this.busy.push(busy);
     this.renderStatus();
@@ -194,14 +206,7 @@ class Extension implements vscode.Disposable {
       }
       return result;
     } catch (error) {
-      const code = (error as { code?: number })?.code;
-      if (code === -32800) {
-        void vscode.window.showInformationMessage(`LSP Agent: ${busy} cancelled.`);
-      } else if (options.onError?.(errorMessage(error))) {
-        // handled by the caller
-      } else if (!options.quiet) {
-        void vscode.window.showErrorMessage(`LSP Agent: ${busy} failed: ${errorMessage(error)}`);
-      }
+      if (!options.onError?.(errorMessage(error), errorKind(error)) && !options.quiet) this.showFailure(busy, error);
       return undefined;
     } finally {
       const i = this.busy.indexOf(busy);
@@ -251,24 +256,45 @@ class Extension implements vscode.Disposable {
     }
   }
 
-  /** Commands the client runs itself: those of code actions resolved by the server. */
+  /** A failed command: cancelled, no model (with the way to the setting), or the server's sentence. */
+  private showFailure(busy: string, error: unknown): void {
+    if ((error as { code?: number })?.code === -32800) {
+      void vscode.window.showInformationMessage(`LSP Agent: ${busy} cancelled.`);
+    } else if (errorKind(error) === 'model_not_configured') {
+      void vscode.window.showErrorMessage(`LSP Agent: ${errorMessage(error)}`, 'Open Settings').then((choice) => {
+        if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'lspAgent.model');
+      });
+    } else {
+      void vscode.window.showErrorMessage(`LSP Agent: ${busy} failed: ${errorMessage(error)}`);
+    }
+  }
+
+  /**
+   * Commands the client runs itself: those of code actions resolved by the server, of code
+   * lenses and of hover links. Those without a file or workspace are about the active editor's.
+   */
   private async runExternal(
     command: string,
     args: unknown[],
     next: (command: string, args: unknown[]) => Promise<unknown>,
   ): Promise<unknown> {
-    const arg = (Array.isArray(args) && args[0] && typeof args[0] === 'object' ? args[0] : {}) as Record<string, unknown>;
+    let arg = (Array.isArray(args) && args[0] && typeof args[0] === 'object' ? args[0] : {}) as Record<string, unknown>;
+    if (command === ServerCommands.remember && typeof arg.at === 'string') {
+      // "Remember this" anchors the selection: the lesson is what the user says about it.
+      const lesson = await this.codeMemory.askLesson(arg.at);
+      if (lesson === undefined) return undefined;
+      arg = { ...arg, text: lesson };
+    }
+    if (arg.uri === undefined && arg.workspace === undefined) arg = this.withWorkspace(arg);
     const busy = EXTERNAL_BUSY[command] ?? 'working';
     if (command === ServerCommands.ask) this.logQuestion(String(arg.prompt ?? ''));
     this.busy.push(busy);
     this.renderStatus();
     let result: CommandResult | undefined;
     try {
-      result = (await next(command, args)) as CommandResult | undefined;
+      result = (await next(command, [arg])) as CommandResult | undefined;
     } catch (error) {
-      const code = (error as { code?: number })?.code;
-      if (code === -32800) void vscode.window.showInformationMessage(`LSP Agent: ${busy} cancelled.`);
-      else void vscode.window.showErrorMessage(`LSP Agent: ${busy} failed: ${errorMessage(error)}`);
+      this.showFailure(busy, error);
       return undefined;
     } finally {
       const i = this.busy.indexOf(busy);
@@ -287,6 +313,15 @@ class Extension implements vscode.Disposable {
         break;
       case ServerCommands.ask:
         await this.showAnswer(result as CommandResult<{ reply: string; steps: number }>);
+        break;
+      case ServerCommands.anchors: {
+        // a code lens "N memories": those of that symbol
+        const anchors = (result.data as { anchors?: Anchor[] }).anchors ?? [];
+        await this.codeMemory.showAnchors(anchors, `at line ${arg.line ?? '?'} of ${arg.path ?? 'this file'}`);
+        break;
+      }
+      case ServerCommands.anchor: // a quick fix of a stale memory
+        void vscode.window.showInformationMessage(anchorActionMessage(String(arg.action), (result.data as { anchor?: Anchor }).anchor));
         break;
       default:
         await this.results.show(RESULT_TITLES[command] ?? 'Agent Result', result.markdown);
@@ -739,13 +774,55 @@ class Extension implements vscode.Disposable {
     // The server asks for approval (window/showMessageRequest, shown as a modal) before it deletes.
     let refused = false;
     const result = await this.run<{ deleted: Passage }>(ServerCommands.archivalDelete, { id: picked.passage.id }, 'deleting a passage', {
-      onError: (message) => (refused = /not confirmed/.test(message)),
+      onError: (_message, kind) => (refused = kind === 'approval_refused'),
     });
     if (refused) {
       void vscode.window.showInformationMessage(`LSP Agent: archival passage ${picked.passage.id} was not deleted.`);
     } else if (result) {
       void vscode.window.showInformationMessage(`LSP Agent: deleted archival passage ${result.data?.deleted?.id ?? picked.passage.id}.`);
     }
+  }
+
+  private async showArchival(): Promise<void> {
+    const list = await this.run<{ passages: Passage[] }>(ServerCommands.archivalList, { limit: 500 }, 'loading archival memory');
+    if (!list) return;
+    const passages = list.data?.passages ?? [];
+    if (passages.length === 0) {
+      void vscode.window.showInformationMessage('LSP Agent: archival memory has no passages.');
+      return;
+    }
+    type Item = vscode.QuickPickItem & { passage: Passage };
+    const picked = await vscode.window.showQuickPick<Item>(
+      passages.map((p) => ({ ...passageLabel(p), passage: p })),
+      { placeHolder: 'Show which archival passage?', matchOnDescription: true, matchOnDetail: true, ignoreFocusOut: true },
+    );
+    if (!picked) return;
+    const result = await this.run(ServerCommands.archivalShow, { id: picked.passage.id }, 'loading a passage');
+    if (result) await this.results.show(RESULT_TITLES[ServerCommands.archivalShow], result.markdown);
+  }
+
+  // ---- memory at the code ---------------------------------------------------------------
+
+  private async anchoredMemories(): Promise<void> {
+    const result = await this.run<{ anchors: Anchor[] }>(ServerCommands.anchors, {}, 'loading anchored memories');
+    if (result) await this.codeMemory.showAnchors(result.data?.anchors ?? [], 'in this workspace');
+  }
+
+  /** Re-anchor, forget or keep a memory anchored to code (forgotten ones too: to restore them). */
+  private async manageAnchor(): Promise<void> {
+    const list = await this.run<{ anchors: Anchor[] }>(ServerCommands.anchors, { all: true }, 'loading anchored memories');
+    if (!list) return;
+    const anchors = list.data?.anchors ?? [];
+    if (anchors.length === 0) {
+      await this.codeMemory.showAnchors([], 'in this workspace');
+      return;
+    }
+    const anchor = await this.codeMemory.pickAnchor(anchors, 'Re-anchor, forget or keep which memory?');
+    const choice = anchor && (await this.codeMemory.pickAction(anchor));
+    if (!anchor || !choice) return;
+    const args = choice.at ? { id: anchor.id, action: choice.action, at: choice.at } : { id: anchor.id, action: choice.action };
+    const result = await this.run<{ anchor: Anchor }>(ServerCommands.anchor, args, 'updating a memory');
+    if (result) void vscode.window.showInformationMessage(anchorActionMessage(choice.action, result.data?.anchor));
   }
 
   private async exportMemory(): Promise<void> {

@@ -1,6 +1,8 @@
 // Types and pure helpers for the lsp-agent protocol (docs/protocol.md).
 // Nothing here imports `vscode`, so it can be unit-tested with plain node.
 
+import { anchorPlace } from './anchors';
+
 export interface Position {
   line: number;
   character: number;
@@ -214,6 +216,9 @@ export const ServerCommands = {
   archivalSearch: 'lspAgent.archival.search',
   archivalList: 'lspAgent.archival.list',
   archivalDelete: 'lspAgent.archival.delete',
+  archivalShow: 'lspAgent.archival.show',
+  anchors: 'lspAgent.anchors',
+  anchor: 'lspAgent.anchor',
   export: 'lspAgent.export',
   conversationNew: 'lspAgent.conversation.new',
   conversationList: 'lspAgent.conversation.list',
@@ -484,12 +489,13 @@ export function rememberedMessage(data: {
   block?: string;
   version?: number;
   mode?: string;
-  anchor?: { path?: string; start_line?: number; end_line?: number };
+  anchor?: { path?: string; start_line?: number; end_line?: number; symbol?: string };
+  warnings?: string[];
 } | undefined): string {
   const anchor = data?.anchor;
   if (data?.mode === 'anchored' && anchor?.path) {
-    const lines = anchor.start_line === anchor.end_line || !anchor.end_line ? `${anchor.start_line}` : `${anchor.start_line}-${anchor.end_line}`;
-    return `LSP Agent: remembered, anchored to ${anchor.path}:${lines}.`;
+    const notes = (data.warnings ?? []).filter(Boolean).map((w) => ` ${w}`).join('');
+    return `LSP Agent: remembered, anchored to ${anchorPlace(anchor)}.${notes}`;
   }
   return `LSP Agent: remembered in memory block "${data?.block}" (version ${data?.version}).`;
 }
@@ -604,6 +610,16 @@ export function shortModel(model: string): string {
   if (model.startsWith('scripted/')) return 'scripted';
   const slash = model.lastIndexOf('/');
   return slash >= 0 ? model.slice(slash + 1) : model;
+}
+
+/**
+ * `data.kind` of a server error (docs/protocol.md, "Errors": `model_not_configured`,
+ * `approval_refused`, `not_found`...), so advice never depends on the message's wording.
+ */
+export function errorKind(error: unknown): string | undefined {
+  const data = error && typeof error === 'object' ? (error as { data?: unknown }).data : undefined;
+  const kind = data && typeof data === 'object' ? (data as { kind?: unknown }).kind : undefined;
+  return typeof kind === 'string' ? kind : undefined;
 }
 
 /** The message of a JSON-RPC error (or anything thrown) for the user. */

@@ -4,7 +4,8 @@
 // model. Covers: activation and status bar; Status; Init; Remember; Show Memory; Search (block
 // hit and code hit); Ask with a selection (modal approval, progress notification, streamed
 // events, answer); Memory History; Edit and Revert Memory Block; New/Switch/Fork Conversation;
-// a denied approval; the "Remember this" code action; Learn Skill (workspace/applyEdit); Reflect;
+// a denied approval; the "Remember this" code action; (code-memory.cjs) memory anchored to code:
+// hover, code lens, stale and lost diagnostics with quick fixes, renames; Learn Skill (workspace/applyEdit); Reflect;
 // Index Code; Create Memory Block; Insert / List / Search / Delete (modal approval) Archival
 // Passage; Export Memory (and Overwrite of a file lsp-agent did not write);
 // Cancel from the progress notification; the status bar tooltip; start failures (bad server
@@ -18,6 +19,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const H = require('./harness.cjs');
 const chatTests = require('./chat.cjs');
+const codeMemoryTests = require('./code-memory.cjs');
 
 const { STEP_TIMEOUT, bin, log, waitFor, test, screenshot, closeQuickInput, runCommand, answerInput, visibleRows } = H;
 const { pickQuickPickRow, notificationTexts, waitNotification, clearNotifications, waitTab, webviewTexts } = H;
@@ -41,7 +43,9 @@ const scene = H.createScene({
       '',
     ].join('\n'),
     'README.md': '# Aquarium\n\nGreets visitors of the aquarium.\n',
+    [codeMemoryTests.FILE]: codeMemoryTests.POND,
   },
+  settings: codeMemoryTests.SETTINGS,
   responses: [
     // 1: "Remember" (the server lets the model file the lesson; a plain reply makes it keep the
     //    user's words verbatim), 2-3: "Ask" with a shell command that needs approval.
@@ -259,10 +263,14 @@ async function main() {
     await screenshot('code-actions');
     await row.click();
     // a lesson about a selection is anchored to those lines (no model call)
+    await answerInput('Greetings name the aquarium.', 'What should the agent remember about this code?');
     await waitNotification(/remembered, anchored to greeter\.py:1-\d+\./);
     await screenshot('code-action-remembered');
     await clearNotifications();
   });
+
+  // Memory at the code: hover, code lens, diagnostics and quick fixes, renames.
+  await codeMemoryTests.run(H, scene, page);
 
   await test('Learn Skill from typed text writes the SKILL.md through workspace/applyEdit', async () => {
     await openFile('README.md'); // no selection: the skill's source is asked for
@@ -309,6 +317,9 @@ async function main() {
     }
     await screenshot('learn-skill');
     await clearNotifications();
+    // The notification dismissed, the result opens as a preview: wait for it, or it takes the
+    // focus from the next test's palette.
+    await waitTab(/Agent Skill/);
   });
 
   await test('Reflect reports the memory changes', async () => {

@@ -216,11 +216,21 @@ async function closeQuickInput() {
 }
 
 async function runCommand(title) {
-  await closeQuickInput();
-  await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
-  await input.fill(`>${title}`);
+  // An editor or preview that opens just then (the end of the previous command) takes the
+  // focus and closes the palette: open it again.
+  for (let attempt = 1; ; attempt++) {
+    await closeQuickInput();
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: attempt < 3 ? 10000 : STEP_TIMEOUT });
+      await input.fill(`>${title}`, { timeout: attempt < 3 ? 5000 : STEP_TIMEOUT });
+      break;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      log(`  the palette closed before "${title}" was typed, opening it again`);
+    }
+  }
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
   await row.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
   // The exact title must be the focused (first) row before Enter.
