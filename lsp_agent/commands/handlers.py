@@ -66,8 +66,7 @@ async def _remember_at(svc: AgentService, args: A.RememberArgs, io: Io) -> Resul
     at = args.at or ""
     if not args.text:
         raise UsageError("Give the lesson as text to anchor it with --at.")
-    path = svc.workspace / at.rpartition(":")[0] if ":" in at else svc.workspace / at
-    anchor, warnings = await svc.remember_at(args.text, at, text=io.document_text(path))
+    anchor, warnings = await svc.remember_at(args.text, at, text_of=io.document_text)
     data = {"block": "", "version": 0, "changed": True, "mode": "anchored", "blocks": [],
             "reply": "", "passage_id": anchor.memory_id, "anchor": V.anchor_row(anchor),
             "warnings": warnings}

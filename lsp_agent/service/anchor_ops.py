@@ -13,6 +13,7 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 from lsp_agent.errors import NotFound, UsageError
@@ -75,13 +76,16 @@ class AnchorOps:
         return anchor, warnings
 
     async def remember_at(self, lesson: str, at: str,
-                          text: str | None = None) -> tuple[Anchor, list[str]]:
-        """Store `lesson` as an archival passage anchored at `at` (the user's own words)."""
+                          text_of: Callable[[Path], str | None] | None = None,
+                          ) -> tuple[Anchor, list[str]]:
+        """Store `lesson` as an archival passage anchored at `at` (the user's own words);
+        `text_of` gives an editor's unsaved text of the file, if it has it open."""
         if not lesson.strip():
             raise UsageError("Nothing to remember: give the lesson as text.")
 
         def run() -> tuple[Anchor, list[str]]:
             path, _rel, _s, _e = A.parse_at(self.workspace, at)
+            text = text_of(path) if text_of is not None else None
             source = text if text is not None else A.read_source(path)  # refuse before storing
             passage = self.memory.archival.insert(lesson.strip(), ["anchored"], source="user")
             return self.anchor_memory("archival", passage.id, passage.content, at,
@@ -130,12 +134,7 @@ class AnchorOps:
                 rows = [a for a in rows if a.memory_id == memory_id]
             current: list[Anchor] = []
             for rel in sorted({a.path for a in rows}):
-                file = self.workspace / rel
-                try:
-                    text = A.read_source(file) if file.exists() else None
-                except UsageError:
-                    text = None
-                now = {a.id: a for a in self.resolved(rel, text)}
+                now = {a.id: a for a in self.resolved(rel, self._disk_text(self.workspace / rel))}
                 current += [now.get(a.id, a) for a in rows if a.path == rel]
             if line is not None:
                 current = [a for a in current if a.start_line <= line - 1 <= a.end_line]

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from lsp_agent.learning import anchoring as A
 from lsp_agent.learning.symbols import innermost
 from lsp_agent.memory.schema import Anchor
 from lsp_agent.service.anchor_ops import AnchorOps
@@ -167,10 +166,7 @@ class CodeViews(AnchorOps):
         if rel is None:
             return ""
         if text is None:
-            try:
-                text = A.read_source(path)
-            except Exception:  # noqa: BLE001 - unreadable: the anchors as stored
-                text = None
+            text = self._disk_text(path)  # unreadable: the anchors as stored
         anchors = self.resolved(rel, text) if text is not None else \
             self.anchors.for_path(rel)
 
