@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from s3_server import S3Server, session_server
 
 from lsp_agent.memory.agent_memory import AgentMemory
 
@@ -43,6 +44,20 @@ def _join_maintainers() -> None:
 def _settle_after_test() -> Iterator[None]:
     yield
     _join_maintainers()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """moto's S3-compatible server on loopback, one per test session (tests/s3_server.py)."""
+    yield from session_server(tmp_path_factory.mktemp("s3"))
+
+
+@pytest.fixture
+def s3_store(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An `s3://` store URI in a fresh bucket; this process's environment reaches the server."""
+    for key, value in s3_server.env.items():
+        monkeypatch.setenv(key, value)
+    return f"s3://{s3_server.new_bucket()}/store"
 
 
 @pytest.fixture
