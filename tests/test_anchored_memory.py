@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -252,6 +253,17 @@ async def test_a_turn_at_a_location_gets_its_memories_first(client: LanguageClie
     assert sent.startswith("Can I drop the strip()?")
     assert "Memories anchored at or near this location" in sent and LESSON in sent
     assert "app.py:4-7 (greet)" in sent
+
+    open_doc(client, "app.py", APP)
+
+    async def related() -> str:
+        shown = await hover(client, "app.py", 3) or ""
+        return shown if "**Related memories**" in shown else ""
+
+    # the hover never searches inline: the first may come without them, a later one has them
+    shown = await settled(client, related)
+    assert LESSON in shown and "Can I drop the strip()?" in shown.split("Related memories")[1]
+    assert re.search(r"— \*\d{4}-\d{2}-\d{2}, conversation\*", shown), "dated, with its source"
 
 
 async def test_mirror_files_show_size_and_prompt_cost(client: LanguageClient) -> None:

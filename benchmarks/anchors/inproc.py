@@ -86,9 +86,8 @@ def hover_breakdown(ws: Path, store: Path, stored: Stored, files: list[str]) -> 
         for a in stored[rel]:
             word = a.symbol.rsplit(".", 1)[-1]
             if len(word) >= 4:
-                service._related = {}
                 start = time.perf_counter()
-                service._related_hits(word, set())
+                service._search_related(word)
                 out["related_ms"].append(ms(start))
             start = time.perf_counter()
             service.hover_at(ws / rel, text, hover_line(a))

@@ -222,6 +222,7 @@ def _message_hit(hit: Any) -> dict[str, Any]:
     return {
         "kind": "message", "id": row["id"], "conversation_id": row.get("conversation_id"),
         "title": f"{who} · {when}", "snippet": (row.get("content") or row.get("tool_calls", ""))[:300],
+        "created_at": _iso(row.get("created_at")),
         "score": round(hit.score, 6), "text_rank": hit.text_rank, "vector_rank": hit.vector_rank,
     }
 
@@ -232,5 +233,10 @@ def _archival_hit(hit: Any) -> dict[str, Any]:
     return {
         "kind": "archival", "id": row["id"], "title": f"Archival{' [' + tags + ']' if tags else ''}",
         "snippet": row["content"][:300], "tags": row.get("tags") or [],
+        "created_at": _iso(row.get("created_at")),
         "score": round(hit.score, 6), "text_rank": hit.text_rank, "vector_rank": hit.vector_rank,
     }
+
+
+def _iso(when: Any) -> str:
+    return when.isoformat() if hasattr(when, "isoformat") else str(when or "")

@@ -8,8 +8,10 @@ lines); the LSP face turns them into protocol types. Nothing here loads a model.
 from __future__ import annotations
 
 import json
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -18,7 +20,8 @@ from lsp_agent.learning.symbols import innermost
 from lsp_agent.memory.schema import Anchor
 from lsp_agent.service.anchor_ops import AnchorOps
 
-RELATED_TTL = 30.0  # seconds a hover's related-memory search is reused
+RELATED_TTL = 5.0  # seconds after which a related-memory search is refreshed (in the background)
+RELATED_WAIT = 0.006  # at most this long a hover waits for its word's search still under way
 
 
 def _when(anchor: Anchor) -> str:
@@ -35,16 +38,72 @@ _PREFETCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lsp-agent-rela
 
 class CodeViews(AnchorOps):
     _related: dict[str, tuple[float, list[dict[str, Any]]]] | None = None
+    _related_pending: dict[str, Future[None]] | None = None
+    _related_lock = threading.Lock()
 
     def _prefetch(self, anchors: list[Anchor]) -> None:
         """Search, in the background, what a hover over these anchors' symbols will show, so
         the hover itself (often the next request) finds it ready."""
-        related = self._related or {}
-        now = time.monotonic()
         for word in {a.symbol.rsplit(".", 1)[-1] for a in anchors if a.symbol}:
-            hit = related.get(word)
-            if len(word) >= 4 and (hit is None or now - hit[0] > RELATED_TTL):
-                _PREFETCH.submit(self._related_hits, word, set())
+            self._related_entry(word)
+
+    def _related_entry(self, word: str) -> tuple[tuple[float, list[dict[str, Any]]] | None,
+                                                 Future[None] | None]:
+        """The cached search for `word` (kept past its expiry: stale hits beat a slow hover)
+        and, when it is missing or expired, the background search that refreshes it."""
+        if len(word) < 4:
+            return None, None
+        with self._related_lock:
+            if self._related is None:
+                self._related = {}
+            if self._related_pending is None:
+                self._related_pending = {}
+            entry = self._related.get(word)
+            if entry is not None and time.monotonic() - entry[0] <= RELATED_TTL:
+                return entry, None
+            pending = self._related_pending.get(word)
+            if pending is None:
+                pending = _PREFETCH.submit(self._refresh_related, word)
+                self._related_pending[word] = pending
+            return entry, pending
+
+    def _refresh_related(self, word: str) -> None:
+        try:
+            hits = self._search_related(word)
+            with self._related_lock:
+                assert self._related is not None
+                self._related[word] = (time.monotonic(), hits)
+        finally:
+            with self._related_lock:
+                assert self._related_pending is not None
+                self._related_pending.pop(word, None)
+
+    def _related_hits(self, word: str, skip: set[str]) -> list[dict[str, Any]]:
+        """The best few passages about `word` a hover shows: cached, or searched in the
+        background with a short wait; a hover never runs the search itself, so it answers in
+        milliseconds even right after a file opens (the hits appear on the next hover)."""
+        entry, pending = self._related_entry(word)
+        if entry is None and pending is not None:
+            try:
+                pending.result(timeout=RELATED_WAIT)
+            except FutureTimeout:
+                return []
+            except Exception:  # noqa: BLE001 - the search failed: no related hits this time
+                return []
+            entry = (self._related or {}).get(word)
+        if entry is None:
+            return []
+        return [h for h in entry[1] if h.get("id") not in skip][:3]
+
+    def _search_related(self, word: str) -> list[dict[str, Any]]:
+        """The best conversation and archival passages naming `word` (full-text only)."""
+        hits: list[dict[str, Any]] = []
+        for kind in ("archival", "messages"):
+            try:
+                hits += self.memory.search(word, kind=kind, limit=3, mode="text")
+            except Exception:  # noqa: BLE001 - no full-text index yet: no related hits
+                continue
+        return hits
 
     def hover_at(self, path: Path, text: str, line: int) -> str | None:
         """Markdown for a hover at `line`, or None (no empty hovers)."""
@@ -71,7 +130,7 @@ class CodeViews(AnchorOps):
         if related:
             out += ["", "**Related memories**", ""]
             for hit in related:
-                when = str(hit.get("created_at") or "")[:10]
+                when = str(hit.get("created_at") or "")[:10]  # ISO: the date
                 source = "conversation" if hit.get("kind") == "message" else "archival"
                 out.append(f"- {_quote(str(hit.get('snippet', '')))} — *{when or source}, "
                            f"{source}*")
@@ -82,25 +141,6 @@ class CodeViews(AnchorOps):
         if a.memory_kind == "block":
             return self.memory.mirror.path(a.memory_id).as_uri()
         return ("command:lspAgent.archival.show?" + quote(json.dumps([{"id": a.memory_id}])))
-
-    def _related_hits(self, word: str, skip: set[str]) -> list[dict[str, Any]]:
-        """The best few conversation and archival passages naming `word` (full-text only)."""
-        if len(word) < 4:
-            return []
-        if self._related is None:
-            self._related = {}
-        cached = self._related.get(word)
-        if cached is None or time.monotonic() - cached[0] > RELATED_TTL:
-            hits: list[dict[str, Any]] = []
-            for kind in ("archival", "messages"):
-                try:
-                    hits += self.memory.search(word, kind=kind, limit=3,
-                                               mode="text")
-                except Exception:  # noqa: BLE001 - no full-text index yet: no related hits
-                    continue
-            cached = (time.monotonic(), hits)
-            self._related[word] = cached
-        return [h for h in cached[1] if h.get("id") not in skip][:3]
 
     def code_lenses(self, path: Path, text: str) -> list[dict[str, Any]]:
         """`{line, title, command, arguments}` per symbol with memories, and per memory
