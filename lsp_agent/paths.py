@@ -46,6 +46,24 @@ def shared_store_uri() -> str:
     return str(data_home() / "shared")
 
 
+def path_of_uri(uri: str) -> Path | None:
+    """The resolved file path of a `file:` URI (percent-decoding, drive letters: pygls.uris),
+    None for any other scheme (`untitled:`, `git:`...). The one place URIs become paths."""
+    if not uri.startswith("file:"):
+        return None
+    from pygls.uris import to_fs_path
+
+    fs_path = to_fs_path(uri)
+    return Path(fs_path).resolve() if fs_path else None
+
+
+def uri_of_path(path: Path) -> str:
+    """The `file:` URI an editor uses for `path` (the inverse of `path_of_uri`)."""
+    from pygls.uris import from_fs_path
+
+    return from_fs_path(str(path)) or Path(path).resolve().as_uri()
+
+
 def is_local_uri(uri: str) -> bool:
     return "://" not in uri or uri.startswith("file://")
 

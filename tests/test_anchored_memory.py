@@ -362,3 +362,24 @@ async def test_clients_without_pull_get_diagnostics_pushed(push_client: Language
 
     diags = await settled(client, pushed)
     assert len(diags) == 1 and LESSON in diags[0].message and diags[0].source == "lsp-agent"
+
+
+async def test_a_file_whose_path_needs_quoting_shows_its_memories(client: LanguageClient) -> None:
+    """Editors percent-encode URIs (a space is %20) and pygls keys open documents decoded:
+    the unsaved text of `my app.py` must be found, or its hover and lens stay empty."""
+    (WORKSPACE / "my app.py").write_text(APP)
+    assert "%20" in uri("my app.py")
+    await cmd(client, "lspAgent.remember", {"text": LESSON, "at": uri("my app.py") + ":4"})
+    moved = "# two lines\n# added, not saved\n" + APP
+    open_doc(client, "my app.py", moved)
+    shown = await settled(client, lambda: hover(client, "my app.py", 5))
+    assert shown is not None and LESSON in shown, "found through the unsaved buffer"
+    assert await hover(client, "my app.py", 3) is None
+    assert (5, "1 memory") in await lenses(client, "my app.py")
+    raw = await client.text_document_code_lens_async(T.CodeLensParams(
+        text_document=T.TextDocumentIdentifier(uri=uri("my app.py"))))
+    lens = next(lens.command for lens in raw or [] if lens.command is not None)
+    assert lens.arguments and lens.arguments[0]["workspace"] == str(WORKSPACE.resolve()), \
+        "a lens names its folder: in a multi-root window it must not open the first folder's"
+    listed = (await cmd(client, lens.command, lens.arguments[0]))["data"]["anchors"]
+    assert [a["path"] for a in listed] == ["my app.py"] and listed[0]["lesson"] == LESSON

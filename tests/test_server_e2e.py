@@ -240,6 +240,11 @@ async def test_code_actions_resolve_to_commands(client: LanguageClient) -> None:
     titles = [a.title for a in actions]
     assert "Remember this" in titles and "Search memory for greet" in titles
     assert all(a.command is None for a in actions)  # cheap: work happens in resolve
+    on_def = await client.text_document_code_action_async(T.CodeActionParams(
+        text_document=T.TextDocumentIdentifier(uri=uri),
+        range=T.Range(T.Position(0, 1), T.Position(0, 1)),  # the cursor on `def`
+        context=T.CodeActionContext(diagnostics=[])))
+    assert "Search memory for greet" in [a.title for a in on_def or []], "not for `def`"
     remember = next(a for a in actions if a.title == "Remember this")
     resolved = await client.code_action_resolve_async(remember)
     assert resolved.command.command == "lspAgent.remember"
@@ -252,6 +257,7 @@ async def test_code_actions_resolve_to_commands(client: LanguageClient) -> None:
     shown = await cmd(client, "lspAgent.archival.show", {"id": result["data"]["passage_id"]})
     assert shown["data"]["content"] == "greet() in app.py builds the greeting."
     assert shown["data"]["anchors"][0]["path"] == "app.py"
+    assert "Anchored memories" in shown["markdown"] and "app.py:1 greet" in shown["markdown"]
 
 
 async def test_learn_skill_is_proposed_as_an_edit(client: LanguageClient) -> None:

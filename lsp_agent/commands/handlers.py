@@ -13,6 +13,7 @@ from lsp_agent.commands import slash
 from lsp_agent.commands import views as V
 from lsp_agent.commands.spec import Io, Result
 from lsp_agent.errors import ApprovalRefused, UsageError
+from lsp_agent.paths import path_of_uri
 from lsp_agent.render import Para, doc
 
 if TYPE_CHECKING:
@@ -107,11 +108,9 @@ def _editor_context(ctx: A.AskContext | None) -> str:
 
 def _location(svc: AgentService, ctx: A.AskContext | None) -> tuple[Path, int, int] | None:
     """The file and lines the editor says the user is at (for the memories anchored there)."""
-    if ctx is None or not ctx.uri or not ctx.uri.startswith("file:"):
+    path = path_of_uri(ctx.uri) if ctx is not None and ctx.uri else None
+    if ctx is None or path is None:
         return None
-    from urllib.parse import unquote, urlparse
-
-    path = Path(unquote(urlparse(ctx.uri).path))
     rng = ctx.range or {}
     start = int((rng.get("start") or {}).get("line", 0))
     end = int((rng.get("end") or {}).get("line", start))
@@ -225,7 +224,8 @@ async def archival_show(svc: AgentService, args: A.ArchivalShowArgs, _io: Io) ->
     data = {**passage, "anchors": [V.anchor_row(a) for a in anchored]}
     out = V.passages_doc([passage], "")
     if anchored:
-        out.add(V.anchors_doc(anchored).parts[-1])
+        for part in V.anchors_doc(anchored).parts:  # its heading too: where the passage is anchored
+            out.add(part)
     return Result(data, out)
 
 

@@ -13,12 +13,12 @@ import difflib
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 from lsp_agent.errors import UsageError
 from lsp_agent.learning.symbols import Symbol, innermost, outline
 from lsp_agent.learning.workspace_files import language_for
 from lsp_agent.memory.schema import Anchor
+from lsp_agent.paths import path_of_uri
 
 SIMILAR = 0.75  # at least this much of the anchored code unchanged: the memory still holds
 FOUND = 0.6  # at least this similar: the same code, moved or renamed
@@ -49,9 +49,7 @@ def parse_at(workspace: Path, at: str) -> tuple[Path, str, int, int | None]:
     where, _, lines = text.rpartition(":")
     if not where or not lines.replace("-", "").strip().isdigit():
         where, lines = text, ""
-    if where.startswith("file:"):
-        where = unquote(urlparse(where).path)
-    path = Path(where).expanduser()
+    path = path_of_uri(where) or Path(where).expanduser()
     path = (path if path.is_absolute() else workspace / path).resolve()
     try:
         rel = path.relative_to(workspace.resolve()).as_posix()

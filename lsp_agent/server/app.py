@@ -10,7 +10,6 @@ import asyncio
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as T
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcRequestCancelled
@@ -19,6 +18,7 @@ from pygls.lsp.server import LanguageServer
 from lsp_agent import __version__
 from lsp_agent.commands import COMMANDS
 from lsp_agent.errors import LSP_INVALID_PARAMS
+from lsp_agent.server.documents import path_of
 from lsp_agent.server.protocol import AgentProtocol, strict_converter
 from lsp_agent.server.transport import FramedTransport
 
@@ -113,9 +113,8 @@ class AgentServer(FramedTransport, LanguageServer):
 
 
 def uri_to_path(uri: str) -> Path:
-    if uri.startswith("file:"):
-        return Path(unquote(urlparse(uri).path)).resolve()
-    return Path(uri).expanduser().resolve()
+    """A workspace given as a `file:` URI or as a plain path."""
+    return path_of(uri) or Path(uri).expanduser().resolve()
 
 
 server = AgentServer()

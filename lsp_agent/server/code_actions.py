@@ -5,19 +5,25 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as T
 from pygls.exceptions import JsonRpcInvalidParams
 
+from lsp_agent.server.documents import path_of, text_of
+
 KIND = "refactor.lspAgent"
+# words that declare a symbol: on `def greet(` the search is for `greet`, not `def`
+DECLARING = frozenset(
+    "def class async await lambda return import from fn func function pub impl struct enum "
+    "trait type interface const let var val static public private protected export default "
+    "package module namespace new".split())
 
 
 def _selection(ls: Any, params: T.CodeActionParams) -> tuple[str, str]:
     """(selected text, symbol under the cursor) of the request's range."""
     # only documents the editor opened: reading any URI from disk could be /dev/zero
-    doc = ls.workspace.text_documents.get(unquote(params.text_document.uri))
-    lines = doc.lines if doc is not None else ()
+    source = text_of(ls, params.text_document.uri)
+    lines = source.splitlines(keepends=True) if source is not None else []
     r = params.range
     if r.start == r.end:
         line = lines[r.start.line] if r.start.line < len(lines) else ""
@@ -36,9 +42,11 @@ def _selection(ls: Any, params: T.CodeActionParams) -> tuple[str, str]:
     word = ""
     if r.start.line < len(lines):
         current = lines[r.start.line]
-        for m in re.finditer(r"[A-Za-z_][A-Za-z0-9_]*", current):
+        words = list(re.finditer(r"[A-Za-z_][A-Za-z0-9_]*", current))
+        for i, m in enumerate(words):
             if m.start() <= r.start.character <= m.end():
-                word = m.group(0)
+                after = (w.group(0) for w in words[i:] if w.group(0) not in DECLARING)
+                word = next(after, "")
                 break
     first = next((ln.strip() for ln in line.split("\n") if ln.strip()), "")
     symbol = text if text and len(text) < 60 and "\n" not in text else word or first[:60]
@@ -88,7 +96,7 @@ def resolve(ls: Any, action: T.CodeAction) -> T.CodeAction:
             if last > first and int(rng.get("end", {}).get("character", 1)) == 0:
                 last -= 1  # a selection ending at the start of a line does not hold that line
             where = f"{first + 1}" if last == first else f"{first + 1}-{last + 1}"
-            args["at"] = f"{unquote(urlparse(str(uri)).path)}:{where}"
+            args["at"] = f"{path_of(str(uri))}:{where}"
         cmd = T.Command(title="Remember this", command="lspAgent.remember", arguments=[args])
     elif kind == "ask":
         question = "Explain this code and anything I should know about it."

@@ -12,9 +12,10 @@ import asyncio
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as T
+
+from lsp_agent.server.documents import is_open, path_of, text_of
 
 if TYPE_CHECKING:
     from lsp_agent.server.app import AgentServer
@@ -23,12 +24,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 SOURCE = "lsp-agent"
 _opening: dict[Path, asyncio.Task[Any]] = {}
-
-
-def path_of(uri: str) -> Path | None:
-    if not uri.startswith("file:"):
-        return None
-    return Path(unquote(urlparse(uri).path)).resolve()
 
 
 def service_of(ls: AgentServer, uri: str) -> tuple[AgentService, Path] | None:
@@ -40,11 +35,6 @@ def service_of(ls: AgentServer, uri: str) -> tuple[AgentService, Path] | None:
         service = next((s for s in ls.agents.services()
                         if Path(s.memory.memory_folder).resolve() == path.parent), None)
     return (service, path) if service is not None else None
-
-
-def text_of(ls: AgentServer, uri: str) -> str | None:
-    doc = ls.workspace.text_documents.get(uri)
-    return doc.source if doc is not None else None
 
 
 def hover(ls: AgentServer, params: T.HoverParams) -> T.Hover | None:
@@ -112,7 +102,7 @@ def shows_memory(ls: AgentServer, uris: list[str]) -> bool:
     """Whether any of these open files has (or had) anchored memories or is a memory mirror
     file: only then is there anything for the editor to refresh."""
     for uri in uris:
-        if uri not in ls.workspace.text_documents:
+        if not is_open(ls, uri):
             continue
         found = service_of(ls, uri)
         if found is None:
@@ -136,7 +126,7 @@ def publish(ls: AgentServer, uris: list[str]) -> None:
             ls.workspace_diagnostic_refresh(None)
     else:
         for uri in uris:
-            if uri in ls.workspace.text_documents:
+            if is_open(ls, uri):
                 ls.text_document_publish_diagnostics(T.PublishDiagnosticsParams(
                     uri=uri, diagnostics=diagnostics(ls, uri)))
     caps = ls.client_capabilities

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from lsp_agent.commands import BY_LSP_NAME
 from lsp_agent.commands.arguments import parse_args
 from lsp_agent.commands.spec import EventSink, ProgressFn
+from lsp_agent.server.documents import open_uris, text_at
 from lsp_agent.server.host import inline_approvals
 from lsp_agent.server.progress import Progress
 
@@ -52,8 +53,7 @@ class LspIo:
         return sink
 
     def document_text(self, path: Path) -> str | None:
-        doc = self.ls.workspace.text_documents.get(path.resolve().as_uri())
-        return doc.source if doc is not None else None
+        return text_at(self.ls, path)
 
     async def confirm(self, question: str, detail: str, *, edit_follows: bool = False) -> bool:
         if edit_follows:  # workspace/applyEdit is the editor's own review
@@ -79,5 +79,5 @@ async def run_command(ls: AgentServer, name: str, raw: tuple[Any, ...]) -> dict[
     if not command.reads_only:  # it may have anchored, fixed or edited memory: views refresh
         from lsp_agent.server.code_memory import publish
 
-        publish(ls, list(ls.workspace.text_documents))
+        publish(ls, open_uris(ls))
     return {"ok": True, "command": name, "data": result.data, "markdown": result.doc.markdown()}

@@ -12,6 +12,7 @@ from typing import Any
 from lsprotocol import types as T
 
 from lsp_agent.errors import NotFound, UsageError
+from lsp_agent.server.documents import text_at, text_of, uri_of
 from lsp_agent.service import current_approval
 
 log = logging.getLogger(__name__)
@@ -116,14 +117,10 @@ class LspToolHost:
 
             await asyncio.to_thread(atomic_write_text, path, new_text)
             return True
-        uri = path.as_uri()
-        doc = self.server.workspace.text_documents.get(uri)
-        if doc is not None:
-            old = doc.source
-        elif path.exists():
+        uri = uri_of(path)
+        old = text_of(self.server, uri)
+        if old is None and path.exists():
             old = path.read_text(encoding="utf-8", errors="replace")
-        else:
-            old = None
         if old is None:
             edit = T.WorkspaceEdit(document_changes=[
                 T.CreateFile(uri=uri, options=T.CreateFileOptions(overwrite=False,
@@ -149,8 +146,7 @@ class LspToolHost:
 
     def read_text(self, path: Path) -> str | None:
         """The editor's unsaved text of an open file, if any (edits land in the buffer first)."""
-        doc = self.server.workspace.text_documents.get(path.as_uri())
-        return doc.source if doc is not None else None
+        return text_at(self.server, path)
 
 
 def _full_range(text: str) -> T.Range:

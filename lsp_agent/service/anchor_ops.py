@@ -246,9 +246,9 @@ class AnchorOps:
                     target = new_rel + rel[len(old_rel):]
                     moved += [a.model_copy(update={"path": target})
                               for a in self.anchors.for_path(rel, live=False)]
-        self.anchors.save(moved, redacted=True)
-        for old_rel, new_rel in renames:
+        for old_rel, new_rel in renames:  # first: once anchors show the move, so do the blocks
             self._rename_in_blocks(old_rel, new_rel)
+        self.anchors.save(moved, redacted=True)
         return len(moved)
 
     def _rename_in_blocks(self, old_rel: str, new_rel: str) -> None:

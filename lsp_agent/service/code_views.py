@@ -140,7 +140,8 @@ class CodeViews(AnchorOps):
         """Where a memory opens: a block's mirror file, or the passage (a command link)."""
         if a.memory_kind == "block":
             return self.memory.mirror.path(a.memory_id).as_uri()
-        return ("command:lspAgent.archival.show?" + quote(json.dumps([{"id": a.memory_id}])))
+        return ("command:lspAgent.archival.show?" + quote(json.dumps(
+            [{"id": a.memory_id, "workspace": str(self.workspace)}])))
 
     def code_lenses(self, path: Path, text: str) -> list[dict[str, Any]]:
         """`{line, title, command, arguments}` per symbol with memories, and per memory
@@ -165,7 +166,8 @@ class CodeViews(AnchorOps):
             stale = sum(a.state != "ok" for a in anchors)
             title = f"{n} memor{'y' if n == 1 else 'ies'}" + (f" · {stale} stale" if stale else "")
             lenses.append({"line": at, "title": title, "command": "lspAgent.anchors",
-                           "arguments": [{"path": rel, "line": line + 1}]})
+                           "arguments": [{"path": rel, "line": line + 1,
+                                          "workspace": str(self.workspace)}]})
         return lenses
 
     def _mirror_lens(self, path: Path) -> dict[str, Any] | None:
@@ -179,7 +181,7 @@ class CodeViews(AnchorOps):
         tokens = max(1, (len(block.value) + len(block.description) + 40) // 4)
         return {"line": 0, "title": f"{block.label}: {len(block.value):,}/{block.limit:,} "
                 f"chars · ~{tokens:,} tokens in every prompt", "command": "lspAgent.memory.show",
-                "arguments": [{"label": block.label}]}
+                "arguments": [{"label": block.label, "workspace": str(self.workspace)}]}
 
     def anchor_diagnostics(self, path: Path, text: str) -> list[dict[str, Any]]:
         """`{line, end_line, message, anchor_id, state}` per stale or lost memory in the file."""
