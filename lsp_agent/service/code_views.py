@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,7 +20,6 @@ from lsp_agent.memory.schema import Anchor
 from lsp_agent.service.anchor_ops import AnchorOps
 
 RELATED_TTL = 5.0  # seconds after which a related-memory search is refreshed (in the background)
-RELATED_WAIT = 0.006  # at most this long a hover waits for its word's search still under way
 
 
 def _when(anchor: Anchor) -> str:
@@ -38,7 +36,7 @@ _PREFETCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lsp-agent-rela
 
 class CodeViews(AnchorOps):
     _related: dict[str, tuple[float, list[dict[str, Any]]]] | None = None
-    _related_pending: dict[str, Future[None]] | None = None
+    _related_pending: set[str] | None = None
     _related_lock = threading.Lock()
 
     def _prefetch(self, anchors: list[Anchor]) -> None:
@@ -47,53 +45,40 @@ class CodeViews(AnchorOps):
         for word in {a.symbol.rsplit(".", 1)[-1] for a in anchors if a.symbol}:
             self._related_entry(word)
 
-    def _related_entry(self, word: str) -> tuple[tuple[float, list[dict[str, Any]]] | None,
-                                                 Future[None] | None]:
-        """The cached search for `word` (kept past its expiry: stale hits beat a slow hover)
-        and, when it is missing or expired, the background search that refreshes it."""
+    def _related_entry(self, word: str) -> tuple[float, list[dict[str, Any]]] | None:
+        """The cached search for `word`, kept past its expiry (stale hits beat a slow hover);
+        when it is missing or expired, a background search refreshes it."""
         if len(word) < 4:
-            return None, None
+            return None
         with self._related_lock:
             if self._related is None:
                 self._related = {}
             if self._related_pending is None:
-                self._related_pending = {}
+                self._related_pending = set()
             entry = self._related.get(word)
-            if entry is not None and time.monotonic() - entry[0] <= RELATED_TTL:
-                return entry, None
-            pending = self._related_pending.get(word)
-            if pending is None:
-                pending = _PREFETCH.submit(self._refresh_related, word)
-                self._related_pending[word] = pending
-            return entry, pending
+            fresh = entry is not None and time.monotonic() - entry[0] <= RELATED_TTL
+            if not fresh and word not in self._related_pending:
+                self._related_pending.add(word)
+                _PREFETCH.submit(self._refresh_related, word)
+            return entry
 
     def _refresh_related(self, word: str) -> None:
         try:
             hits = self._search_related(word)
             with self._related_lock:
-                assert self._related is not None
+                if self._related is None:
+                    self._related = {}
                 self._related[word] = (time.monotonic(), hits)
         finally:
             with self._related_lock:
-                assert self._related_pending is not None
-                self._related_pending.pop(word, None)
+                (self._related_pending or set()).discard(word)
 
     def _related_hits(self, word: str, skip: set[str]) -> list[dict[str, Any]]:
-        """The best few passages about `word` a hover shows: cached, or searched in the
-        background with a short wait; a hover never runs the search itself, so it answers in
-        milliseconds even right after a file opens (the hits appear on the next hover)."""
-        entry, pending = self._related_entry(word)
-        if entry is None and pending is not None:
-            try:
-                pending.result(timeout=RELATED_WAIT)
-            except FutureTimeout:
-                return []
-            except Exception:  # noqa: BLE001 - the search failed: no related hits this time
-                return []
-            entry = (self._related or {}).get(word)
-        if entry is None:
-            return []
-        return [h for h in entry[1] if h.get("id") not in skip][:3]
+        """The best few passages about `word` a hover shows, as last searched. A hover never
+        waits for the search (two full-text queries, ~10 ms): it runs in the background, so a
+        hover right after a file opens answers at once and the next one shows them."""
+        entry = self._related_entry(word)
+        return [] if entry is None else [h for h in entry[1] if h.get("id") not in skip][:3]
 
     def _search_related(self, word: str) -> list[dict[str, Any]]:
         """The best conversation and archival passages naming `word` (full-text only)."""
