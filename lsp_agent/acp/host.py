@@ -14,8 +14,6 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lsp_agent.service import atomic_write_text
-
 if TYPE_CHECKING:
     from lsp_agent.acp.session import Session
 
@@ -80,6 +78,8 @@ class AcpToolHost:
             except Exception as exc:  # noqa: BLE001 - the editor refused: the tool says so
                 log.info("fs/write_text_file failed: %s", exc)
                 return False
+        from lsp_agent.service import atomic_write_text
+
         await asyncio.to_thread(atomic_write_text, path, new_text)
         return True
 
