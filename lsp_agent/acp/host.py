@@ -49,7 +49,7 @@ class AcpToolHost:
         options.append(PermissionOption(option_id=REJECT_ONCE, name="Reject",
                                         kind="reject_once"))
         await session.stream.drain()  # the tool call row is on the client before the question
-        call_id = session.stream.open_call or f"approval-{session.stream.turn_seq}"
+        call_id = session.stream.open_call or f"approval-{next(session.stream.approvals)}"
         tool_call = ToolCallUpdate(tool_call_id=call_id, title=f"{action}: {detail[:200]}",
                                    status="pending")
         try:

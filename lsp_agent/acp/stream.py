@@ -8,6 +8,7 @@ agent never waits on a slow client and a memory edit's row can look up its diff 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,7 +41,7 @@ class TurnStream:
         self.client = client
         self.service = service
         self.open_call: str | None = None  # the tool call running now (approvals name it)
-        self.turn_seq = 0
+        self.approvals = itertools.count(1)
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._pump: asyncio.Task[None] | None = None
         self._memory_rows = 0
@@ -53,6 +54,9 @@ class TurnStream:
             self.open_call = str(event.get("call_id") or "")
         elif event.get("type") == "tool_result":
             self.open_call = None
+        elif event.get("type") == "memory_change":  # named now: the tool is still running
+            self._memory_rows += 1
+            event = {**event, "_row": f"{self.open_call or 'turn'}-memory-{self._memory_rows}"}
         self._queue.put_nowait(event)
         if self._pump is None or self._pump.done():
             self._pump = asyncio.get_running_loop().create_task(self._run())
@@ -136,8 +140,7 @@ class TurnStream:
         """A memory edit as a row of its own: the block, its new version and the diff."""
         from acp import helpers as h
 
-        self._memory_rows += 1
-        row_id = f"{self.open_call or 'turn'}-memory-{self._memory_rows}"
+        row_id = str(event.get("_row") or "memory")
         block = event.get("block")
         if not block:  # an archival passage
             text = str(event.get("text", ""))

@@ -110,6 +110,12 @@ class McpConnections:
                 target: Any = StdioServerParameters(command=spec.command, args=list(spec.args),
                                                     env=dict(spec.env) or None,
                                                     cwd=str(self.workspace))
+            elif spec.url and spec.headers:  # headers (a token) need a client of our own
+                import httpx2
+                from mcp.client.streamable_http import streamable_http_client
+
+                target = streamable_http_client(spec.url, http_client=httpx2.AsyncClient(
+                    headers=dict(spec.headers), timeout=httpx2.Timeout(30.0, read=300.0)))
             elif spec.url:
                 target = spec.url
             else:

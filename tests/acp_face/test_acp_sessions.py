@@ -25,7 +25,10 @@ async def test_a_prompt_streams_text_edits_with_diffs_memory_rows_and_a_plan(
         {"content": "Planning first.", "tool_calls": [{"name": "update_plan", "arguments": {
             "entries": [{"content": "Edit a.py", "status": "in_progress"},
                         {"content": "Remember it", "status": "pending"}]}}]},
-        {"content": "Editing the buffer.", "tool_calls": [{"name": "edit_file", "arguments": {
+        {"content": "Reading.", "tool_calls": [{"name": "read_file", "arguments": {
+            "path": "a.py"}}, {"name": "read_file", "arguments": {"path": "../outside.txt"}}]},
+        {"content": "Editing the buffer.", "expect_last_tool_result_contains": "outside",
+         "tool_calls": [{"name": "edit_file", "arguments": {
             "path": "a.py", "old_string": "x = 2", "new_string": "x = 3"}}]},
         {"content": "Once more.", "expect_last_tool_result_contains": "a.py",
          "tool_calls": [{"name": "write_file", "arguments": {
@@ -54,7 +57,7 @@ async def test_a_prompt_streams_text_edits_with_diffs_memory_rows_and_a_plan(
     assert kinds[0] == "available_commands_update"
     names = {c.name for c in client.of("available_commands_update")[0].available_commands}
     assert {"init", "remember", "search", "skill", "reflect", "memory"} <= names
-    assert client.text(sid).startswith("Planning first.Editing the buffer.")
+    assert client.text(sid).startswith("Planning first.Reading.Editing the buffer.")
     assert client.text(sid).endswith("All done: one edit made, one refused.")
     assert kinds.count("agent_message_chunk") >= 10  # word by word, not one block
     (plan,) = client.of("plan")
@@ -62,6 +65,11 @@ async def test_a_prompt_streams_text_edits_with_diffs_memory_rows_and_a_plan(
                                                             ("Remember it", "pending")]
 
     starts = {u.tool_call_id: u for u in client.of("tool_call")}
+    reads = [u.tool_call_id for u in starts.values() if u.kind == "read"]
+    results = {u.tool_call_id: u for u in client.of("tool_call_update") if u.status}
+    # read_file saw the editor's unsaved text (fs/read_text_file), and stays in the workspace
+    assert "x = 2" in results[reads[0]].content[0].content.text
+    assert results[reads[1]].status == "failed"
     edits = [u for u in starts.values() if u.kind == "edit" and u.title.startswith(("Edit",
                                                                                    "Write"))]
     assert [u.title for u in edits] == ["Edit a.py", "Write a.py"]
