@@ -9,6 +9,7 @@ the generated models, so the file is kept here).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import sys
@@ -85,6 +86,7 @@ class RecordingClient:
         self.writes: list[tuple[str, str]] = []
         self.terminals: dict[str, asyncio.subprocess.Process] = {}
         self.terminal_out: dict[str, bytes] = {}
+        self._terminal_ids = itertools.count(1)
         self.changed = asyncio.Event()
 
     def on_connect(self, conn: Any) -> None:
@@ -122,7 +124,7 @@ class RecordingClient:
         proc = await asyncio.create_subprocess_exec(command, *(args or []), cwd=cwd,
                                                     stdout=asyncio.subprocess.PIPE,
                                                     stderr=asyncio.subprocess.STDOUT)
-        terminal_id = f"t{len(self.terminals) + 1}"
+        terminal_id = f"t{next(self._terminal_ids)}"
         self.terminals[terminal_id] = proc
         return CreateTerminalResponse(terminal_id=terminal_id)
 

@@ -90,19 +90,22 @@ async def test_commands_run_in_the_clients_terminal_and_modes_switch(
         tmp_path,
         {"content": "", "tool_calls": [{"name": "run_command",
                                         "arguments": {"command": "echo from-terminal"}}]},
-        {"content": "Ran it.", "expect_last_tool_result_contains": "from-terminal"},
+        {"content": "Ran it.", "expect_last_tool_result_contains": "from-terminal",
+         "tool_calls": [{"name": "run_command", "arguments": {"command": "echo again"}}]},
+        {"content": "Twice.", "expect_last_tool_result_contains": "again"},
         {"content": "", "tool_calls": [{"name": "write_file", "arguments": {
             "path": "b.txt", "content": "new\n"}}]},
         {"content": "Wrote it without asking."})
     client = RecordingClient()
-    client.answers = ["allow_once"]
+    client.answers = ["allow_always"]  # the second command does not ask again
     caps = ClientCapabilities(terminal=True)
     async with running_agent(client, workspace, home, "--model", model) as (conn, _p, _c):
         await conn.initialize(protocol_version=PROTOCOL_VERSION, client_capabilities=caps)
         sid = (await conn.new_session(cwd=str(workspace), mcp_servers=[])).session_id
         await conn.prompt(session_id=sid, prompt=[text_block("run echo")])
-        assert client.text(sid) == "Ran it."
-        assert "t1" in client.terminal_out  # the client's terminal ran it
+        assert client.text(sid) == "Ran it.Twice."
+        assert len(client.permission_requests) == 1
+        assert set(client.terminal_out) == {"t1", "t2"}  # the client's terminal ran them
         refs = [c for u in client.of("tool_call_update") for c in u.content or ()
                 if c.type == "terminal"]
         assert refs and refs[0].terminal_id == "t1"
@@ -113,7 +116,7 @@ async def test_commands_run_in_the_clients_terminal_and_modes_switch(
         assert "ask, accept-edits, auto" in str(bogus)
         await conn.set_session_mode(session_id=sid, mode_id="accept-edits")
         await conn.prompt(session_id=sid, prompt=[text_block("write b")])
-    assert len(client.permission_requests) == 1  # the edit did not ask in accept-edits
+    assert len(client.permission_requests) == 1  # nor did the edit, in accept-edits
     assert (workspace / "b.txt").read_text() == "new\n"  # no fs capability: the disk
 
 
