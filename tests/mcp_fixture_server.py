@@ -1,4 +1,5 @@
-"""A tiny MCP server for the ACP tests: one tool, `shout`, over stdio (mcp's MCPServer)."""
+"""A tiny MCP server for the ACP tests: one tool, `shout`, over stdio (mcp's MCPServer), or
+over streamable HTTP on 127.0.0.1 with `--http PORT` (path /mcp)."""
 
 from __future__ import annotations
 
@@ -14,4 +15,9 @@ def shout(text: str) -> str:
 
 
 if __name__ == "__main__":
-    server.run()
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--http":
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        server.run()

@@ -189,3 +189,42 @@ async def _skip_updates(answer: Any) -> dict[str, Any]:
         got: dict[str, Any] = await answer()
         if got.get("method") != "session/update":
             return got
+
+
+async def test_an_http_mcp_server_with_headers_is_used_too(tmp_path: Path, workspace: Path,
+                                                           home: Path) -> None:
+    import socket
+
+    from acp.schema import HttpHeader, HttpMcpServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    web = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "tests" / "mcp_fixture_server.py"), "--http", str(port),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        for _ in range(300):  # until it listens
+            try:
+                _r, w = await asyncio.open_connection("127.0.0.1", port)
+                w.close()
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        model = script(tmp_path,
+                       {"content": "", "tool_calls": [{"name": "mcp__web__shout",
+                                                       "arguments": {"text": "over http"}}]},
+                       {"content": "Heard it.",
+                        "expect_last_tool_result_contains": "OVER HTTP (from the fixture"})
+        server = HttpMcpServer(type="http", name="web", url=f"http://127.0.0.1:{port}/mcp",
+                               headers=[HttpHeader(name="X-Test", value="1")])
+        client = RecordingClient()
+        client.answers = ["allow_once"]
+        async with running_agent(client, workspace, home, "--model", model) as (conn, _p, _c):
+            await conn.initialize(protocol_version=PROTOCOL_VERSION)
+            sid = (await conn.new_session(cwd=str(workspace), mcp_servers=[server])).session_id
+            await conn.prompt(session_id=sid, prompt=[text_block("shout over http")])
+        assert client.text(sid) == "Heard it."
+    finally:
+        web.kill()
+        await web.wait()
