@@ -238,6 +238,7 @@ class LspAgentAcp:
         from lsp_agent.service.session_tools import offered
 
         service = session.service
+        service.touch()  # the user is active: a running background reflection yields
         lock = self._locks.setdefault(service.workspace, asyncio.Lock())
         async with lock:  # one turn at a time per workspace: the mode below is per service
             service.update_settings(service.settings.model_copy(
