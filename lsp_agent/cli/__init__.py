@@ -139,6 +139,13 @@ def main(argv: list[str] | None = None) -> int:
 
         serve(ns.tcp)
         return 0
+    if ns.command == "acp":
+        from lsp_agent.acp import serve as serve_acp
+
+        flags = {"store": ns.store, "embedder": ns.embedder, "codeEmbedder": ns.code_embedder,
+                 "model": ns.model, "permissionMode": ns.permission_mode,
+                 "trustWorkspace": ns.trust}
+        return serve_acp({k: v for k, v in flags.items() if v is not None})
     from lsp_agent.errors import as_user_error
 
     try:

@@ -117,6 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
     p.add_argument("--stdio", action="store_true",
                    help="use stdin/stdout (the default; accepted because editors pass it)")
+    p = sub.add_parser("acp", help="run the Agent Client Protocol agent on stdio (Zed, "
+                       "JetBrains, agent-shell, CodeCompanion, avante)")
+    for flag in ("--store", "--embedder", "--code-embedder", "--model"):
+        p.add_argument(flag, default=None)
+    p.add_argument("--permission-mode", choices=["ask", "accept-edits", "auto"], default=None,
+                   help="the sessions' first mode (each session may switch)")
+    p.add_argument("--trust", action="store_true", default=None,
+                   help="trust the workspaces opened (instruction files, skills, mode auto)")
     groups: dict[str, Any] = {}
     for command in COMMANDS:
         if command.lsp_only:

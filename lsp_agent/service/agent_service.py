@@ -183,8 +183,10 @@ class AgentService(MemoryOps, ConversationOps, CodeViews, DoctorOps):
         from lsp_agent.agent.tools.files import FILE_TOOLS
         from lsp_agent.agent.tools.shell import SHELL_TOOLS
         from lsp_agent.learning.agent_tools import learning_tools
+        from lsp_agent.service.session_tools import session_tools
 
-        return [*MEMORY_TOOLS, *FILE_TOOLS, *SHELL_TOOLS, *learning_tools(self.memory)]
+        return [*MEMORY_TOOLS, *FILE_TOOLS, *SHELL_TOOLS, *learning_tools(self.memory),
+                *session_tools()]  # a face's own (ACP: MCP, the client's terminal)
 
     def _agent(self, settings: Settings, *, reflection: bool = False,
                tools: list[Tool] | None = None, ctx: ToolContext | None = None) -> Agent:

@@ -28,6 +28,15 @@ class ConversationOps:
         return await asyncio.to_thread(lambda: self.conversations.view(
             self.conversations.new(title)))
 
+    async def conversation_start(self, title: str = "") -> ConversationView:
+        """A new conversation that does not become the active one (an ACP session's: the
+        LSP face's active conversation on the same workspace stays as it was)."""
+        def run() -> ConversationView:
+            conv = self.conversations.memory.recall.new_conversation(title)
+            return self.conversations.view(conv)
+
+        return await asyncio.to_thread(run)
+
     async def conversation_switch(self, conv_id: str) -> ConversationView:
         return await asyncio.to_thread(lambda: self.conversations.view(
             self.conversations.switch(conv_id)))

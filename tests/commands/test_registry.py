@@ -87,7 +87,7 @@ def test_names_and_cli_paths_are_unique_and_well_formed() -> None:
         assert re.fullmatch(r"[a-z][A-Za-z]*(\.[a-z][A-Za-z]*)?", c.name), c.name
         assert c.lsp_name == "lspAgent." + c.name
         assert 1 <= len(c.cli) <= 2 and all(re.fullmatch(r"[a-z][a-z-]*", w) for w in c.cli), c.cli
-        assert c.cli != ("serve",), "`serve` is the CLI's own subcommand"
+        assert c.cli not in (("serve",), ("acp",)), "`serve` and `acp` are the CLI's own"
     groups = {c.cli[0] for c in CLI_COMMANDS if len(c.cli) == 2}
     assert groups == set(CLI_GROUPS), "every CLI group has help, and only groups that exist"
     singles = {c.cli[0] for c in CLI_COMMANDS if len(c.cli) == 1}
@@ -426,7 +426,7 @@ def test_cli_has_exactly_the_registry_commands() -> None:
     from lsp_agent.cli.parser import build_parser
 
     top = _subcommands(build_parser())
-    assert set(top) - {"serve"} == {c.cli[0] for c in CLI_COMMANDS}
+    assert set(top) - {"serve", "acp"} == {c.cli[0] for c in CLI_COMMANDS}
     for group in CLI_GROUPS:
         assert set(_subcommands(top[group])) == {c.cli[1] for c in CLI_COMMANDS
                                                  if c.cli[0] == group}
