@@ -249,6 +249,7 @@ export const ServerConfigKeys = [
   'embedder',
   'codeEmbedder',
   'store',
+  'teamStore',
   'permissionMode',
   'maxSteps',
   'maxTokensPerTurn',

@@ -25,7 +25,7 @@ M.defaults = {
   -- Start the server automatically for file buffers (false: only on the first :LspAgent).
   autostart = true,
   -- Sent as initializationOptions and answered for workspace/configuration section `lspAgent`.
-  -- Keys (all optional): model, reflectionModel, embedder, codeEmbedder, store, permissionMode, maxSteps,
+  -- Keys (all optional): model, reflectionModel, embedder, codeEmbedder, store, teamStore, permissionMode, maxSteps,
   -- maxTokensPerTurn, turnTimeoutSeconds, reflection = { idleSeconds, everyTurns }.
   settings = {},
   -- Workspace trust, sent as `trustWorkspace`: "prompt" asks once per workspace folder through
