@@ -226,7 +226,9 @@ class MemoryStore:
 
     @contextmanager
     def lock(self, name: str = "", timeout: float = 30.0) -> Iterator[None]:
-        """Exclusive across processes: wrap every read-modify-write in it.
+        """Exclusive across the processes of this machine: wrap every read-modify-write in it.
+        It spares them conflicts; across machines (a store in a bucket) the commit protocol
+        keeps updates (memory/commits.py), never this lock alone.
 
         A named lock (e.g. "code-index") is another lock beside the store, for long work on
         tables of its own: a code index build must never block memory edits.
@@ -239,14 +241,20 @@ class MemoryStore:
     # -- meta and schema version -----------------------------------------------------------
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
-        rows = self.table("meta").search().where(f"key = {sql_str(key)}").limit(1).to_list()
-        return rows[0]["value"] if rows else default
+        """A meta value. Two machines that set a new key at once both insert it: of such
+        rows the greatest value (numbers by size) is the value, the same on every machine."""
+        rows = self.table("meta").search().where(f"key = {sql_str(key)}").limit(100).to_list()
+        values = [r["value"] for r in rows]
+        return max(values, key=lambda v: (len(v), v) if v.isdigit() else (0, v)) if values \
+            else default
 
     def set_meta(self, key: str, value: str) -> None:
+        from lsp_agent.memory.commits import retrying
+
         tbl = self.table("meta")
-        tbl.merge_insert("key").when_matched_update_all().when_not_matched_insert_all().execute(
-            pa.Table.from_pylist([{"key": key, "value": value}], schema=S.META)
-        )
+        data = pa.Table.from_pylist([{"key": key, "value": value}], schema=S.META)
+        retrying(lambda: tbl.merge_insert("key").when_matched_update_all()
+                 .when_not_matched_insert_all().execute(data), f"save the store setting {key}")
 
     def _check_schema_version(self) -> None:
         """Find damage (every table), refuse a newer schema, migrate an older one."""
