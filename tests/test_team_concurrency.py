@@ -5,7 +5,7 @@ no lock file) writing to one store in a bucket of moto's S3 server on loopback
 (tests/s3_server.py), driven by tests/team_worker.py. Each write a machine acknowledged must
 be there afterwards, and every block's versions must run 1..N without a gap or a duplicate.
 
-The concurrent run does LSP_AGENT_TEAM_OPS operations per machine (40 by default, to keep
+The concurrent run does LSP_AGENT_TEAM_OPS operations per machine (15 by default, to keep
 this file to a few minutes on a loaded 2-core machine; the issue's 4 x 250 is
 `LSP_AGENT_TEAM_OPS=250`, about 10 minutes here).
 """
@@ -30,7 +30,7 @@ from lsp_agent.memory.store import MemoryStore
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).with_name("team_worker.py")
-OPS = int(os.environ.get("LSP_AGENT_TEAM_OPS", "40"))
+OPS = int(os.environ.get("LSP_AGENT_TEAM_OPS", "15"))
 LABELS = ("alpha", "beta")
 
 

@@ -69,6 +69,7 @@ class BlockManager:
         self.shared = shared
         self.mirror = mirror
         self.ledger = VersionLedger(store)
+        self.lost_claims = 0  # versions this manager claimed and another machine won first
         self._shared_mgr: BlockManager | None = (
             BlockManager(shared) if shared is not None and shared is not store else None
         )
@@ -238,6 +239,7 @@ class BlockManager:
             if claim.won:
                 return self._advance_row(updated)
             self.ledger.retract(claim.edit_id)
+            self.lost_claims += 1
             rivals = claim.rivals
             backoff(attempt)
         raise BlockError(f"Memory block '{label}' is being changed by too many machines at "
