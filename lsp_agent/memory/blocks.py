@@ -14,11 +14,10 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
 from lsp_agent.errors import LspAgentError, NotFound
 from lsp_agent.memory import schema as S
-from lsp_agent.memory.commits import Claim, VersionLedger, backoff, new_edit_id, retrying, who
+from lsp_agent.memory.block_rows import advance_row, read_rows, write_row
+from lsp_agent.memory.commits import Claim, VersionLedger, backoff, new_edit_id, who
 from lsp_agent.memory.merge import rebase
 from lsp_agent.memory.schema import Block, BlockVersion, utcnow
 from lsp_agent.memory.secrets import redact
@@ -77,13 +76,7 @@ class BlockManager:
     # -- reading ----------------------------------------------------------------------------
 
     def _rows(self) -> dict[str, Block]:
-        """label -> its row (of two rows of a label, inserted by machines attaching the same
-        shared block at once, the newer version)."""
-        out: dict[str, Block] = {}
-        for r in self.store.table("blocks").search().limit(10_000).to_list():
-            if r["label"] not in out or r["version"] > out[r["label"]].version:
-                out[r["label"]] = Block(**r)
-        return out
+        return read_rows(self.store)
 
     def list(self) -> builtins.list[Block]:
         blocks = []
@@ -172,6 +165,7 @@ class BlockManager:
             )
             claim = self._claim(block, author, reason, old="")
             if not claim.won:
+                self.ledger.retract(claim.edit_id)
                 raise BlockError(f"A memory block '{label}' was just created by "
                                  f"{claim.rivals[0].by}; edit it instead.")
             self._advance_row(block, insert=True)
@@ -374,34 +368,10 @@ class BlockManager:
         self._claim(block, author, reason, old=old)
 
     def _advance_row(self, block: Block, *, insert: bool = False) -> Block:
-        """Write the row of a version that won, unless a newer version's row is there. An
-        edit's row carries the settings it read: when they changed meanwhile, it takes the
-        new ones and writes again."""
-        settings = ("description", "limit", "read_only")
-        same = " AND ".join(f"target.{c} = source.{c}" for c in ("`limit`", "read_only"))
-        while True:
-            if self._write_row(block, f"target.version < source.version AND {same} AND "
-                               "target.description = source.description", insert=insert):
-                return block
-            row = self._rows().get(block.label)
-            if row is None or row.version >= block.version:
-                return block
-            block = block.model_copy(update={c: getattr(row, c) for c in settings})
+        return advance_row(self.store, block, insert=insert)
 
     def _write_row(self, block: Block, where: str = "", *, insert: bool = False) -> bool:
-        """Upsert the row (only over a row for which `where` holds); whether it was written."""
-        data = pa.Table.from_pylist([block.model_dump()], schema=S.BLOCKS)
-        tbl = self.store.table("blocks")
-
-        def write() -> object:
-            merge = tbl.merge_insert("label").when_matched_update_all(where=where or None)
-            if insert:
-                merge = merge.when_not_matched_insert_all()
-            return merge.execute(data)
-
-        result = retrying(write, f"save memory block '{block.label}'")
-        return bool(getattr(result, "num_updated_rows", 1) or getattr(result,
-                                                                       "num_inserted_rows", 0))
+        return write_row(self.store, block, where, insert=insert)
 
 
 def _too_long(label: str, size: int, limit: int) -> str:

@@ -24,6 +24,7 @@ import pyarrow as pa
 from lsp_agent.errors import LspAgentError
 from lsp_agent.memory import schema as S
 from lsp_agent.memory.code_embedding import DEFAULT_CODE_SPEC, CodeEmbedding, load_embedder
+from lsp_agent.memory.commits import retrying
 from lsp_agent.memory.locking import file_lock
 from lsp_agent.memory.redacting_table import guard
 from lsp_agent.paths import data_home, is_local_uri, local_path
@@ -226,9 +227,8 @@ class MemoryStore:
 
     @contextmanager
     def lock(self, name: str = "", timeout: float = 30.0) -> Iterator[None]:
-        """Exclusive across the processes of this machine: wrap every read-modify-write in it.
-        It spares them conflicts; across machines (a store in a bucket) the commit protocol
-        keeps updates (memory/commits.py), never this lock alone.
+        """Exclusive across this machine's processes (spares them conflicts; across machines
+        memory/commits.py keeps updates): wrap every read-modify-write in it.
 
         A named lock (e.g. "code-index") is another lock beside the store, for long work on
         tables of its own: a code index build must never block memory edits.
@@ -241,16 +241,13 @@ class MemoryStore:
     # -- meta and schema version -----------------------------------------------------------
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
-        """A meta value. Two machines that set a new key at once both insert it: of such
-        rows the greatest value (numbers by size) is the value, the same on every machine."""
+        """Of rows of one key (machines inserting a new key at once), the same on all: the
+        greatest value, numbers by size."""
         rows = self.table("meta").search().where(f"key = {sql_str(key)}").limit(100).to_list()
         values = [r["value"] for r in rows]
-        return max(values, key=lambda v: (len(v), v) if v.isdigit() else (0, v)) if values \
-            else default
+        return max(values, key=lambda v: (len(v), v)) if values else default
 
     def set_meta(self, key: str, value: str) -> None:
-        from lsp_agent.memory.commits import retrying
-
         tbl = self.table("meta")
         data = pa.Table.from_pylist([{"key": key, "value": value}], schema=S.META)
         retrying(lambda: tbl.merge_insert("key").when_matched_update_all()
