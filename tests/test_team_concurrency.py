@@ -78,6 +78,38 @@ def test_rebase_of_an_edit_already_made_changes_nothing() -> None:
     assert got.how == "unchanged"
 
 
+# -- the first committed row wins -------------------------------------------------------------
+
+def test_of_two_rows_of_one_version_the_first_committed_wins_by_every_reader(tmp_path,
+                                                                           monkeypatch) -> None:
+    """Not the smaller id nor the earlier time: the order of the store's own commits."""
+    from lsp_agent.memory.commits import VersionLedger
+    from lsp_agent.memory.schema import BlockVersion, utcnow
+
+    monkeypatch.setattr(VersionLedger, "SETTLE_SECONDS", 0.0)
+    store = MemoryStore(str(tmp_path / "store"), embedder_spec="none")
+    store.ensure_initialized()
+    blocks = BlockManager(store)
+    blocks.create("x", "", "one")
+    later = utcnow()
+
+    def row(edit_id: str, text: str, when) -> BlockVersion:
+        return BlockVersion(label="x", version=2, author="user", timestamp=when, reason="r",
+                            old_value="one", new_value=text, user="u", machine="m",
+                            edit_id=edit_id)
+
+    first = blocks.ledger.claim(row("zzz", "first", later))
+    second = blocks.ledger.claim(row("aaa", "second", S.utcnow().replace(year=2001)))
+    assert first.won and not second.won and second.rivals[0].edit_id == "zzz"
+    # the loser was killed before taking its row back: a new reader still picks the first
+    reader = BlockManager(MemoryStore(str(tmp_path / "store"), embedder_spec="none"))
+    assert [v.new_value for v in reader.history("x")] == ["one", "first"]
+    assert [v.edit_id for v in reader.ledger.leftovers()] == ["aaa"]
+    reader.repair()  # takes the loser's row back and finishes the winner's edit
+    assert len(reader.ledger.rows("label = 'x'")) == 2
+    assert reader.get("x").value == "first" and reader.get("x").version == 2
+
+
 # -- machines --------------------------------------------------------------------------------
 
 def _env(server_env: dict[str, str], home: Path, machine: str,

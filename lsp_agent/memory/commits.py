@@ -184,24 +184,33 @@ class VersionLedger:
 
     def _look_back(self, ids: list[str]) -> str | None:
         """The id of `ids` present in the earliest table version (binary search: a row, once
-        committed and still present now, is present in every version after its commit)."""
+        committed and still present now, is present in every version after its commit). A
+        version cleaned up counts as holding none: then the oldest kept holds them all, and
+        the smallest id stands, the same on every machine."""
         where = "edit_id IN (" + ",".join(_sql(i) for i in ids) + ")"
+
+        def present(version: int) -> list[dict[str, Any]]:
+            try:
+                snap.checkout(version)
+            except Exception:  # noqa: BLE001 - cleaned up (scrub, compaction)
+                return []
+            return snap.search().where(where).select(["edit_id"]).limit(len(ids)).to_list()
+
         try:
             with self._snap_lock:
                 snap = self._snapshot_handle()
-                versions = sorted(int(v["version"]) for v in snap.list_versions())
-                lo, hi = 0, len(versions) - 1
+                snap.checkout_latest()
+                lo, hi = 1, int(snap.version)
                 found: list[dict[str, Any]] = []
-                while lo <= hi:
+                while lo <= hi:  # version numbers, not list_versions(): that reads them all
                     mid = (lo + hi) // 2
-                    snap.checkout(versions[mid])
-                    rows = snap.search().where(where).select(["edit_id"]).limit(len(ids)).to_list()
+                    rows = present(mid)
                     if rows:
                         found, hi = rows, mid - 1
                     else:
                         lo = mid + 1
             return min(r["edit_id"] for r in found) if found else None
-        except Exception as exc:  # noqa: BLE001 - versions cleaned up: fall back to time
+        except Exception as exc:  # noqa: BLE001 - unreadable: fall back to time
             log.info("could not look back through block_versions: %s", exc)
             return None
 
