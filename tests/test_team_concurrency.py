@@ -7,7 +7,7 @@ be there afterwards, and every block's versions must run 1..N without a gap or a
 
 The concurrent run does LSP_AGENT_TEAM_OPS operations per machine (15 by default, to keep
 this file to a few minutes on a loaded 2-core machine; the issue's 4 x 250 is
-`LSP_AGENT_TEAM_OPS=250`, about 10 minutes here).
+`LSP_AGENT_TEAM_OPS=250`: over 15 minutes against moto on a loaded 2-core machine).
 """
 
 from __future__ import annotations
@@ -147,10 +147,18 @@ def _start(uri: str, mode: str, ops: int, machines: list[str], tmp: Path,
     return procs, go
 
 
-def _finish(procs: list[subprocess.Popen[str]], timeout: float = 900) -> list[list[str]]:
+def _finish(procs: list[subprocess.Popen[str]], timeout: float = 300 + 6 * OPS
+            ) -> list[list[str]]:
     lines = []
+    deadline = time.monotonic() + timeout
     for proc in procs:
-        out, err = proc.communicate(timeout=timeout)
+        try:
+            out, err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            for other in procs:
+                other.kill()
+                other.communicate()
+            pytest.fail(f"the machines did not finish within {timeout:.0f} s")
         lines += [line.split(" ", 4) for line in out.splitlines()]
         if proc.returncode not in (0, -9):
             pytest.fail(f"a machine failed (exit {proc.returncode}):\n{err[-3000:]}")
