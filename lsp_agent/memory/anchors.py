@@ -17,6 +17,7 @@ from collections.abc import Iterable
 import pyarrow as pa
 
 from lsp_agent.memory import schema as S
+from lsp_agent.memory.commits import retrying
 from lsp_agent.memory.schema import Anchor, utcnow
 from lsp_agent.memory.store import MemoryStore, sql_str
 
@@ -96,8 +97,10 @@ class AnchorTable:
             table = self.store.table("anchors")
             known = self._version
             writer = getattr(table, "inner", table) if redacted else table
-            writer.merge_insert("id").when_matched_update_all() \
-                .when_not_matched_insert_all().execute(data)
+            # whole rows by their id (made here, unique): nothing read from another machine is
+            # written back, so a commit that races another is simply tried again
+            retrying(lambda: writer.merge_insert("id").when_matched_update_all()
+                     .when_not_matched_insert_all().execute(data), "save the anchors")
             self._update_cache(rows, table.version, known)
         self._commits += 1
         if self._commits % COMPACT_EVERY == 0:

@@ -2,7 +2,9 @@
 
 Every change is a new version (who, when, why, old, new) written before the block itself, so
 nothing is ever silently overwritten and any version can be restored. Shared blocks live in the
-user-level shared store; the agent's own store only records that it uses them.
+user-level shared store; the agent's own store only records that it uses them. Versions are
+claimed by the commit protocol of memory/commits.py, so edits from many machines on one store
+in a bucket are all kept; the local lock only spares one machine's processes the retries.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
 from lsp_agent.errors import LspAgentError, NotFound
 from lsp_agent.memory import schema as S
+from lsp_agent.memory.block_rows import advance_row, read_rows, write_row
+from lsp_agent.memory.commits import Claim, VersionLedger, backoff, new_edit_id, who
+from lsp_agent.memory.merge import rebase
 from lsp_agent.memory.schema import Block, BlockVersion, utcnow
 from lsp_agent.memory.secrets import redact
 from lsp_agent.memory.store import MemoryStore, sql_str
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
 LABEL_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 PEOPLE = {"user", "mirror"}  # authors allowed to change read-only blocks
 INIT = "init"  # the author of text `init` imported from the workspace's files (not the agent)
+MAX_CLAIMS = 60  # attempts of one edit against other machines' edits before it gives up
 
 DEFAULT_BLOCKS: list[tuple[str, str, str, int]] = [
     (
@@ -63,6 +67,8 @@ class BlockManager:
         self.store = store
         self.shared = shared
         self.mirror = mirror
+        self.ledger = VersionLedger(store)
+        self.lost_claims = 0  # versions this manager claimed and another machine won first
         self._shared_mgr: BlockManager | None = (
             BlockManager(shared) if shared is not None and shared is not store else None
         )
@@ -70,8 +76,7 @@ class BlockManager:
     # -- reading ----------------------------------------------------------------------------
 
     def _rows(self) -> dict[str, Block]:
-        rows = self.store.table("blocks").search().limit(10_000).to_list()
-        return {r["label"]: Block(**r) for r in rows}
+        return read_rows(self.store)
 
     def list(self) -> builtins.list[Block]:
         blocks = []
@@ -98,11 +103,10 @@ class BlockManager:
         owner = self if "blocks" in self.store.damage else self._owner(label)
         if owner is not self:
             return owner.history(label)
-        tbl = self.store.table("block_versions")
-        rows = tbl.search().where(f"label = {sql_str(label)}").limit(100_000).to_list()
+        rows = self.ledger.rows(f"label = {sql_str(label)}")
         if not rows and label not in self._rows():
             self.get(label)  # raises BlockNotFound with the list of labels
-        return sorted((BlockVersion(**r) for r in rows), key=lambda v: v.version)
+        return self.ledger.winners(rows)
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -144,7 +148,8 @@ class BlockManager:
                     label, description, value, limit=limit, read_only=read_only,
                     author=author, reason=reason,
                 )
-            self._write_row(shared.model_copy(update={"scope": "shared", "value": ""}))
+            self._write_row(shared.model_copy(update={"scope": "shared", "value": ""}),
+                            insert=True)
             attached = shared.model_copy(update={"scope": "shared"})
             if self.mirror:
                 self.mirror.write(attached)
@@ -152,23 +157,35 @@ class BlockManager:
         with self.store.lock():
             if label in self._rows():
                 raise BlockError(f"A memory block '{label}' already exists; edit it instead.")
+            head = self.ledger.head(label)  # a creation killed before its row was written
             block = Block(
                 label=label, description=description, value=value, limit=limit,
-                read_only=read_only, scope="agent", version=self._latest_version(label) + 1,
+                read_only=read_only, scope="agent", version=(head.version if head else 0) + 1,
                 updated_by=author,
             )
-            self._append_version(block, author, reason, old="")
-            self._write_row(block)
+            claim = self._claim(block, author, reason, old="")
+            if not claim.won:
+                self.ledger.retract(claim.edit_id)
+                raise BlockError(f"A memory block '{label}' was just created by "
+                                 f"{claim.rivals[0].by}; edit it instead.")
+            self._advance_row(block, insert=True)
+            # an edit that won a later version before this row existed could not write it
+            head = self.ledger.head(label)
+            if head is not None and head.version > block.version:
+                block = self._advance_row(_at(block, head))
         if self.mirror:
             self.mirror.write(block)
         return block
 
     def edit(self, label: str, change: Callable[[str], str], *, author: str, reason: str) -> Block:
-        """Apply `change(old_value) -> new_value` under the lock, as a new version.
+        """Apply `change(old_value) -> new_value` as a new version.
 
-        Read-only blocks change only when a person is the author (user, or their mirror edit).
+        Another machine's edit that claims the same version first wins; this one is then
+        applied again on top of it (memory/merge.py), never dropped. Read-only blocks change
+        only when a person is the author (user, or their mirror edit).
         """
-        owner = self._owner(label)
+        row = self._rows().get(label)
+        owner = self._owner(label, row)
         if owner is not self:
             updated = owner.edit(label, change, author=author, reason=reason)
             updated = updated.model_copy(update={"scope": "shared"})
@@ -176,32 +193,62 @@ class BlockManager:
                 self.mirror.write(updated)
             return updated
         with self.store.lock():
-            block = self._rows().get(label)
-            if block is None:
-                self.get(label)
-                raise BlockNotFound(label)
+            updated = self._commit_edit(label, change, author, reason, row)
+        if self.mirror:
+            self.mirror.write(updated)
+        return updated
+
+    def _commit_edit(self, label: str, change: Callable[[str], str], author: str,
+                     reason: str, row: Block | None) -> Block:
+        first: tuple[str, str] | None = None  # (base, ours) of the first attempt
+        rivals: builtins.list[BlockVersion] = []
+        for attempt in range(MAX_CLAIMS):
+            block, base = self._current(label, row if attempt == 0 else None)
             if block.read_only and author not in PEOPLE:
                 raise BlockError(
                     f"Memory block '{label}' is read-only: the agent cannot change it. "
                     "Ask the user to edit it (lsp-agent memory set, or its file in the memory folder)."
                 )
-            new_value = redact(change(block.value))
+            note = ""
+            if first is None:
+                new_value = redact(change(base.value))
+                first = (base.value, new_value)
+            else:
+                got = rebase(lambda old: redact(change(old)), first[0], first[1], base.value,
+                             "this edit", f"version {base.version} by {rivals[-1].by}")
+                new_value = got.value
+                note = f" ({got.how}: a concurrent edit by {rivals[-1].by} came first)"
+                if len(new_value) > block.limit and got.how == "both kept":
+                    new_value, note = first[1], (f" (replaces a concurrent edit by "
+                                                 f"{rivals[-1].by}, kept as version "
+                                                 f"{base.version}: both would exceed the limit)")
             if len(new_value) > block.limit:
                 raise BlockError(_too_long(label, len(new_value), block.limit))
-            if new_value == block.value:
-                return block
-            # a process that died after writing a version but before the row left that number
-            # taken: never reuse it (repair() on the next open makes it the block's value)
-            version = max(block.version, self._latest_version(label)) + 1
-            updated = block.model_copy(
-                update={"value": new_value, "version": version,
-                        "updated_at": utcnow(), "updated_by": author}
-            )
-            self._append_version(updated, author, reason, old=block.value)
-            self._write_row(updated)
-        if self.mirror:
-            self.mirror.write(updated)
-        return updated
+            if new_value == base.value:
+                return base
+            updated = base.model_copy(update={
+                "value": new_value, "version": base.version + 1, "updated_at": utcnow(),
+                "updated_by": author})
+            claim = self._claim(updated, author, reason + note, old=base.value)
+            if claim.won:
+                return self._advance_row(updated)
+            self.ledger.retract(claim.edit_id)
+            self.lost_claims += 1
+            rivals = claim.rivals
+            backoff(attempt)
+        raise BlockError(f"Memory block '{label}' is being changed by too many machines at "
+                         f"once: this edit was not saved after {MAX_CLAIMS} tries. Try again.")
+
+    def _current(self, label: str, row: Block | None = None) -> tuple[Block, Block]:
+        """(its row, the block as its newest version has it): the row may lag a version whose
+        writer was killed, or that another machine is writing right now."""
+        block = row or self._rows().get(label)
+        if block is None:
+            self.get(label)
+            raise BlockNotFound(label)
+        head = self.ledger.head(label, block.version)
+        return block, (_at(block, head) if head is not None and head.version > block.version
+                       else block)
 
     def set(self, label: str, value: str, *, author: str, reason: str = "") -> Block:
         return self.edit(label, lambda _old: value, author=author, reason=reason or "set")
@@ -220,23 +267,30 @@ class BlockManager:
         self, label: str, *, description: str | None = None, limit: int | None = None,
         read_only: bool | None = None,
     ) -> Block:
-        """Change a block's description, limit or read-only flag (the user's call)."""
+        """Change a block's description, limit or read-only flag (the user's call): written
+        only over the row it was read from, so a concurrent edit's text is never undone."""
         with self.store.lock():
-            block = self._rows().get(label)
-            if block is None:
-                self.get(label)
-                raise BlockNotFound(label)
-            changes: dict[str, object] = {}
-            if description is not None:
-                changes["description"] = redact(description)
-            if limit is not None:
-                if limit < len(block.value):
-                    raise BlockError(_too_long(label, len(block.value), limit))
-                changes["limit"] = limit
-            if read_only is not None:
-                changes["read_only"] = read_only
-            updated = block.model_copy(update=changes)
-            self._write_row(updated)
+            for attempt in range(MAX_CLAIMS):
+                block = self._rows().get(label)
+                if block is None:
+                    self.get(label)
+                    raise BlockNotFound(label)
+                changes: dict[str, object] = {}
+                if description is not None:
+                    changes["description"] = redact(description)
+                if limit is not None:
+                    if limit < len(block.value):
+                        raise BlockError(_too_long(label, len(block.value), limit))
+                    changes["limit"] = limit
+                if read_only is not None:
+                    changes["read_only"] = read_only
+                updated = block.model_copy(update=changes)
+                if updated == block or self._write_row(updated, "target.version = source.version"):
+                    break
+                backoff(attempt)
+            else:
+                raise BlockError(f"Memory block '{label}' kept changing on other machines; its "
+                                 "settings were not saved. Try again.")
         if self.mirror:
             self.mirror.write(updated)
         return updated
@@ -255,17 +309,21 @@ class BlockManager:
         return self.list()
 
     def repair(self) -> None:
-        """Finish an edit whose version was written but whose block row was not (a crash).
+        """Finish edits whose version was written but whose block row was not (a writer
+        killed, or one on another machine right now), and take back losing claims whose
+        writer was killed before it could.
 
         Looks first without the lock: opening a sound store (every read-only command) takes
         no lock and writes nothing, so it works on a full or read-only disk."""
-        if not self._unfinished():
+        unfinished = self._unfinished()
+        leftovers = self.ledger.leftovers()
+        if not unfinished and not leftovers:
             return
         with self.store.lock():
+            for v in leftovers:
+                self.ledger.retract(str(v.edit_id))
             for block, v in self._unfinished():
-                self._write_row(block.model_copy(update={
-                    "value": v.new_value, "version": v.version, "updated_by": v.author,
-                    "updated_at": v.timestamp}))
+                self._advance_row(_at(block, v))
 
     def _unfinished(self) -> builtins.list[tuple[Block, BlockVersion]]:
         """(block row, its newer version) for every agent block whose row lags its versions."""
@@ -277,41 +335,43 @@ class BlockManager:
 
     def latest_versions(self) -> dict[str, BlockVersion]:
         """The newest version of each label in the versions table (what doctor rebuilds from)."""
-        latest: dict[str, BlockVersion] = {}
-        for r in self.store.table("block_versions").search().limit(1_000_000).to_list():
-            v = BlockVersion(**r)
-            if v.label not in latest or v.version > latest[v.label].version:
-                latest[v.label] = v
-        return latest
+        columns = ["label", "version", "edit_id", "timestamp"]
+        tops: dict[str, int] = {}
+        for r in self.ledger.rows(columns=columns):
+            tops[r["label"]] = max(tops.get(r["label"], 0), int(r["version"]))
+        if not tops:
+            return {}
+        where = " OR ".join(f"(label = {sql_str(label)} AND version = {n})"
+                            for label, n in tops.items())
+        return {v.label: v for v in self.ledger.winners(self.ledger.rows(where))}
 
     # -- internals --------------------------------------------------------------------------
 
-    def _owner(self, label: str) -> BlockManager:
-        row = self._rows().get(label)
+    def _owner(self, label: str, row: Block | None = None) -> BlockManager:
+        row = row or self._rows().get(label)
         if row is not None and row.scope == "shared" and self._shared_mgr is not None:
             return self._shared_mgr
         return self
 
-    def _latest_version(self, label: str) -> int:
-        rows = (self.store.table("block_versions").search().where(f"label = {sql_str(label)}")
-                .select(["version"]).limit(1_000_000).to_list())
-        return max((int(r["version"]) for r in rows), default=0)
-
-    def _append_version(self, block: Block, author: str, reason: str, *, old: str) -> None:
+    def _claim(self, block: Block, author: str, reason: str, *, old: str) -> Claim:
+        user, machine = who()
         row = BlockVersion(
             label=block.label, version=block.version, author=author, timestamp=utcnow(),
-            reason=reason, old_value=old, new_value=block.value,
+            reason=reason, old_value=old, new_value=block.value, user=user, machine=machine,
+            edit_id=new_edit_id(),
         )
-        self.store.table("block_versions").add(
-            pa.Table.from_pylist([row.model_dump()], schema=S.BLOCK_VERSIONS)
-        )
+        return self.ledger.claim(row)
 
-    def _write_row(self, block: Block) -> None:
-        data = pa.Table.from_pylist([block.model_dump()], schema=S.BLOCKS)
-        tbl = self.store.table("blocks")
-        tbl.merge_insert("label").when_matched_update_all().when_not_matched_insert_all().execute(
-            data
-        )
+    def _append_version(self, block: Block, author: str, reason: str, *, old: str) -> None:
+        """Claim `block`'s version without writing its row: what a writer killed right after
+        its claim leaves (tests make such stores with it)."""
+        self._claim(block, author, reason, old=old)
+
+    def _advance_row(self, block: Block, *, insert: bool = False) -> Block:
+        return advance_row(self.store, block, insert=insert)
+
+    def _write_row(self, block: Block, where: str = "", *, insert: bool = False) -> bool:
+        return write_row(self.store, block, where, insert=insert)
 
 
 def _too_long(label: str, size: int, limit: int) -> str:
@@ -319,6 +379,12 @@ def _too_long(label: str, size: int, limit: int) -> str:
         f"Memory block '{label}' would hold {size} characters, over its limit of {limit}. "
         "Shorten or summarise the text, move details to archival memory, or raise the limit."
     )
+
+
+def _at(block: Block, v: BlockVersion) -> Block:
+    """`block` as version `v` has it."""
+    return block.model_copy(update={"value": v.new_value, "version": v.version,
+                                    "updated_by": v.author, "updated_at": v.timestamp})
 
 
 def _order(label: str) -> tuple[int, str]:

@@ -57,10 +57,8 @@ def _required_columns(name: str) -> set[str]:
               "archival": S.archival_schema(S.DEFAULT_DIM),
               "embedding_cache": S.embedding_cache_schema(S.DEFAULT_DIM),
               "code_chunks": S.code_chunks_schema(S.DEFAULT_DIM), "code_files": S.CODE_FILES}
-    names = set(shapes[name].names)
-    if name == "messages":
-        names.discard("prev_id")  # added by a migration, which runs after this check
-    return names
+    # columns added by a migration, which runs after this check
+    return set(shapes[name].names) - S.ADDED_BY_MIGRATION.get(name, frozenset())
 
 
 def _check_table(store: MemoryStore, name: str) -> tuple[Any, str]:

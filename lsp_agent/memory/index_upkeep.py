@@ -2,6 +2,10 @@
 indexes, the IVF_PQ vector index from VECTOR_INDEX_MIN_ROWS rows on, and optimisation (compaction
 and folding new rows into the indexes) in a background thread, so fragments and unindexed rows
 do not pile up and no caller waits for it.
+
+On a store shared by machines another one may index or compact the same table at once: lance
+refuses one of the two commits, which is logged and skipped here (never fatal); the next
+upkeep does the work.
 """
 
 from __future__ import annotations

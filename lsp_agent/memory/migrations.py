@@ -1,4 +1,9 @@
-"""Schema migrations, applied on open under the store lock. One function per version step."""
+"""Schema migrations, applied on open. One function per version step.
+
+Two machines may open an old store in a bucket at the same moment, and the store lock only
+excludes the processes of one machine: every step is idempotent (it looks before it changes
+and takes "already there" from a rival as done), so racing migrations change the store once.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +32,8 @@ def _v1_to_v2(store: MemoryStore) -> None:
     tbl = store.table("messages")
     if "prev_id" in tbl.schema.names:
         return
-    tbl.add_columns({"prev_id": "CAST('' AS STRING)"})
+    if not _add_columns(tbl, {"prev_id": "CAST('' AS STRING)"}):
+        return  # another machine added (and is filling) them
     update = previous_ids(tbl)
     if update.num_rows:
         tbl.merge_insert("id").when_matched_update_all().execute(update)
@@ -57,7 +63,35 @@ def previous_ids(tbl: Any) -> pa.Table:
                      "prev_id": pc.filter(ids.slice(0, len(ids) - 1), keep)})
 
 
-STEPS = {0: _v0_to_v1, 1: _v1_to_v2}
+def _v2_to_v3(store: MemoryStore) -> None:
+    """Block versions record who made them (user, machine) and carry the id of the edit that
+    claimed them (memory/commits.py). Old rows read with the three empty."""
+    if "block_versions" not in store._existing():
+        return
+    tbl = store.table("block_versions")
+    _add_columns(tbl, {c: "CAST('' AS STRING)" for c in ("user", "machine", "edit_id")})
+
+
+def _add_columns(tbl: Any, columns: dict[str, str]) -> bool:
+    """Add the missing `columns`; False when a rival process added them first."""
+    from lsp_agent.memory.commits import backoff, is_retryable
+
+    for attempt in range(20):
+        missing = {c: sql for c, sql in columns.items() if c not in tbl.schema.names}
+        if not missing:
+            return False
+        try:
+            tbl.add_columns(missing)
+            return True
+        except Exception as exc:  # noqa: BLE001 - a rival's schema change: look again
+            if not (is_retryable(exc) or "already" in str(exc).lower()
+                    or "exist" in str(exc).lower()):
+                raise
+            backoff(attempt)
+    return False
+
+
+STEPS = {0: _v0_to_v1, 1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def migrate(store: MemoryStore, from_version: int) -> None:
@@ -66,4 +100,5 @@ def migrate(store: MemoryStore, from_version: int) -> None:
         while version < SCHEMA_VERSION:
             STEPS[version](store)
             version += 1
-            store.set_meta("schema_version", str(version))
+            if int(store.get_meta("schema_version") or 0) < version:
+                store.set_meta("schema_version", str(version))

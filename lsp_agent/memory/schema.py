@@ -14,7 +14,7 @@ from typing import Any, Literal
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_DIM = 384
 
 Author = Literal["user", "agent", "reflection", "mirror", "system", "init"]
@@ -54,8 +54,19 @@ BLOCK_VERSIONS = pa.schema(
         ("reason", pa.string()),
         ("old_value", pa.string()),
         ("new_value", pa.string()),
+        # schema version 3: who made the edit, and the id its claim of the version carries
+        # (memory/commits.py: of two rows of one (label, version), the first committed wins)
+        ("user", pa.string()),
+        ("machine", pa.string()),
+        ("edit_id", pa.string()),
     ]
 )
+
+#: columns added to tables by migrations: an older store lacks them until it is migrated
+ADDED_BY_MIGRATION: dict[str, frozenset[str]] = {
+    "messages": frozenset({"prev_id"}),
+    "block_versions": frozenset({"user", "machine", "edit_id"}),
+}
 
 CONVERSATIONS = pa.schema(
     [
@@ -202,11 +213,21 @@ class BlockVersion(BaseModel):
     reason: str
     old_value: str
     new_value: str
+    user: str | None = ""  # "" in rows written before schema version 3
+    machine: str | None = ""
+    edit_id: str | None = ""
+
+    @property
+    def by(self) -> str:
+        """user@machine, or the author for rows from before attribution."""
+        return f"{self.user}@{self.machine}" if self.user else self.author
 
     def public(self) -> dict[str, Any]:
         return {
             "version": self.version,
             "author": self.author,
+            "user": self.user or "",
+            "machine": self.machine or "",
             "timestamp": self.timestamp.isoformat(),
             "reason": self.reason,
             "old": self.old_value,

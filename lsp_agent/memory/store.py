@@ -24,6 +24,7 @@ import pyarrow as pa
 from lsp_agent.errors import LspAgentError
 from lsp_agent.memory import schema as S
 from lsp_agent.memory.code_embedding import DEFAULT_CODE_SPEC, CodeEmbedding, load_embedder
+from lsp_agent.memory.commits import retrying
 from lsp_agent.memory.locking import file_lock
 from lsp_agent.memory.redacting_table import guard
 from lsp_agent.paths import data_home, is_local_uri, local_path
@@ -226,7 +227,8 @@ class MemoryStore:
 
     @contextmanager
     def lock(self, name: str = "", timeout: float = 30.0) -> Iterator[None]:
-        """Exclusive across processes: wrap every read-modify-write in it.
+        """Exclusive across this machine's processes (spares them conflicts; across machines
+        memory/commits.py keeps updates): wrap every read-modify-write in it.
 
         A named lock (e.g. "code-index") is another lock beside the store, for long work on
         tables of its own: a code index build must never block memory edits.
@@ -239,14 +241,17 @@ class MemoryStore:
     # -- meta and schema version -----------------------------------------------------------
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
-        rows = self.table("meta").search().where(f"key = {sql_str(key)}").limit(1).to_list()
-        return rows[0]["value"] if rows else default
+        """Of rows of one key (machines inserting a new key at once), the same on all: the
+        greatest value, numbers by size."""
+        rows = self.table("meta").search().where(f"key = {sql_str(key)}").limit(100).to_list()
+        values = [r["value"] for r in rows]
+        return max(values, key=lambda v: (len(v), v)) if values else default
 
     def set_meta(self, key: str, value: str) -> None:
         tbl = self.table("meta")
-        tbl.merge_insert("key").when_matched_update_all().when_not_matched_insert_all().execute(
-            pa.Table.from_pylist([{"key": key, "value": value}], schema=S.META)
-        )
+        data = pa.Table.from_pylist([{"key": key, "value": value}], schema=S.META)
+        retrying(lambda: tbl.merge_insert("key").when_matched_update_all()
+                 .when_not_matched_insert_all().execute(data), f"save the store setting {key}")
 
     def _check_schema_version(self) -> None:
         """Find damage (every table), refuse a newer schema, migrate an older one."""
