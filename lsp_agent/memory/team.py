@@ -1,0 +1,515 @@
+"""Team memory: a project's shared memory in a team store, personal memory kept local.
+
+With `teamStore` set, the blocks `project`, `commands` and `conventions` (and any block created
+with the team scope), archival passages and code anchors live in the team store (any LanceDB
+URI: s3://, gs://, az://, a shared folder). The human, persona and notes blocks and the
+conversations stay in the local store: they are one person's.
+
+When the team store cannot be reached the agent keeps working: blocks are read from a local
+cache of their last values, and team writes go to a durable local queue (write_queue.py),
+replayed in order when the store is back, each through BlockManager.edit so a write made
+meanwhile elsewhere is merged (team_merge.py), never overwritten.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from lsp_agent.errors import LspAgentError
+from lsp_agent.memory.archival import ArchivalMemory
+from lsp_agent.memory.blocks import LABEL_RE, PEOPLE, BlockError, BlockManager, BlockNotFound
+from lsp_agent.memory.locking import file_lock
+from lsp_agent.memory.mirror import atomic_write_bytes
+from lsp_agent.memory.schema import Block, BlockVersion, utcnow
+from lsp_agent.memory.secrets import redact
+from lsp_agent.memory.team_link import (
+    TeamLink,
+    TeamStore,
+    TeamStoreUnavailable,
+    deadline,
+    open_deadline,
+)
+from lsp_agent.memory.team_merge import merge
+from lsp_agent.memory.write_queue import WriteQueue
+from lsp_agent.paths import display_uri
+
+log = logging.getLogger(__name__)
+
+#: Blocks that are the team's when a team store is set (others are personal by default).
+TEAM_LABELS = ("project", "commands", "conventions")
+REPLAY_EVERY = 10.0  # seconds between background attempts while writes are queued
+
+
+def who() -> str:
+    """`user@machine` of this process (LSP_AGENT_USER / LSP_AGENT_MACHINE when set)."""
+    user = os.environ.get("LSP_AGENT_USER")
+    if not user:
+        import getpass
+
+        try:
+            user = getpass.getuser()
+        except Exception:  # noqa: BLE001 - no user name in this environment
+            user = "unknown"
+    machine = os.environ.get("LSP_AGENT_MACHINE") or socket.gethostname()
+    return f"{user}@{machine}"
+
+
+class TeamMemory:
+    """The team store of one workspace's agent, its block cache and its write queue."""
+
+    def __init__(self, uri: str, folder: Path, *, embedder: str = "default",
+                 code_embedder: str = "none",
+                 seed: Callable[[], dict[str, Block]] = dict) -> None:
+        self.uri = uri
+        self.store = TeamStore(uri, embedder_spec=embedder, code_embedder_spec=code_embedder)
+        self.link = TeamLink(uri)
+        self.folder = folder
+        self.queue = WriteQueue(folder)
+        self.blocks = BlockManager(self.store)
+        self.archival = TeamArchival(self)
+        self._seed = seed  # the local values of team blocks: the cache before the first read
+        self._cache_path = folder / "blocks.json"
+        self._replay_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._timer: threading.Thread | None = None
+
+    # -- opening and background replay --------------------------------------------------------
+
+    def connect(self) -> list[str]:
+        """Open the team store (create the team blocks it lacks), replay queued writes;
+        notices for the user. Never raises for an unreachable store."""
+        def prepare() -> None:
+            self.store.ensure_initialized()
+            self.blocks.repair()
+            have = {b.label for b in self.blocks.list()}
+            seeds = self._seed()
+            from lsp_agent.memory.blocks import DEFAULT_BLOCKS
+
+            for label, description, value, limit in DEFAULT_BLOCKS:
+                if label in TEAM_LABELS and label not in have:
+                    seed = seeds.get(label)
+                    try:
+                        self.blocks.create(label, description, seed.value if seed else value,
+                                           limit=max(limit, seed.limit if seed else 0),
+                                           author="system", reason=f"team block, from {who()}")
+                    except BlockError:
+                        pass  # made meanwhile by another machine
+
+        try:
+            self.link.run(prepare, timeout=open_deadline())
+            self.replay()
+            self.refresh()
+        except TeamStoreUnavailable as exc:
+            return [str(exc)]
+        return []
+
+    def start(self) -> None:
+        """Replay queued writes in the background while any are left (every REPLAY_EVERY s)."""
+        if self._timer is None:
+            self._timer = threading.Thread(target=self._run, name="lsp-agent-team-replay",
+                                           daemon=True)
+            self._timer.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(REPLAY_EVERY):
+            if (self.link.reachable is False or self.queue.entries()) and self.link.available:
+                try:
+                    self.replay()
+                except Exception:  # noqa: BLE001 - the next round tries again
+                    log.info("team replay failed", exc_info=True)
+
+    # -- the block cache ---------------------------------------------------------------------
+
+    def cached(self) -> dict[str, Block]:
+        """Team blocks as last read, with the queued writes on top (what the agent sees
+        while the store is away)."""
+        try:
+            raw = json.loads(self._cache_path.read_text(encoding="utf-8"))
+            blocks = {b["label"]: Block(**b) for b in raw["blocks"]}
+        except (OSError, ValueError, KeyError, TypeError):  # never read yet: start from
+            blocks = {k: b for k, b in self._seed().items() if k in TEAM_LABELS}  # local values
+            from lsp_agent.memory.blocks import DEFAULT_BLOCKS
+
+            for label, description, value, limit in DEFAULT_BLOCKS:
+                if label in TEAM_LABELS and label not in blocks:
+                    blocks[label] = Block(label=label, description=description, value=value,
+                                          limit=limit)
+        for entry in self.queue.entries():
+            label = entry.get("label", "")
+            old = blocks.get(label)
+            if entry["kind"] == "block_create" and old is None:
+                blocks[label] = Block(label=label, description=entry["description"],
+                                      value=entry["value"], limit=entry["limit"],
+                                      read_only=entry["read_only"], updated_by=entry["author"])
+            elif entry["kind"] == "block_edit" and old is not None:
+                # the version it will have if nothing else lands first (provisional)
+                blocks[label] = old.model_copy(update={"value": entry["value"],
+                                                       "version": old.version + 1,
+                                                       "updated_by": entry["author"]})
+            elif entry["kind"] == "block_settings" and old is not None:
+                blocks[label] = old.model_copy(update={
+                    k: entry[k] for k in ("description", "limit", "read_only")
+                    if entry.get(k) is not None})
+        return blocks
+
+    def refresh(self) -> list[Block]:
+        """Read the team blocks from the store and cache them (raises when unavailable)."""
+        blocks = self.link.run(self.blocks.list)
+        data = {"uri": display_uri(self.uri), "at": utcnow().isoformat(),
+                "blocks": [b.model_dump(mode="json") for b in blocks]}
+        self.folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(self._cache_path, json.dumps(data, ensure_ascii=False).encode())
+        return blocks
+
+    def list_blocks(self) -> list[Block]:
+        if self.link.available:
+            try:
+                if self.queue.entries():
+                    self.replay()
+                if not self.queue.entries():
+                    return self.refresh()
+            except TeamStoreUnavailable:
+                pass
+        return list(self.cached().values())
+
+    def labels(self) -> set[str]:
+        return set(TEAM_LABELS) | set(self.cached())
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def _online(self) -> bool:
+        """Whether a write may go straight to the store (up, and nothing queued before it)."""
+        if not self.link.available:
+            return False
+        if self.queue.entries():
+            try:
+                self.replay()
+            except TeamStoreUnavailable:
+                return False
+        return not self.queue.entries() and self.link.available
+
+    def edit(self, label: str, change: Callable[[str], str], *, author: str,
+             reason: str) -> Block:
+        if self._online():
+            try:
+                done = self.link.run(lambda: self.blocks.edit(label, change, author=author,
+                                                              reason=reason))
+                self._cache_one(done)
+                return done
+            except TeamStoreUnavailable:
+                pass
+        block = self.cached().get(label)
+        if block is None:
+            raise BlockNotFound(f"No memory block '{label}' in the team's cached memory "
+                                f"(the team store is away: {self.link.error}).")
+        if block.read_only and author not in PEOPLE:
+            raise BlockError(f"Memory block '{label}' is read-only: the agent cannot change it. "
+                             "Ask the user to edit it.")
+        new = redact(change(block.value))
+        if len(new) > block.limit:
+            raise BlockError(f"Memory block '{label}' would hold {len(new)} characters, over its "
+                             f"limit of {block.limit}. Shorten or summarise the text.")
+        if new == block.value:
+            return block
+        self.queue.append({"kind": "block_edit", "label": label, "base": block.value,
+                           "value": new, "author": author, "reason": reason, "by": who(),
+                           "description": block.description, "limit": block.limit})
+        return block.model_copy(update={"value": new, "version": block.version + 1,
+                                        "updated_by": author, "updated_at": utcnow()})
+
+    def create(self, label: str, description: str, value: str, *, limit: int, read_only: bool,
+               author: str, reason: str) -> Block:
+        if self._online():
+            try:
+                block = self.link.run(lambda: self.blocks.create(
+                    label, description, value, limit=limit, read_only=read_only, author=author,
+                    reason=reason))
+                self._cache_one(block)
+                return block
+            except TeamStoreUnavailable:
+                pass
+        if label in self.cached():
+            raise BlockError(f"A memory block '{label}' already exists; edit it instead.")
+        self.queue.append({"kind": "block_create", "label": label, "value": redact(value),
+                           "description": redact(description), "limit": limit,
+                           "read_only": read_only, "author": author, "reason": reason,
+                           "by": who()})
+        return self.cached()[label]
+
+    def update_settings(self, label: str, *, description: str | None, limit: int | None,
+                        read_only: bool | None) -> Block:
+        if self._online():
+            try:
+                done = self.link.run(lambda: self.blocks.update_settings(
+                    label, description=description, limit=limit, read_only=read_only))
+                self._cache_one(done)
+                return done
+            except TeamStoreUnavailable:
+                pass
+        block = self.cached().get(label)
+        if block is None:
+            raise BlockNotFound(f"No memory block '{label}' in the team's cached memory.")
+        wanted = {"description": redact(description) if description is not None else None,
+                  "limit": limit, "read_only": read_only}
+        if all(v is None or getattr(block, k) == v for k, v in wanted.items()):
+            return block  # nothing to change (the mirror asks on every edited file)
+        if limit is not None and limit < len(block.value):
+            raise BlockError(f"Memory block '{label}' holds {len(block.value)} characters, over "
+                             f"the limit of {limit} asked for.")
+        self.queue.append({"kind": "block_settings", "label": label, **wanted, "by": who()})
+        return self.cached()[label]
+
+    def _cache_one(self, block: Block | None) -> None:
+        """After a write that landed: re-read the cache from the store, quietly."""
+        try:
+            self.refresh()
+        except TeamStoreUnavailable:
+            pass
+
+    # -- replay -----------------------------------------------------------------------------
+
+    def replay(self) -> int:
+        """Apply queued writes in order while the store takes them; returns how many landed.
+        Raises TeamStoreUnavailable when none could be tried."""
+        if not self._replay_lock.acquire(blocking=False):
+            return 0  # another thread is replaying: it will take what is queued
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with file_lock(self.folder / "replay.lock", timeout=120):
+                landed = 0
+                for entry in self.queue.entries():
+                    try:
+                        self.link.run(lambda e=entry: self._apply(e))  # type: ignore[misc]
+                    except TeamStoreUnavailable:
+                        if not landed:
+                            raise
+                        break
+                    except (LspAgentError, ValueError, KeyError) as exc:
+                        why = str(exc)
+                        self.queue.set_aside(entry, why)
+                        log.warning("a queued team write was refused and set aside: %s", why)
+                        continue
+                    self.queue.remove(entry["id"])
+                    landed += 1
+                if landed:
+                    log.info("replayed %d queued team writes", landed)
+                return landed
+        finally:
+            self._replay_lock.release()
+
+    def _apply(self, entry: dict[str, Any]) -> None:
+        kind, label = entry["kind"], entry.get("label", "")
+        when = entry.get("queued_at", "")[:19].replace("T", " ")
+        note = f" (written offline by {entry.get('by', '?')} at {when} UTC, replayed)"
+        if kind == "block_edit":
+            base, ours = entry["base"], entry["value"]
+            try:
+                self.blocks.edit(label, lambda theirs: merge(base, ours, theirs),
+                                 author=entry["author"], reason=entry["reason"] + note)
+            except BlockNotFound:
+                self.blocks.create(label, entry.get("description", ""), ours,
+                                   limit=max(entry.get("limit", 5000), len(ours)),
+                                   author=entry["author"], reason=entry["reason"] + note)
+        elif kind == "block_create":
+            try:
+                self.blocks.get(label)
+            except BlockNotFound:
+                self.blocks.create(label, entry["description"], entry["value"],
+                                   limit=entry["limit"], read_only=entry["read_only"],
+                                   author=entry["author"], reason=entry["reason"] + note)
+                return
+            value = entry["value"]
+            self.blocks.edit(label, lambda theirs: merge("", value, theirs),
+                             author=entry["author"], reason=entry["reason"] + note)
+        elif kind == "block_settings":
+            self.blocks.update_settings(label, description=entry.get("description"),
+                                        limit=entry.get("limit"),
+                                        read_only=entry.get("read_only"))
+        elif kind == "archival_insert":
+            if self.archival.find_stored(entry["content"], entry["tags"]) is None:
+                ArchivalMemory.insert_many(  # the store's own insert, not the queueing one
+                    self.archival, [entry["content"]], entry["tags"],
+                    source=entry.get("source", ""),
+                    created_at=datetime.fromisoformat(entry["created_at"]))
+        else:
+            raise ValueError(f"unknown queued write kind {kind!r}")
+
+    # -- status -----------------------------------------------------------------------------
+
+    def status(self, probe: bool = True) -> dict[str, Any]:
+        """The store (no secrets), whether it answers, and the queue."""
+        if probe and self.link.available:
+            try:
+                self.link.run(lambda: self.store.table("blocks").count_rows())
+            except TeamStoreUnavailable:
+                pass
+        entries = self.queue.entries()
+        return {"store": display_uri(self.uri), "reachable": self.link.reachable,
+                "error": str(self.link.error) if self.link.error else "",
+                "queued": len(entries),
+                "oldest_queued": entries[0]["queued_at"] if entries else "",
+                "set_aside": len(self.queue.set_aside_entries()),
+                "queue_file": str(self.queue.path)}
+
+
+class TeamArchival(ArchivalMemory):
+    """Archival memory in the team store; inserts are queued while it is away."""
+
+    def __init__(self, team: TeamMemory) -> None:
+        super().__init__(team.store)
+        self.team = team
+
+    def insert_many(self, contents: list[str], tags: list[str] | None = None, *,
+                    source: str = "", created_at: datetime | None = None) -> list[Any]:
+        if self.team._online():
+            _ = self.store.embedder  # load the model here: it is no network time
+            try:
+                return self.team.link.run(lambda: super(TeamArchival, self).insert_many(
+                    contents, tags, source=source, created_at=created_at),
+                    timeout=3 * deadline())
+            except TeamStoreUnavailable:
+                pass
+        from lsp_agent.memory.schema import Passage
+
+        out = []
+        for content in contents:
+            if not content.strip():
+                raise ValueError("An archival passage needs some text.")
+            clean_tags = sorted({t.strip().lower() for t in tags or [] if t.strip()})
+            when = created_at or utcnow()
+            entry = self.team.queue.append({
+                "kind": "archival_insert", "content": redact(content), "tags": clean_tags,
+                "source": source, "created_at": when.isoformat(), "by": who()})
+            out.append(Passage(id=f"queued-{entry['id'][:12]}", content=entry["content"],
+                               tags=clean_tags, created_at=when, source=source))
+        return out
+
+    def find_stored(self, content: str, tags: list[str]) -> Any:
+        return super().find(content, tags)
+
+    def get(self, passage_id: str) -> Any:
+        return self.team.link.run(lambda: super(TeamArchival, self).get(passage_id))
+
+    def delete(self, passage_id: str) -> None:
+        self.team.link.run(lambda: super(TeamArchival, self).delete(passage_id))
+
+    def find(self, content: str, tags: list[str]) -> Any:
+        """The stored (or queued) passage with this text and tags; None while the store is
+        away and none is queued (an insert then queues, and replay skips duplicates)."""
+        try:
+            return self.team.link.run(lambda: super(TeamArchival, self).find(content, tags))
+        except TeamStoreUnavailable:
+            pass
+        from lsp_agent.memory.schema import Passage
+
+        wanted = sorted({t.strip().lower() for t in tags if t.strip()})
+        for e in self.team.queue.entries():
+            if (e["kind"] == "archival_insert" and e["content"] == redact(content)
+                    and e["tags"] == wanted):
+                return Passage(id=f"queued-{e['id'][:12]}", content=e["content"], tags=wanted,
+                               created_at=datetime.fromisoformat(e["created_at"]),
+                               source=e.get("source", ""))
+        return None
+
+    def all(self) -> list[Any]:
+        return self.team.link.run(lambda: super(TeamArchival, self).all())
+
+    def search(self, query: str, **kwargs: Any) -> list[Any]:  # type: ignore[override]
+        return self.team.link.run(lambda: super(TeamArchival, self).search(query, **kwargs))
+
+
+class TeamBlocks(BlockManager):
+    """The agent's blocks: personal ones in the local store (inherited behaviour), the team's
+    routed to TeamMemory. Callers use it exactly as a BlockManager."""
+
+    def __init__(self, local: BlockManager, team: TeamMemory) -> None:
+        super().__init__(local.store, local.shared, local.mirror)
+        self.team = team
+        self.notices: list[str] = []  # from connecting to the team store, for open()
+
+    def is_team(self, label: str) -> bool:
+        return label in self.team.labels()
+
+    def list(self) -> builtins.list[Block]:
+        team = {b.label: b.model_copy(update={"scope": "team"}) for b in self.team.list_blocks()}
+        local = [b for b in super().list() if b.label not in team and b.label not in TEAM_LABELS]
+        return sorted(local + list(team.values()), key=lambda b: _order(b.label))
+
+    def history(self, label: str) -> builtins.list[BlockVersion]:
+        if self.is_team(label):
+            return self.team.link.run(lambda: self.team.blocks.history(label))
+        return super().history(label)
+
+    def create(self, label: str, description: str = "", value: str = "", *, limit: int = 5000,
+               read_only: bool = False, scope: Any = "agent", author: str = "user",
+               reason: str = "created") -> Block:
+        if scope != "team" and label not in TEAM_LABELS:
+            return super().create(label, description, value, limit=limit, read_only=read_only,
+                                  scope=scope, author=author, reason=reason)
+        if not LABEL_RE.match(label):
+            raise BlockError(f"Invalid block label '{label}': use 1-64 lowercase letters, "
+                             "digits, '_' or '-', starting with a letter.")
+        if limit <= 0 or len(value) > limit:
+            raise BlockError(f"A block limit must be positive and hold the value ({len(value)} "
+                             f"characters), not {limit}.")
+        if label in self._rows() and label not in TEAM_LABELS:
+            raise BlockError(f"A personal memory block '{label}' already exists; rename or "
+                             "delete it before making a team block of that name.")
+        block = self.team.create(label, description, value, limit=limit, read_only=read_only,
+                                 author=author, reason=reason)
+        return self._mirrored(block)
+
+    def edit(self, label: str, change: Callable[[str], str], *, author: str,
+             reason: str) -> Block:
+        if not self.is_team(label):
+            return super().edit(label, change, author=author, reason=reason)
+        return self._mirrored(self.team.edit(label, change, author=author, reason=reason))
+
+    def update_settings(self, label: str, *, description: str | None = None,
+                        limit: int | None = None, read_only: bool | None = None) -> Block:
+        if not self.is_team(label):
+            return super().update_settings(label, description=description, limit=limit,
+                                           read_only=read_only)
+        return self._mirrored(self.team.update_settings(
+            label, description=description, limit=limit, read_only=read_only))
+
+    def ensure_defaults(self) -> builtins.list[Block]:
+        """The personal default blocks here; the team's in the team store (TeamMemory.connect)."""
+        from lsp_agent.memory.blocks import DEFAULT_BLOCKS
+
+        self.repair()
+        existing = self._rows()
+        for label, description, value, limit in DEFAULT_BLOCKS:
+            if label not in existing and label not in TEAM_LABELS:
+                try:
+                    super().create(label, description, value, limit=limit, author="system",
+                                   reason="default block")
+                except BlockError:
+                    pass
+        self.notices = self.team.connect()
+        return self.list()
+
+    def _mirrored(self, block: Block) -> Block:
+        block = block.model_copy(update={"scope": "team"})
+        if self.mirror:
+            self.mirror.write(block)
+        return block
+
+
+def _order(label: str) -> tuple[int, str]:
+    from lsp_agent.memory.blocks import DEFAULT_BLOCKS
+
+    names = [d[0] for d in DEFAULT_BLOCKS]
+    return (names.index(label) if label in names else len(names), label)
