@@ -73,7 +73,8 @@ class AgentMemory:
         self.blocks: BlockManager = local
         self.archival: ArchivalMemory = ArchivalMemory(self.store)
         if team and team != self.store_uri:
-            from lsp_agent.memory.team import TEAM_LABELS, TeamBlocks, TeamMemory
+            from lsp_agent.memory.team import TEAM_LABELS, TeamMemory
+            from lsp_agent.memory.team_blocks import TeamBlocks
 
             def seed() -> dict[str, Any]:
                 return {b.label: b for b in local.list() if b.label in TEAM_LABELS}

@@ -13,7 +13,6 @@ meanwhile elsewhere is merged (team_merge.py), never overwritten.
 
 from __future__ import annotations
 
-import builtins
 import json
 import logging
 import os
@@ -26,16 +25,15 @@ from typing import Any
 
 from lsp_agent.errors import LspAgentError
 from lsp_agent.memory.archival import ArchivalMemory
-from lsp_agent.memory.blocks import LABEL_RE, PEOPLE, BlockError, BlockManager, BlockNotFound
+from lsp_agent.memory.blocks import PEOPLE, BlockError, BlockManager, BlockNotFound
 from lsp_agent.memory.locking import file_lock
 from lsp_agent.memory.mirror import atomic_write_bytes
-from lsp_agent.memory.schema import Block, BlockVersion, utcnow
+from lsp_agent.memory.schema import Block, utcnow
 from lsp_agent.memory.secrets import redact
 from lsp_agent.memory.team_link import (
     TeamLink,
     TeamStore,
     TeamStoreUnavailable,
-    deadline,
     open_deadline,
 )
 from lsp_agent.memory.team_merge import merge
@@ -75,6 +73,8 @@ class TeamMemory:
         self.folder = folder
         self.queue = WriteQueue(folder)
         self.blocks = BlockManager(self.store)
+        from lsp_agent.memory.team_archival import TeamArchival
+
         self.archival = TeamArchival(self)
         self._seed = seed  # the local values of team blocks: the cache before the first read
         self._cache_path = folder / "blocks.json"
@@ -203,13 +203,19 @@ class TeamMemory:
     def edit(self, label: str, change: Callable[[str], str], *, author: str,
              reason: str) -> Block:
         if self._online():
+            abandoned = threading.Event()  # set when the call overran and the write is queued
+
+            def guarded(old: str) -> str:
+                # a call that lands after it was given up changes nothing: the queue has it
+                return old if abandoned.is_set() else change(old)
+
             try:
-                done = self.link.run(lambda: self.blocks.edit(label, change, author=author,
+                done = self.link.run(lambda: self.blocks.edit(label, guarded, author=author,
                                                               reason=reason))
                 self._cache_one(done)
                 return done
             except TeamStoreUnavailable:
-                pass
+                abandoned.set()
         block = self.cached().get(label)
         if block is None:
             raise BlockNotFound(f"No memory block '{label}' in the team's cached memory "
@@ -343,6 +349,11 @@ class TeamMemory:
                     self.archival, [entry["content"]], entry["tags"],
                     source=entry.get("source", ""),
                     created_at=datetime.fromisoformat(entry["created_at"]))
+        elif kind == "anchor_save":
+            from lsp_agent.memory.anchors import AnchorTable
+            from lsp_agent.memory.schema import Anchor
+
+            AnchorTable(self.store).save([Anchor(**a) for a in entry["anchors"]], redacted=True)
         else:
             raise ValueError(f"unknown queued write kind {kind!r}")
 
@@ -362,154 +373,3 @@ class TeamMemory:
                 "oldest_queued": entries[0]["queued_at"] if entries else "",
                 "set_aside": len(self.queue.set_aside_entries()),
                 "queue_file": str(self.queue.path)}
-
-
-class TeamArchival(ArchivalMemory):
-    """Archival memory in the team store; inserts are queued while it is away."""
-
-    def __init__(self, team: TeamMemory) -> None:
-        super().__init__(team.store)
-        self.team = team
-
-    def insert_many(self, contents: list[str], tags: list[str] | None = None, *,
-                    source: str = "", created_at: datetime | None = None) -> list[Any]:
-        if self.team._online():
-            _ = self.store.embedder  # load the model here: it is no network time
-            try:
-                return self.team.link.run(lambda: super(TeamArchival, self).insert_many(
-                    contents, tags, source=source, created_at=created_at),
-                    timeout=3 * deadline())
-            except TeamStoreUnavailable:
-                pass
-        from lsp_agent.memory.schema import Passage
-
-        out = []
-        for content in contents:
-            if not content.strip():
-                raise ValueError("An archival passage needs some text.")
-            clean_tags = sorted({t.strip().lower() for t in tags or [] if t.strip()})
-            when = created_at or utcnow()
-            entry = self.team.queue.append({
-                "kind": "archival_insert", "content": redact(content), "tags": clean_tags,
-                "source": source, "created_at": when.isoformat(), "by": who()})
-            out.append(Passage(id=f"queued-{entry['id'][:12]}", content=entry["content"],
-                               tags=clean_tags, created_at=when, source=source))
-        return out
-
-    def find_stored(self, content: str, tags: list[str]) -> Any:
-        return super().find(content, tags)
-
-    def get(self, passage_id: str) -> Any:
-        return self.team.link.run(lambda: super(TeamArchival, self).get(passage_id))
-
-    def delete(self, passage_id: str) -> None:
-        self.team.link.run(lambda: super(TeamArchival, self).delete(passage_id))
-
-    def find(self, content: str, tags: list[str]) -> Any:
-        """The stored (or queued) passage with this text and tags; None while the store is
-        away and none is queued (an insert then queues, and replay skips duplicates)."""
-        try:
-            return self.team.link.run(lambda: super(TeamArchival, self).find(content, tags))
-        except TeamStoreUnavailable:
-            pass
-        from lsp_agent.memory.schema import Passage
-
-        wanted = sorted({t.strip().lower() for t in tags if t.strip()})
-        for e in self.team.queue.entries():
-            if (e["kind"] == "archival_insert" and e["content"] == redact(content)
-                    and e["tags"] == wanted):
-                return Passage(id=f"queued-{e['id'][:12]}", content=e["content"], tags=wanted,
-                               created_at=datetime.fromisoformat(e["created_at"]),
-                               source=e.get("source", ""))
-        return None
-
-    def all(self) -> list[Any]:
-        return self.team.link.run(lambda: super(TeamArchival, self).all())
-
-    def search(self, query: str, **kwargs: Any) -> list[Any]:  # type: ignore[override]
-        return self.team.link.run(lambda: super(TeamArchival, self).search(query, **kwargs))
-
-
-class TeamBlocks(BlockManager):
-    """The agent's blocks: personal ones in the local store (inherited behaviour), the team's
-    routed to TeamMemory. Callers use it exactly as a BlockManager."""
-
-    def __init__(self, local: BlockManager, team: TeamMemory) -> None:
-        super().__init__(local.store, local.shared, local.mirror)
-        self.team = team
-        self.notices: list[str] = []  # from connecting to the team store, for open()
-
-    def is_team(self, label: str) -> bool:
-        return label in self.team.labels()
-
-    def list(self) -> builtins.list[Block]:
-        team = {b.label: b.model_copy(update={"scope": "team"}) for b in self.team.list_blocks()}
-        local = [b for b in super().list() if b.label not in team and b.label not in TEAM_LABELS]
-        return sorted(local + list(team.values()), key=lambda b: _order(b.label))
-
-    def history(self, label: str) -> builtins.list[BlockVersion]:
-        if self.is_team(label):
-            return self.team.link.run(lambda: self.team.blocks.history(label))
-        return super().history(label)
-
-    def create(self, label: str, description: str = "", value: str = "", *, limit: int = 5000,
-               read_only: bool = False, scope: Any = "agent", author: str = "user",
-               reason: str = "created") -> Block:
-        if scope != "team" and label not in TEAM_LABELS:
-            return super().create(label, description, value, limit=limit, read_only=read_only,
-                                  scope=scope, author=author, reason=reason)
-        if not LABEL_RE.match(label):
-            raise BlockError(f"Invalid block label '{label}': use 1-64 lowercase letters, "
-                             "digits, '_' or '-', starting with a letter.")
-        if limit <= 0 or len(value) > limit:
-            raise BlockError(f"A block limit must be positive and hold the value ({len(value)} "
-                             f"characters), not {limit}.")
-        if label in self._rows() and label not in TEAM_LABELS:
-            raise BlockError(f"A personal memory block '{label}' already exists; rename or "
-                             "delete it before making a team block of that name.")
-        block = self.team.create(label, description, value, limit=limit, read_only=read_only,
-                                 author=author, reason=reason)
-        return self._mirrored(block)
-
-    def edit(self, label: str, change: Callable[[str], str], *, author: str,
-             reason: str) -> Block:
-        if not self.is_team(label):
-            return super().edit(label, change, author=author, reason=reason)
-        return self._mirrored(self.team.edit(label, change, author=author, reason=reason))
-
-    def update_settings(self, label: str, *, description: str | None = None,
-                        limit: int | None = None, read_only: bool | None = None) -> Block:
-        if not self.is_team(label):
-            return super().update_settings(label, description=description, limit=limit,
-                                           read_only=read_only)
-        return self._mirrored(self.team.update_settings(
-            label, description=description, limit=limit, read_only=read_only))
-
-    def ensure_defaults(self) -> builtins.list[Block]:
-        """The personal default blocks here; the team's in the team store (TeamMemory.connect)."""
-        from lsp_agent.memory.blocks import DEFAULT_BLOCKS
-
-        self.repair()
-        existing = self._rows()
-        for label, description, value, limit in DEFAULT_BLOCKS:
-            if label not in existing and label not in TEAM_LABELS:
-                try:
-                    super().create(label, description, value, limit=limit, author="system",
-                                   reason="default block")
-                except BlockError:
-                    pass
-        self.notices = self.team.connect()
-        return self.list()
-
-    def _mirrored(self, block: Block) -> Block:
-        block = block.model_copy(update={"scope": "team"})
-        if self.mirror:
-            self.mirror.write(block)
-        return block
-
-
-def _order(label: str) -> tuple[int, str]:
-    from lsp_agent.memory.blocks import DEFAULT_BLOCKS
-
-    names = [d[0] for d in DEFAULT_BLOCKS]
-    return (names.index(label) if label in names else len(names), label)

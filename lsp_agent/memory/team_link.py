@@ -96,7 +96,8 @@ def explain(exc: BaseException, uri: str) -> TeamStoreUnavailable:
             f"The bucket of the team store {shown} does not exist (teamStore): create it or "
             "correct the setting. Team writes are kept in the local queue meanwhile.",
             "no bucket")
-    if "accessdenied" in low or "access denied" in low or "forbidden" in low or " 403" in low:
+    if any(w in low for w in ("accessdenied", "access denied", "forbidden", " 403",
+                              "necessary privileges", "permission denied")):
         return TeamStoreUnavailable(
             f"Access to the team store {shown} was denied (teamStore): its credentials may read "
             "but not write there, or not use that bucket at all. Ask for write access or use "

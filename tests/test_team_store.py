@@ -1,0 +1,334 @@
+"""Team memory (issue 14 B): team/personal scopes on a real S3-compatible server (moto on
+loopback), the offline cache and durable queue, status, credentials and bad endpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from s3_server import S3Server
+
+from lsp_agent.agent.context import render_blocks
+from lsp_agent.config import TEAM_UNTRUSTED, parse_settings
+from lsp_agent.memory.agent_memory import AgentMemory
+from lsp_agent.memory.schema import Anchor
+from lsp_agent.memory.team_anchors import TeamAnchors
+from lsp_agent.memory.team_merge import merge
+from lsp_agent.paths import display_uri
+
+REPO = Path(__file__).resolve().parents[1]
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY1"  # the test's AWS secret: must never show
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def team(s3_server: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """A fresh bucket, this process's env pointed at the server, short team timeouts."""
+    for key, value in s3_server.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("LSP_AGENT_TEAM_TIMEOUT", "3")
+    monkeypatch.delenv("LSP_AGENT_TEAM_STORE", raising=False)
+    monkeypatch.delenv("LSP_AGENT_STORE", raising=False)
+    return {"uri": f"s3://{s3_server.new_bucket()}/project", "server": s3_server,
+            "root": tmp_path}
+
+
+@pytest.fixture
+def machine(team: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Callable[..., AgentMemory]:
+    """`machine(name)`: the project's memory as that machine opens it (own home, own clone)."""
+    def open_machine(name: str, *, uri: str | None = None) -> AgentMemory:
+        root: Path = team["root"] / name
+        (root / "ws").mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv("LSP_AGENT_HOME", str(root / "home"))
+        monkeypatch.setenv("LSP_AGENT_MACHINE", name)
+        mem = AgentMemory(root / "ws", embedder="none", code_embedder="none",
+                          team_uri=uri or team["uri"])
+        mem.open(resume_vectors=False)
+        return mem
+
+    return open_machine
+
+
+def _append(mem: AgentMemory, label: str, line: str) -> Any:
+    return mem.blocks.edit(label, lambda old: (old + "\n" if old else "") + line,
+                           author="user", reason="remember")
+
+
+def _wait(cond: Callable[[], bool], seconds: float = 90.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.2)
+    return cond()
+
+
+# -- scopes -------------------------------------------------------------------------------
+
+
+def test_team_things_are_shared_and_personal_things_stay_local(machine) -> None:
+    a = machine("alice")
+    _append(a, "commands", "- test: make test")
+    _append(a, "conventions", "- no print in library code")
+    _append(a, "project", "A billing service.")
+    _append(a, "human", "Name: Alice, prefers short answers")
+    a.blocks.create("deploy", "How we deploy.", "- ship with ./deploy.sh", scope="team")
+    a.archival.insert("The flaky test is test_clock; rerun it once.", ["tests"])
+    conv = a.recall.new_conversation("alice chat")
+    a.recall.append(conv.id, "user", "hello from alice")
+    TeamAnchors(a.team).save([Anchor(id="anc1", memory_kind="archival", memory_id="x",  # type: ignore[arg-type]
+                                     lesson="clock lesson", path="src/clock.py")])
+
+    b = machine("bob")
+    blocks = {blk.label: blk for blk in b.blocks.list()}
+    assert "- test: make test" in blocks["commands"].value
+    assert "no print" in blocks["conventions"].value and "billing" in blocks["project"].value
+    assert blocks["deploy"].value == "- ship with ./deploy.sh" and blocks["deploy"].scope == "team"
+    assert blocks["commands"].scope == "team" and blocks["human"].scope == "agent"
+    assert "Alice" not in blocks["human"].value  # personal: stayed on alice's machine
+    assert [p.content for p in b.archival.all()] == ["The flaky test is test_clock; rerun it once."]
+    assert b.recall.conversations() == []  # conversations are personal
+    assert [x.lesson for x in TeamAnchors(b.team).for_path("src/clock.py")] == ["clock lesson"]
+    # bob's edit reaches alice; versions continue one history
+    _append(b, "commands", "- lint: ruff check")
+    assert "- lint: ruff check" in a.blocks.get("commands").value
+    history = a.blocks.history("commands")
+    assert [v.version for v in history] == list(range(1, len(history) + 1))
+    assert a.status()["team"]["reachable"] is True
+
+
+# -- offline --------------------------------------------------------------------------------
+
+
+def test_server_paused_writes_are_queued_then_replayed_once_in_order(
+        team, machine, tmp_path: Path) -> None:
+    a = machine("alice")
+    _append(a, "commands", "- line 0 (online)")
+    server: S3Server = team["server"]
+    server.pause()
+    try:
+        started = time.monotonic()
+        first = _append(a, "commands", "- line 1")
+        first_took = time.monotonic() - started
+        started = time.monotonic()
+        for n in (2, 3):
+            _append(a, "commands", f"- line {n}")
+        a.archival.insert("lesson written while offline", ["offline"])
+        rest_took = time.monotonic() - started
+        assert "- line 1" in first.value
+        assert first_took < 30, f"the first write waited {first_took:.0f} s on a dead store"
+        assert rest_took < 5, "later writes must not wait on the store again"
+        team_status = a.status()["team"]
+        assert team_status["reachable"] is False and team_status["queued"] == 4
+        assert "unreachable" in team_status["error"] and "teamStore" in team_status["error"]
+        # the prompt still compiles, from the cache plus the queued writes
+        prompt = render_blocks(a.blocks.list())
+        assert "- line 0 (online)" in prompt and "- line 3" in prompt
+        # durable: a new process (another AgentMemory here) sees the queue
+        assert len(a.team.queue.entries()) == 4  # type: ignore[union-attr]
+    finally:
+        server.resume()
+    assert a.team is not None
+    assert _wait(lambda: a.team.link.available, 70)  # type: ignore[union-attr]
+    assert a.team.replay() == 4
+    b = machine("bob")
+    value = b.blocks.get("commands").value
+    lines = [ln for ln in value.splitlines() if ln.startswith("- line")]
+    assert lines == ["- line 0 (online)", "- line 1", "- line 2", "- line 3"]
+    assert [p.content for p in b.archival.all()] == ["lesson written while offline"]
+    reasons = [v.reason for v in b.blocks.history("commands")]
+    assert sum("written offline by" in r and "replayed" in r for r in reasons) == 3
+    assert a.status()["team"]["queued"] == 0
+    assert a.team.replay() == 0  # nothing applied twice
+
+
+def test_queued_write_that_conflicts_with_another_machine_is_merged(team, machine) -> None:
+    a = machine("alice")
+    b = machine("bob")
+    _append(a, "conventions", "- tabs are spaces")
+    team["server"].pause()
+    try:
+        _append(a, "conventions", "- alice (offline): name tests test_*")
+    finally:
+        team["server"].resume()
+    _append(b, "conventions", "- bob (online meanwhile): type hints everywhere")
+    assert a.team is not None
+    assert _wait(lambda: a.team.link.available, 70)  # type: ignore[union-attr]
+    assert a.team.replay() == 1
+    value = machine("carol").blocks.get("conventions").value
+    for line in ("- tabs are spaces", "- alice (offline): name tests test_*",
+                 "- bob (online meanwhile): type hints everywhere"):
+        assert value.count(line) == 1, value
+
+
+def test_merge_rule_keeps_both_sides_and_is_idempotent() -> None:
+    base = "a\nb\nc"
+    assert merge(base, base + "\nours", base + "\ntheirs") == base + "\ntheirs\nours"
+    assert merge(base, base + "\nours", base + "\nours") == base + "\nours"  # replayed twice
+    assert merge(base, "a\nc", "z\na\nb\nc") == "z\na\nc"  # our deletion, their insertion
+    assert merge(base, "a\nB\nc", "a\nb\nc\nd") == "a\nB\nc\nd"
+    assert merge(base, base, "theirs") == "theirs"
+
+
+# -- settings, status, secrets ------------------------------------------------------------------
+
+
+def test_team_store_from_an_untrusted_workspace_is_ignored(monkeypatch) -> None:
+    monkeypatch.delenv("LSP_AGENT_TEAM_STORE", raising=False)
+    monkeypatch.delenv("LSP_AGENT_TRUST_WORKSPACE", raising=False)
+    settings, warnings = parse_settings({"teamStore": "s3://someone-elses-bucket/x"})
+    assert settings.team_store is None and TEAM_UNTRUSTED in warnings
+    settings, warnings = parse_settings({"teamStore": "s3://ours/x", "trustWorkspace": True})
+    assert settings.team_store == "s3://ours/x" and not warnings
+    monkeypatch.setenv("LSP_AGENT_TEAM_STORE", "s3://mine/x")  # the user's own environment
+    settings, warnings = parse_settings({"teamStore": ""})
+    assert settings.team_store == "s3://mine/x" and not warnings
+
+
+def test_display_uri_drops_credentials() -> None:
+    assert display_uri("s3://AKIA123:topsecret@bucket/p?secret_access_key=x") == "s3://bucket/p"
+    assert display_uri("/tmp/store") == "/tmp/store"
+
+
+def _cli(args: list[str], env: dict[str, str], home: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LSP_AGENT_"))}
+    full.update(env, LSP_AGENT_HOME=str(home), LSP_AGENT_EMBEDDER="none",
+                LSP_AGENT_CODE_EMBEDDER="none", LSP_AGENT_TEAM_TIMEOUT="3",
+                PYTHONPATH=str(REPO), LITELLM_LOCAL_MODEL_COST_MAP="True")
+    return subprocess.run([sys.executable, "-m", "lsp_agent", *args], capture_output=True,
+                          text=True, env=full, timeout=timeout)
+
+
+def _no_secret_anywhere(home: Path, *outputs: str) -> None:
+    for text in outputs:
+        assert SECRET not in text
+    for path in home.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_wrong_endpoint_queues_team_writes_keeps_local_work_then_replays(
+        s3_server: S3Server, tmp_path: Path) -> None:
+    uri = f"s3://{s3_server.new_bucket()}/p"
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    home = tmp_path / "home"
+    good = {**s3_server.env, "AWS_SECRET_ACCESS_KEY": SECRET}
+    closed = {**good, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{_free_port()}"}
+    common = ["--workspace", str(ws), "--team-store", uri]
+    started = time.monotonic()
+    got = _cli(["remember", "--block", "commands", "deploy with make ship", *common], closed, home)
+    took = time.monotonic() - started
+    assert got.returncode == 0, got.stderr
+    assert "Traceback" not in got.stderr and took < 60
+    assert "teamStore" in got.stderr and "unreachable" in got.stderr
+    assert "AWS_ENDPOINT_URL" in got.stderr
+    personal = _cli(["remember", "--block", "human", "likes tea", *common], closed, home)
+    assert personal.returncode == 0, personal.stderr
+    status = _cli(["status", "--json", *common], closed, home)
+    data = json.loads(status.stdout)
+    assert data["team"]["reachable"] is False and data["team"]["queued"] == 1
+    text = _cli(["status", *common], closed, home).stdout
+    assert "team queue:" in text and "1 writes waiting" in text
+    _no_secret_anywhere(home, got.stdout, got.stderr, status.stdout, status.stderr, text)
+    # the endpoint fixed: the next command replays the queue
+    shown = _cli(["memory", "show", "commands", *common], good, home)
+    assert "deploy with make ship" in shown.stdout, shown.stderr
+    after = json.loads(_cli(["status", "--json", *common], good, home).stdout)
+    assert after["team"] == {**after["team"], "reachable": True, "queued": 0}
+    human = _cli(["memory", "show", "human", *common], good, home)
+    assert "likes tea" in human.stdout  # the personal write never waited on the team store
+
+
+def test_missing_credentials_say_what_to_set(s3_server: S3Server, tmp_path: Path) -> None:
+    uri = f"s3://{s3_server.new_bucket()}/p"
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    env = {k: v for k, v in s3_server.env.items() if k not in ("AWS_ACCESS_KEY_ID",
+                                                                  "AWS_SECRET_ACCESS_KEY")}
+    env.update(AWS_EC2_METADATA_DISABLED="true",
+               AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+               AWS_CONFIG_FILE=str(tmp_path / "none"))
+    got = _cli(["remember", "--block", "conventions", "snake_case", "--workspace", str(ws),
+                "--team-store", uri], env, tmp_path / "home")
+    assert got.returncode == 0, got.stderr
+    assert "Traceback" not in got.stderr
+    assert "teamStore" in got.stderr and "AWS_ACCESS_KEY_ID" in got.stderr, got.stderr
+    assert "AWS_PROFILE" in got.stderr
+    queue = next((tmp_path / "home").rglob("queue.jsonl")).read_text()
+    assert "snake_case" in queue  # kept, to be replayed
+
+
+@pytest.fixture(scope="module")
+def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A moto server that checks IAM: a bucket and a user who may read it but not write."""
+    import boto3
+
+    port = _free_port()
+    log = tmp_path_factory.mktemp("moto-auth") / "moto.log"
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "4"}
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H",
+                             "127.0.0.1", "-p", str(port)], stdout=log.open("wb"),
+                            stderr=subprocess.STDOUT, env=env)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        kw = {"endpoint_url": endpoint, "region_name": "us-east-1",
+              "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        bucket = f"ro-{uuid.uuid4().hex[:10]}"
+        boto3.client("s3", **kw).create_bucket(Bucket=bucket)
+        iam = boto3.client("iam", **kw)
+        iam.create_user(UserName="reader")
+        iam.put_user_policy(UserName="reader", PolicyName="read-only", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
+                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]}]}))
+        key = iam.create_access_key(UserName="reader")["AccessKey"]
+        yield {"AWS_ENDPOINT_URL": endpoint, "AWS_ALLOW_HTTP": "true",
+               "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+               "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"], "AWS_REGION": "us-east-1",
+               "AWS_DEFAULT_REGION": "us-east-1", "bucket": bucket}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_bucket_without_write_permission_is_named_and_work_kept(
+        auth_server: dict[str, str], tmp_path: Path) -> None:
+    env = dict(auth_server)
+    uri = f"s3://{env.pop('bucket')}/p"
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    home = tmp_path / "home"
+    got = _cli(["remember", "--block", "project", "a payments API", "--workspace", str(ws),
+                "--team-store", uri], env, home)
+    assert got.returncode == 0, got.stderr
+    assert "Traceback" not in got.stderr
+    assert "denied" in got.stderr and "teamStore" in got.stderr, got.stderr
+    assert "a payments API" in next(home.rglob("queue.jsonl")).read_text()
+    status = json.loads(_cli(["status", "--json", "--workspace", str(ws), "--team-store", uri],
+                             env, home).stdout)
+    assert status["team"]["queued"] == 1 and "denied" in status["team"]["error"]
+    assert env["AWS_SECRET_ACCESS_KEY"] not in json.dumps(status)
