@@ -3,6 +3,7 @@ loopback), the offline cache and durable queue, status, credentials and bad endp
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -61,6 +62,37 @@ def machine(team: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Callable[.
         return mem
 
     return open_machine
+
+
+def _service(team: dict[str, Any], name: str,
+             responses: list[dict[str, Any]]) -> tuple[Any, list[list[dict[str, Any]]]]:
+    """An AgentService of machine `name` with a scripted model (through litellm); returns it
+    and the list of message lists the model was sent."""
+    from lsp_agent.agent.model import LitellmModel
+    from lsp_agent.agent.scripted import reset_scripted
+    from lsp_agent.agent.tools.disk_host import DiskToolHost
+    from lsp_agent.service import AgentService
+
+    root: Path = team["root"] / name
+    os.environ["LSP_AGENT_HOME"] = str(root / "home")  # restored by monkeypatch (set before)
+    script = root / "script.json"
+    script.write_text(json.dumps({"responses": responses}))
+    reset_scripted(str(script))
+    settings, warnings = parse_settings({"model": f"scripted/{script}", "embedder": "none",
+                                         "codeEmbedder": "none"})
+    settings = settings.model_copy(update={"team_store": team["uri"]})
+    svc = AgentService(root / "ws", settings, DiskToolHost(True, workspace=root / "ws"),
+                       background=False)
+    sent: list[list[dict[str, Any]]] = []
+
+    class Spy(LitellmModel):
+        async def complete(self, messages: Any, tools: Any, on_delta: Any = None) -> Any:
+            sent.append(json.loads(json.dumps(messages, default=str)))
+            return await super().complete(messages, tools, on_delta)
+
+    spy = Spy(f"scripted/{script}")
+    svc._model = lambda reflection=False: spy  # type: ignore[method-assign]
+    return svc, sent
 
 
 def _append(mem: AgentMemory, label: str, line: str) -> Any:
@@ -138,20 +170,32 @@ def test_server_paused_writes_are_queued_then_replayed_once_in_order(
         # the prompt still compiles, from the cache plus the queued writes
         prompt = render_blocks(a.blocks.list())
         assert "- line 0 (online)" in prompt and "- line 3" in prompt
-        # durable: a new process (another AgentMemory here) sees the queue
-        assert len(a.team.queue.entries()) == 4  # type: ignore[union-attr]
+        # a whole turn works offline: the model sees the cached and queued memory, and its
+        # own memory edit is queued too (another AgentMemory over the same home: durable)
+        svc, sent = _service(team, "alice", [
+            {"content": "", "tool_calls": [{"name": "memory_insert", "arguments": {
+                "label": "commands", "new_string": "- line 4 (by the agent)",
+                "insert_line": -1}}]},
+            {"content": "Noted."}])
+        result = asyncio.run(svc.run_turn("Remember line 4."))
+        assert result.reply == "Noted."
+        assert "- line 3" in sent[0][0]["content"]
+        assert "- line 4 (by the agent)" in sent[1][0]["content"]
+        assert len(a.team.queue.entries()) == 5  # type: ignore[union-attr]
+        svc.close()
     finally:
         server.resume()
     assert a.team is not None
     assert _wait(lambda: a.team.link.available, 70)  # type: ignore[union-attr]
-    assert a.team.replay() == 4
+    assert a.team.replay() == 5
     b = machine("bob")
     value = b.blocks.get("commands").value
     lines = [ln for ln in value.splitlines() if ln.startswith("- line")]
-    assert lines == ["- line 0 (online)", "- line 1", "- line 2", "- line 3"]
+    assert lines == ["- line 0 (online)", "- line 1", "- line 2", "- line 3",
+                     "- line 4 (by the agent)"]
     assert [p.content for p in b.archival.all()] == ["lesson written while offline"]
     reasons = [v.reason for v in b.blocks.history("commands")]
-    assert sum("written offline by" in r and "replayed" in r for r in reasons) == 3
+    assert sum("written offline by" in r and "replayed" in r for r in reasons) == 4
     assert a.status()["team"]["queued"] == 0
     assert a.team.replay() == 0  # nothing applied twice
 
@@ -239,19 +283,17 @@ def test_wrong_endpoint_queues_team_writes_keeps_local_work_then_replays(
     assert "AWS_ENDPOINT_URL" in got.stderr
     personal = _cli(["remember", "--block", "human", "likes tea", *common], closed, home)
     assert personal.returncode == 0, personal.stderr
-    status = _cli(["status", "--json", *common], closed, home)
-    data = json.loads(status.stdout)
-    assert data["team"]["reachable"] is False and data["team"]["queued"] == 1
-    text = _cli(["status", *common], closed, home).stdout
-    assert "team queue:" in text and "1 writes waiting" in text
-    _no_secret_anywhere(home, got.stdout, got.stderr, status.stdout, status.stderr, text)
+    text = _cli(["status", *common], closed, home)
+    assert "team queue:" in text.stdout and "1 writes waiting" in text.stdout
+    assert "(unreachable)" in text.stdout
+    _no_secret_anywhere(home, got.stdout, got.stderr, text.stdout, text.stderr)
     # the endpoint fixed: the next command replays the queue
-    shown = _cli(["memory", "show", "commands", *common], good, home)
+    shown = _cli(["memory", "show", *common], good, home)
     assert "deploy with make ship" in shown.stdout, shown.stderr
+    assert "likes tea" in shown.stdout  # the personal write never waited on the team store
     after = json.loads(_cli(["status", "--json", *common], good, home).stdout)
-    assert after["team"] == {**after["team"], "reachable": True, "queued": 0}
-    human = _cli(["memory", "show", "human", *common], good, home)
-    assert "likes tea" in human.stdout  # the personal write never waited on the team store
+    assert after["team"]["reachable"] is True and after["team"]["queued"] == 0
+    assert after["team"]["store"] == uri
 
 
 def test_missing_credentials_say_what_to_set(s3_server: S3Server, tmp_path: Path) -> None:

@@ -52,7 +52,7 @@ def deadline() -> float:
 
 def open_deadline() -> float:
     """Opening checks every table of the store: more round trips than one call."""
-    return max(15.0, 2 * deadline())
+    return 3 * deadline()
 
 
 def storage_options(uri: str) -> dict[str, str]:
