@@ -78,6 +78,7 @@ class TeamMemory:
         self.archival = TeamArchival(self)
         self._seed = seed  # the local values of team blocks: the cache before the first read
         self._cache_path = folder / "blocks.json"
+        self._cached_rows: list[dict[str, Any]] | None = None
         self._replay_lock = threading.Lock()
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
@@ -167,11 +168,18 @@ class TeamMemory:
     def refresh(self) -> list[Block]:
         """Read the team blocks from the store and cache them (raises when unavailable)."""
         blocks = self.link.run(self.blocks.list)
-        data = {"uri": display_uri(self.uri), "at": utcnow().isoformat(),
-                "blocks": [b.model_dump(mode="json") for b in blocks]}
-        self.folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(self._cache_path, json.dumps(data, ensure_ascii=False).encode())
+        rows = [b.model_dump(mode="json") for b in blocks]
+        if rows != self._cached_rows or not self._cache_path.exists():  # written on change
+            data = {"uri": display_uri(self.uri), "at": utcnow().isoformat(), "blocks": rows}
+            self.folder.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(self._cache_path, json.dumps(data, ensure_ascii=False).encode())
+            self._cached_rows = rows
         return blocks
+
+    @property
+    def has_cache(self) -> bool:
+        """Whether this workspace has read the team store before (its cache exists)."""
+        return self._cache_path.exists()
 
     def list_blocks(self) -> list[Block]:
         if self.link.available:

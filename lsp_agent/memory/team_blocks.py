@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import builtins
+import json
 from collections.abc import Callable
 from typing import Any
 
 from lsp_agent.memory.blocks import DEFAULT_BLOCKS, LABEL_RE, BlockError, BlockManager
+from lsp_agent.memory.locking import file_lock
+from lsp_agent.memory.mirror import STATE_FILE, Mirror, atomic_write_bytes
 from lsp_agent.memory.schema import Block, BlockVersion
 from lsp_agent.memory.team import TEAM_LABELS, TeamMemory
 
@@ -78,6 +81,8 @@ class TeamBlocks(BlockManager):
                                    reason="default block")
                 except BlockError:
                     pass
+        if not self.team.has_cache and self.mirror is not None:
+            _set_aside_local_mirror(self.mirror, TEAM_LABELS)
         self.notices = self.team.connect()
         return self.list()
 
@@ -92,3 +97,25 @@ def _order(label: str) -> tuple[int, str]:
 
     names = [d[0] for d in DEFAULT_BLOCKS]
     return (names.index(label) if label in names else len(names), label)
+
+
+def _set_aside_local_mirror(mirror: Mirror, labels: tuple[str, ...]) -> None:
+    """Before a workspace first meets its team store: move the mirror files of the blocks that
+    become the team's to `.before-team/` and forget their mirror state, so the team's values
+    (with their own version numbers) are written there, and a local file is never taken in
+    as an edit over the team's. The local values stay in the local store's history."""
+    state_path = mirror.folder / STATE_FILE
+    if not state_path.exists():
+        return  # no mirror yet: nothing to set aside
+    with file_lock(mirror.folder / ".mirror.lock"):
+        try:
+            state = json.loads(state_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        aside = mirror.folder / ".before-team"
+        for label in labels:
+            if label in state and mirror.path(label).exists():
+                aside.mkdir(exist_ok=True)
+                mirror.path(label).replace(aside / mirror.path(label).name)
+            state.pop(label, None)
+        atomic_write_bytes(state_path, json.dumps(state, indent=1, sort_keys=True).encode())
