@@ -405,3 +405,55 @@ def test_bucket_without_write_permission_is_named_and_work_kept(
                              env, home).stdout)
     assert status["team"]["queued"] == 1 and "denied" in status["team"]["error"]
     assert env["AWS_SECRET_ACCESS_KEY"] not in json.dumps(status)
+
+
+# -- the LSP face ---------------------------------------------------------------------------
+
+
+async def test_team_store_reaches_the_server_through_its_settings(
+        s3_server: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lsprotocol import types as T
+    from pytest_lsp import ClientServerConfig, client_capabilities
+
+    uri = f"s3://{s3_server.new_bucket()}/p"
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LSP_AGENT_"))}
+    env.update(s3_server.env, LSP_AGENT_HOME=str(tmp_path / "home"),
+               PYTHONPATH=str(REPO), LITELLM_LOCAL_MODEL_COST_MAP="True")
+    config = ClientServerConfig(server_command=[sys.executable, "-m", "lsp_agent", "serve"],
+                                server_env=env)
+
+    async def session(trusted: bool) -> tuple[dict[str, Any], str]:
+        client = await config.start()
+        try:
+            await client.initialize_session(T.InitializeParams(
+                capabilities=client_capabilities("visual-studio-code"), root_uri=ws.as_uri(),
+                workspace_folders=[T.WorkspaceFolder(uri=ws.as_uri(), name="ws")],
+                initialization_options={"lspAgent": {
+                    "teamStore": uri, "trustWorkspace": trusted, "embedder": "none"}}))
+            if trusted:
+                await client.workspace_execute_command_async(T.ExecuteCommandParams(
+                    command="lspAgent.remember",
+                    arguments=[{"text": "release with make release", "block": "commands"}]))
+            status = await client.workspace_execute_command_async(T.ExecuteCommandParams(
+                command="lspAgent.status", arguments=[{}]))
+            await asyncio.sleep(0.2)
+            return status["data"], " ".join(m.message for m in client.messages)
+        finally:
+            await client.shutdown_session()
+            await client.stop()
+
+    data, _ = await session(trusted=True)
+    assert data["team"]["store"] == uri and data["team"]["reachable"] is True
+    assert data["team"]["queued"] == 0
+    data, messages = await session(trusted=False)
+    assert data["team"] is None and "teamStore is ignored in an untrusted workspace" in messages
+    # what the trusted session wrote is in the team store, seen by another machine
+    for key, value in {**s3_server.env, "LSP_AGENT_HOME": str(tmp_path / "home2")}.items():
+        monkeypatch.setenv(key, value)
+    (tmp_path / "ws2").mkdir()
+    mem = AgentMemory(tmp_path / "ws2", embedder="none", team_uri=uri)
+    mem.open(resume_vectors=False)
+    assert "release with make release" in [b for b in mem.blocks.list()
+                                           if b.label == "commands"][0].value
