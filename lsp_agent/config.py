@@ -7,7 +7,9 @@ A bad value never stops anything: it is reported and its default is used.
 A workspace is untrusted until the editor (VS Code's workspace trust, Neovim's `trust`
 option) or the user (`--trust`, LSP_AGENT_TRUST_WORKSPACE=1) says otherwise: a cloned
 repository's files are text written by strangers, so an untrusted one gets no imported
-instruction files, no project skills and no `auto` permission mode.
+instruction files, no project skills and no `auto` permission mode; nor may its settings
+choose a team store (`teamStore` from a layer is dropped unless the workspace is trusted; the
+environment and `--team-store` are the user's own).
 """
 
 from __future__ import annotations

@@ -92,6 +92,11 @@ class AgentService(MemoryOps, ConversationOps, CodeViews, DoctorOps):
         self.state = "idle"
 
     def update_settings(self, settings: Settings) -> None:
+        for name in ("store", "team_store"):  # the stores are opened once, with the service
+            if getattr(settings, name) != getattr(self.settings, name):
+                self.notices.append(f"The {'teamStore' if name == 'team_store' else name} "
+                                    "setting changed: restart lsp-agent (or reload the editor "
+                                    "window) to use it.")
         self.settings = settings
         self.ctx.permission_mode = settings.permission_mode
         self.ctx.extra[skill_ops.TRUST_KEY] = settings.trust_workspace
