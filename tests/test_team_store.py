@@ -202,6 +202,8 @@ def test_server_paused_writes_are_queued_then_replayed_once_in_order(
         # the prompt still compiles, from the cache plus the queued writes
         prompt = render_blocks(a.blocks.list())
         assert "- line 0 (online)" in prompt and "- line 3" in prompt
+        # search of every kind still answers (archival left out, with a warning)
+        assert any(h["kind"] == "block" for h in a.search("line", kind="all"))
         # a whole turn works offline: the model sees the cached and queued memory, and its
         # own memory edit is queued too (another AgentMemory over the same home: durable)
         svc, sent = _service(team, "alice", [

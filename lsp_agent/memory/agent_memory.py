@@ -155,8 +155,7 @@ class AgentMemory:
                 per_kind.append([_message_hit(h) for h in self.recall.search(query, mode=mode,
                                                                              limit=limit)])
             elif k == "archival":
-                per_kind.append([_archival_hit(h) for h in self.archival.search(query, mode=mode,
-                                                                                top_k=limit)])
+                per_kind.append(self._archival_hits(query, mode, limit, alone=kind != "all"))
             elif k == "blocks":
                 per_kind.append(self._block_hits(query, limit))
             elif k in self.sources:
@@ -169,6 +168,21 @@ class AgentMemory:
         if kind != "all":
             return _best_first(per_kind[0])[:limit]
         return fuse_kinds(per_kind)[:limit]
+
+    def _archival_hits(self, query: str, mode: Mode, limit: int, *,
+                       alone: bool) -> list[dict[str, Any]]:
+        """Archival hits; in a search of every kind, none (with a warning) while the team
+        store holding them is away, so the other kinds still answer."""
+        from lsp_agent.memory.team_link import TeamStoreUnavailable
+
+        try:
+            hits = self.archival.search(query, mode=mode, top_k=limit)
+        except TeamStoreUnavailable as exc:
+            if alone:
+                raise
+            self._warn_once(f"Archival passages were not searched: {exc}")
+            return []
+        return [_archival_hit(h) for h in hits]
 
     def _warn_once(self, message: str) -> None:
         if message not in self.store.warnings:

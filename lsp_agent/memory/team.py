@@ -204,7 +204,7 @@ class TeamMemory:
         if self.queue.entries():
             try:
                 self.replay()
-            except TeamStoreUnavailable:
+            except LspAgentError:  # unavailable, or another process's replay holds the lock
                 return False
         return not self.queue.entries() and self.link.available
 
