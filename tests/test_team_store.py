@@ -358,6 +358,31 @@ def test_missing_credentials_say_what_to_set(s3_server: S3Server, tmp_path: Path
     assert "snake_case" in queue  # kept, to be replayed
 
 
+def test_an_aws_profile_is_enough(s3_server: S3Server, tmp_path: Path) -> None:
+    """No keys in the environment, only AWS_PROFILE: LanceDB reads ~/.aws/credentials (without
+    any credentials the team store is refused: see the test above)."""
+    uri = f"s3://{s3_server.new_bucket()}/p"
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    env = dict(s3_server.env)
+    key, secret = env.pop("AWS_ACCESS_KEY_ID"), env.pop("AWS_SECRET_ACCESS_KEY")
+    if not EXTERNAL:
+        secret = SECRET
+    creds = tmp_path / "aws" / "credentials"
+    creds.parent.mkdir()
+    creds.write_text(f"[team]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n")
+    env.update(AWS_PROFILE="team", AWS_SHARED_CREDENTIALS_FILE=str(creds),
+               AWS_CONFIG_FILE=str(tmp_path / "aws" / "config"), AWS_EC2_METADATA_DISABLED="true")
+    home = tmp_path / "home"
+    got = _cli(["remember", "--block", "commands", "format with black", "--workspace", str(ws),
+                "--team-store", uri], env, home)
+    assert got.returncode == 0 and "teamStore" not in got.stderr, got.stderr
+    status = _cli(["status", "--json", "--workspace", str(ws), "--team-store", uri], env, home)
+    assert json.loads(status.stdout)["team"] == {**json.loads(status.stdout)["team"],
+                                                 "reachable": True, "queued": 0}
+    _no_secret_anywhere(secret, home, got.stdout, got.stderr, status.stdout, status.stderr)
+
+
 @pytest.fixture(scope="module")
 def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A moto server that checks IAM: a bucket and a user who may read it but not write."""
