@@ -285,12 +285,18 @@ class TeamMemory:
         self.queue.append({"kind": "block_settings", "label": label, **wanted, "by": who()})
         return self.cached()[label]
 
-    def _cache_one(self, block: Block | None) -> None:
-        """After a write that landed: re-read the cache from the store, quietly."""
+    def _cache_one(self, block: Block) -> None:
+        """After a write that landed: put its block in the cache (no second round trip)."""
         try:
-            self.refresh()
-        except TeamStoreUnavailable:
-            pass
+            raw = json.loads(self._cache_path.read_text(encoding="utf-8"))
+            rows = [r for r in raw["blocks"] if r.get("label") != block.label]
+        except (OSError, ValueError, KeyError, TypeError):
+            rows = []
+        rows.append(block.model_dump(mode="json"))
+        data = {"uri": display_uri(self.uri), "at": utcnow().isoformat(), "blocks": rows}
+        self.folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(self._cache_path, json.dumps(data, ensure_ascii=False).encode())
+        self._cached_rows = None  # the next refresh compares against the store again
 
     # -- replay -----------------------------------------------------------------------------
 
