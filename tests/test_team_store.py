@@ -289,6 +289,23 @@ def test_display_uri_drops_credentials() -> None:
     assert display_uri("/tmp/store") == "/tmp/store"
 
 
+def test_store_errors_are_one_sentence_naming_the_setting_without_secrets() -> None:
+    from lsp_agent.memory.team_link import explain
+
+    uri = "s3://AKIAZ3MSJV4WWNKWW5X2:hunter2hunter2@bucket/p"
+    cases = {
+        "Failed to get AWS credentials: ProviderError": ("credentials", "AWS_PROFILE"),
+        "<Code>NoSuchBucket</Code>": ("no bucket", "does not exist"),
+        "The operation lacked the necessary privileges to complete": ("denied", "denied"),
+        "HTTP error: error sending request": ("unreachable", "AWS_ENDPOINT_URL"),
+        f"weird failure at {uri}": ("failed", "weird failure"),
+    }
+    for text, (reason, words) in cases.items():
+        err = explain(RuntimeError(text), uri)
+        assert err.reason == reason and words in str(err) and "teamStore" in str(err)
+        assert "hunter2" not in str(err) and "AKIAZ3" not in str(err), str(err)
+
+
 def _cli(args: list[str], env: dict[str, str], home: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LSP_AGENT_"))}
     full.update(env, LSP_AGENT_HOME=str(home), LSP_AGENT_EMBEDDER="none",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from lsp_agent.paths import display_uri, is_local_uri
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_USERINFO = re.compile(r"([a-z][a-z0-9+.-]*://)[^/@\s]*@", re.IGNORECASE)  # user:key@ in URIs
 
 ENV_TIMEOUT = "LSP_AGENT_TEAM_TIMEOUT"
 DEFAULT_DEADLINE = 8.0  # seconds a call may take before the store counts as unreachable
@@ -113,7 +115,7 @@ def explain(exc: BaseException, uri: str) -> TeamStoreUnavailable:
             "and AWS_ENDPOINT_URL.", "unreachable")
     from lsp_agent.memory.damage import clean
 
-    detail = redact(clean(exc))[:300]
+    detail = _USERINFO.sub(r"\1", redact(clean(exc)))[:300]
     return TeamStoreUnavailable(
         f"The team store {shown} failed (teamStore): {detail}. Team writes are kept in the "
         "local queue meanwhile.", "failed")
