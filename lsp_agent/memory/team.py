@@ -109,7 +109,7 @@ class TeamMemory:
             self.link.run(prepare, timeout=open_deadline())
             self.replay()
             self.refresh()
-        except TeamStoreUnavailable as exc:
+        except LspAgentError as exc:  # unreachable, or a replay lock held elsewhere: later
             return [str(exc)]
         return []
 
@@ -176,10 +176,15 @@ class TeamMemory:
             self._cached_rows = rows
         return blocks
 
-    @property
-    def has_cache(self) -> bool:
-        """Whether this workspace has read the team store before (its cache exists)."""
-        return self._cache_path.exists()
+    def first_meeting(self) -> bool:
+        """True once per workspace: the first time it opens this team store (the local mirror
+        files of team blocks are then set aside, see team_blocks.py)."""
+        marker = self.folder / "joined"
+        if marker.exists():
+            return False
+        self.folder.mkdir(parents=True, exist_ok=True)
+        marker.write_text(display_uri(self.uri) + "\n", encoding="utf-8")
+        return True
 
     def list_blocks(self) -> list[Block]:
         if self.link.available:
@@ -188,7 +193,7 @@ class TeamMemory:
                     self.replay()
                 if not self.queue.entries():
                     return self.refresh()
-            except TeamStoreUnavailable:
+            except LspAgentError:  # unavailable (or a replay lock held elsewhere): the cache
                 pass
         return list(self.cached().values())
 
@@ -197,7 +202,7 @@ class TeamMemory:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def _online(self) -> bool:
+    def writable(self) -> bool:
         """Whether a write may go straight to the store (up, and nothing queued before it)."""
         if not self.link.available:
             return False
@@ -210,7 +215,7 @@ class TeamMemory:
 
     def edit(self, label: str, change: Callable[[str], str], *, author: str,
              reason: str) -> Block:
-        if self._online():
+        if self.writable():
             abandoned = threading.Event()  # set when the call overran and the write is queued
 
             def guarded(old: str) -> str:
@@ -245,7 +250,7 @@ class TeamMemory:
 
     def create(self, label: str, description: str, value: str, *, limit: int, read_only: bool,
                author: str, reason: str) -> Block:
-        if self._online():
+        if self.writable():
             try:
                 block = self.link.run(lambda: self.blocks.create(
                     label, description, value, limit=limit, read_only=read_only, author=author,
@@ -264,7 +269,7 @@ class TeamMemory:
 
     def update_settings(self, label: str, *, description: str | None, limit: int | None,
                         read_only: bool | None) -> Block:
-        if self._online():
+        if self.writable():
             try:
                 done = self.link.run(lambda: self.blocks.update_settings(
                     label, description=description, limit=limit, read_only=read_only))

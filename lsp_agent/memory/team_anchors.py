@@ -46,7 +46,7 @@ class TeamAnchors(AnchorTable):
 
     def save(self, anchors: Iterable[Anchor], *, redacted: bool = False) -> None:
         rows = list(anchors)
-        if self.team._online():
+        if self.team.writable():
             try:
                 self.team.link.run(lambda: AnchorTable.save(self, rows, redacted=redacted))
                 return

@@ -24,7 +24,7 @@ class TeamArchival(ArchivalMemory):
 
     def insert_many(self, contents: list[str], tags: list[str] | None = None, *,
                     source: str = "", created_at: datetime | None = None) -> list[Any]:
-        if self.team._online():
+        if self.team.writable():
             _ = self.store.embedder  # load the model here: it is no network time
             try:
                 return self.team.link.run(lambda: super(TeamArchival, self).insert_many(

@@ -23,6 +23,9 @@ class TeamBlocks(BlockManager):
         self.team = team
         self.notices: list[str] = []  # from connecting to the team store, for open()
 
+    def _local_labels(self) -> set[str]:
+        return {b.label for b in super().list()}
+
     def is_team(self, label: str) -> bool:
         return label in self.team.labels()
 
@@ -48,7 +51,7 @@ class TeamBlocks(BlockManager):
         if limit <= 0 or len(value) > limit:
             raise BlockError(f"A block limit must be positive and hold the value ({len(value)} "
                              f"characters), not {limit}.")
-        if label in self._rows() and label not in TEAM_LABELS:
+        if label not in TEAM_LABELS and label in self._local_labels():
             raise BlockError(f"A personal memory block '{label}' already exists; rename or "
                              "delete it before making a team block of that name.")
         block = self.team.create(label, description, value, limit=limit, read_only=read_only,
@@ -71,9 +74,8 @@ class TeamBlocks(BlockManager):
 
     def ensure_defaults(self) -> builtins.list[Block]:
         """The personal default blocks here; the team's in the team store (TeamMemory.connect)."""
-
         self.repair()
-        existing = self._rows()
+        existing = self._local_labels()
         for label, description, value, limit in DEFAULT_BLOCKS:
             if label not in existing and label not in TEAM_LABELS:
                 try:
@@ -81,7 +83,7 @@ class TeamBlocks(BlockManager):
                                    reason="default block")
                 except BlockError:
                     pass
-        if not self.team.has_cache and self.mirror is not None:
+        if self.mirror is not None and self.team.first_meeting():
             _set_aside_local_mirror(self.mirror, TEAM_LABELS)
         self.notices = self.team.connect()
         return self.list()
