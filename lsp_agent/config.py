@@ -7,7 +7,9 @@ A bad value never stops anything: it is reported and its default is used.
 A workspace is untrusted until the editor (VS Code's workspace trust, Neovim's `trust`
 option) or the user (`--trust`, LSP_AGENT_TRUST_WORKSPACE=1) says otherwise: a cloned
 repository's files are text written by strangers, so an untrusted one gets no imported
-instruction files, no project skills and no `auto` permission mode.
+instruction files, no project skills and no `auto` permission mode; nor may its settings
+choose a team store (`teamStore` from a layer is dropped unless the workspace is trusted; the
+environment and `--team-store` are the user's own).
 """
 
 from __future__ import annotations
@@ -34,17 +36,22 @@ ENV_KEYS = {
     "embedder": "LSP_AGENT_EMBEDDER",
     "code_embedder": "LSP_AGENT_CODE_EMBEDDER",
     "store": "LSP_AGENT_STORE",
+    "team_store": "LSP_AGENT_TEAM_STORE",
     "permission_mode": "LSP_AGENT_PERMISSION_MODE",
     "trust_workspace": "LSP_AGENT_TRUST_WORKSPACE",
 }
 
 #: Settings an untrusted workspace's own configuration must not choose (VS Code declares them
 #: in `restrictedConfigurations`; the server also refuses `auto` while untrusted).
-RESTRICTED = ("permission_mode", "store")
+RESTRICTED = ("permission_mode", "store", "team_store")
 
 AUTO_UNTRUSTED = ("permissionMode 'auto' is not allowed in an untrusted workspace; using 'ask'. "
                   "Trust the workspace (your editor's workspace trust, or --trust / "
                   "LSP_AGENT_TRUST_WORKSPACE=1 on the command line) to use it.")
+
+TEAM_UNTRUSTED = ("teamStore is ignored in an untrusted workspace (a cloned repository's settings "
+                  "could send its memory to someone else's bucket). Trust the workspace, or set "
+                  "LSP_AGENT_TEAM_STORE (or --team-store) yourself.")
 
 
 class _Model(BaseModel):
@@ -63,6 +70,8 @@ class Settings(_Model):
     embedder: str = "default"
     code_embedder: str = "static"  # the code index's own: fast static vectors by default
     store: str | None = None
+    #: a LanceDB URI (s3://bucket/path, gs://, az://, a folder) for the team's shared memory
+    team_store: str | None = None
     permission_mode: PermissionMode = PermissionMode.ASK
     max_steps: int = Field(20, ge=1, le=500)
     max_tokens_per_turn: int = Field(200_000, ge=1000)
@@ -88,6 +97,7 @@ def parse_settings(*layers: dict[str, Any] | None) -> tuple[Settings, list[str]]
         if os.environ.get(env):
             merged[field] = os.environ[env]
     warnings: list[str] = []
+    from_layers: set[str] = set()  # settings given by a layer (editor, flags), not the env
     fields = Settings.model_fields
     by_alias = {to_camel(n): n for n in fields} | {n: n for n in fields}
     for layer in layers:
@@ -98,6 +108,10 @@ def parse_settings(*layers: dict[str, Any] | None) -> tuple[Settings, list[str]]
             continue
         for key, value in layer.items():
             name = by_alias.get(key)
+            if name == "team_store":
+                if value in (None, ""):  # an editor's empty default never hides the env's
+                    continue
+                from_layers.add(name)
             if name is None:
                 known = ", ".join(sorted(to_camel(n) for n in fields))
                 warnings.append(f"Unknown lsp-agent setting '{key}' ignored. Known settings: {known}.")
@@ -128,6 +142,11 @@ def parse_settings(*layers: dict[str, Any] | None) -> tuple[Settings, list[str]]
                 f"Setting '{to_camel(name)}' = {value!r} is invalid ({err['msg']}); "
                 f"using the default {default!r}."
             )
+    if good.get("team_store") and "team_store" in from_layers:
+        trusted = good.get("trust_workspace", False)
+        if not (Settings.model_validate({"trust_workspace": trusted}).trust_workspace):
+            good.pop("team_store")
+            warnings.append(TEAM_UNTRUSTED)
     settings = Settings.model_validate(good)
     if good.get("permission_mode") == PermissionMode.AUTO and settings.permission_mode != "auto":
         warnings.append(AUTO_UNTRUSTED)

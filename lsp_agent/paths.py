@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 ENV_STORE = "LSP_AGENT_STORE"
+ENV_TEAM_STORE = "LSP_AGENT_TEAM_STORE"
 ENV_HOME = "LSP_AGENT_HOME"
 
 
@@ -39,6 +40,11 @@ def agent_home(workspace: Path) -> Path:
 
 def default_store_uri(workspace: Path) -> str:
     return str(agent_home(workspace) / "store")
+
+
+def team_folder(workspace: Path) -> Path:
+    """Where a workspace's agent keeps its team-store cache and its queue of offline writes."""
+    return agent_home(workspace) / "team"
 
 
 def shared_store_uri() -> str:
@@ -70,3 +76,12 @@ def is_local_uri(uri: str) -> bool:
 
 def local_path(uri: str) -> Path:
     return Path(uri.removeprefix("file://")).expanduser()
+
+
+_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)[^/@]*@", re.IGNORECASE)
+
+
+def display_uri(uri: str) -> str:
+    """A store URI safe to show and log: no `user:secret@` and no query string (keys can be
+    passed there), e.g. `s3://key:secret@bucket/x?k=v` -> `s3://bucket/x`."""
+    return _USERINFO.sub(r"\1", uri).split("?", 1)[0]

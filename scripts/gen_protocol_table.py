@@ -38,7 +38,8 @@ DATA: dict[str, str] = {
     "lspAgent.status": "`{workspace, store, memory_folder, embedder, model, state, "
                        "permission_mode, active_conversation, counts: {blocks, messages, "
                        "archival, skills, code_chunks, code_chunks_embedded}, "
-                       "embedding_in_background: bool, warnings: [str]}`",
+                       "embedding_in_background: bool, team: {store, reachable: bool|null, "
+                       "error, queued: n, oldest_queued, set_aside: n}|null, warnings: [str]}`",
     "lspAgent.doctor": "`{store, healthy: bool, tables: [{name, state: intact|damaged|missing|"
                        "absent, detail, rows: n|null}], repaired: [str], advice, "
                        "memory: [MemoryFinding]}`",

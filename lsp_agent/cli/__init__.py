@@ -99,6 +99,8 @@ def _run(ns: argparse.Namespace) -> int:
              "permissionMode": ns.permission_mode, "trustWorkspace": ns.trust}
     # a flag not given must not hide its environment variable (LSP_AGENT_MODEL, ...)
     settings, warnings = parse_settings({k: v for k, v in flags.items() if v is not None})
+    if ns.team_store:  # typed by the user: their consent, trusted workspace or not
+        settings = settings.model_copy(update={"team_store": ns.team_store})
     for w in warnings:
         say(f"warning: {w}")
     host = DiskToolHost(tty_prompt_approver, workspace=workspace)

@@ -52,6 +52,9 @@ def common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workspace", default=None,
                    help="workspace folder (default: the project holding the current folder)")
     p.add_argument("--store", default=None, help="LanceDB URI of the agent's store")
+    p.add_argument("--team-store", default=None,
+                   help="LanceDB URI of the team's shared memory (s3://bucket/path, gs://, az://"
+                        "; or set LSP_AGENT_TEAM_STORE)")
     p.add_argument("--embedder", default=None, help="embedder spec (default, none, litellm:MODEL)")
     p.add_argument("--code-embedder", default=None,
                    help="the code index's embedder spec (static, default, none, ...)")

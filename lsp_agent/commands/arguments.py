@@ -189,6 +189,7 @@ class MemoryCreateArgs(Args):
     limit: int = option(5000, "its size limit in characters", ge=1)
     read_only: bool = option(False, "the agent may read but not change it")
     shared: bool = option(False, "share it with every workspace agent")
+    team: bool = option(False, "keep it in the team store (teamStore), shared with the team")
 
 
 class MemoryHistoryArgs(Args):

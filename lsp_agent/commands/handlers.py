@@ -184,7 +184,7 @@ async def memory_edit(svc: AgentService, args: A.MemoryEditArgs, _io: Io) -> Res
 async def memory_create(svc: AgentService, args: A.MemoryCreateArgs, _io: Io) -> Result:
     block = await svc.memory_create(args.label, description=args.description, value=args.value,
                                     limit=args.limit, read_only=args.read_only,
-                                    shared=args.shared)
+                                    shared=args.shared, team=args.team)
     return Result(block, doc(Para("created.", strong=f"Block {block['label']}")))
 
 

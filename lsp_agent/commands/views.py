@@ -17,7 +17,7 @@ if TYPE_CHECKING:
         Status,
     )
     from lsp_agent.service.conversations import ConversationPage
-    from lsp_agent.service.results import DoctorReport
+    from lsp_agent.service.results import DoctorReport, TeamStatus
 
 Row = Mapping[str, object]
 
@@ -54,10 +54,27 @@ def status_doc(st: Status) -> Doc:
                        f"{c.get('conversations', 0)} conversations, "
                        f"{c.get('archival', 0)} archival passages"),
             ("skills", str(c.get("skills", 0))), ("code index", code)]
+    if st.team is not None:
+        rows[2:2] = _team_rows(st.team)
     out = doc(Heading("lsp-agent status"), Fields(tuple(rows)))
     if st.warnings:
         out.add(Items(tuple(Item(f"warning: {w}") for w in st.warnings)))
     return out
+
+
+def _team_rows(team: TeamStatus) -> list[tuple[str, str]]:
+    state = {True: "reachable", False: "unreachable", None: "not tried yet"}[team.reachable]
+    rows = [("team store", f"{team.store} ({state})")]
+    if team.error:
+        rows.append(("team store error", team.error))
+    queue = "empty" if not team.queued else (
+        f"{team.queued} writes waiting since {team.oldest_queued[:19].replace('T', ' ')} UTC "
+        "(replayed when the team store answers)")
+    if team.set_aside:
+        queue += (f"; {team.set_aside} refused by the store, kept in "
+                  f"{team.queue_file.replace('queue.jsonl', 'queue.set-aside.jsonl')}")
+    rows.append(("team queue", queue))
+    return rows
 
 
 def doctor_doc(got: DoctorReport) -> Doc:
@@ -157,7 +174,8 @@ def blocks_doc(blocks: Sequence[Row]) -> Doc:
     out = Doc()
     for b in blocks:
         flags = (", read-only" if b.get("read_only") else "") + (
-            ", shared" if b.get("scope") == "shared" else "")
+            ", shared" if b.get("scope") == "shared" else
+            ", team" if b.get("scope") == "team" else "")
         out.add(Heading(f"{b['label']} ({b['chars']}/{b['limit']} chars, v{b['version']}{flags})"),
                 Para(str(b.get("description") or "")), Text(str(b.get("value") or "(empty)")))
     return out
@@ -168,7 +186,9 @@ def history_doc(label: str, versions: Sequence[Row]) -> Doc:
     out = doc(Heading(f"History of {label}"))
     for v in reversed(versions):
         when = str(v.get("timestamp", ""))[:19].replace("T", " ")
-        out.add(Para(f"{when} by {v.get('author')}: {v.get('reason')}",
+        who = "@".join(str(v[k]) for k in ("user", "machine") if v.get(k))
+        by = f"{v.get('author')} ({who})" if who else str(v.get("author"))
+        out.add(Para(f"{when} by {by}: {v.get('reason')}",
                      strong=f"v{v.get('version')}"))
         diff = "\n".join(difflib.unified_diff(
             str(v.get("old") or "").splitlines(), str(v.get("new") or "").splitlines(),

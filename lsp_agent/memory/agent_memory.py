@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from lsp_agent.memory.archival import ArchivalMemory
 from lsp_agent.memory.blocks import BlockManager
@@ -23,12 +23,18 @@ from lsp_agent.memory.store import MemoryStore
 from lsp_agent.memory.terms import best_line, query_terms, term_score, visible
 from lsp_agent.paths import (
     ENV_STORE,
+    ENV_TEAM_STORE,
     agent_home,
     default_store_uri,
+    display_uri,
     is_local_uri,
     local_path,
     shared_store_uri,
+    team_folder,
 )
+
+if TYPE_CHECKING:
+    from lsp_agent.memory.team import TeamMemory
 
 Kind = Literal["all", "messages", "archival", "blocks", "skills", "code", "tests", "docs", "config"]
 KINDS: tuple[str, ...] = ("all", "messages", "archival", "blocks", "skills", "code", "tests",
@@ -50,6 +56,7 @@ class AgentMemory:
     def __init__(
         self, workspace: Path, *, store_uri: str | None = None, shared_uri: str | None = None,
         embedder: str = "default", code_embedder: str = DEFAULT_CODE_SPEC,
+        team_uri: str | None = None,
     ) -> None:
         self.workspace = Path(workspace).expanduser().resolve()
         self.store_uri = store_uri or os.environ.get(ENV_STORE) or default_store_uri(self.workspace)
@@ -59,9 +66,24 @@ class AgentMemory:
         self.shared = (MemoryStore(shared, embedder_spec="none", expects_meta=False)
                        if shared != self.store_uri else None)
         self.mirror = Mirror(self.memory_folder)
-        self.blocks = BlockManager(self.store, self.shared, self.mirror)
+        local = BlockManager(self.store, self.shared, self.mirror)
+        team = team_uri or os.environ.get(ENV_TEAM_STORE) or None
+        # with a team store, the project's memory is shared there (memory/team.py)
+        self.team: TeamMemory | None = None
+        self.blocks: BlockManager = local
+        self.archival: ArchivalMemory = ArchivalMemory(self.store)
+        if team and team != self.store_uri:
+            from lsp_agent.memory.team import TEAM_LABELS, TeamMemory
+            from lsp_agent.memory.team_blocks import TeamBlocks
+
+            def seed() -> dict[str, Any]:
+                return {b.label: b for b in local.list() if b.label in TEAM_LABELS}
+
+            self.team = TeamMemory(team, team_folder(self.workspace), embedder=embedder,
+                                   seed=seed)
+            self.blocks = TeamBlocks(local, self.team)
+            self.archival = self.team.archival
         self.recall = RecallMemory(self.store)
-        self.archival = ArchivalMemory(self.store)
         # "code", "skills": attached by the agent service (SearchSource: query, limit, mode)
         self.sources: dict[str, SearchSource] = {}
         self.notices: list[str] = []
@@ -91,7 +113,10 @@ class AgentMemory:
         from lsp_agent.memory.damage import record_tables
 
         record_tables(self.store)
-        self.notices = self.mirror.sync(self.blocks) + self.mirror.warnings
+        team_notices = list(getattr(self.blocks, "notices", []))
+        self.notices = team_notices + self.mirror.sync(self.blocks) + self.mirror.warnings
+        if self.team is not None and resume_vectors:
+            self.team.start()  # replays queued team writes while any are left
         if resume_vectors:
             threading.Thread(target=self._resume_vectors, name="lsp-agent-resume",
                              daemon=True).start()
@@ -130,8 +155,7 @@ class AgentMemory:
                 per_kind.append([_message_hit(h) for h in self.recall.search(query, mode=mode,
                                                                              limit=limit)])
             elif k == "archival":
-                per_kind.append([_archival_hit(h) for h in self.archival.search(query, mode=mode,
-                                                                                top_k=limit)])
+                per_kind.append(self._archival_hits(query, mode, limit, alone=kind != "all"))
             elif k == "blocks":
                 per_kind.append(self._block_hits(query, limit))
             elif k in self.sources:
@@ -144,6 +168,21 @@ class AgentMemory:
         if kind != "all":
             return _best_first(per_kind[0])[:limit]
         return fuse_kinds(per_kind)[:limit]
+
+    def _archival_hits(self, query: str, mode: Mode, limit: int, *,
+                       alone: bool) -> list[dict[str, Any]]:
+        """Archival hits; in a search of every kind, none (with a warning) while the team
+        store holding them is away, so the other kinds still answer."""
+        from lsp_agent.memory.team_link import TeamStoreUnavailable
+
+        try:
+            hits = self.archival.search(query, mode=mode, top_k=limit)
+        except TeamStoreUnavailable as exc:
+            if alone:
+                raise
+            self._warn_once(f"Archival passages were not searched: {exc}")
+            return []
+        return [_archival_hit(h) for h in hits]
 
     def _warn_once(self, message: str) -> None:
         if message not in self.store.warnings:
@@ -189,9 +228,19 @@ class AgentMemory:
             raise StoreDamaged(describe(self.store))
         counts = self.store.counts()
         counts["blocks"] = len(self.blocks.list())
+        team = self.team.status() if self.team is not None else None
+        if self.team is not None and self.team.link.reachable:
+            from lsp_agent.memory.team_link import TeamStoreUnavailable
+
+            try:
+                counts["archival"] = self.team.link.run(
+                    lambda: self.team.store.counts()["archival"])  # type: ignore[union-attr]
+            except TeamStoreUnavailable:
+                pass
         return {
+            "team": team,
             "workspace": str(self.workspace),
-            "store": self.store_uri,
+            "store": display_uri(self.store_uri),
             "memory_folder": str(self.memory_folder),
             "embedder": self.store.describe_embedder(),
             "code_embedder": self.store.code_embedding.describe(),

@@ -46,6 +46,7 @@ from lsp_agent.service.results import (
     Remembered,
     SkillProposal,
     Status,
+    TeamStatus,
 )
 from lsp_agent.skills.skill import Skill, render_skill_md
 
@@ -68,7 +69,8 @@ class AgentService(MemoryOps, ConversationOps, CodeViews, DoctorOps):
         self.host = host
         self.memory = AgentMemory(self.workspace, store_uri=settings.store,
                                   embedder=settings.embedder,
-                                  code_embedder=settings.code_embedder)
+                                  code_embedder=settings.code_embedder,
+                                  team_uri=settings.team_store)
         try:
             self.notices: list[str] = self.memory.open(resume_vectors=background)
         except Exception as exc:
@@ -90,6 +92,11 @@ class AgentService(MemoryOps, ConversationOps, CodeViews, DoctorOps):
         self.state = "idle"
 
     def update_settings(self, settings: Settings) -> None:
+        for name in ("store", "team_store"):  # the stores are opened once, with the service
+            if getattr(settings, name) != getattr(self.settings, name):
+                self.notices.append(f"The {'teamStore' if name == 'team_store' else name} "
+                                    "setting changed: restart lsp-agent (or reload the editor "
+                                    "window) to use it.")
         self.settings = settings
         self.ctx.permission_mode = settings.permission_mode
         self.ctx.extra[skill_ops.TRUST_KEY] = settings.trust_workspace
@@ -107,6 +114,8 @@ class AgentService(MemoryOps, ConversationOps, CodeViews, DoctorOps):
         """Stop background work (the server's shutdown, the end of a CLI command)."""
         self.reflection.cancel()
         self.code.stop()
+        if self.memory.team is not None:
+            self.memory.team.stop()
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -126,6 +135,7 @@ class AgentService(MemoryOps, ConversationOps, CodeViews, DoctorOps):
                           counts=counts, embedding_in_background=code.embedding,
                           skipped_files=code.skipped, redacted_files=code.redacted,
                           code_embedder=data["code_embedder"],
+                          team=TeamStatus(**data["team"]) if data.get("team") else None,
                           warnings=list(data["warnings"]))
 
         return await asyncio.to_thread(run)

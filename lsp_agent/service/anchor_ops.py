@@ -52,7 +52,12 @@ class AnchorOps:
     @property
     def anchors(self) -> AnchorTable:
         if self._anchor_table is None:
-            self._anchor_table = AnchorTable(self.memory.store)
+            if self.memory.team is not None:  # the team's anchors, readable while it is away
+                from lsp_agent.memory.team_anchors import TeamAnchors
+
+                self._anchor_table = TeamAnchors(self.memory.team)
+            else:
+                self._anchor_table = AnchorTable(self.memory.store)
         return self._anchor_table
 
     def relative(self, path: Path) -> str | None:

@@ -52,14 +52,24 @@ class MemoryOps:
 
     async def memory_create(self, label: str, *, description: str = "", value: str = "",
                             limit: int = 5000, read_only: bool = False,
-                            shared: bool = False) -> dict[str, object]:
+                            shared: bool = False, team: bool = False) -> dict[str, object]:
+        if team and shared:
+            raise UsageError("A block is either shared with your other workspaces (--shared) or "
+                             "with your team (--team), not both.")
+        if team and self.memory.team is None:
+            raise UsageError("No team store is set, so a team block cannot be made: set "
+                             "teamStore (LSP_AGENT_TEAM_STORE or --team-store) first.")
+        scope = "team" if team else "shared" if shared else "agent"
         block = await asyncio.to_thread(self.memory.blocks.create, label, description, value,
                                         limit=limit, read_only=read_only,
-                                        scope="shared" if shared else "agent")
+                                        scope=scope)  # type: ignore[arg-type]
         return block.public()
 
     async def memory_history(self, label: str) -> list[dict[str, object]]:
-        return [v.public() for v in await asyncio.to_thread(self.memory.blocks.history, label)]
+        versions = await asyncio.to_thread(self.memory.blocks.history, label)
+        # who made each edit: user and machine, once the store records them (team stores)
+        return [{**v.public(), **{k: getattr(v, k) for k in ("user", "machine")
+                                  if getattr(v, k, None)}} for v in versions]
 
     async def memory_revert(self, label: str, version: int) -> BlockEdit:
         def run() -> BlockEdit:

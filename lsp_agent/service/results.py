@@ -12,6 +12,18 @@ from lsp_agent.skills.skill import Skill
 Hit = dict[str, object]
 
 
+class TeamStatus(BaseModel):
+    """The team store (URI without secrets), whether it answered, and the offline queue."""
+
+    store: str
+    reachable: bool | None = None  # None: not tried
+    error: str = ""
+    queued: int = 0
+    oldest_queued: str = ""
+    set_aside: int = 0
+    queue_file: str = ""
+
+
 class Status(BaseModel):
     workspace: str
     store: str
@@ -26,6 +38,7 @@ class Status(BaseModel):
     code_embedder: str = ""
     skipped_files: dict[str, int] = Field(default_factory=dict)  # by reason, last index run
     redacted_files: int = 0  # indexed with their secrets replaced by tags
+    team: TeamStatus | None = None  # set when the workspace uses a team store
     warnings: list[str] = Field(default_factory=list)
 
 
