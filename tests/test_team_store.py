@@ -21,9 +21,9 @@ from s3_server import S3Server
 from lsp_agent.agent.context import render_blocks
 from lsp_agent.config import TEAM_UNTRUSTED, parse_settings
 from lsp_agent.memory.agent_memory import AgentMemory
+from lsp_agent.memory.merge import replay_onto as merge
 from lsp_agent.memory.schema import Anchor
 from lsp_agent.memory.team_anchors import TeamAnchors
-from lsp_agent.memory.team_merge import merge
 from lsp_agent.paths import display_uri
 
 REPO = Path(__file__).resolve().parents[1]

@@ -4,11 +4,12 @@ An edit that builds on the text (an append, a replacement of a phrase) is applie
 winner's text: it merges by itself. An edit that replaces the whole text (`memory set`, a
 mirror file) is merged line by line against the text both started from; when both changed
 the same lines, both texts are kept, one after the other, between clear markers. Neither is
-ever dropped.
+ever dropped. A write queued offline is replayed onto the store's text with `replay_onto`.
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -77,3 +78,36 @@ def rebase(change: Callable[[str], str], base: str, ours: str, theirs: str,
     if merged is not None:
         return Rebased(merged, "merged")
     return Rebased(both_kept(ours, theirs, our_name, their_name), "both kept")
+
+
+def replay_onto(base: str, ours: str, theirs: str) -> str:
+    """`theirs` with a queued write's change (base -> ours) applied to it: a three-way
+    merge by lines that always succeeds and is idempotent (a write queued offline, replayed
+    once the team store answers, perhaps twice after a crash). Our added lines are added after
+    the line they followed (else at the end), our removed lines removed, their changes kept."""
+    if theirs == base or theirs == ours:
+        return ours
+    if ours == base:
+        return theirs
+    if ours.startswith(base):  # an append (remember, memory_append): the common case
+        added = ours[len(base):]
+        if added.strip() and added.strip() in theirs:
+            return theirs  # already there (a replay after a crash, or the same lesson)
+        glue = "" if not theirs or theirs.endswith("\n") or added.startswith("\n") else "\n"
+        return theirs + glue + added
+    out = theirs.splitlines()
+    present = set(out)
+    base_lines = base.splitlines()
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, base_lines,
+                                                       ours.splitlines()).get_opcodes():
+        if tag in ("delete", "replace"):
+            for line in base_lines[i1:i2]:
+                if line in out and line.strip():
+                    out.remove(line)
+        if tag in ("insert", "replace"):
+            new = [x for x in ours.splitlines()[j1:j2] if x not in present or not x.strip()]
+            anchor = base_lines[i1 - 1] if i1 > 0 else None
+            at = out.index(anchor) + 1 if anchor is not None and anchor in out else len(out)
+            out[at:at] = new
+            present.update(new)
+    return "\n".join(out) + ("\n" if ours.endswith("\n") and out else "")

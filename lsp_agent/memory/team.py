@@ -8,7 +8,7 @@ conversations stay in the local store: they are one person's.
 When the team store cannot be reached the agent keeps working: blocks are read from a local
 cache of their last values, and team writes go to a durable local queue (write_queue.py),
 replayed in order when the store is back, each through BlockManager.edit so a write made
-meanwhile elsewhere is merged (team_merge.py), never overwritten.
+meanwhile elsewhere is merged (merge.replay_onto), never overwritten.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from lsp_agent.errors import LspAgentError
 from lsp_agent.memory.archival import ArchivalMemory
 from lsp_agent.memory.blocks import PEOPLE, BlockError, BlockManager, BlockNotFound
 from lsp_agent.memory.locking import file_lock
+from lsp_agent.memory.merge import replay_onto
 from lsp_agent.memory.mirror import atomic_write_bytes
 from lsp_agent.memory.schema import Block, utcnow
 from lsp_agent.memory.secrets import redact
@@ -36,7 +37,6 @@ from lsp_agent.memory.team_link import (
     TeamStoreUnavailable,
     open_deadline,
 )
-from lsp_agent.memory.team_merge import merge
 from lsp_agent.memory.write_queue import WriteQueue
 from lsp_agent.paths import display_uri
 
@@ -341,7 +341,7 @@ class TeamMemory:
         if kind == "block_edit":
             base, ours = entry["base"], entry["value"]
             try:
-                self.blocks.edit(label, lambda theirs: merge(base, ours, theirs),
+                self.blocks.edit(label, lambda theirs: replay_onto(base, ours, theirs),
                                  author=entry["author"], reason=entry["reason"] + note)
             except BlockNotFound:
                 self.blocks.create(label, entry.get("description", ""), ours,
@@ -356,7 +356,7 @@ class TeamMemory:
                                    author=entry["author"], reason=entry["reason"] + note)
                 return
             value = entry["value"]
-            self.blocks.edit(label, lambda theirs: merge("", value, theirs),
+            self.blocks.edit(label, lambda theirs: replay_onto("", value, theirs),
                              author=entry["author"], reason=entry["reason"] + note)
         elif kind == "block_settings":
             self.blocks.update_settings(label, description=entry.get("description"),
