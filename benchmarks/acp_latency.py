@@ -41,23 +41,11 @@ sys.path[:0] = [str(HERE), str(HERE / "stream_latency")]
 from doc_sections import replace_section  # noqa: E402
 from server_startup import time_initialize  # noqa: E402
 from servers import RawClient  # noqa: E402
+from stream_latency import median, pct, words  # noqa: E402  (the same statistics as LSP's)
 
 SECTION = "## ACP face"
 NOTES = "### What the figures say"  # the hand-written part of the section, kept on rewrite
 WARM, WARM_WORDS, MEASURED = "x", 20, "w"
-
-
-def pct(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, int(round(q / 100 * (len(s) - 1)))))] if s else float("nan")
-
-
-def median(values: list[float]) -> float:
-    return pct(values, 50)
-
-
-def words(prefix: str, n: int) -> str:
-    return " ".join(f"{prefix}{i}" for i in range(n))
 
 
 class AcpClient:
