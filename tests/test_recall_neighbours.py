@@ -177,7 +177,7 @@ def test_version_1_store_migrates(hmemory, workspace, open_memory):
     assert "prev_id" not in tbl.schema.names
 
     again = open_memory(workspace, embedder="test-bow")
-    assert again.store.get_meta("schema_version") == str(schema.SCHEMA_VERSION) == "2"
+    assert again.store.get_meta("schema_version") == str(schema.SCHEMA_VERSION) == "3"
     migrated = again.store.table("messages")
     assert migrated.schema.names == schema.messages_schema(DIM).names
     for msgs in convs:
