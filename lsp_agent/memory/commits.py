@@ -176,11 +176,21 @@ class VersionLedger:
         legacy = [r for r in group if not r.get("edit_id")]
         if legacy:  # written before edit ids: the earliest stands
             return min(legacy, key=lambda r: r["timestamp"])
+        known = self._known_first(ids)
+        if known is None:  # history unreadable now: a guess, good for reading only
+            return min(group, key=lambda r: (r["timestamp"], r["edit_id"]))
+        return next(r for r in group if r["edit_id"] == known)
+
+    def _known_first(self, ids: set[str]) -> str | None:
+        """The first committed of `ids` as the table's history shows it; None when the
+        history cannot be read (then nothing may be deleted on the strength of a guess)."""
         key = frozenset(ids)
         if key not in self._first:
-            self._first[key] = self._look_back(sorted(ids)) or min(
-                group, key=lambda r: (r["timestamp"], r["edit_id"]))["edit_id"]
-        return next(r for r in group if r["edit_id"] == self._first[key])
+            found = self._look_back(sorted(ids))
+            if found is None:
+                return None
+            self._first[key] = found
+        return self._first[key]
 
     def _look_back(self, ids: list[str]) -> str | None:
         """The id of `ids` present in the earliest table version (binary search: a row, once
@@ -253,7 +263,9 @@ class VersionLedger:
         out = []
         for group in _group(rows).values():
             if len(_ids(group)) > 1 and all(r.get("edit_id") for r in group):
-                first = self.first_committed(group)["edit_id"]
+                first = self._known_first(_ids(group))
+                if first is None:  # a guess could delete an acknowledged edit: a later
+                    continue        # repair, with the history readable, decides
                 out += [BlockVersion.model_construct(**r) for r in group
                         if r["edit_id"] != first]
         return out
