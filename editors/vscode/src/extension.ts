@@ -753,23 +753,24 @@ class Extension implements vscode.Disposable {
     if (result) await this.results.show(RESULT_TITLES[ServerCommands.archivalList], result.markdown);
   }
 
-  private async deleteArchival(): Promise<void> {
-    const list = await this.run<{ passages: Passage[] }>(
-      ServerCommands.archivalList,
-      { limit: 500 },
-      'loading archival memory',
-    );
-    if (!list) return;
+  /** Lists archival memory and asks which passage (undefined: none there, or dismissed). */
+  private async pickPassage(placeHolder: string): Promise<{ passage: Passage } | undefined> {
+    const list = await this.run<{ passages: Passage[] }>(ServerCommands.archivalList, { limit: 500 }, 'loading archival memory');
+    if (!list) return undefined;
     const passages = list.data?.passages ?? [];
     if (passages.length === 0) {
       void vscode.window.showInformationMessage('LSP Agent: archival memory has no passages.');
-      return;
+      return undefined;
     }
     type Item = vscode.QuickPickItem & { passage: Passage };
-    const picked = await vscode.window.showQuickPick<Item>(
+    return vscode.window.showQuickPick<Item>(
       passages.map((p) => ({ ...passageLabel(p), passage: p })),
-      { placeHolder: 'Delete which archival passage?', matchOnDescription: true, matchOnDetail: true, ignoreFocusOut: true },
+      { placeHolder, matchOnDescription: true, matchOnDetail: true, ignoreFocusOut: true },
     );
+  }
+
+  private async deleteArchival(): Promise<void> {
+    const picked = await this.pickPassage('Delete which archival passage?');
     if (!picked) return;
     // The server asks for approval (window/showMessageRequest, shown as a modal) before it deletes.
     let refused = false;
@@ -784,18 +785,7 @@ class Extension implements vscode.Disposable {
   }
 
   private async showArchival(): Promise<void> {
-    const list = await this.run<{ passages: Passage[] }>(ServerCommands.archivalList, { limit: 500 }, 'loading archival memory');
-    if (!list) return;
-    const passages = list.data?.passages ?? [];
-    if (passages.length === 0) {
-      void vscode.window.showInformationMessage('LSP Agent: archival memory has no passages.');
-      return;
-    }
-    type Item = vscode.QuickPickItem & { passage: Passage };
-    const picked = await vscode.window.showQuickPick<Item>(
-      passages.map((p) => ({ ...passageLabel(p), passage: p })),
-      { placeHolder: 'Show which archival passage?', matchOnDescription: true, matchOnDetail: true, ignoreFocusOut: true },
-    );
+    const picked = await this.pickPassage('Show which archival passage?');
     if (!picked) return;
     const result = await this.run(ServerCommands.archivalShow, { id: picked.passage.id }, 'loading a passage');
     if (result) await this.results.show(RESULT_TITLES[ServerCommands.archivalShow], result.markdown);
