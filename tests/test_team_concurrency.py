@@ -110,6 +110,57 @@ def test_of_two_rows_of_one_version_the_first_committed_wins_by_every_reader(tmp
     assert reader.get("x").value == "first" and reader.get("x").version == 2
 
 
+class _UnansweringHistory:
+    """A table handle whose old versions cannot be read (what an overloaded S3 server gives
+    a look back through the history): every checkout of a version fails."""
+
+    def __init__(self, table) -> None:
+        self._table = table
+
+    def checkout(self, version: int) -> None:
+        raise OSError(f"Generic S3 error: timed out reading version {version}")
+
+    def __getattr__(self, name: str):
+        return getattr(self._table, name)
+
+
+def test_an_edit_never_builds_on_a_guess_of_which_version_came_first(tmp_path,
+                                                                     monkeypatch) -> None:
+    """The lost append of CI: the loser's row (read first, so the earlier time) was taken for
+    the winner when the history could not be read, and the next edit dropped the winner's
+    text. Now the edit stops, saving nothing, and repair deletes nothing until it can read."""
+    from lsp_agent.memory.commits import HistoryUnreadable, VersionLedger
+    from lsp_agent.memory.schema import BlockVersion, utcnow
+
+    monkeypatch.setattr(VersionLedger, "SETTLE_SECONDS", 0.0)
+    monkeypatch.setattr(VersionLedger, "LOOK_BACK_TRIES", 2)
+    store = MemoryStore(str(tmp_path / "store"), embedder_spec="none")
+    store.ensure_initialized()
+    blocks = BlockManager(store)
+    blocks.create("x", "", "one")
+    read_first = utcnow().replace(year=2001)  # the loser read the block before the winner
+    for edit_id, text, when in (("zzz", "one\nwinner", utcnow()), ("aaa", "one\nloser", read_first)):
+        blocks.ledger.claim(BlockVersion(label="x", version=2, author="user", timestamp=when,
+                                         reason="r", old_value="one", new_value=text, user="u",
+                                         machine="m", edit_id=edit_id))
+    # the winner was acknowledged; the loser was killed before taking its row back
+    reader = BlockManager(MemoryStore(str(tmp_path / "store"), embedder_spec="none"))
+    real = reader.ledger._snapshot_handle()
+    monkeypatch.setattr(reader.ledger, "_snapshot", _UnansweringHistory(real))
+    with pytest.raises(HistoryUnreadable, match="Nothing of this change was kept"):
+        reader.edit("x", lambda old: old + "\nnext", author="user", reason="append")
+    reader.repair()  # cannot tell: deletes nothing, finishes nothing
+    assert {r["edit_id"] for r in reader.ledger.rows("label = 'x' AND version = 2")} == \
+        {"zzz", "aaa"}
+    assert reader.get("x").value == "one"
+
+    monkeypatch.setattr(reader.ledger, "_snapshot", real)  # the store answers again
+    reader.repair()
+    assert [r["edit_id"] for r in reader.ledger.rows("label = 'x' AND version = 2")] == ["zzz"]
+    got = reader.edit("x", lambda old: old + "\nnext", author="user", reason="append")
+    assert got.value == "one\nwinner\nnext" and got.version == 3
+
+
 # -- machines --------------------------------------------------------------------------------
 
 def _env(server_env: dict[str, str], home: Path, machine: str,

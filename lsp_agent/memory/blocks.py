@@ -10,6 +10,7 @@ in a bucket are all kept; the local lock only spares one machine's processes the
 from __future__ import annotations
 
 import builtins
+import logging
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -17,7 +18,14 @@ from typing import TYPE_CHECKING
 from lsp_agent.errors import LspAgentError, NotFound
 from lsp_agent.memory import schema as S
 from lsp_agent.memory.block_rows import advance_row, read_rows, write_row
-from lsp_agent.memory.commits import Claim, VersionLedger, backoff, new_edit_id, who
+from lsp_agent.memory.commits import (
+    Claim,
+    HistoryUnreadable,
+    VersionLedger,
+    backoff,
+    new_edit_id,
+    who,
+)
 from lsp_agent.memory.merge import rebase
 from lsp_agent.memory.schema import Block, BlockVersion, utcnow
 from lsp_agent.memory.secrets import redact
@@ -27,6 +35,7 @@ if TYPE_CHECKING:
     from lsp_agent.memory.mirror import Mirror
 
 LABEL_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+log = logging.getLogger(__name__)
 PEOPLE = {"user", "mirror"}  # authors allowed to change read-only blocks
 INIT = "init"  # the author of text `init` imported from the workspace's files (not the agent)
 MAX_CLAIMS = 60  # attempts of one edit against other machines' edits before it gives up
@@ -157,7 +166,8 @@ class BlockManager:
         with self.store.lock():
             if label in self._rows():
                 raise BlockError(f"A memory block '{label}' already exists; edit it instead.")
-            head = self.ledger.head(label)  # a creation killed before its row was written
+            # a creation killed before its row was written
+            head = self.ledger.head(label, strict=True)
             block = Block(
                 label=label, description=description, value=value, limit=limit,
                 read_only=read_only, scope="agent", version=(head.version if head else 0) + 1,
@@ -170,7 +180,7 @@ class BlockManager:
                                  f"{claim.rivals[0].by}; edit it instead.")
             self._advance_row(block, insert=True)
             # an edit that won a later version before this row existed could not write it
-            head = self.ledger.head(label)
+            head = self.ledger.head(label, strict=True)
             if head is not None and head.version > block.version:
                 block = self._advance_row(_at(block, head))
         if self.mirror:
@@ -246,7 +256,7 @@ class BlockManager:
         if block is None:
             self.get(label)
             raise BlockNotFound(label)
-        head = self.ledger.head(label, block.version)
+        head = self.ledger.head(label, block.version, strict=True)
         return block, (_at(block, head) if head is not None and head.version > block.version
                        else block)
 
@@ -314,27 +324,33 @@ class BlockManager:
         writer was killed before it could.
 
         Looks first without the lock: opening a sound store (every read-only command) takes
-        no lock and writes nothing, so it works on a full or read-only disk."""
-        unfinished = self._unfinished()
-        leftovers = self.ledger.leftovers()
-        if not unfinished and not leftovers:
-            return
-        with self.store.lock():
-            for v in leftovers:
-                self.ledger.retract(str(v.edit_id))
-            for block, v in self._unfinished():
-                self._advance_row(_at(block, v))
+        no lock and writes nothing, so it works on a full or read-only disk. When the store
+        cannot tell which of two versions came first, nothing is repaired now: the next
+        opening does it."""
+        try:
+            unfinished = self._unfinished()
+            leftovers = self.ledger.leftovers()
+            if not unfinished and not leftovers:
+                return
+            with self.store.lock():
+                for v in leftovers:
+                    self.ledger.retract(str(v.edit_id))
+                for block, v in self._unfinished():
+                    self._advance_row(_at(block, v))
+        except HistoryUnreadable as exc:
+            log.info("repair left for later: %s", exc)
 
     def _unfinished(self) -> builtins.list[tuple[Block, BlockVersion]]:
         """(block row, its newer version) for every agent block whose row lags its versions."""
         rows = self._rows()
-        latest = self.latest_versions()
+        latest = self.latest_versions(strict=True)
         return [(rows[label], v) for label, v in latest.items()
                 if label in rows and v.version > rows[label].version
                 and rows[label].scope == "agent"]
 
-    def latest_versions(self) -> dict[str, BlockVersion]:
-        """The newest version of each label in the versions table (what doctor rebuilds from)."""
+    def latest_versions(self, *, strict: bool = False) -> dict[str, BlockVersion]:
+        """The newest version of each label in the versions table (what doctor rebuilds from;
+        `strict`: HistoryUnreadable rather than a guess)."""
         columns = ["label", "version", "edit_id", "timestamp"]
         tops: dict[str, int] = {}
         for r in self.ledger.rows(columns=columns):
@@ -343,7 +359,7 @@ class BlockManager:
             return {}
         where = " OR ".join(f"(label = {sql_str(label)} AND version = {n})"
                             for label, n in tops.items())
-        return {v.label: v for v in self.ledger.winners(self.ledger.rows(where))}
+        return {v.label: v for v in self.ledger.winners(self.ledger.rows(where), strict=strict)}
 
     # -- internals --------------------------------------------------------------------------
 

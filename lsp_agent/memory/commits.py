@@ -9,7 +9,9 @@ A loser takes its row back and applies its change again on top of the winner's t
 
 Readers follow the same rule: of several rows of one (label, version) (a loser still taking
 its row back, or killed before it could), the first committed wins, found by looking back
-through the table's versions. Rows written before edit ids existed tie-break by time.
+through the table's versions. Rows written before edit ids existed tie-break by time. When
+that history cannot be read (an overloaded server), a display may guess by time, but nothing
+is built on a guess: an edit or a repair stops with HistoryUnreadable and saves nothing.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ COMMIT_RETRY_SECONDS = 60.0
 
 class CommitConflict(LspAgentError):
     """Too many machines changed the same thing at once; nothing of this change was kept."""
+
+
+class HistoryUnreadable(CommitConflict):
+    """Which of two machines' versions came first could not be read from the store now:
+    building on a guess could drop the other's edit, so nothing of this change was kept."""
 
 
 def who() -> tuple[str, str]:
@@ -131,17 +138,19 @@ class VersionLedger:
             q = q.select(columns)
         return q.limit(10_000_000).to_list()
 
-    def winners(self, rows: list[dict[str, Any]], *, settle: bool = True) -> list[BlockVersion]:
-        """One row per (label, version): the first committed of each (sorted)."""
+    def winners(self, rows: list[dict[str, Any]], *, settle: bool = True,
+                strict: bool = False) -> list[BlockVersion]:
+        """One row per (label, version): the first committed of each (sorted). `strict`: what
+        is built on (an edit, a repair), so a guess raises HistoryUnreadable."""
         groups = _group(rows)
         out: list[BlockVersion] = []
         for (label, version), group in sorted(groups.items()):
             if len(_ids(group)) > 1:
                 group = self._settled(label, version, group) if settle else group
-            out.append(BlockVersion(**self.first_committed(group)))
+            out.append(BlockVersion(**self.first_committed(group, strict=strict)))
         return out
 
-    def head(self, label: str, known: int = 0) -> BlockVersion | None:
+    def head(self, label: str, known: int = 0, *, strict: bool = False) -> BlockVersion | None:
         """The newest version of `label` (its winner), or None when it has none. `known`: a
         version it has for sure (its block row's): one read fetches only the rows from it."""
         where = f"label = {_sql(label)}"
@@ -149,15 +158,16 @@ class VersionLedger:
             rows = self.rows(f"{where} AND version >= {known}")
             if rows:
                 top = max(int(r["version"]) for r in rows)
-                return self.winners([r for r in rows if int(r["version"]) == top])[0]
+                return self.winners([r for r in rows if int(r["version"]) == top],
+                                    strict=strict)[0]
         numbers = self.rows(where, ["version"])
         if not numbers:
             return None
         top = max(int(r["version"]) for r in numbers)
         rows = self.rows(f"{where} AND version = {top}")
         if not rows:  # taken back between the two reads: read again
-            return self.head(label)
-        return self.winners(rows)[0]
+            return self.head(label, strict=strict)
+        return self.winners(rows, strict=strict)[0]
 
     def _settled(self, label: str, version: int,
                  group: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -168,7 +178,8 @@ class VersionLedger:
             group = self.rows(f"label = {_sql(label)} AND version = {version}") or group
         return group
 
-    def first_committed(self, group: list[dict[str, Any]]) -> dict[str, Any]:
+    def first_committed(self, group: list[dict[str, Any]], *,
+                        strict: bool = False) -> dict[str, Any]:
         """The row of `group` (rows of one (label, version)) committed first."""
         ids = _ids(group)
         if len(ids) <= 1:
@@ -177,19 +188,32 @@ class VersionLedger:
         if legacy:  # written before edit ids: the earliest stands
             return min(legacy, key=lambda r: r["timestamp"])
         known = self._known_first(ids)
-        if known is None:  # history unreadable now: a guess, good for reading only
-            return min(group, key=lambda r: (r["timestamp"], r["edit_id"]))
+        if known is None:
+            if strict:
+                r = group[0]
+                raise HistoryUnreadable(
+                    f"Could not read which of {len(ids)} concurrent edits of "
+                    f"'{r['label']}' version {r['version']} came first (the store did not "
+                    "answer in time). Nothing of this change was kept; try again.")
+            return min(group, key=lambda r: (r["timestamp"], r["edit_id"]))  # a display guess
         return next(r for r in group if r["edit_id"] == known)
+
+    #: looks back through the history before an edit gives up (each after a short pause)
+    LOOK_BACK_TRIES = 4
 
     def _known_first(self, ids: set[str]) -> str | None:
         """The first committed of `ids` as the table's history shows it; None when the
-        history cannot be read (then nothing may be deleted on the strength of a guess)."""
+        history cannot be read (then nothing may be built on or deleted by a guess)."""
         key = frozenset(ids)
         if key not in self._first:
-            found = self._look_back(sorted(ids))
-            if found is None:
+            for attempt in range(self.LOOK_BACK_TRIES):
+                found = self._look_back(sorted(ids))
+                if found is not None:
+                    self._first[key] = found
+                    break
+                backoff(attempt + 3)
+            else:
                 return None
-            self._first[key] = found
         return self._first[key]
 
     def _look_back(self, ids: list[str]) -> str | None:
@@ -202,8 +226,10 @@ class VersionLedger:
         def present(version: int) -> list[dict[str, Any]]:
             try:
                 snap.checkout(version)
-            except Exception:  # noqa: BLE001 - cleaned up (scrub, compaction)
-                return []
+            except Exception as exc:
+                if _cleaned_up(exc):  # by scrub: holds none of them
+                    return []
+                raise  # a failed read is not an empty version: that answer could be wrong
             return snap.search().where(where).select(["edit_id"]).limit(len(ids)).to_list()
 
         try:
@@ -269,6 +295,13 @@ class VersionLedger:
                 out += [BlockVersion.model_construct(**r) for r in group
                         if r["edit_id"] != first]
         return out
+
+
+def _cleaned_up(exc: BaseException) -> bool:
+    """Whether a checkout failed because the version is gone (lance: "Version N no longer
+    exists. Was it cleaned up?"), not because the store did not answer."""
+    text = str(exc).lower()
+    return "no longer exists" in text or "cleaned up" in text
 
 
 def _group(rows: list[dict[str, Any]]) -> dict[tuple[str, int], list[dict[str, Any]]]:
