@@ -42,6 +42,11 @@ REBUILDABLE: dict[str, tuple[str, ...]] = {
 }
 
 
+#: how stale a read of a store in a bucket may be: one listing of a table's versions serves
+#: every read of one operation (an edit made 21 listings with 0: docs/benchmarks.md)
+REMOTE_READ_CONSISTENCY = timedelta(milliseconds=100)
+
+
 class StoreError(LspAgentError):
     """The store cannot be opened or read. The message says what to do; nothing was changed."""
 
@@ -50,8 +55,10 @@ class MemoryStore:
     """A LanceDB database for one agent (or the user's shared blocks)."""
 
     def __init__(self, uri: str, *, embedder_spec: str = "default",
-                 expects_meta: bool = True, code_embedder_spec: str = DEFAULT_CODE_SPEC) -> None:
+                 expects_meta: bool = True, code_embedder_spec: str = DEFAULT_CODE_SPEC,
+                 storage_options: dict[str, str] | None = None) -> None:
         self.uri = uri
+        self.storage_options = storage_options or {}  # LanceDB's, e.g. network timeouts
         self.embedder_spec = embedder_spec
         self.code_embedding = CodeEmbedding(self, code_embedder_spec)
         self.expects_meta = expects_meta  # False: the shared store (blocks were made without)
@@ -87,17 +94,23 @@ class MemoryStore:
                 if is_local_uri(self.uri):
                     local_path(self.uri).mkdir(parents=True, exist_ok=True)
                 try:
-                    # consistency interval 0: every read sees other processes' commits
-                    self._db = lancedb.connect(self.uri, read_consistency_interval=timedelta(0))
+                    # every read sees other processes' commits (in a bucket: 0.1 s later)
+                    self._db = lancedb.connect(
+                        self.uri, read_consistency_interval=(
+                            timedelta(0) if is_local_uri(self.uri) else REMOTE_READ_CONSISTENCY),
+                        storage_options=self.storage_options or None)
                 except Exception as exc:  # noqa: BLE001 - reported with advice
-                    from lsp_agent.memory.damage import clean
-
-                    raise StoreError(
-                        f"Cannot open the memory store {self.uri}: {clean(exc)}. Check the URI and "
-                        "credentials (object storage reads keys from the environment)."
-                    ) from exc
+                    raise self.open_failed(exc) from exc
                 self._check_schema_version()
             return self._db
+
+    def open_failed(self, exc: Exception) -> StoreError:
+        """The error for a store that cannot be opened (a team store explains its own)."""
+        from lsp_agent.memory.damage import clean
+
+        return StoreError(
+            f"Cannot open the memory store {self.uri}: {clean(exc)}. Check the URI and "
+            "credentials (object storage reads keys from the environment).")
 
     def _existing(self) -> set[str]:
         try:

@@ -20,7 +20,6 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any, TypeVar
 
 from lsp_agent.errors import LspAgentError
@@ -66,21 +65,13 @@ def storage_options(uri: str) -> dict[str, str]:
 
 
 class TeamStore(MemoryStore):
-    """A MemoryStore opened with short network timeouts (storage options)."""
+    """A MemoryStore opened with short network timeouts, whose failures TeamLink explains."""
 
-    @property
-    def db(self) -> Any:
-        with self._open_lock:
-            if self._db is None:
-                import lancedb
+    def __init__(self, uri: str, **kwargs: Any) -> None:
+        super().__init__(uri, storage_options=storage_options(uri), **kwargs)
 
-                try:
-                    self._db = lancedb.connect(self.uri, read_consistency_interval=timedelta(0),
-                                               storage_options=storage_options(self.uri) or None)
-                except Exception as exc:  # noqa: BLE001 - explained by TeamLink
-                    raise StoreError(str(exc)) from exc
-                self._check_schema_version()
-            return self._db
+    def open_failed(self, exc: Exception) -> StoreError:
+        return StoreError(str(exc))
 
 
 def explain(exc: BaseException, uri: str) -> TeamStoreUnavailable:
