@@ -9,6 +9,7 @@ LSP_AGENT_HOME and LSP_AGENT_MACHINE (set by the test); waits for GO_FILE to exi
 In append and set modes the change waits, once it has read the block, until every machine
 named in TEAM_RENDEZVOUS (dir:m1,m2) has read it too: the edits surely collide. A local
 store's lock is moved into the machine's home (TEAM_OWN_LOCK=1): machines share no lock.
+TEAM_UPKEEP=EVERY,SECONDS runs the version upkeep every EVERY won edits, keeping SECONDS.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import os
 import random
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from lsp_agent.memory.archival import ArchivalMemory
 from lsp_agent.memory.blocks import BlockManager
 from lsp_agent.memory.store import MemoryStore
+from lsp_agent.memory.version_upkeep import VersionUpkeep
 
 LABELS = ("alpha", "beta")
 
@@ -57,6 +60,10 @@ def main() -> int:
     uri, mode, ops, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     go = Path(sys.argv[5]) if len(sys.argv) > 5 else None
     machine = os.environ.get("LSP_AGENT_MACHINE", "m")
+    if os.environ.get("TEAM_UPKEEP"):
+        every, seconds = os.environ["TEAM_UPKEEP"].split(",")
+        VersionUpkeep.UPKEEP_EVERY = int(every)
+        VersionUpkeep.KEEP_VERSIONS = timedelta(seconds=float(seconds))
     store = MemoryStore(uri, embedder_spec="none")
     blocks = BlockManager(store)
     archival = ArchivalMemory(store)

@@ -251,7 +251,9 @@ def team(s3_store: str) -> str:
 
 
 def test_four_machines_write_at_once_and_lose_nothing(team, s3_server, tmp_path) -> None:
-    procs, _ = _start(team, "mix", OPS, ["m1", "m2", "m3", "m4"], tmp_path, s3_server.env)
+    # the version upkeep (memory/version_upkeep.py) runs often, amid the machines' commits
+    procs, _ = _start(team, "mix", OPS, ["m1", "m2", "m3", "m4"], tmp_path, s3_server.env,
+                      TEAM_UPKEEP="3,20")
     lines = _finish(procs)
     acks = [line for line in lines if line[0] == "ack"]
     errors = [line for line in lines if line[0] == "err"]
@@ -273,7 +275,8 @@ def test_a_machine_killed_mid_commit_loses_no_acknowledged_write(team, s3_server
     rng = random.Random(7)
     acks: list[list[str]] = []
     for _round in range(3):
-        procs, _ = _start(team, "mix", 400, ["m1", "m2"], tmp_path, s3_server.env)
+        procs, _ = _start(team, "mix", 400, ["m1", "m2"], tmp_path, s3_server.env,
+                          TEAM_UPKEEP="3,20")
         time.sleep(rng.uniform(2.0, 5.0))
         procs[0].kill()  # SIGKILL, wherever it is: between a claim and its row, mid-commit...
         time.sleep(rng.uniform(0.0, 1.5))  # the other machine goes on alone for a while

@@ -30,6 +30,7 @@ from lsp_agent.memory.merge import rebase
 from lsp_agent.memory.schema import Block, BlockVersion, utcnow
 from lsp_agent.memory.secrets import redact
 from lsp_agent.memory.store import MemoryStore, sql_str
+from lsp_agent.memory.version_upkeep import VersionUpkeep
 
 if TYPE_CHECKING:
     from lsp_agent.memory.mirror import Mirror
@@ -77,6 +78,7 @@ class BlockManager:
         self.shared = shared
         self.mirror = mirror
         self.ledger = VersionLedger(store)
+        self.upkeep = VersionUpkeep(self)
         self.lost_claims = 0  # versions this manager claimed and another machine won first
         self._shared_mgr: BlockManager | None = (
             BlockManager(shared) if shared is not None and shared is not store else None
@@ -241,7 +243,9 @@ class BlockManager:
                 "updated_by": author})
             claim = self._claim(updated, author, reason + note, old=base.value)
             if claim.won:
-                return self._advance_row(updated)
+                updated = self._advance_row(updated)
+                self.upkeep.committed()
+                return updated
             self.ledger.retract(claim.edit_id)
             self.lost_claims += 1
             rivals = claim.rivals
@@ -318,27 +322,29 @@ class BlockManager:
                     pass  # created meanwhile by another process
         return self.list()
 
-    def repair(self) -> None:
+    def repair(self) -> bool:
         """Finish edits whose version was written but whose block row was not (a writer
         killed, or one on another machine right now), and take back losing claims whose
         writer was killed before it could.
 
         Looks first without the lock: opening a sound store (every read-only command) takes
         no lock and writes nothing, so it works on a full or read-only disk. When the store
-        cannot tell which of two versions came first, nothing is repaired now: the next
-        opening does it."""
+        cannot tell which of two versions came first, nothing is repaired now (False): the
+        next opening does it."""
         try:
             unfinished = self._unfinished()
-            leftovers = self.ledger.leftovers()
+            leftovers = self.ledger.leftovers(strict=True)
             if not unfinished and not leftovers:
-                return
+                return True
             with self.store.lock():
                 for v in leftovers:
                     self.ledger.retract(str(v.edit_id))
                 for block, v in self._unfinished():
                     self._advance_row(_at(block, v))
+            return True
         except HistoryUnreadable as exc:
             log.info("repair left for later: %s", exc)
+            return False
 
     def _unfinished(self) -> builtins.list[tuple[Block, BlockVersion]]:
         """(block row, its newer version) for every agent block whose row lags its versions."""

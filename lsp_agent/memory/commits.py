@@ -282,16 +282,19 @@ class VersionLedger:
         except Exception as exc:  # noqa: BLE001 - left for repair(); readers skip it anyway
             log.info("a losing version row stays until repair: %s", exc)
 
-    def leftovers(self) -> list[BlockVersion]:
+    def leftovers(self, *, strict: bool = False) -> list[BlockVersion]:
         """Rows that lost their (label, version) and are still there (a writer killed between
-        its claim and taking it back)."""
+        its claim and taking it back). Groups whose first cannot be read now are left out
+        (`strict`: HistoryUnreadable instead)."""
         rows = self.rows(columns=["label", "version", "edit_id", "timestamp"])
         out = []
         for group in _group(rows).values():
             if len(_ids(group)) > 1 and all(r.get("edit_id") for r in group):
                 first = self._known_first(_ids(group))
                 if first is None:  # a guess could delete an acknowledged edit: a later
-                    continue        # repair, with the history readable, decides
+                    if strict:      # repair, with the history readable, decides
+                        self.first_committed(group, strict=True)
+                    continue
                 out += [BlockVersion.model_construct(**r) for r in group
                         if r["edit_id"] != first]
         return out

@@ -1,0 +1,121 @@
+"""Upkeep of a team store's version tables (memory/version_upkeep.py), on moto's S3 server.
+
+Without it every edit lists a `_versions/` folder that grows by two manifests per edit; with
+it the folder stays short, while the history, the look-back of memory/commits.py and every
+acknowledged edit are kept.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+
+from lsp_agent.memory.blocks import BlockManager
+from lsp_agent.memory.commits import VersionLedger
+from lsp_agent.memory.schema import BlockVersion, utcnow
+from lsp_agent.memory.store import MemoryStore
+from lsp_agent.memory.version_upkeep import VersionUpkeep
+
+
+def _versions(store: MemoryStore, table: str) -> int:
+    return len(store.table(table).list_versions())
+
+
+def _blocks(uri: str) -> BlockManager:
+    store = MemoryStore(uri, embedder_spec="none")
+    store.ensure_initialized()
+    return BlockManager(store)
+
+
+def test_upkeep_keeps_the_version_folders_short_and_the_history_whole(s3_store,
+                                                                        monkeypatch) -> None:
+    monkeypatch.setattr(VersionUpkeep, "UPKEEP_EVERY", 5)
+    monkeypatch.setattr(VersionUpkeep, "KEEP_VERSIONS", timedelta(0))  # one process: safe
+    blocks = _blocks(s3_store)
+    blocks.create("notes", "", "", limit=100_000)
+    for i in range(20):
+        blocks.edit("notes", lambda old, i=i: old + f"\nline {i}", author="user", reason="r")
+    deadline = time.monotonic() + 60
+    while blocks.upkeep.runs < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert blocks.upkeep.runs >= 3
+    blocks.upkeep.run()  # once more after the last edit (the background ones may lag it)
+    assert _versions(blocks.store, "block_versions") <= 6  # was 22: one per edit
+    assert _versions(blocks.store, "blocks") <= 6
+    history = blocks.history("notes")
+    assert [v.version for v in history] == list(range(1, 22))
+    assert blocks.get("notes").value == "".join(f"\nline {i}" for i in range(20))
+    again = BlockManager(MemoryStore(s3_store, embedder_spec="none"))  # another machine
+    assert again.edit("notes", lambda old: old + "\nmore", author="user",
+                      reason="r").version == 22
+
+
+def _two_claims(blocks: BlockManager) -> None:
+    """Version 2 claimed twice: the winner (committed first) and a loser that read the block
+    earlier and was killed before taking its row back."""
+    for edit_id, text, when in (("zzz", "one\nwinner", utcnow()),
+                                ("aaa", "one\nloser", utcnow().replace(year=2001))):
+        blocks.ledger.claim(BlockVersion(
+            label="x", version=2, author="user", timestamp=when, reason="r", old_value="one",
+            new_value=text, user="u", machine="m", edit_id=edit_id))
+
+
+def test_upkeep_takes_back_a_killed_losers_claim_before_it_prunes(s3_store, monkeypatch) -> None:
+    monkeypatch.setattr(VersionLedger, "SETTLE_SECONDS", 0.0)
+    monkeypatch.setattr(VersionUpkeep, "KEEP_VERSIONS", timedelta(0))
+    blocks = _blocks(s3_store)
+    blocks.create("x", "", "one")
+    _two_claims(blocks)
+    other = BlockManager(MemoryStore(s3_store, embedder_spec="none"))
+    assert other.upkeep.run()
+    assert [r["edit_id"] for r in other.ledger.rows("label = 'x' AND version = 2")] == ["zzz"]
+    assert _versions(other.store, "block_versions") <= 4
+    fresh = BlockManager(MemoryStore(s3_store, embedder_spec="none"))
+    assert fresh.edit("x", lambda old: old + "\nnext", author="user",
+                      reason="r").value == "one\nwinner\nnext"
+
+
+class _Unanswering:
+    def __init__(self, table) -> None:
+        self._table = table
+
+    def checkout(self, version: int) -> None:
+        raise OSError(f"Generic S3 error: timed out reading version {version}")
+
+    def __getattr__(self, name: str):
+        return getattr(self._table, name)
+
+
+def test_upkeep_prunes_nothing_while_it_cannot_judge_a_leftover(s3_store, monkeypatch) -> None:
+    monkeypatch.setattr(VersionLedger, "SETTLE_SECONDS", 0.0)
+    monkeypatch.setattr(VersionLedger, "LOOK_BACK_TRIES", 1)
+    monkeypatch.setattr(VersionUpkeep, "KEEP_VERSIONS", timedelta(0))
+    blocks = _blocks(s3_store)
+    blocks.create("x", "", "one")
+    _two_claims(blocks)
+    other = BlockManager(MemoryStore(s3_store, embedder_spec="none"))
+    before = _versions(other.store, "block_versions")
+    monkeypatch.setattr(other.ledger, "_snapshot", _Unanswering(other.ledger._snapshot_handle()))
+    assert not other.upkeep.run()
+    assert _versions(other.store, "block_versions") == before  # the look-back still works later
+    assert {r["edit_id"] for r in other.ledger.rows("label = 'x' AND version = 2")} == \
+        {"zzz", "aaa"}
+
+
+def test_a_store_on_a_local_disk_gets_no_upkeep(tmp_path) -> None:
+    blocks = _blocks(str(tmp_path / "store"))
+    assert not blocks.upkeep.enabled
+
+
+@pytest.fixture(autouse=True)
+def _quiet_threads():
+    """Background upkeeps of one test must not run into the next one's bucket."""
+    yield
+    deadline = time.monotonic() + 30
+    import threading
+    while any(t.name == "lsp-agent-version-upkeep" for t in threading.enumerate()):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
