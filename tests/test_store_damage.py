@@ -132,6 +132,26 @@ def test_doctor_reports_and_repair_restores_blocks_from_versions(filled, run_cli
     assert run_cli("status").returncode == 0
 
 
+def test_repair_rebuilds_a_block_from_the_first_committed_of_two_rows(filled, run_cli):
+    """Two machines' rows of one version (the loser killed before taking its back, and read
+    earlier, so the earlier time): the rebuilt block has the winner's text."""
+    from lsp_agent.memory.schema import BlockVersion, utcnow
+
+    store = Path(filled.store_uri)
+    top = filled.blocks.get("notes").version
+    for edit_id, text, when in (("zzz", "the winner", utcnow()),
+                                ("aaa", "the loser", utcnow().replace(year=2001))):
+        filled.blocks.ledger.claim(BlockVersion(
+            label="notes", version=top + 1, author="user", timestamp=when, reason="r",
+            old_value=PRECIOUS, new_value=text, user="u", machine="m", edit_id=edit_id))
+    _blocks_lost(store)
+    fixed = run_cli("doctor", "--repair", "--json")
+    assert fixed.returncode == 0, fixed.stderr
+    shown = run_cli("memory", "show", "notes", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert "the winner" in shown.stdout and "the loser" not in shown.stdout, shown.stdout
+
+
 def test_repair_rebuilds_versions_and_meta(filled, workspace, open_memory):
     from lsp_agent.memory.repair import repair
 

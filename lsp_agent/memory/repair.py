@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from lsp_agent.memory import schema as S
-from lsp_agent.memory.blocks import DEFAULT_BLOCKS
+from lsp_agent.memory.blocks import DEFAULT_BLOCKS, BlockManager
 from lsp_agent.memory.damage import CREATED_PREFIX, REBUILDABLE, StoreDamaged, _check_table
 from lsp_agent.memory.mirror import Mirror, parse
 from lsp_agent.memory.schema import Block, BlockVersion, utcnow
@@ -73,6 +73,8 @@ def repair(store: MemoryStore, mirror: Mirror, workspace: Path) -> list[str]:
     damage = dict(store.damage)
     # read what rebuilding needs from the intact tables before anything moves
     versions = _rows(store, "block_versions") if "block_versions" not in damage else None
+    # of two machines' rows of one version, the one committed first (memory/commits.py)
+    latest = BlockManager(store).latest_versions() if versions is not None else None
     blocks = _rows(store, "blocks") if "blocks" not in damage else None
     files = _mirror_blocks(mirror)
     aside = root / f"damaged-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
@@ -99,7 +101,7 @@ def repair(store: MemoryStore, mirror: Mirror, workspace: Path) -> list[str]:
                 if n != "meta"])
         done.append("meta: recreated (schema version, workspace, a note of the repair)")
     if "blocks" in damage:
-        rows, source = _blocks_from(versions, files)
+        rows, source = _blocks_from(latest, files)
         make("blocks", [b.model_dump() for b in rows])
         done.append(f"blocks: {len(rows)} rebuilt from {source}")
         if versions is None:  # both lost: the mirror's values become version rows too
@@ -154,19 +156,14 @@ def _settings(label: str, files: dict[str, tuple[dict[str, Any], str]]) -> dict[
     return got
 
 
-def _blocks_from(versions: list[dict[str, Any]] | None,
+def _blocks_from(latest: dict[str, BlockVersion] | None,
                  files: dict[str, tuple[dict[str, Any], str]]) -> tuple[list[Block], str]:
-    if versions is None:
+    if latest is None:
         rows = []
         for label, (front, value) in files.items():
             version = int(front.get("version") or 1)
             rows.append(_block(label, value, version, "mirror", utcnow(), files))
         return rows, "the mirror files (the versions table was lost too)"
-    latest: dict[str, BlockVersion] = {}
-    for r in versions:
-        v = BlockVersion(**r)
-        if v.label not in latest or v.version > latest[v.label].version:
-            latest[v.label] = v
     rows = [_block(v.label, v.new_value, v.version, v.author, v.timestamp, files)
             for v in latest.values()]
     return rows, "their newest versions"
