@@ -191,7 +191,7 @@ def test_server_paused_writes_are_queued_then_replayed_once_in_order(
         started = time.monotonic()
         for n in (2, 3):
             _append(a, "commands", f"- line {n}")
-        a.archival.insert("lesson written while offline", ["offline"])
+        offline = a.archival.insert("lesson written while offline", ["offline"])
         rest_took = time.monotonic() - started
         assert "- line 1" in first.value
         assert first_took < 30, f"the first write waited {first_took:.0f} s on a dead store"
@@ -228,6 +228,7 @@ def test_server_paused_writes_are_queued_then_replayed_once_in_order(
     assert lines == ["- line 0 (online)", "- line 1", "- line 2", "- line 3",
                      "- line 4 (by the agent)"]
     assert [p.content for p in b.archival.all()] == ["lesson written while offline"]
+    assert [p.id for p in b.archival.all()] == [offline.id]  # the id it was given offline
     reasons = [v.reason for v in b.blocks.history("commands")]
     assert sum("written offline by" in r and "replayed" in r for r in reasons) == 4
     assert a.status()["team"]["queued"] == 0

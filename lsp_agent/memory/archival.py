@@ -31,8 +31,9 @@ class ArchivalMemory:
 
     def insert_many(
         self, contents: list[str], tags: list[str] | None = None, *, source: str = "",
-        created_at: datetime | None = None,
+        created_at: datetime | None = None, ids: list[str] | None = None,
     ) -> list[Passage]:
+        """Store passages (`ids`: ones given out already, by an insert queued offline)."""
         for content in contents:
             if not content.strip():
                 raise ValueError("An archival passage needs some text.")
@@ -43,9 +44,9 @@ class ArchivalMemory:
                 )
         clean_tags = sorted({t.strip().lower() for t in tags or [] if t.strip()})
         passages = [
-            Passage(id=uuid.uuid4().hex, content=redact(c), tags=clean_tags,
+            Passage(id=pid or uuid.uuid4().hex, content=redact(c), tags=clean_tags,
                     created_at=created_at or utcnow(), source=source)
-            for c in contents
+            for c, pid in zip(contents, ids or [""] * len(contents), strict=True)
         ]
         texts = [_search_text(p) for p in passages]
         vectors = self.store.embed_documents([p.content[:2000] for p in passages])

@@ -367,7 +367,8 @@ class TeamMemory:
                 ArchivalMemory.insert_many(  # the store's own insert, not the queueing one
                     self.archival, [entry["content"]], entry["tags"],
                     source=entry.get("source", ""),
-                    created_at=datetime.fromisoformat(entry["created_at"]))
+                    created_at=datetime.fromisoformat(entry["created_at"]),
+                    ids=[entry["passage_id"]] if entry.get("passage_id") else None)
         elif kind == "anchor_save":
             from lsp_agent.memory.anchors import AnchorTable
             from lsp_agent.memory.schema import Anchor

@@ -3,6 +3,7 @@ a sentence saying why (the passages are not cached locally)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,12 +24,13 @@ class TeamArchival(ArchivalMemory):
         self.team = team
 
     def insert_many(self, contents: list[str], tags: list[str] | None = None, *,
-                    source: str = "", created_at: datetime | None = None) -> list[Any]:
+                    source: str = "", created_at: datetime | None = None,
+                    ids: list[str] | None = None) -> list[Any]:
         if self.team.writable():
             _ = self.store.embedder  # load the model here: it is no network time
             try:
                 return self.team.link.run(lambda: super(TeamArchival, self).insert_many(
-                    contents, tags, source=source, created_at=created_at),
+                    contents, tags, source=source, created_at=created_at, ids=ids),
                     timeout=3 * deadline())
             except TeamStoreUnavailable:
                 pass
@@ -36,15 +38,17 @@ class TeamArchival(ArchivalMemory):
         from lsp_agent.memory.team import who
 
         out = []
-        for content in contents:
+        for content, pid in zip(contents, ids or [""] * len(contents), strict=True):
             if not content.strip():
                 raise ValueError("An archival passage needs some text.")
             clean_tags = sorted({t.strip().lower() for t in tags or [] if t.strip()})
             when = created_at or utcnow()
+            # its id for good: an anchor or a delete made before the replay still finds it
             entry = self.team.queue.append({
                 "kind": "archival_insert", "content": redact(content), "tags": clean_tags,
-                "source": source, "created_at": when.isoformat(), "by": who()})
-            out.append(Passage(id=f"queued-{entry['id'][:12]}", content=entry["content"],
+                "source": source, "created_at": when.isoformat(), "by": who(),
+                "passage_id": pid or uuid.uuid4().hex})
+            out.append(Passage(id=entry["passage_id"], content=entry["content"],
                                tags=clean_tags, created_at=when, source=source))
         return out
 
@@ -70,7 +74,8 @@ class TeamArchival(ArchivalMemory):
         for e in self.team.queue.entries():
             if (e["kind"] == "archival_insert" and e["content"] == redact(content)
                     and e["tags"] == wanted):
-                return Passage(id=f"queued-{e['id'][:12]}", content=e["content"], tags=wanted,
+                return Passage(id=e.get("passage_id") or f"queued-{e['id'][:12]}",
+                               content=e["content"], tags=wanted,
                                created_at=datetime.fromisoformat(e["created_at"]),
                                source=e.get("source", ""))
         return None
