@@ -512,3 +512,35 @@ async def test_team_store_reaches_the_server_through_its_settings(
     mem.open(resume_vectors=False)
     assert "release with make release" in [b for b in mem.blocks.list()
                                            if b.label == "commands"][0].value
+
+
+def test_doctor_shows_and_repairs_what_a_killed_machine_left_in_the_team_store(
+        team, machine) -> None:
+    """A machine killed mid-edit left a winning version without its block row and a losing
+    claim: `doctor` counts both, `doctor --repair` finishes the one and takes back the other."""
+    from lsp_agent.commands.views import doctor_doc
+    from lsp_agent.memory.schema import BlockVersion, utcnow
+
+    machine("alice")  # its folders
+    svc, _ = _service(team, "alice", [])
+    try:
+        blocks = svc.memory.team.blocks
+        top = blocks.get("project").version
+        for edit_id, text, when in (("zzz", "the winner", utcnow()),
+                                    ("aaa", "the loser", utcnow().replace(year=2001))):
+            blocks.ledger.claim(BlockVersion(
+                label="project", version=top + 1, author="agent", timestamp=when, reason="r",
+                old_value="", new_value=text, user="u", machine="m9", edit_id=edit_id))
+        report = asyncio.run(svc.doctor())
+        assert report.team is not None and report.team.status.reachable is True
+        assert report.team.pending == {"unfinished edits": 1, "losing claims left": 1}
+        shown = doctor_doc(report).plain()
+        assert "team store pending: 1 unfinished edits, 1 losing claims left" in shown, shown
+        fixed = asyncio.run(svc.doctor(repair=True))
+        assert fixed.team is not None and not fixed.team.problem
+        assert fixed.team.pending == {"unfinished edits": 0, "losing claims left": 0}
+        assert any("killed machines" in r for r in fixed.team.repaired)
+        assert "team store pending: nothing" in doctor_doc(fixed).plain()
+    finally:
+        svc.close()
+    assert machine("bob").blocks.get("project").value == "the winner"

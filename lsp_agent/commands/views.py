@@ -90,6 +90,15 @@ def doctor_doc(got: DoctorReport) -> Doc:
               Fields((("store", got.store), *((t.name, line(t)) for t in got.tables))))
     if got.repaired:
         out.add(Items(tuple(Item(f"repaired: {r}") for r in got.repaired)))
+    if got.team is not None:
+        team = got.team
+        pending = ", ".join(f"{n} {what}" for what, n in team.pending.items() if n) or (
+            "nothing" if team.pending else "not known (the team store did not answer)")
+        out.add(Fields((*_team_rows(team.status), ("team store pending", pending))))
+        if team.repaired:
+            out.add(Items(tuple(Item(f"repaired: {r}") for r in team.repaired)))
+        if team.problem and team.problem != team.status.error:
+            out.add(Para(team.problem))
     if got.scrubbed is not None:
         s = got.scrubbed
         rows = s.get("rows_redacted") or {}

@@ -332,21 +332,21 @@ class BlockManager:
         cannot tell which of two versions came first, nothing is repaired now (False): the
         next opening does it."""
         try:
-            unfinished = self._unfinished()
+            unfinished = self.unfinished()
             leftovers = self.ledger.leftovers(strict=True)
             if not unfinished and not leftovers:
                 return True
             with self.store.lock():
                 for v in leftovers:
                     self.ledger.retract(str(v.edit_id))
-                for block, v in self._unfinished():
+                for block, v in self.unfinished():
                     self._advance_row(_at(block, v))
             return True
         except HistoryUnreadable as exc:
             log.info("repair left for later: %s", exc)
             return False
 
-    def _unfinished(self) -> builtins.list[tuple[Block, BlockVersion]]:
+    def unfinished(self) -> builtins.list[tuple[Block, BlockVersion]]:
         """(block row, its newer version) for every agent block whose row lags its versions."""
         rows = self._rows()
         latest = self.latest_versions(strict=True)

@@ -17,7 +17,8 @@ from lsp_agent.memory import repair as fix
 from lsp_agent.memory.agent_memory import AgentMemory
 from lsp_agent.memory.damage import StoreDamaged
 from lsp_agent.memory.scrub import scrub_store
-from lsp_agent.service.results import DoctorReport, TableCheck
+from lsp_agent.memory.team_doctor import check_team
+from lsp_agent.service.results import DoctorReport, TableCheck, TeamDoctor, TeamStatus
 
 
 class DoctorOps:
@@ -47,9 +48,13 @@ class DoctorOps:
             else:
                 advice = ("Run `lsp-agent doctor --repair` to rebuild what can be rebuilt; "
                           "until then memory is read-only.")
+            team = None
+            if self.memory.team is not None:
+                got = check_team(self.memory.team, repair=repair)
+                team = TeamDoctor(**{**got, "status": TeamStatus(**got["status"])})
             return DoctorReport(store=store.where, healthy=healthy, tables=tables,
                                 repaired=done, advice=advice, scrubbed=scrubbed,
-                                memory=self.memory_findings())
+                                memory=self.memory_findings(), team=team)
 
         return await asyncio.to_thread(run)
 

@@ -112,6 +112,16 @@ class TableCheck(BaseModel):
     rows: int | None = None
 
 
+class TeamDoctor(BaseModel):
+    """The team store in `doctor`: its status, what killed machines left half done there
+    (by kind), what `--repair` did, and why it could not do more."""
+
+    status: TeamStatus
+    pending: dict[str, int] = Field(default_factory=dict)
+    repaired: list[str] = Field(default_factory=list)
+    problem: str = ""
+
+
 class DoctorReport(BaseModel):
     store: str
     healthy: bool
@@ -120,3 +130,4 @@ class DoctorReport(BaseModel):
     advice: str = ""
     scrubbed: dict[str, object] | None = None  # what `--scrub` redacted and removed
     memory: list[MemoryFinding] = Field(default_factory=list)  # advice on the mirror files
+    team: TeamDoctor | None = None
