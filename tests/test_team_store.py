@@ -544,3 +544,42 @@ def test_doctor_shows_and_repairs_what_a_killed_machine_left_in_the_team_store(
     finally:
         svc.close()
     assert machine("bob").blocks.get("project").value == "the winner"
+
+
+def test_a_queued_write_stays_queued_while_the_store_is_too_busy_to_judge_it(
+        team, machine, monkeypatch) -> None:
+    """Replay meets HistoryUnreadable (the store did not say which of two claims came first):
+    the write is busy, not refused, so it stays in the queue and lands on a later replay."""
+    from lsp_agent.memory.commits import VersionLedger
+    from lsp_agent.memory.schema import BlockVersion, utcnow
+
+    monkeypatch.setattr(VersionLedger, "SETTLE_SECONDS", 0.0)
+    monkeypatch.setattr(VersionLedger, "LOOK_BACK_TRIES", 1)
+    a = machine("alice")
+    assert a.team is not None
+    a.team.queue.append({"kind": "block_edit", "label": "commands", "base": "",
+                         "value": "- make test", "author": "user", "reason": "remember",
+                         "by": "alice@m1", "description": "", "limit": 4000})
+    blocks = a.team.blocks
+    top = blocks.get("commands").version
+    for edit_id, text, when in (("zzz", "- winner", utcnow()),
+                                ("aaa", "- loser", utcnow().replace(year=2001))):
+        blocks.ledger.claim(BlockVersion(
+            label="commands", version=top + 1, author="agent", timestamp=when, reason="r",
+            old_value="", new_value=text, user="u", machine="m9", edit_id=edit_id))
+    real = blocks.ledger._snapshot_handle()
+
+    class Unanswering:
+        def checkout(self, version: int) -> None:
+            raise OSError(f"Generic S3 error: timed out reading version {version}")
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+    monkeypatch.setattr(blocks.ledger, "_snapshot", Unanswering())
+    assert a.team.replay() == 0
+    assert len(a.team.queue.entries()) == 1 and not a.team.queue.set_aside_entries()
+    monkeypatch.setattr(blocks.ledger, "_snapshot", real)
+    assert a.team.replay() == 1
+    value = machine("bob").blocks.get("commands").value
+    assert "- winner" in value and "- make test" in value and "- loser" not in value

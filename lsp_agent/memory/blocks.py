@@ -20,6 +20,7 @@ from lsp_agent.memory import schema as S
 from lsp_agent.memory.block_rows import advance_row, read_rows, write_row
 from lsp_agent.memory.commits import (
     Claim,
+    CommitConflict,
     HistoryUnreadable,
     VersionLedger,
     backoff,
@@ -250,7 +251,7 @@ class BlockManager:
             self.lost_claims += 1
             rivals = claim.rivals
             backoff(attempt)
-        raise BlockError(f"Memory block '{label}' is being changed by too many machines at "
+        raise CommitConflict(f"Memory block '{label}' is being changed by too many machines at "
                          f"once: this edit was not saved after {MAX_CLAIMS} tries. Try again.")
 
     def _current(self, label: str, row: Block | None = None) -> tuple[Block, Block]:

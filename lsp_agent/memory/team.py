@@ -26,6 +26,7 @@ from typing import Any
 from lsp_agent.errors import LspAgentError
 from lsp_agent.memory.archival import ArchivalMemory
 from lsp_agent.memory.blocks import PEOPLE, BlockError, BlockManager, BlockNotFound
+from lsp_agent.memory.commits import CommitConflict
 from lsp_agent.memory.locking import file_lock
 from lsp_agent.memory.merge import replay_onto
 from lsp_agent.memory.mirror import atomic_write_bytes
@@ -320,6 +321,9 @@ class TeamMemory:
                     except TeamStoreUnavailable:
                         if not landed:
                             raise
+                        break
+                    except CommitConflict as exc:  # busy now, not refused: stays queued
+                        log.info("team replay paused: %s", exc)
                         break
                     except (LspAgentError, ValueError, KeyError) as exc:
                         why = str(exc)
