@@ -378,3 +378,33 @@ def test_two_machines_opening_an_old_store_at_once_migrate_it_once(s3_store, s3_
     assert [v.new_value for v in blocks.history("notes")] == ["one", "two"]
     updated = blocks.edit("notes", lambda old: old + " three", author="user", reason="after")
     assert updated.version == 3 and blocks.history("notes")[-1].edit_id
+
+
+# -- anchors ---------------------------------------------------------------------------------
+
+def test_the_code_moving_an_anchor_never_undoes_a_forget_made_on_another_machine(
+        s3_store) -> None:
+    """Machine b still has the anchor live in its cache when a person on machine a forgets it;
+    b's editor then moves it with the code (an automatic save): it stays forgotten. A forgotten
+    anchor still moves with a rename, and a person's reanchor restores it."""
+    from lsp_agent.memory.anchors import AnchorTable
+    from lsp_agent.memory.schema import Anchor
+
+    store_a = MemoryStore(s3_store, embedder_spec="none")
+    store_a.ensure_initialized()
+    a, b = AnchorTable(store_a), AnchorTable(MemoryStore(s3_store, embedder_spec="none"))
+    anchor = Anchor(id="anc1", memory_kind="archival", memory_id="m1", lesson="retry twice",
+                    path="src/app.py", start_line=3, end_line=4)
+    a.save([anchor])
+    assert b.get("anc1").state == "ok"  # b has read it
+    a.save([anchor.model_copy(update={"state": "forgotten"})])  # a person forgets it
+    b.save([anchor.model_copy(update={"start_line": 9, "end_line": 10})], redacted=True,
+           automatic=True)  # b's code moved: its stale copy is live
+    assert b.get("anc1").state == "forgotten"
+    assert AnchorTable(MemoryStore(s3_store, embedder_spec="none")).get("anc1").state == \
+        "forgotten"
+    b.save([anchor.model_copy(update={"state": "forgotten", "path": "lib/app.py"})],
+           redacted=True, automatic=True)  # a rename moves forgotten anchors too
+    assert b.get("anc1").path == "lib/app.py"
+    b.save([anchor.model_copy(update={"path": "lib/app.py"})])  # a person's reanchor
+    assert a.get("anc1").state == "ok" and a.get("anc1").path == "lib/app.py"

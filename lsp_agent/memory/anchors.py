@@ -21,6 +21,8 @@ from lsp_agent.memory.commits import retrying
 from lsp_agent.memory.schema import Anchor, utcnow
 from lsp_agent.memory.store import MemoryStore, sql_str
 
+#: the condition of an automatic save's row update (see `save`)
+NOT_OVER_FORGOTTEN = "target.state != 'forgotten' OR source.state = 'forgotten'"
 #: States shown in the editor; "forgotten" anchors stay in the table, out of sight.
 LIVE = frozenset({"ok", "changed", "lost"})
 COMPACT_EVERY = 50  # saves between compactions of the anchors table
@@ -86,9 +88,12 @@ class AnchorTable:
     def new_id() -> str:
         return uuid.uuid4().hex[:12]
 
-    def save(self, anchors: Iterable[Anchor], *, redacted: bool = False) -> None:
+    def save(self, anchors: Iterable[Anchor], *, redacted: bool = False,
+             automatic: bool = False) -> None:
         """Insert or replace these anchors (by id), in one commit. `redacted`: their text is
-        as read from the store (moved or judged again), so the secret scan is skipped."""
+        as read from the store (moved or judged again), so the secret scan is skipped.
+        `automatic` (following the code, not a person's choice): never over an anchor that
+        someone forgot meanwhile, maybe on another machine, unless it moves a forgotten one."""
         rows = [a.model_copy(update={"updated_at": utcnow()}) for a in anchors]
         if not rows:
             return
@@ -97,11 +102,17 @@ class AnchorTable:
             table = self.store.table("anchors")
             known = self._version
             writer = getattr(table, "inner", table) if redacted else table
-            # whole rows by their id (made here, unique): nothing read from another machine is
-            # written back, so a commit that races another is simply tried again
-            retrying(lambda: writer.merge_insert("id").when_matched_update_all()
-                     .when_not_matched_insert_all().execute(data), "save the anchors")
-            self._update_cache(rows, table.version, known)
+            # whole rows by their id (made here, unique): a commit that races another is
+            # simply tried again; only a person's forget is guarded against the code's moves
+            result = retrying(lambda: writer.merge_insert("id").when_matched_update_all(
+                where=NOT_OVER_FORGOTTEN if automatic else None)
+                .when_not_matched_insert_all().execute(data), "save the anchors")
+            written = (getattr(result, "num_updated_rows", len(rows))
+                       + getattr(result, "num_inserted_rows", 0))
+            if written < len(rows):  # some were forgotten meanwhile: read them again
+                self._invalidate()
+            else:
+                self._update_cache(rows, table.version, known)
         self._commits += 1
         if self._commits % COMPACT_EVERY == 0:
             threading.Thread(target=self._compact, name="lsp-agent-anchors-compact",

@@ -377,7 +377,8 @@ class TeamMemory:
             from lsp_agent.memory.anchors import AnchorTable
             from lsp_agent.memory.schema import Anchor
 
-            AnchorTable(self.store).save([Anchor(**a) for a in entry["anchors"]], redacted=True)
+            AnchorTable(self.store).save([Anchor(**a) for a in entry["anchors"]], redacted=True,
+                                         automatic=bool(entry.get("automatic")))
         else:
             raise ValueError(f"unknown queued write kind {kind!r}")
 

@@ -44,11 +44,13 @@ class TeamAnchors(AnchorTable):
             out.setdefault(a.path, []).append(a)
         return out
 
-    def save(self, anchors: Iterable[Anchor], *, redacted: bool = False) -> None:
+    def save(self, anchors: Iterable[Anchor], *, redacted: bool = False,
+             automatic: bool = False) -> None:
         rows = list(anchors)
         if self.team.writable():
             try:
-                self.team.link.run(lambda: AnchorTable.save(self, rows, redacted=redacted))
+                self.team.link.run(lambda: AnchorTable.save(self, rows, redacted=redacted,
+                                                            automatic=automatic))
                 return
             except TeamStoreUnavailable:
                 pass
@@ -58,7 +60,7 @@ class TeamAnchors(AnchorTable):
             self.team.queue.append({"kind": "anchor_save", "anchors": [
                 a.model_copy(update={"lesson": redact(a.lesson), "code": redact(a.code),
                                      "note": redact(a.note)}).model_dump(mode="json")
-                for a in rows]})
+                for a in rows], "automatic": automatic})
 
     def delete_memory(self, kind: str, memory_id: str) -> None:
         self.team.link.run(lambda: AnchorTable.delete_memory(self, kind, memory_id))

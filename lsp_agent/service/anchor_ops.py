@@ -188,7 +188,7 @@ class AnchorOps:
         with self._anchor_lock:  # read, re-find and save as one step (a fix may be running)
             changed = self._follow(paths)
             # moved or judged again, their text is as stored (already redacted)
-            self.anchors.save(changed, redacted=True)
+            self.anchors.save(changed, redacted=True, automatic=True)
             return changed
 
     def _follow(self, paths: list[Path]) -> list[Anchor]:
@@ -253,7 +253,7 @@ class AnchorOps:
                               for a in self.anchors.for_path(rel, live=False)]
         for old_rel, new_rel in renames:  # first: once anchors show the move, so do the blocks
             self._rename_in_blocks(old_rel, new_rel)
-        self.anchors.save(moved, redacted=True)
+        self.anchors.save(moved, redacted=True, automatic=True)
         return len(moved)
 
     def _rename_in_blocks(self, old_rel: str, new_rel: str) -> None:
