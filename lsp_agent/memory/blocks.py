@@ -337,10 +337,13 @@ class BlockManager:
             leftovers = self.ledger.leftovers(strict=True)
             if not unfinished and not leftovers:
                 return True
+            # the lock only around the writes (each safe alone: a retract is idempotent, a row
+            # is written only over an older one): judging claims may take long on a busy
+            # store, and this machine's edits wait for the lock meanwhile
             with self.store.lock():
                 for v in leftovers:
                     self.ledger.retract(str(v.edit_id))
-                for block, v in self.unfinished():
+                for block, v in unfinished:
                     self._advance_row(_at(block, v))
             return True
         except HistoryUnreadable as exc:
