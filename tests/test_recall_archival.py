@@ -166,8 +166,8 @@ def test_fork_copies_messages(memory, workspace, open_memory):
     conv = rec.new_conversation("original")
     originals = [rec.append(conv.id, r, f"turn {i}") for i, r in
                  enumerate(["user", "assistant", "user"])]
-    rec.update_conversation(rec.conversation(conv.id).model_copy(
-        update={"summary": "talked about turns", "summarized_until": originals[0].seq}))
+    rec.update_conversation(conv.id, summary="talked about turns",
+                            summarized_until=originals[0].seq)
     fork = rec.fork(conv.id)
     assert fork.parent_id == conv.id and fork.id != conv.id
     assert fork.summary == "talked about turns" and fork.summarized_until == originals[0].seq
@@ -353,3 +353,16 @@ def test_memory_search_across_kinds(passages):
         memory.search("  ")
     with pytest.raises(ValueError, match="lsp-agent init"):
         memory.search("x", kind="code")
+
+
+def test_a_rename_during_a_summary_keeps_both(memory):
+    """The agent loop read the conversation, then summarised it for many seconds; the user
+    renamed it meanwhile (maybe from another process): both changes stay."""
+    rec = memory.recall
+    conv = rec.new_conversation("first title")
+    read_by_the_turn = rec.conversation(conv.id)
+    rec.update_conversation(conv.id, title="renamed meanwhile")
+    rec.update_conversation(read_by_the_turn.id, summary="what was said", summarized_until=3)
+    got = rec.conversation(conv.id)
+    assert (got.title, got.summary, got.summarized_until) == ("renamed meanwhile",
+                                                              "what was said", 3)

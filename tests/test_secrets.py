@@ -130,7 +130,7 @@ def test_block_description_redacted(memory, table_rows):
 
 def test_conversation_title_and_summary_redacted(memory, table_rows):
     conv = memory.recall.new_conversation(f"set up {OPENAI}")
-    memory.recall.update_conversation(conv.model_copy(update={"summary": f"key {AWS}"}))
+    memory.recall.update_conversation(conv.id, summary=f"key {AWS}")
     rows = table_rows(memory.memory_folder.parent, "conversations", all_versions=True)
     assert not any(s in t for t in _all_strings(rows) for s in (AWS, OPENAI))
 
@@ -276,7 +276,7 @@ def test_every_write_path_stores_no_secret_in_clear(memory, workspace, home, ope
     memory.recall.append_many([{"conversation_id": conv.id, "role": "tool", "content": ALL_TEXT,
                                 "tool_calls": [{"id": "c2", "function": {
                                     "name": "read", "arguments": ALL_TEXT}}]}])
-    memory.recall.update_conversation(conv.model_copy(update={"summary": ALL_TEXT}))
+    memory.recall.update_conversation(conv.id, summary=ALL_TEXT)
     memory.recall.fork(conv.id, title=ALL_TEXT)
     memory.archival.insert(f"{canary} {ALL_TEXT}", ["creds", ALL_SECRETS[0]], source=ALL_TEXT)
     memory.archival.insert_many([text for _, text, _ in FORMATS])

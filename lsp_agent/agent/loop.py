@@ -232,9 +232,8 @@ class Agent:
                                                if conv.summary else "") + transcript(old)}]
         reply = await self.model.complete(prompt, [])
         summary = reply.content.strip() or conv.summary
-        updated = conv.model_copy(update={"summary": summary,
-                                          "summarized_until": old[-1].seq})
-        await asyncio.to_thread(self.memory.recall.update_conversation, updated)
+        await asyncio.to_thread(self.memory.recall.update_conversation, conv.id,
+                                summary=summary, summarized_until=old[-1].seq)
         await asyncio.to_thread(self.memory.recall.append, conv.id, "summary", summary)
         history[:] = recent
 

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from lsp_agent.memory import schema as S
 from lsp_agent.memory.backfill import VectorBackfill
+from lsp_agent.memory.commits import retrying
 from lsp_agent.memory.index_upkeep import MAINTAINER, maintain
 from lsp_agent.memory.message_search import search_messages
 from lsp_agent.memory.reply_context import ReplyRefresher, with_reply
@@ -114,12 +115,12 @@ class RecallMemory:
             raise KeyError(f"No conversation '{conv_id}'. Recent conversations: {known}.")
         return Conversation(**rows[0])
 
-    def update_conversation(self, conv: Conversation) -> None:
-        conv = conv.model_copy(update={"title": redact(conv.title),
-                                       "summary": redact(conv.summary)})
-        self.store.table("conversations").merge_insert("id").when_matched_update_all() \
-            .when_not_matched_insert_all().execute(
-                pa.Table.from_pylist([conv.model_dump()], schema=S.CONVERSATIONS))
+    def update_conversation(self, conv_id: str, **fields: str | int) -> None:
+        """Change only these fields of a conversation: a rename made while a turn summarises
+        it (a model call of many seconds) keeps both, from any process or machine."""
+        values = {k: redact(v) if isinstance(v, str) else v for k, v in fields.items()}
+        retrying(lambda: self.store.table("conversations").update(
+            where=f"id = {sql_str(conv_id)}", values=values), "save the conversation")
 
     def fork(self, conv_id: str, title: str = "") -> Conversation:
         """A new conversation starting with a copy of `conv_id`'s messages (and its summary)."""
@@ -133,8 +134,8 @@ class RecallMemory:
         if copies:
             self._write(copies, keep_prev=True)
         if source.summary:
-            self.update_conversation(new.model_copy(update={
-                "summary": source.summary, "summarized_until": source.summarized_until}))
+            self.update_conversation(new.id, summary=source.summary,
+                                     summarized_until=source.summarized_until)
         return self.conversation(new.id)
 
     def delete_conversation(self, conv_id: str) -> None:

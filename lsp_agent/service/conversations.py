@@ -126,7 +126,7 @@ class Conversations:
         conv = self.resolve(conv_id)
         if not title.strip():
             raise UsageError("Give the conversation a title with some text in it.")
-        self.memory.recall.update_conversation(conv.model_copy(update={"title": title.strip()}))
+        self.memory.recall.update_conversation(conv.id, title=title.strip())
         return self.memory.recall.conversation(conv.id)
 
     def delete(self, conv: Conversation) -> None:
