@@ -219,15 +219,17 @@ class VersionLedger:
     def _look_back(self, ids: list[str]) -> str | None:
         """The id of `ids` present in the earliest table version (binary search: a row, once
         committed and still present now, is present in every version after its commit). A
-        version cleaned up counts as holding none: then the oldest kept holds them all, and
-        the smallest id stands, the same on every machine."""
+        version pruned counts as holding none. Versions are pruned only after a repair took
+        back every losing claim (version upkeep, scrub), so the rows of a group still open are
+        younger than the oldest kept version; were they not, the oldest kept would hold them
+        all and the smallest id would stand, the same on every machine."""
         where = "edit_id IN (" + ",".join(_sql(i) for i in ids) + ")"
 
         def present(version: int) -> list[dict[str, Any]]:
             try:
                 snap.checkout(version)
             except Exception as exc:
-                if _cleaned_up(exc):  # by scrub: holds none of them
+                if _cleaned_up(exc):  # pruned (scrub, version upkeep): holds none of them
                     return []
                 raise  # a failed read is not an empty version: that answer could be wrong
             return snap.search().where(where).select(["edit_id"]).limit(len(ids)).to_list()

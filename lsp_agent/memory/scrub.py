@@ -68,7 +68,15 @@ def scrub_store(store: MemoryStore, mirror_folder: Path | None = None) -> ScrubR
 
     Safe to run again (a clean store is rewritten unchanged). Returns what changed.
     """
+    from lsp_agent.memory.blocks import BlockManager
+    from lsp_agent.memory.store import StoreError
+
     report = ScrubReport()
+    # the rewrite leaves one version: two claims of a block version still open would lose the
+    # history that says which came first, so they are settled before
+    if not BlockManager(store).repair():
+        raise StoreError("Scrubbing must wait: the store could not say which of two concurrent "
+                         "block edits came first. Nothing was changed; try again.")
     with store.lock(), store.lock("code-index"):
         for name in (*TABLES, *CODE_INDEX):  # the embedding cache holds no text
             if not store.has_tables(name):
