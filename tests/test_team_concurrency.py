@@ -7,7 +7,7 @@ be there afterwards, and every block's versions must run 1..N without a gap or a
 
 The concurrent run does LSP_AGENT_TEAM_OPS operations per machine (15 by default, to keep
 this file to a few minutes on a loaded 2-core machine; the issue's 4 x 250 is
-`LSP_AGENT_TEAM_OPS=250`: over 15 minutes against moto on a loaded 2-core machine).
+`LSP_AGENT_TEAM_OPS=250`: about 10 minutes against moto here, docs/benchmarks.md).
 """
 
 from __future__ import annotations
