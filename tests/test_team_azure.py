@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from azurite_server import ACCOUNT_KEY, AzuriteServer, azure_env
@@ -238,3 +239,36 @@ def test_wrong_account_key_says_what_to_set_and_keeps_the_write(
     team = json.loads(status.stdout)["team"]
     assert team["queued"] == 1 and "credentials" in team["error"]
     _no_key_anywhere(home, got.stdout, got.stderr, status.stdout, status.stderr)
+
+
+def test_read_only_sas_token_is_named_as_denied_and_keeps_the_write(
+        az_server: AzuriteServer, tmp_path: Path) -> None:
+    """A SAS token that may read and list but not write: 'denied', naming the SAS variable."""
+    from datetime import UTC, datetime, timedelta
+
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    container = az_server.new_container()
+    uri = f"az://{container}/p"
+    ws, home = tmp_path / "ws", tmp_path / "home"
+    ws.mkdir()
+    sas = generate_container_sas("devstoreaccount1", container, account_key=ACCOUNT_KEY,
+                                 permission=ContainerSasPermissions(read=True, list=True),
+                                 expiry=datetime.now(UTC) + timedelta(hours=1))
+    env = {k: v for k, v in az_server.env.items() if k != "AZURE_STORAGE_ACCOUNT_KEY"}
+    env["AZURE_STORAGE_SAS_TOKEN"] = sas
+    common = ["--workspace", str(ws), "--team-store", uri]
+    got = _cli(["remember", "--block", "project", "a payments API", *common], env, home)
+    assert got.returncode == 0 and "Traceback" not in got.stderr, got.stderr
+    assert "denied" in got.stderr and "teamStore" in got.stderr, got.stderr
+    assert "AZURE_STORAGE_SAS_TOKEN" in got.stderr
+    assert "a payments API" in next(home.rglob("queue.jsonl")).read_text()
+    status = _cli(["status", "--json", *common], env, home)
+    assert json.loads(status.stdout)["team"]["queued"] == 1
+    encoded = dict(p.split("=", 1) for p in sas.split("&"))["sig"]
+    for signature in (encoded, unquote(encoded)):
+        for text in (got.stdout, got.stderr, status.stdout, status.stderr):
+            assert signature not in text
+        for path in home.rglob("*"):
+            if path.is_file():
+                assert signature.encode() not in path.read_bytes(), path
