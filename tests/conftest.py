@@ -10,7 +10,9 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import azurite_server
 import pytest
+from azurite_server import AzuriteServer
 from s3_server import S3Server, session_server
 
 from lsp_agent.memory.agent_memory import AgentMemory
@@ -58,6 +60,25 @@ def s3_store(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
     for key, value in s3_server.env.items():
         monkeypatch.setenv(key, value)
     return f"s3://{s3_server.new_bucket()}/store"
+
+
+@pytest.fixture(scope="session")
+def az_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteServer]:
+    """Azurite's blob server on loopback, one per test session (tests/azurite_server.py)."""
+    exe = azurite_server.azurite_bin()
+    if exe is None:
+        if os.environ.get(azurite_server.ENV_REQUIRED):
+            pytest.fail(azurite_server.MISSING)
+        pytest.skip(azurite_server.MISSING)
+    yield from azurite_server.session_server(exe, tmp_path_factory.mktemp("azurite"))
+
+
+@pytest.fixture
+def az_store(az_server: AzuriteServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An `az://` store URI in a fresh container; this process's environment reaches Azurite."""
+    for key, value in az_server.env.items():
+        monkeypatch.setenv(key, value)
+    return f"az://{az_server.new_container()}/store"
 
 
 @pytest.fixture

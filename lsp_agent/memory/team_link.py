@@ -74,36 +74,77 @@ class TeamStore(MemoryStore):
         return StoreError(str(exc))
 
 
+_AZURE = ("az", "abfss")  # LanceDB's Azure schemes (it refuses abfs://, adl://, azure://)
+# What to set, by provider: the credentials, and the credentials that may write.
+_HINTS = {
+    "aws": ("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE", "AWS_PROFILE"),
+    "azure": ("AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY, or "
+              "AZURE_STORAGE_SAS_TOKEN", "AZURE_STORAGE_SAS_TOKEN with write permission"),
+    "gcs": ("GOOGLE_SERVICE_ACCOUNT (or GOOGLE_APPLICATION_CREDENTIALS) to a service account's "
+            "JSON file", "GOOGLE_SERVICE_ACCOUNT"),
+}
+
+
+def _provider(uri: str) -> str:
+    scheme = uri.split("://", 1)[0].lower()
+    return "azure" if scheme in _AZURE else "gcs" if scheme == "gs" else "aws"
+
+
+def _endpoint(provider: str) -> tuple[str, str]:
+    """The endpoint the store is reached at (safe to show) and the variable that sets it."""
+    env = os.environ.get
+    if provider == "azure" and (env("AZURE_STORAGE_USE_EMULATOR") or "").lower() == "true":
+        return env("AZURITE_BLOB_STORAGE_URL") or "http://127.0.0.1:10000", \
+            "AZURITE_BLOB_STORAGE_URL"
+    if provider == "azure":
+        account = env("AZURE_STORAGE_ACCOUNT_NAME")
+        default = f"https://{account}.blob.core.windows.net" if account else "default"
+        return env("AZURE_STORAGE_ENDPOINT") or default, "AZURE_STORAGE_ENDPOINT"
+    if provider == "gcs":
+        return "default", ""
+    return env("AWS_ENDPOINT_URL") or "default", "AWS_ENDPOINT_URL"
+
+
 def explain(exc: BaseException, uri: str) -> TeamStoreUnavailable:
-    """One sentence for a failure of the team store, naming the setting to check."""
+    """One sentence for a failure of the team store, naming the setting to check (the
+    variables of the store's provider: AWS, Azure or GCS)."""
     shown = display_uri(uri)
+    provider = _provider(uri)
+    creds, writer = _HINTS[provider]
+    bucket = "container" if provider == "azure" else "bucket"
     text = str(exc)
-    low = text.lower()
-    if "credential" in low or "invalidaccesskeyid" in low or "signaturedoesnotmatch" in low:
+    low = text.lower().replace("retry_timeout", "")  # in every retried error's text
+    if any(w in low for w in ("credential", "invalidaccesskeyid", "signaturedoesnotmatch",
+                              "failed to authenticate", "authenticationfailed",
+                              "invalid access key", "noauthenticationinformation")):
         return TeamStoreUnavailable(
-            f"No usable credentials for the team store {shown} (teamStore): set "
-            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, in the environment of "
-            "lsp-agent. Team writes are kept in the local queue meanwhile.", "credentials")
-    if "nosuchbucket" in low or "bucket does not exist" in low:
+            f"No usable credentials for the team store {shown} (teamStore): set {creds} in the "
+            "environment of lsp-agent. Team writes are kept in the local queue meanwhile.",
+            "credentials")
+    if any(w in low for w in ("nosuchbucket", "bucket does not exist", "containernotfound")) \
+            or (provider == "azure" and "resourcenotfound" in low):  # Azurite: no such account
+        what = "container (or storage account)" if provider == "azure" else bucket
         return TeamStoreUnavailable(
-            f"The bucket of the team store {shown} does not exist (teamStore): create it or "
+            f"The {what} of the team store {shown} does not exist (teamStore): create it or "
             "correct the setting. Team writes are kept in the local queue meanwhile.",
-            "no bucket")
+            f"no {bucket}")
     if any(w in low for w in ("accessdenied", "access denied", "forbidden", " 403",
-                              "necessary privileges", "permission denied")):
+                              "necessary privileges", "permission denied",
+                              "authorizationfailure", "authorizationpermissionmismatch")):
         return TeamStoreUnavailable(
             f"Access to the team store {shown} was denied (teamStore): its credentials may read "
-            "but not write there, or not use that bucket at all. Ask for write access or use "
-            "other credentials (AWS_PROFILE). Team writes are kept in the local queue meanwhile.",
+            f"but not write there, or not use that {bucket} at all. Ask for write access or use "
+            f"other credentials ({writer}). Team writes are kept in the local queue meanwhile.",
             "denied")
     if isinstance(exc, TimeoutError) or any(w in low for w in (
             "error sending request", "connection refused", "timed out", "timeout", "dns error",
             "connect error", "tcp connect", "connection reset", "broken pipe")):
+        endpoint, var = _endpoint(provider)
+        check = f"the network and {var}" if var else "the network"
         return TeamStoreUnavailable(
             f"The team store {shown} is unreachable (teamStore; endpoint "
-            f"{display_uri(os.environ.get('AWS_ENDPOINT_URL', '')) or 'default'}): working from "
-            "the local cache, and team writes are queued until it is back. Check the network "
-            "and AWS_ENDPOINT_URL.", "unreachable")
+            f"{display_uri(endpoint)}): working from the local cache, and team writes are "
+            f"queued until it is back. Check {check}.", "unreachable")
     from lsp_agent.memory.damage import clean
 
     detail = _USERINFO.sub(r"\1", redact(clean(exc)))[:300]
