@@ -89,15 +89,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(exe: Path, location: Path) -> AzuriteServer:
-    """Start azurite-blob on a free loopback port, blobs in `location`; wait until it answers."""
+def start_server(exe: Path, location: Path, port: int = 0) -> AzuriteServer:
+    """Start azurite-blob on `port` (default: a free one) on loopback, blobs in `location`
+    (kept across a stop and a start there); wait until it answers."""
     location.mkdir(parents=True, exist_ok=True)
     log = location / "azurite.log"
-    port = _free_port()
+    port = port or _free_port()
     proc = subprocess.Popen(
         [str(exe), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location",
          str(location / "data"), "--silent", "--skipApiVersionCheck"],
-        stdout=log.open("wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        stdout=log.open("ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
     )
     server = AzuriteServer(f"http://127.0.0.1:{port}", proc)
     deadline = time.monotonic() + 60

@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from azurite_server import ACCOUNT_KEY, AzuriteServer, azure_env
+from azurite_server import ACCOUNT_KEY, AzuriteServer, azure_env, azurite_bin, start_server
 from test_team_concurrency import LABELS, OPS, _check, _finish, _new_store, _start
 
 from lsp_agent.memory.agent_memory import AgentMemory
@@ -272,3 +272,57 @@ def test_read_only_sas_token_is_named_as_denied_and_keeps_the_write(
         for path in home.rglob("*"):
             if path.is_file():
                 assert signature.encode() not in path.read_bytes(), path
+
+
+def test_the_server_stopped_and_started_again_mid_run_gets_the_queued_writes(
+        az_server, tmp_path, monkeypatch) -> None:
+    """A server of its own, really stopped (the process ends) and started again on the same
+    port and folder: writes made meanwhile are acknowledged and queued, the prompt still has
+    them, and they land once, in order, when it is back."""
+    exe = azurite_bin()
+    assert exe is not None  # az_server skipped or failed already otherwise
+    server = start_server(exe, tmp_path / "azurite")
+    port = int(server.endpoint.rsplit(":", 1)[1])
+    container = server.new_container()
+    for key, value in azure_env(server.endpoint).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("LSP_AGENT_TEAM_TIMEOUT", "3")
+    for var in ("LSP_AGENT_TEAM_STORE", "LSP_AGENT_STORE"):
+        monkeypatch.delenv(var, raising=False)
+
+    def open_machine(name: str) -> AgentMemory:
+        root = tmp_path / name
+        (root / "ws").mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv("LSP_AGENT_HOME", str(root / "home"))
+        monkeypatch.setenv("LSP_AGENT_MACHINE", name)
+        mem = AgentMemory(root / "ws", embedder="none", code_embedder="none",
+                          team_uri=f"az://{container}/project")
+        mem.open(resume_vectors=False)
+        return mem
+
+    def add(mem: AgentMemory, line: str) -> None:
+        mem.blocks.edit("commands", lambda old: (old + "\n" if old else "") + line,
+                        author="user", reason="remember")
+
+    try:
+        alice = open_machine("alice")
+        add(alice, "- line 0 (online)")
+        server.stop()
+        for n in (1, 2, 3):
+            add(alice, f"- line {n}")
+        team = alice.status()["team"]
+        assert team["reachable"] is False and team["queued"] == 3, team
+        assert "teamStore" in team["error"]
+        assert "- line 3" in alice.blocks.get("commands").value  # the prompt has them
+        server = start_server(exe, tmp_path / "azurite", port)  # same port, same blobs
+        assert alice.team is not None
+        deadline = time.monotonic() + 90
+        while not alice.team.link.available and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert alice.team.replay() == 3
+        assert alice.team.replay() == 0  # nothing twice
+        value = open_machine("bob").blocks.get("commands").value
+        lines = [ln for ln in value.splitlines() if ln.startswith("- line")]
+        assert lines == ["- line 0 (online)", "- line 1", "- line 2", "- line 3"]
+    finally:
+        server.stop()
