@@ -135,15 +135,11 @@ def test_doctor_reports_and_repair_restores_blocks_from_versions(filled, run_cli
 def test_repair_rebuilds_a_block_from_the_first_committed_of_two_rows(filled, run_cli):
     """Two machines' rows of one version (the loser killed before taking its back, and read
     earlier, so the earlier time): the rebuilt block has the winner's text."""
-    from lsp_agent.memory.schema import BlockVersion, utcnow
+    from team_faults import claim_twice
 
     store = Path(filled.store_uri)
-    top = filled.blocks.get("notes").version
-    for edit_id, text, when in (("zzz", "the winner", utcnow()),
-                                ("aaa", "the loser", utcnow().replace(year=2001))):
-        filled.blocks.ledger.claim(BlockVersion(
-            label="notes", version=top + 1, author="user", timestamp=when, reason="r",
-            old_value=PRECIOUS, new_value=text, user="u", machine="m", edit_id=edit_id))
+    claim_twice(filled.blocks, "notes", filled.blocks.get("notes").version + 1, PRECIOUS,
+                "the winner", "the loser")
     _blocks_lost(store)
     fixed = run_cli("doctor", "--repair", "--json")
     assert fixed.returncode == 0, fixed.stderr

@@ -21,7 +21,14 @@ from urllib.parse import unquote
 
 import pytest
 from azurite_server import ACCOUNT_KEY, AzuriteServer, azure_env, azurite_bin, start_server
-from test_team_concurrency import LABELS, OPS, _check, _finish, _new_store, _start
+from test_team_concurrency import (
+    LABELS,
+    _check,
+    _finish,
+    _new_store,
+    _start,
+    four_machines_lose_nothing,
+)
 
 from lsp_agent.memory.agent_memory import AgentMemory
 from lsp_agent.memory.merge import CONFLICT_START
@@ -93,16 +100,7 @@ def team(az_store: str) -> str:
 
 
 def test_four_machines_on_azurite_lose_no_acknowledged_write(team, az_server, tmp_path) -> None:
-    procs, _ = _start(team, "mix", OPS, ["m1", "m2", "m3", "m4"], tmp_path, az_server.env,
-                      TEAM_UPKEEP="3,20")
-    lines = _finish(procs)
-    acks = [line for line in lines if line[0] == "ack"]
-    errors = [line for line in lines if line[0] == "err"]
-    assert not errors, errors[:5]
-    assert len(acks) == 4 * OPS
-    blocks = _check(team, acks)  # versions 1..N, no gap, no leftover claim, nothing lost
-    machines = {v.machine for label in LABELS for v in blocks.history(label)}
-    assert {"m1", "m2", "m3", "m4"} <= machines
+    blocks = four_machines_lose_nothing(team, az_server.env, tmp_path)
     assert any("concurrent edit by" in v.reason for label in LABELS
                for v in blocks.history(label))  # they did collide
 
@@ -135,16 +133,18 @@ def machine(az_store: str, tmp_path: Path,
     for var in ("LSP_AGENT_TEAM_STORE", "LSP_AGENT_STORE"):
         monkeypatch.delenv(var, raising=False)
 
-    def open_machine(name: str) -> AgentMemory:
-        root = tmp_path / name
-        (root / "ws").mkdir(parents=True, exist_ok=True)
-        monkeypatch.setenv("LSP_AGENT_HOME", str(root / "home"))
-        monkeypatch.setenv("LSP_AGENT_MACHINE", name)
-        mem = AgentMemory(root / "ws", embedder="none", code_embedder="none", team_uri=az_store)
-        mem.open(resume_vectors=False)
-        return mem
+    return lambda name: _open_machine(tmp_path / name, name, az_store, monkeypatch)
 
-    return open_machine
+
+def _open_machine(root: Path, name: str, uri: str, monkeypatch: pytest.MonkeyPatch
+                  ) -> AgentMemory:
+    """The project's memory as machine `name` opens it (own home under `root`)."""
+    (root / "ws").mkdir(parents=True, exist_ok=True)
+    monkeypatch.setenv("LSP_AGENT_HOME", str(root / "home"))
+    monkeypatch.setenv("LSP_AGENT_MACHINE", name)
+    mem = AgentMemory(root / "ws", embedder="none", code_embedder="none", team_uri=uri)
+    mem.open(resume_vectors=False)
+    return mem
 
 
 def test_two_machines_share_the_project_block_through_azurite(machine, az_store) -> None:
@@ -291,14 +291,7 @@ def test_the_server_stopped_and_started_again_mid_run_gets_the_queued_writes(
         monkeypatch.delenv(var, raising=False)
 
     def open_machine(name: str) -> AgentMemory:
-        root = tmp_path / name
-        (root / "ws").mkdir(parents=True, exist_ok=True)
-        monkeypatch.setenv("LSP_AGENT_HOME", str(root / "home"))
-        monkeypatch.setenv("LSP_AGENT_MACHINE", name)
-        mem = AgentMemory(root / "ws", embedder="none", code_embedder="none",
-                          team_uri=f"az://{container}/project")
-        mem.open(resume_vectors=False)
-        return mem
+        return _open_machine(tmp_path / name, name, f"az://{container}/project", monkeypatch)
 
     def add(mem: AgentMemory, line: str) -> None:
         mem.blocks.edit("commands", lambda old: (old + "\n" if old else "") + line,

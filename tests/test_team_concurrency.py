@@ -22,6 +22,7 @@ from pathlib import Path
 import lancedb
 import pyarrow as pa
 import pytest
+from team_faults import LOSER, WINNER, UnansweringHistory, claim_twice
 
 from lsp_agent.memory import schema as S
 from lsp_agent.memory.blocks import BlockManager
@@ -110,27 +111,12 @@ def test_of_two_rows_of_one_version_the_first_committed_wins_by_every_reader(tmp
     assert reader.get("x").value == "first" and reader.get("x").version == 2
 
 
-class _UnansweringHistory:
-    """A table handle whose old versions cannot be read (what an overloaded S3 server gives
-    a look back through the history): every checkout of a version fails."""
-
-    def __init__(self, table) -> None:
-        self._table = table
-
-    def checkout(self, version: int) -> None:
-        raise OSError(f"Generic S3 error: timed out reading version {version}")
-
-    def __getattr__(self, name: str):
-        return getattr(self._table, name)
-
-
 def test_an_edit_never_builds_on_a_guess_of_which_version_came_first(tmp_path,
                                                                      monkeypatch) -> None:
     """The lost append of CI: the loser's row (read first, so the earlier time) was taken for
     the winner when the history could not be read, and the next edit dropped the winner's
     text. Now the edit stops, saving nothing, and repair deletes nothing until it can read."""
     from lsp_agent.memory.commits import HistoryUnreadable, VersionLedger
-    from lsp_agent.memory.schema import BlockVersion, utcnow
 
     monkeypatch.setattr(VersionLedger, "SETTLE_SECONDS", 0.0)
     monkeypatch.setattr(VersionLedger, "LOOK_BACK_TRIES", 2)
@@ -138,25 +124,21 @@ def test_an_edit_never_builds_on_a_guess_of_which_version_came_first(tmp_path,
     store.ensure_initialized()
     blocks = BlockManager(store)
     blocks.create("x", "", "one")
-    read_first = utcnow().replace(year=2001)  # the loser read the block before the winner
-    for edit_id, text, when in (("zzz", "one\nwinner", utcnow()), ("aaa", "one\nloser", read_first)):
-        blocks.ledger.claim(BlockVersion(label="x", version=2, author="user", timestamp=when,
-                                         reason="r", old_value="one", new_value=text, user="u",
-                                         machine="m", edit_id=edit_id))
     # the winner was acknowledged; the loser was killed before taking its row back
+    claim_twice(blocks, "x", 2, "one", "one\nwinner", "one\nloser")
     reader = BlockManager(MemoryStore(str(tmp_path / "store"), embedder_spec="none"))
     real = reader.ledger._snapshot_handle()
-    monkeypatch.setattr(reader.ledger, "_snapshot", _UnansweringHistory(real))
+    monkeypatch.setattr(reader.ledger, "_snapshot", UnansweringHistory(real))
     with pytest.raises(HistoryUnreadable, match="Nothing of this change was kept"):
         reader.edit("x", lambda old: old + "\nnext", author="user", reason="append")
     reader.repair()  # cannot tell: deletes nothing, finishes nothing
     assert {r["edit_id"] for r in reader.ledger.rows("label = 'x' AND version = 2")} == \
-        {"zzz", "aaa"}
+        {WINNER, LOSER}
     assert reader.get("x").value == "one"
 
     monkeypatch.setattr(reader.ledger, "_snapshot", real)  # the store answers again
     reader.repair()
-    assert [r["edit_id"] for r in reader.ledger.rows("label = 'x' AND version = 2")] == ["zzz"]
+    assert [r["edit_id"] for r in reader.ledger.rows("label = 'x' AND version = 2")] == [WINNER]
     got = reader.edit("x", lambda old: old + "\nnext", author="user", reason="append")
     assert got.value == "one\nwinner\nnext" and got.version == 3
 
@@ -250,19 +232,25 @@ def team(s3_store: str) -> str:
     return s3_store
 
 
-def test_four_machines_write_at_once_and_lose_nothing(team, s3_server, tmp_path) -> None:
-    # the version upkeep (memory/version_upkeep.py) runs often, amid the machines' commits
-    procs, _ = _start(team, "mix", OPS, ["m1", "m2", "m3", "m4"], tmp_path, s3_server.env,
-                      TEAM_UPKEEP="3,20")
+def four_machines_lose_nothing(uri: str, env: dict[str, str], tmp: Path) -> BlockManager:
+    """4 machines x OPS mixed operations at once on `uri`, the version upkeep
+    (memory/version_upkeep.py) running often amid their commits: every operation acknowledged,
+    every acknowledged write there, versions gap-free, every version naming its machine."""
+    procs, _ = _start(uri, "mix", OPS, ["m1", "m2", "m3", "m4"], tmp, env, TEAM_UPKEEP="3,20")
     lines = _finish(procs)
     acks = [line for line in lines if line[0] == "ack"]
     errors = [line for line in lines if line[0] == "err"]
     assert not errors, errors[:5]
     assert len(acks) == 4 * OPS
-    blocks = _check(team, acks)
-    reasons = [v.reason for label in LABELS for v in blocks.history(label)]
+    blocks = _check(uri, acks)
     machines = {v.machine for label in LABELS for v in blocks.history(label)}
-    assert {"m1", "m2", "m3", "m4"} <= machines  # every version says who made it
+    assert {"m1", "m2", "m3", "m4"} <= machines
+    return blocks
+
+
+def test_four_machines_write_at_once_and_lose_nothing(team, s3_server, tmp_path) -> None:
+    blocks = four_machines_lose_nothing(team, s3_server.env, tmp_path)
+    reasons = [v.reason for label in LABELS for v in blocks.history(label)]
     assert any("concurrent edit by" in r for r in reasons)  # they did collide
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from s3_server import S3Server
+from team_faults import UnansweringHistory, claim_twice
 
 from lsp_agent.agent.context import render_blocks
 from lsp_agent.config import TEAM_UNTRUSTED, parse_settings
@@ -519,18 +520,13 @@ def test_doctor_shows_and_repairs_what_a_killed_machine_left_in_the_team_store(
     """A machine killed mid-edit left a winning version without its block row and a losing
     claim: `doctor` counts both, `doctor --repair` finishes the one and takes back the other."""
     from lsp_agent.commands.views import doctor_doc
-    from lsp_agent.memory.schema import BlockVersion, utcnow
 
     machine("alice")  # its folders
     svc, _ = _service(team, "alice", [])
     try:
         blocks = svc.memory.team.blocks
-        top = blocks.get("project").version
-        for edit_id, text, when in (("zzz", "the winner", utcnow()),
-                                    ("aaa", "the loser", utcnow().replace(year=2001))):
-            blocks.ledger.claim(BlockVersion(
-                label="project", version=top + 1, author="agent", timestamp=when, reason="r",
-                old_value="", new_value=text, user="u", machine="m9", edit_id=edit_id))
+        claim_twice(blocks, "project", blocks.get("project").version + 1, "", "the winner",
+                    "the loser")
         report = asyncio.run(svc.doctor())
         assert report.team is not None and report.team.status.reachable is True
         assert report.team.pending == {"unfinished edits": 1, "losing claims left": 1}
@@ -551,7 +547,6 @@ def test_a_queued_write_stays_queued_while_the_store_is_too_busy_to_judge_it(
     """Replay meets HistoryUnreadable (the store did not say which of two claims came first):
     the write is busy, not refused, so it stays in the queue and lands on a later replay."""
     from lsp_agent.memory.commits import VersionLedger
-    from lsp_agent.memory.schema import BlockVersion, utcnow
 
     monkeypatch.setattr(VersionLedger, "SETTLE_SECONDS", 0.0)
     monkeypatch.setattr(VersionLedger, "LOOK_BACK_TRIES", 1)
@@ -561,22 +556,10 @@ def test_a_queued_write_stays_queued_while_the_store_is_too_busy_to_judge_it(
                          "value": "- make test", "author": "user", "reason": "remember",
                          "by": "alice@m1", "description": "", "limit": 4000})
     blocks = a.team.blocks
-    top = blocks.get("commands").version
-    for edit_id, text, when in (("zzz", "- winner", utcnow()),
-                                ("aaa", "- loser", utcnow().replace(year=2001))):
-        blocks.ledger.claim(BlockVersion(
-            label="commands", version=top + 1, author="agent", timestamp=when, reason="r",
-            old_value="", new_value=text, user="u", machine="m9", edit_id=edit_id))
+    claim_twice(blocks, "commands", blocks.get("commands").version + 1, "", "- winner",
+                "- loser")
     real = blocks.ledger._snapshot_handle()
-
-    class Unanswering:
-        def checkout(self, version: int) -> None:
-            raise OSError(f"Generic S3 error: timed out reading version {version}")
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(real, name)
-
-    monkeypatch.setattr(blocks.ledger, "_snapshot", Unanswering())
+    monkeypatch.setattr(blocks.ledger, "_snapshot", UnansweringHistory(real))
     assert a.team.replay() == 0
     assert len(a.team.queue.entries()) == 1 and not a.team.queue.set_aside_entries()
     monkeypatch.setattr(blocks.ledger, "_snapshot", real)

@@ -11,10 +11,10 @@ import time
 from datetime import timedelta
 
 import pytest
+from team_faults import LOSER, WINNER, UnansweringHistory, claim_twice
 
 from lsp_agent.memory.blocks import BlockManager
 from lsp_agent.memory.commits import VersionLedger
-from lsp_agent.memory.schema import BlockVersion, utcnow
 from lsp_agent.memory.store import MemoryStore
 from lsp_agent.memory.version_upkeep import VersionUpkeep
 
@@ -52,40 +52,19 @@ def test_upkeep_keeps_the_version_folders_short_and_the_history_whole(s3_store,
                       reason="r").version == 22
 
 
-def _two_claims(blocks: BlockManager) -> None:
-    """Version 2 claimed twice: the winner (committed first) and a loser that read the block
-    earlier and was killed before taking its row back."""
-    for edit_id, text, when in (("zzz", "one\nwinner", utcnow()),
-                                ("aaa", "one\nloser", utcnow().replace(year=2001))):
-        blocks.ledger.claim(BlockVersion(
-            label="x", version=2, author="user", timestamp=when, reason="r", old_value="one",
-            new_value=text, user="u", machine="m", edit_id=edit_id))
-
-
 def test_upkeep_takes_back_a_killed_losers_claim_before_it_prunes(s3_store, monkeypatch) -> None:
     monkeypatch.setattr(VersionLedger, "SETTLE_SECONDS", 0.0)
     monkeypatch.setattr(VersionUpkeep, "KEEP_VERSIONS", timedelta(0))
     blocks = _blocks(s3_store)
     blocks.create("x", "", "one")
-    _two_claims(blocks)
+    claim_twice(blocks, "x", 2, "one", "one\nwinner", "one\nloser")
     other = BlockManager(MemoryStore(s3_store, embedder_spec="none"))
     assert other.upkeep.run()
-    assert [r["edit_id"] for r in other.ledger.rows("label = 'x' AND version = 2")] == ["zzz"]
+    assert [r["edit_id"] for r in other.ledger.rows("label = 'x' AND version = 2")] == [WINNER]
     assert _versions(other.store, "block_versions") <= 4
     fresh = BlockManager(MemoryStore(s3_store, embedder_spec="none"))
     assert fresh.edit("x", lambda old: old + "\nnext", author="user",
                       reason="r").value == "one\nwinner\nnext"
-
-
-class _Unanswering:
-    def __init__(self, table) -> None:
-        self._table = table
-
-    def checkout(self, version: int) -> None:
-        raise OSError(f"Generic S3 error: timed out reading version {version}")
-
-    def __getattr__(self, name: str):
-        return getattr(self._table, name)
 
 
 def test_upkeep_prunes_nothing_while_it_cannot_judge_a_leftover(s3_store, monkeypatch) -> None:
@@ -94,14 +73,15 @@ def test_upkeep_prunes_nothing_while_it_cannot_judge_a_leftover(s3_store, monkey
     monkeypatch.setattr(VersionUpkeep, "KEEP_VERSIONS", timedelta(0))
     blocks = _blocks(s3_store)
     blocks.create("x", "", "one")
-    _two_claims(blocks)
+    claim_twice(blocks, "x", 2, "one", "one\nwinner", "one\nloser")
     other = BlockManager(MemoryStore(s3_store, embedder_spec="none"))
     before = _versions(other.store, "block_versions")
-    monkeypatch.setattr(other.ledger, "_snapshot", _Unanswering(other.ledger._snapshot_handle()))
+    monkeypatch.setattr(other.ledger, "_snapshot", UnansweringHistory(
+        other.ledger._snapshot_handle()))
     assert not other.upkeep.run()
     assert _versions(other.store, "block_versions") == before  # the look-back still works later
     assert {r["edit_id"] for r in other.ledger.rows("label = 'x' AND version = 2")} == \
-        {"zzz", "aaa"}
+        {WINNER, LOSER}
 
 
 def test_a_store_on_a_local_disk_gets_no_upkeep(tmp_path) -> None:
