@@ -83,5 +83,11 @@ _USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)[^/@]*@", re.IGNORECASE)
 
 def display_uri(uri: str) -> str:
     """A store URI safe to show and log: no `user:secret@` and no query string (keys can be
-    passed there), e.g. `s3://key:secret@bucket/x?k=v` -> `s3://bucket/x`."""
-    return _USERINFO.sub(r"\1", uri).split("?", 1)[0]
+    passed there), e.g. `s3://key:secret@bucket/x?k=v` -> `s3://bucket/x`. In Azure's
+    `abfss://container@account...` the part before `@` is the container: it stays."""
+    uri = uri.split("?", 1)[0]
+    found = _USERINFO.match(uri)
+    if found and uri.lower().startswith(("abfss://", "abfs://")) and ":" not in \
+            uri[len(found.group(1)):found.end()]:
+        return uri
+    return _USERINFO.sub(r"\1", uri)

@@ -289,6 +289,10 @@ def test_team_store_from_an_untrusted_workspace_is_ignored(monkeypatch) -> None:
 def test_display_uri_drops_credentials() -> None:
     assert display_uri("s3://AKIA123:topsecret@bucket/p?secret_access_key=x") == "s3://bucket/p"
     assert display_uri("/tmp/store") == "/tmp/store"
+    assert display_uri("abfss://team@acct.dfs.core.windows.net/p?sig=x") == \
+        "abfss://team@acct.dfs.core.windows.net/p"  # the container, not a credential
+    assert display_uri("abfss://name:key@acct.dfs.core.windows.net/p") == \
+        "abfss://acct.dfs.core.windows.net/p"
 
 
 def test_store_errors_are_one_sentence_naming_the_setting_without_secrets() -> None:
