@@ -34,6 +34,7 @@ def test_upkeep_keeps_the_version_folders_short_and_the_history_whole(s3_store,
                                                                         monkeypatch) -> None:
     monkeypatch.setattr(VersionUpkeep, "UPKEEP_EVERY", 5)
     monkeypatch.setattr(VersionUpkeep, "KEEP_VERSIONS", timedelta(0))  # one process: safe
+    monkeypatch.setattr(VersionUpkeep, "REPAIR_LIMIT", 600.0)
     blocks = _blocks(s3_store)
     blocks.create("notes", "", "", limit=100_000)
     for i in range(20):
@@ -54,6 +55,7 @@ def test_upkeep_keeps_the_version_folders_short_and_the_history_whole(s3_store,
 def test_upkeep_takes_back_a_killed_losers_claim_before_it_prunes(s3_store, monkeypatch) -> None:
     monkeypatch.setattr(VersionLedger, "SETTLE_SECONDS", 0.0)
     monkeypatch.setattr(VersionUpkeep, "KEEP_VERSIONS", timedelta(0))
+    monkeypatch.setattr(VersionUpkeep, "REPAIR_LIMIT", 600.0)
     blocks = _blocks(s3_store)
     blocks.create("x", "", "one")
     claim_twice(blocks, "x", 2, "one", "one\nwinner", "one\nloser")
@@ -70,6 +72,7 @@ def test_upkeep_prunes_nothing_while_it_cannot_judge_a_leftover(s3_store, monkey
     monkeypatch.setattr(VersionLedger, "SETTLE_SECONDS", 0.0)
     monkeypatch.setattr(VersionLedger, "LOOK_BACK_TRIES", 1)
     monkeypatch.setattr(VersionUpkeep, "KEEP_VERSIONS", timedelta(0))
+    monkeypatch.setattr(VersionUpkeep, "REPAIR_LIMIT", 600.0)
     blocks = _blocks(s3_store)
     blocks.create("x", "", "one")
     claim_twice(blocks, "x", 2, "one", "one\nwinner", "one\nloser")
@@ -101,3 +104,22 @@ def _quiet_threads():
     """Background upkeeps of one test must not run into the next one's bucket."""
     yield
     _upkeeps_done(30)
+
+
+def test_upkeep_prunes_nothing_after_a_repair_slower_than_half_the_kept_time(
+        s3_store, monkeypatch) -> None:
+    """A claim made after the repair read could be older than the cut-off by the prune."""
+    monkeypatch.setattr(VersionUpkeep, "KEEP_VERSIONS", timedelta(seconds=0.2))
+    blocks = _blocks(s3_store)
+    blocks.create("x", "", "one")
+    blocks.edit("x", lambda old: old + "\ntwo", author="user", reason="r")
+    real = blocks.repair
+
+    def slow_repair() -> bool:
+        time.sleep(0.3)
+        return real()
+
+    monkeypatch.setattr(blocks, "repair", slow_repair)
+    before = _versions(blocks.store, "block_versions")
+    assert not blocks.upkeep.run()
+    assert _versions(blocks.store, "block_versions") == before

@@ -8,13 +8,16 @@ their versions older than KEEP_VERSIONS, in the background.
 
 The look-back of memory/commits.py needs old versions only while two claims of one version
 are both present. Repair takes back such leftovers first, and the versions are left alone
-when it cannot tell which claim came first. Stores on a local disk list cheaply: no upkeep.
+when it cannot tell which claim came first, or when it took over half of KEEP_VERSIONS (a
+claim made after its read could then be older than the cut-off): every claim older than the
+cut-off was seen and settled by the repair just before. Stores on a local disk list cheaply: no upkeep.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -34,6 +37,8 @@ class VersionUpkeep:
     UPKEEP_EVERY = 32
     #: far longer than any edit takes from reading a version to settling its claim
     KEEP_VERSIONS = timedelta(minutes=2)
+    #: seconds a repair may take with the prune still safe after it (None: half the above)
+    REPAIR_LIMIT: float | None = None
 
     def __init__(self, blocks: BlockManager) -> None:
         self.blocks = blocks
@@ -56,8 +61,14 @@ class VersionUpkeep:
         if not self._running.acquire(blocking=False):
             return False  # the previous one is still at it
         try:
+            started = time.monotonic()
             if not self.blocks.repair():
                 return False  # a leftover it could not judge keeps the versions it needs
+            limit = self.REPAIR_LIMIT or self.KEEP_VERSIONS.total_seconds() / 2
+            if time.monotonic() - started > limit:
+                # claims made after its read could be older than the cut-off by now
+                log.info("version upkeep: repair took too long to prune after it")
+                return False
             for name in TABLES:
                 try:
                     self.blocks.store.table(name).optimize(cleanup_older_than=self.KEEP_VERSIONS)
