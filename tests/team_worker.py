@@ -21,20 +21,13 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from lsp_agent.learning.remember import add_entry  # the change `remember` makes
 from lsp_agent.memory.archival import ArchivalMemory
 from lsp_agent.memory.blocks import BlockManager
 from lsp_agent.memory.store import MemoryStore
 from lsp_agent.memory.version_upkeep import VersionUpkeep
 
 LABELS = ("alpha", "beta")
-
-
-def remember_add(entry: str):  # the change function of `remember` (learning/remember.py)
-    def add(old: str) -> str:
-        if entry in old:
-            return old
-        return (old.rstrip() + "\n" if old.strip() else "") + f"- {entry}"
-    return add
 
 
 def rendezvous(machine: str, seconds: float = 60.0) -> None:
@@ -97,7 +90,7 @@ def main() -> int:
                                   author="agent", reason="append")
                 say("ack", "block", "alpha", got.version, token)
             else:
-                got = blocks.edit("beta", remember_add(token), author="user", reason="remember")
+                got = blocks.edit("beta", add_entry(token), author="user", reason="remember")
                 say("ack", "block", "beta", got.version, token)
         except Exception as exc:  # noqa: BLE001 - reported, not acknowledged
             say("err", kind, token, type(exc).__name__, str(exc).replace("\n", " ")[:300])

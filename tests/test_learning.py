@@ -322,3 +322,21 @@ def test_untrusted_learn_skill_still_bumps_the_existing_version(env: Path) -> No
     first = learn(session, name="deploy", text="Deploy with make deploy.")
     second = learn(session, name="deploy", text="Deploy with make deploy, then announce it.")
     assert (first["version"], second["version"]) == ("1", "2")
+
+
+def test_remember_adds_a_lesson_that_is_only_part_of_a_held_line() -> None:
+    """Whole lines decide: "use pytest" is new beside "use pytest-xdist"; a line that says it
+    already (with or without its bullet) is not written twice. (A substring check once made a
+    team test's "t-m2-1" look held because "t-m2-10" was.)"""
+    from lsp_agent.learning.remember import add_entry
+
+    held = "- use pytest-xdist for speed\n- t-m2-10\nRun make test before pushing."
+    assert add_entry("use pytest")(held).endswith("\n- use pytest")
+    assert add_entry("t-m2-1")(held).endswith("\n- t-m2-1")
+    assert add_entry("make test")(held).endswith("\n- make test")
+    assert add_entry("t-m2-10")(held) == held
+    assert add_entry("Run make test before pushing.")(held) == held
+    two = "first line\nsecond line"
+    once = add_entry(two)(held)
+    assert once.endswith("\n- first line\nsecond line")
+    assert add_entry(two)(once) == once

@@ -8,6 +8,7 @@ verbatim to the block the user names (or `notes`), once.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lsp_agent.errors import ModelNotConfigured, UsageError
@@ -44,19 +45,31 @@ class Remembered:
     reply: str = ""
 
 
+def add_entry(entry: str) -> Callable[[str], str]:
+    """The change of a verbatim `remember`: `entry` as a new `- ` line, unless a line (or run
+    of lines) already says it. Whole lines: "use pytest" is new beside "use pytest-xdist"."""
+    def add(old: str) -> str:
+        if _holds(old, entry):
+            return old
+        return (old.rstrip() + "\n" if old.strip() else "") + f"- {entry}"
+    return add
+
+
+def _holds(text: str, entry: str) -> bool:
+    lines = [ln.strip() for ln in text.splitlines()]
+    wanted = [ln.strip() for ln in entry.splitlines()]
+    wanted_bullet = [f"- {wanted[0]}", *wanted[1:]]
+    n = len(wanted)
+    return any(lines[i:i + n] in (wanted, wanted_bullet) for i in range(len(lines) - n + 1))
+
+
 def remember_verbatim(memory: AgentMemory, text: str, block: str | None) -> Remembered:
     label = block or "notes"
     entry = " ".join(text.strip().split()) if "\n" not in text.strip() else text.strip()
     if not entry:
         raise UsageError("Nothing to remember: give some text.")
-
-    def add(old: str) -> str:
-        if entry in old:
-            return old
-        return (old.rstrip() + "\n" if old.strip() else "") + f"- {entry}"
-
     before = memory.blocks.get(label).version
-    updated = memory.blocks.edit(label, add, author="user", reason="remember")
+    updated = memory.blocks.edit(label, add_entry(entry), author="user", reason="remember")
     return Remembered(updated.label, updated.version, updated.version != before, "verbatim",
                       [updated.label])
 
