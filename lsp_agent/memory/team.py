@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -24,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lsp_agent.errors import LspAgentError
+from lsp_agent.memory import commits
 from lsp_agent.memory.archival import ArchivalMemory
 from lsp_agent.memory.blocks import PEOPLE, BlockError, BlockManager, BlockNotFound
 from lsp_agent.memory.commits import CommitConflict
@@ -49,17 +48,8 @@ REPLAY_EVERY = 10.0  # seconds between background attempts while writes are queu
 
 
 def who() -> str:
-    """`user@machine` of this process (LSP_AGENT_USER / LSP_AGENT_MACHINE when set)."""
-    user = os.environ.get("LSP_AGENT_USER")
-    if not user:
-        import getpass
-
-        try:
-            user = getpass.getuser()
-        except Exception:  # noqa: BLE001 - no user name in this environment
-            user = "unknown"
-    machine = os.environ.get("LSP_AGENT_MACHINE") or socket.gethostname()
-    return f"{user}@{machine}"
+    """`user@machine` of this process, as the version history records it (commits.who)."""
+    return "@".join(commits.who())
 
 
 class TeamMemory:
@@ -171,9 +161,7 @@ class TeamMemory:
         blocks = self.link.run(self.blocks.list)
         rows = [b.model_dump(mode="json") for b in blocks]
         if rows != self._cached_rows or not self._cache_path.exists():  # written on change
-            data = {"uri": display_uri(self.uri), "at": utcnow().isoformat(), "blocks": rows}
-            self.folder.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(self._cache_path, json.dumps(data, ensure_ascii=False).encode())
+            self._write_cache(rows)
             self._cached_rows = rows
         return blocks
 
@@ -299,10 +287,13 @@ class TeamMemory:
         except (OSError, ValueError, KeyError, TypeError):
             rows = []
         rows.append(block.model_dump(mode="json"))
+        self._write_cache(rows)
+        self._cached_rows = None  # the next refresh compares against the store again
+
+    def _write_cache(self, rows: list[dict[str, Any]]) -> None:
         data = {"uri": display_uri(self.uri), "at": utcnow().isoformat(), "blocks": rows}
         self.folder.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(self._cache_path, json.dumps(data, ensure_ascii=False).encode())
-        self._cached_rows = None  # the next refresh compares against the store again
 
     # -- replay -----------------------------------------------------------------------------
 
