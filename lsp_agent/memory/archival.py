@@ -34,17 +34,10 @@ class ArchivalMemory:
         created_at: datetime | None = None, ids: list[str] | None = None,
     ) -> list[Passage]:
         """Store passages (`ids`: ones given out already, by an insert queued offline)."""
-        for content in contents:
-            if not content.strip():
-                raise ValueError("An archival passage needs some text.")
-            if len(content) > MAX_PASSAGE_CHARS:
-                raise ValueError(
-                    f"An archival passage holds at most {MAX_PASSAGE_CHARS} characters "
-                    f"(got {len(content)}); split it into smaller passages."
-                )
-        clean_tags = sorted({t.strip().lower() for t in tags or [] if t.strip()})
+        check_passages(contents)
+        tagged = clean_tags(tags)
         passages = [
-            Passage(id=pid or uuid.uuid4().hex, content=redact(c), tags=clean_tags,
+            Passage(id=pid or uuid.uuid4().hex, content=redact(c), tags=tagged,
                     created_at=created_at or utcnow(), source=source)
             for c, pid in zip(contents, ids or [""] * len(contents), strict=True)
         ]
@@ -74,7 +67,7 @@ class ArchivalMemory:
 
     def find(self, content: str, tags: list[str]) -> Passage | None:
         """The stored passage with exactly this text and these tags, if any (no duplicates)."""
-        wanted = sorted({t.strip().lower() for t in tags if t.strip()})
+        wanted = clean_tags(tags)
         rows = (self.store.table("archival").search()
                 .where(f"content = {sql_str(redact(content))}")
                 .select(["id", "content", "tags", "created_at", "source"]).limit(50).to_list())
@@ -101,6 +94,23 @@ class ArchivalMemory:
         cols = ["id", "content", "tags", "created_at", "source"]
         return search_table(self.store.table("archival"), query, vector, mode=mode, where=where,
                             limit=top_k, fusion=ARCHIVAL_FUSION, columns=cols)
+
+
+def check_passages(contents: list[str]) -> None:
+    """Refuse the whole insert, before anything is written, if one passage cannot be kept."""
+    for content in contents:
+        if not content.strip():
+            raise ValueError("An archival passage needs some text.")
+        if len(content) > MAX_PASSAGE_CHARS:
+            raise ValueError(
+                f"An archival passage holds at most {MAX_PASSAGE_CHARS} characters "
+                f"(got {len(content)}); split it into smaller passages."
+            )
+
+
+def clean_tags(tags: list[str] | None) -> list[str]:
+    """Tags as stored: trimmed, lower case, no blanks or repeats, sorted."""
+    return sorted({t.strip().lower() for t in tags or [] if t.strip()})
 
 
 def _search_text(p: Passage) -> str:

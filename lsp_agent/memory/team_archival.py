@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from lsp_agent.memory.archival import ArchivalMemory
+from lsp_agent.memory.archival import ArchivalMemory, check_passages, clean_tags
 from lsp_agent.memory.schema import utcnow
 from lsp_agent.memory.secrets import redact
 from lsp_agent.memory.team_link import TeamStoreUnavailable, deadline
@@ -37,19 +37,18 @@ class TeamArchival(ArchivalMemory):
         from lsp_agent.memory.schema import Passage
         from lsp_agent.memory.team import who
 
+        check_passages(contents)  # refused now, not set aside at the replay
+        wanted = clean_tags(tags)
         out = []
         for content, pid in zip(contents, ids or [""] * len(contents), strict=True):
-            if not content.strip():
-                raise ValueError("An archival passage needs some text.")
-            clean_tags = sorted({t.strip().lower() for t in tags or [] if t.strip()})
             when = created_at or utcnow()
             # its id for good: an anchor or a delete made before the replay still finds it
             entry = self.team.queue.append({
-                "kind": "archival_insert", "content": redact(content), "tags": clean_tags,
+                "kind": "archival_insert", "content": redact(content), "tags": wanted,
                 "source": source, "created_at": when.isoformat(), "by": who(),
                 "passage_id": pid or uuid.uuid4().hex})
             out.append(Passage(id=entry["passage_id"], content=entry["content"],
-                               tags=clean_tags, created_at=when, source=source))
+                               tags=wanted, created_at=when, source=source))
         return out
 
     def find_stored(self, content: str, tags: list[str]) -> Any:
@@ -70,7 +69,7 @@ class TeamArchival(ArchivalMemory):
             pass
         from lsp_agent.memory.schema import Passage
 
-        wanted = sorted({t.strip().lower() for t in tags if t.strip()})
+        wanted = clean_tags(tags)
         for e in self.team.queue.entries():
             if (e["kind"] == "archival_insert" and e["content"] == redact(content)
                     and e["tags"] == wanted):
