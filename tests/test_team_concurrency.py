@@ -235,7 +235,8 @@ def team(s3_store: str) -> str:
 def four_machines_lose_nothing(uri: str, env: dict[str, str], tmp: Path) -> BlockManager:
     """4 machines x OPS mixed operations at once on `uri`, the version upkeep
     (memory/version_upkeep.py) running often amid their commits: every operation acknowledged,
-    every acknowledged write there, versions gap-free, every version naming its machine."""
+    every acknowledged write there, versions gap-free, every version naming its machine, and
+    some edits applied again after another machine's (they collided)."""
     procs, _ = _start(uri, "mix", OPS, ["m1", "m2", "m3", "m4"], tmp, env, TEAM_UPKEEP="3,20")
     lines = _finish(procs)
     acks = [line for line in lines if line[0] == "ack"]
@@ -245,13 +246,13 @@ def four_machines_lose_nothing(uri: str, env: dict[str, str], tmp: Path) -> Bloc
     blocks = _check(uri, acks)
     machines = {v.machine for label in LABELS for v in blocks.history(label)}
     assert {"m1", "m2", "m3", "m4"} <= machines
+    reasons = [v.reason for label in LABELS for v in blocks.history(label)]
+    assert any("concurrent edit by" in r for r in reasons)  # they did collide
     return blocks
 
 
 def test_four_machines_write_at_once_and_lose_nothing(team, s3_server, tmp_path) -> None:
-    blocks = four_machines_lose_nothing(team, s3_server.env, tmp_path)
-    reasons = [v.reason for label in LABELS for v in blocks.history(label)]
-    assert any("concurrent edit by" in r for r in reasons)  # they did collide
+    four_machines_lose_nothing(team, s3_server.env, tmp_path)
 
 
 def test_a_machine_killed_mid_commit_loses_no_acknowledged_write(team, s3_server,
@@ -273,16 +274,15 @@ def test_a_machine_killed_mid_commit_loses_no_acknowledged_write(team, s3_server
     assert len(acks) >= 3
 
 
-@pytest.mark.parametrize("mode", ["append", "set"])
-def test_two_machines_editing_one_block_at_once_keep_both_texts(team, s3_server, tmp_path,
-                                                                mode) -> None:
-    meet = tmp_path / "meet"
+def two_machines_at_once_keep_both(uri: str, env: dict[str, str], tmp: Path, mode: str) -> None:
+    """Two machines edit `alpha` at the same instant (a rendezvous after both read it):
+    both texts survive, and the later edit's reason names the machine that came first."""
+    meet = tmp / "meet"
     meet.mkdir()
-    procs, _ = _start(team, mode, 1, ["m1", "m2"], tmp_path, s3_server.env,
-                      TEAM_RENDEZVOUS=f"{meet}:m1,m2")
+    procs, _ = _start(uri, mode, 1, ["m1", "m2"], tmp, env, TEAM_RENDEZVOUS=f"{meet}:m1,m2")
     acks = [line for line in _finish(procs, 300) if line[0] == "ack"]
     assert len(acks) == 2
-    blocks = _check(team, [] if mode == "set" else acks)
+    blocks = _check(uri, [] if mode == "set" else acks)
     value = blocks.get("alpha").value
     texts = [ack[4] for ack in acks]
     assert all(t in value for t in texts), value  # both in the value (merged or both kept)
@@ -292,6 +292,12 @@ def test_two_machines_editing_one_block_at_once_keep_both_texts(team, s3_server,
     assert f"@{other}" in last.reason  # it names the machine whose edit came first
     if mode == "set":
         assert CONFLICT_START in value  # two whole replacements of one text: both kept
+
+
+@pytest.mark.parametrize("mode", ["append", "set"])
+def test_two_machines_editing_one_block_at_once_keep_both_texts(team, s3_server, tmp_path,
+                                                                mode) -> None:
+    two_machines_at_once_keep_both(team, s3_server.env, tmp_path, mode)
 
 
 def test_two_machines_on_a_local_store_share_no_lock_and_keep_both(tmp_path) -> None:
