@@ -52,14 +52,21 @@ def test_upkeep_keeps_the_version_folders_short_and_the_history_whole(s3_store,
                       reason="r").version == 22
 
 
-def test_upkeep_takes_back_a_killed_losers_claim_before_it_prunes(s3_store, monkeypatch) -> None:
+@pytest.fixture
+def leftover(s3_store: str, monkeypatch: pytest.MonkeyPatch) -> BlockManager:
+    """Another machine's view of a store whose block `x` has two claims of version 2 (a
+    loser killed before taking its back); upkeep may prune every older version."""
     monkeypatch.setattr(VersionLedger, "SETTLE_SECONDS", 0.0)
     monkeypatch.setattr(VersionUpkeep, "KEEP_VERSIONS", timedelta(0))
     monkeypatch.setattr(VersionUpkeep, "REPAIR_LIMIT", 600.0)
     blocks = _blocks(s3_store)
     blocks.create("x", "", "one")
     claim_twice(blocks, "x", 2, "one", "one\nwinner", "one\nloser")
-    other = BlockManager(MemoryStore(s3_store, embedder_spec="none"))
+    return BlockManager(MemoryStore(s3_store, embedder_spec="none"))
+
+
+def test_upkeep_takes_back_a_killed_losers_claim_before_it_prunes(s3_store, leftover) -> None:
+    other = leftover
     assert other.upkeep.run()
     assert [r["edit_id"] for r in other.ledger.rows("label = 'x' AND version = 2")] == [WINNER]
     assert _versions(other.store, "block_versions") <= 4
@@ -68,15 +75,9 @@ def test_upkeep_takes_back_a_killed_losers_claim_before_it_prunes(s3_store, monk
                       reason="r").value == "one\nwinner\nnext"
 
 
-def test_upkeep_prunes_nothing_while_it_cannot_judge_a_leftover(s3_store, monkeypatch) -> None:
-    monkeypatch.setattr(VersionLedger, "SETTLE_SECONDS", 0.0)
+def test_upkeep_prunes_nothing_while_it_cannot_judge_a_leftover(leftover, monkeypatch) -> None:
     monkeypatch.setattr(VersionLedger, "LOOK_BACK_TRIES", 1)
-    monkeypatch.setattr(VersionUpkeep, "KEEP_VERSIONS", timedelta(0))
-    monkeypatch.setattr(VersionUpkeep, "REPAIR_LIMIT", 600.0)
-    blocks = _blocks(s3_store)
-    blocks.create("x", "", "one")
-    claim_twice(blocks, "x", 2, "one", "one\nwinner", "one\nloser")
-    other = BlockManager(MemoryStore(s3_store, embedder_spec="none"))
+    other = leftover
     before = _versions(other.store, "block_versions")
     monkeypatch.setattr(other.ledger, "_snapshot", UnansweringHistory(
         other.ledger._snapshot_handle()))
