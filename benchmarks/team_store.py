@@ -52,7 +52,9 @@ def ms(values: list[float]) -> dict[str, float]:
 
 # -- 1. latency -----------------------------------------------------------------------------
 
-def latency(uri: str, ops: int, rows: int) -> dict[str, Any]:
+def latency(uri: str, ops: int, rows: int | None) -> dict[str, Any]:
+    """Append and block edit latencies, and the hybrid search over `rows` rows (None: no
+    search, as benchmarks/team_store_azure.py measures)."""
     import numpy as np
 
     from lsp_agent.memory.blocks import BlockManager
@@ -78,7 +80,9 @@ def latency(uri: str, ops: int, rows: int) -> dict[str, Any]:
         blocks.edit("bench", lambda old, i=i: old + f"\nline {i}", author="user", reason="bench")
         times.append(time.perf_counter() - t)
     out["block_edit"] = ms(times)
-    out["hybrid_search"] = hybrid(uri, ops, rows, np.random.default_rng(5))
+    assert blocks.get("bench").value.count("line ") == ops
+    if rows is not None:
+        out["hybrid_search"] = hybrid(uri, ops, rows, np.random.default_rng(5))
     return out
 
 

@@ -25,32 +25,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
 
-def latency(uri: str, ops: int) -> dict[str, Any]:
-    from team_store import ms
-
-    from lsp_agent.memory.blocks import BlockManager
-    from lsp_agent.memory.recall import RecallMemory
-    from lsp_agent.memory.store import MemoryStore
-
-    store = MemoryStore(uri, embedder_spec="none")
-    store.ensure_initialized()
-    blocks = BlockManager(store)
-    blocks.create("bench", "", "", limit=1_000_000)
-    recall = RecallMemory(store)
-    conv = recall.new_conversation("bench")
-    appends, edits = [], []
-    for i in range(ops):
-        t = time.perf_counter()
-        recall.append(conv.id, "user", f"message {i}")
-        appends.append(time.perf_counter() - t)
-    for i in range(ops):
-        t = time.perf_counter()
-        blocks.edit("bench", lambda old, i=i: old + f"\nline {i}", author="user", reason="bench")
-        edits.append(time.perf_counter() - t)
-    assert blocks.get("bench").value.count("line ") == ops
-    return {"append": ms(appends), "block_edit": ms(edits)}
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--ops", type=int, default=30)
@@ -60,7 +34,7 @@ def main() -> int:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import azurite_server
     import s3_server
-    from team_store import conflicts
+    from team_store import conflicts, latency
 
     exe = azurite_server.azurite_bin()
     if exe is None:
@@ -78,7 +52,8 @@ def main() -> int:
               "azure": lambda: f"az://{az.new_container()}/store"}
     report: dict[str, Any] = {}
     try:
-        report["latency"] = {where: latency(uri(), args.ops) for where, uri in stores.items()}
+        report["latency"] = {where: latency(uri(), args.ops, None)
+                             for where, uri in stores.items()}
         report["conflicts"] = {where: conflicts(uri(), 4, args.edits, env, tmp)
                                for where, uri in stores.items()}
     finally:
