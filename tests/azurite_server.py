@@ -13,11 +13,12 @@ import os
 import signal
 import socket
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from loopback import free_port, wait_until_up
 
 ACCOUNT = "devstoreaccount1"
 # Azurite's well-known development key (public, in Microsoft's docs): not a secret, but the
@@ -83,35 +84,21 @@ class AzuriteServer:
                 self.process.wait(10)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(exe: Path, location: Path, port: int = 0) -> AzuriteServer:
     """Start azurite-blob on `port` (default: a free one) on loopback, blobs in `location`
     (kept across a stop and a start there); wait until it answers."""
     location.mkdir(parents=True, exist_ok=True)
     log = location / "azurite.log"
-    port = port or _free_port()
+    port = port or free_port()
     proc = subprocess.Popen(
         [str(exe), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location",
          str(location / "data"), "--silent", "--skipApiVersionCheck"],
         stdout=log.open("ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
     )
     server = AzuriteServer(f"http://127.0.0.1:{port}", proc)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"azurite-blob exited at start; see {log}")
-        try:
-            socket.create_connection(("127.0.0.1", port), 1).close()
-            return server
-        except OSError:
-            time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"azurite-blob did not answer within 60 s; see {log}")
+    wait_until_up(proc, lambda: socket.create_connection(("127.0.0.1", port), 1).close(),
+                  "azurite-blob", log, server.stop)
+    return server
 
 
 def session_server(exe: Path, tmp_dir: Path) -> Iterator[AzuriteServer]:

@@ -8,15 +8,15 @@ MinIO or a real bucket by setting LSP_AGENT_TEST_S3_ENDPOINT (and AWS credential
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from loopback import free_port, wait_until_up
 
 
 @dataclass
@@ -69,35 +69,21 @@ class S3Server:
         self.process.send_signal(18)  # SIGCONT
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(log: Path) -> S3Server:
     """Start moto's server on a free loopback port and wait until it answers."""
     external = os.environ.get("LSP_AGENT_TEST_S3_ENDPOINT")
     if external:
         return S3Server(external)
     exe = Path(sys.executable).with_name("moto_server")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [str(exe), "-H", "127.0.0.1", "-p", str(port)],
         stdout=log.open("wb"), stderr=subprocess.STDOUT,
     )
     server = S3Server(f"http://127.0.0.1:{port}", proc)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"moto_server exited at start; see {log}")
-        try:
-            urllib.request.urlopen(server.endpoint + "/moto-api/", timeout=1)
-            return server
-        except OSError:
-            time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"moto_server did not answer within 60 s; see {log}")
+    wait_until_up(proc, lambda: urllib.request.urlopen(server.endpoint + "/moto-api/", timeout=1),
+                  "moto_server", log, server.stop)
+    return server
 
 
 def session_server(tmp_dir: Path) -> Iterator[S3Server]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from urllib.parse import unquote
 
 import pytest
 from azurite_server import ACCOUNT_KEY, AzuriteServer, azure_env, azurite_bin, start_server
+from loopback import free_port
 from test_team_concurrency import (
     _new_store,
     four_machines_lose_nothing,
@@ -148,12 +148,6 @@ def test_two_machines_share_the_project_block_through_azurite(machine, az_store)
     assert ACCOUNT_KEY not in json.dumps(status, default=str)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _cli(args: list[str], env: dict[str, str], home: Path) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items()
             if not k.startswith(("AWS_", "AZURE", "AZURITE", "LSP_AGENT_"))}
@@ -178,7 +172,7 @@ def test_closed_azurite_port_queues_team_writes_keeps_local_work_then_replays(
     uri = f"az://{az_server.new_container()}/p"
     ws, home = tmp_path / "ws", tmp_path / "home"
     ws.mkdir()
-    closed = azure_env(f"http://127.0.0.1:{_free_port()}")
+    closed = azure_env(f"http://127.0.0.1:{free_port()}")
     common = ["--workspace", str(ws), "--team-store", uri]
     started = time.monotonic()
     got = _cli(["remember", "--block", "commands", "deploy with make ship", *common], closed, home)

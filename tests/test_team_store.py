@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from loopback import free_port
 from s3_server import S3Server
 from team_faults import UnansweringHistory, claim_twice
 
@@ -35,12 +36,6 @@ EXTERNAL = bool(os.environ.get("LSP_AGENT_TEST_S3_ENDPOINT"))  # MinIO or a real
 def _pausable(server: S3Server) -> None:
     if server.process is None:
         pytest.skip("pausing needs the loopback server this test session starts")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -338,7 +333,7 @@ def test_wrong_endpoint_queues_team_writes_keeps_local_work_then_replays(
     good = dict(s3_server.env)  # moto takes any secret: use one that is easy to look for
     secret = good["AWS_SECRET_ACCESS_KEY"] if EXTERNAL else SECRET
     good["AWS_SECRET_ACCESS_KEY"] = secret
-    closed = {**good, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{_free_port()}"}
+    closed = {**good, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}
     common = ["--workspace", str(ws), "--team-store", uri]
     started = time.monotonic()
     got = _cli(["remember", "--block", "commands", "deploy with make ship", *common], closed, home)
@@ -411,7 +406,7 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     """A moto server that checks IAM: a bucket and a user who may read it but not write."""
     import boto3
 
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("moto-auth") / "moto.log"
     env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "4"}
     proc = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H",
