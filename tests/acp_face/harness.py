@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from acp import spawn_agent_process
+from acp import PROTOCOL_VERSION, spawn_agent_process
 from acp.schema import (
     AllowedOutcome,
     CreateTerminalResponse,
@@ -229,5 +229,12 @@ async def running_agent(client: RecordingClient, workspace: Path, home: Path,
     assert "Traceback" not in log.read_text(errors="replace"), log.read_text()
 
 
-__all__ = ["RecordingClient", "SchemaCheck", "agent_env", "running_agent", "script",
-           "validate"]
+async def open_session(conn: Any, workspace: Path, mcp_servers: list[Any] | None = None) -> str:
+    """Initialize the connection and open a session in `workspace`; its id."""
+    await conn.initialize(protocol_version=PROTOCOL_VERSION)
+    return str((await conn.new_session(cwd=str(workspace),
+                                       mcp_servers=mcp_servers or [])).session_id)
+
+
+__all__ = ["RecordingClient", "SchemaCheck", "agent_env", "open_session", "running_agent",
+           "script", "validate"]

@@ -11,7 +11,7 @@ from pathlib import Path
 from acp import PROTOCOL_VERSION, text_block
 from acp.schema import ClientCapabilities, FileSystemCapabilities
 
-from tests.acp_face.harness import RecordingClient, running_agent, script
+from tests.acp_face.harness import RecordingClient, open_session, running_agent, script
 
 FS = ClientCapabilities(fs=FileSystemCapabilities(read_text_file=True, write_text_file=True))
 
@@ -104,8 +104,7 @@ async def test_cancel_stops_the_turn_and_load_after_a_restart_replays_history(
                    {"content": words, "delay_ms": 100})
     client = RecordingClient()
     async with running_agent(client, workspace, home, "--model", model) as (conn, _p, _c):
-        await conn.initialize(protocol_version=PROTOCOL_VERSION)
-        sid = (await conn.new_session(cwd=str(workspace), mcp_servers=[])).session_id
+        sid = await open_session(conn, workspace)
         first = await conn.prompt(session_id=sid, prompt=[text_block("what does main do?")])
         assert first.stop_reason == "end_turn"
         before = len(client.text(sid))

@@ -17,6 +17,7 @@ from tests.acp_face.harness import (
     ROOT,
     RecordingClient,
     agent_env,
+    open_session,
     running_agent,
     script,
     validate,
@@ -39,8 +40,7 @@ async def test_slash_commands_run_through_the_registry(tmp_path: Path, workspace
                    {"content": "Filed under project."})
     client = RecordingClient()
     async with running_agent(client, workspace, home, "--model", model) as (conn, _p, _c):
-        await conn.initialize(protocol_version=PROTOCOL_VERSION)
-        sid = (await conn.new_session(cwd=str(workspace), mcp_servers=[])).session_id
+        sid = await open_session(conn, workspace)
         done = await conn.prompt(session_id=sid, prompt=[text_block("/remember use tabs")])
         assert done.stop_reason == "end_turn"
         rows = [u for u in client.of("tool_call") if u.title.startswith("Memory:")]
@@ -71,8 +71,7 @@ async def test_an_mcp_server_from_session_new_offers_its_tool_behind_approval(
     client = RecordingClient()
     client.answers = ["allow_once", "reject_once"]
     async with running_agent(client, workspace, home, "--model", model) as (conn, _p, _c):
-        await conn.initialize(protocol_version=PROTOCOL_VERSION)
-        sid = (await conn.new_session(cwd=str(workspace), mcp_servers=[server])).session_id
+        sid = await open_session(conn, workspace, [server])
         await conn.prompt(session_id=sid, prompt=[text_block("shout hi")])
     assert client.text(sid).endswith("It answered.Refused, fine.")
     assert len(client.permission_requests) == 2
@@ -221,8 +220,7 @@ async def test_an_http_mcp_server_with_headers_is_used_too(tmp_path: Path, works
         client = RecordingClient()
         client.answers = ["allow_once"]
         async with running_agent(client, workspace, home, "--model", model) as (conn, _p, _c):
-            await conn.initialize(protocol_version=PROTOCOL_VERSION)
-            sid = (await conn.new_session(cwd=str(workspace), mcp_servers=[server])).session_id
+            sid = await open_session(conn, workspace, [server])
             await conn.prompt(session_id=sid, prompt=[text_block("shout over http")])
         assert client.text(sid) == "Heard it."
     finally:
