@@ -92,7 +92,7 @@ class BlockManager:
 
     def list(self) -> builtins.list[Block]:
         blocks = []
-        for label, block in sorted(self._rows().items(), key=lambda kv: _order(kv[0])):
+        for label, block in sorted(self._rows().items(), key=lambda kv: block_order(kv[0])):
             if block.scope == "shared" and self._shared_mgr is not None:
                 try:
                     shared = self._shared_mgr.get(label)
@@ -413,6 +413,7 @@ def _at(block: Block, v: BlockVersion) -> Block:
                                     "updated_by": v.author, "updated_at": v.timestamp})
 
 
-def _order(label: str) -> tuple[int, str]:
+def block_order(label: str) -> tuple[int, str]:
+    """Where a block goes in lists and the prompt: the defaults first, in their order."""
     names = [d[0] for d in DEFAULT_BLOCKS]
     return (names.index(label) if label in names else len(names), label)

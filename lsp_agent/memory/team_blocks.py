@@ -7,7 +7,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from lsp_agent.memory.blocks import DEFAULT_BLOCKS, LABEL_RE, BlockError, BlockManager
+from lsp_agent.memory.blocks import (
+    DEFAULT_BLOCKS,
+    LABEL_RE,
+    BlockError,
+    BlockManager,
+    block_order,
+)
 from lsp_agent.memory.locking import file_lock
 from lsp_agent.memory.mirror import STATE_FILE, Mirror, atomic_write_bytes
 from lsp_agent.memory.schema import Block, BlockVersion
@@ -32,7 +38,7 @@ class TeamBlocks(BlockManager):
     def list(self) -> builtins.list[Block]:
         team = {b.label: b.model_copy(update={"scope": "team"}) for b in self.team.list_blocks()}
         local = [b for b in super().list() if b.label not in team and b.label not in TEAM_LABELS]
-        return sorted(local + list(team.values()), key=lambda b: _order(b.label))
+        return sorted(local + list(team.values()), key=lambda b: block_order(b.label))
 
     def history(self, label: str) -> builtins.list[BlockVersion]:
         if self.is_team(label):
@@ -93,12 +99,6 @@ class TeamBlocks(BlockManager):
         if self.mirror:
             self.mirror.write(block)
         return block
-
-
-def _order(label: str) -> tuple[int, str]:
-
-    names = [d[0] for d in DEFAULT_BLOCKS]
-    return (names.index(label) if label in names else len(names), label)
 
 
 def _set_aside_local_mirror(mirror: Mirror, labels: tuple[str, ...]) -> None:
